@@ -1,0 +1,3 @@
+from shahr.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Air quality: monitoring stations, readings, AQI, decision rules, decisions and notices."""

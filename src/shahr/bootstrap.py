@@ -1,0 +1,122 @@
+"""The composition root: the only place that picks concrete adapters and wires areas together."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import MetaData
+
+from shahr.kernel.bus import EventBus
+from shahr.kernel.cache import Cache, RateLimiter, make_cache
+from shahr.kernel.clock import Clock, SystemClock
+from shahr.kernel.db import Base, Database
+from shahr.kernel.errors import DomainError
+from shahr.kernel.mqtt import DeviceBroker, make_broker
+from shahr.kernel.settings import Settings
+from shahr.kernel.stream import Stream, make_stream
+
+# Every area, in the order their routes and tables are loaded.
+AREAS = (
+    "identity",
+    "payments",
+    "parking",
+    "traffic",
+    "incidents",
+    "air_quality",
+    "transparency",
+    "indicators",
+    "open_data",
+    "demo",
+)
+
+
+def _area_module(area: str, module: str) -> Any | None:
+    """An area's module if the area has it; areas grow their modules one at a time."""
+    name = f"shahr.{area}.{module}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name == name:
+            return None
+        raise
+
+
+def load_all_tables() -> MetaData:
+    """Import every area's tables so `Base.metadata` knows them (for Alembic and tests)."""
+    for area in AREAS:
+        _area_module(area, "persistence")
+    return Base.metadata
+
+
+def area_routers() -> list[Any]:
+    """Each area's API and page routers, in area order."""
+    routers = []
+    for area in AREAS:
+        for module_name in ("api", "pages"):
+            module = _area_module(area, module_name)
+            if module is not None and hasattr(module, "router"):
+                routers.append(module.router)
+    return routers
+
+
+def error_status() -> dict[type[DomainError], int]:
+    """The per-area error maps (`ERROR_STATUS` in each api module), merged."""
+    merged: dict[type[DomainError], int] = {}
+    for area in AREAS:
+        module = _area_module(area, "api")
+        if module is not None:
+            merged.update(getattr(module, "ERROR_STATUS", {}))
+    return merged
+
+
+@dataclass
+class Container:
+    """Everything a process needs, built from settings; started and stopped as one."""
+
+    settings: Settings
+    clock: Clock
+    database: Database
+    stream: Stream
+    bus: EventBus
+    broker: DeviceBroker
+    cache: Cache
+    rate_limiter: RateLimiter
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        await self.stream.start()
+        await self.bus.start()
+
+    async def stop(self) -> None:
+        await self.bus.stop()
+        await self.stream.stop()
+        await self.broker.stop()
+        await self.cache.stop()
+        await self.database.dispose()
+
+
+def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Container:
+    """Pick each port's adapter from settings: unset URLs mean the embedded adapters."""
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    stream = make_stream(settings)
+    cache = make_cache(settings, clock)
+    container = Container(
+        settings=settings,
+        clock=clock,
+        database=Database(settings.sqlalchemy_url),
+        stream=stream,
+        bus=EventBus(stream, city=settings.city),
+        broker=make_broker(settings),
+        cache=cache,
+        rate_limiter=RateLimiter(cache),
+    )
+    wire(container)
+    return container
+
+
+def wire(container: Container) -> None:
+    """Connect the areas: the gateways each area needs and the event handlers between areas."""
+    # Areas add their lines here, explicitly, as they gain gateways and event handlers.

@@ -1,0 +1,1 @@
+"""Incidents: detection, timeline, units and dispatch, the command dashboard."""

@@ -1,0 +1,1 @@
+"""Indicators: smart-city indicators with targets, computed from other areas' queries."""

@@ -1,0 +1,100 @@
+"""Who may call what: roles, the signed-in principal, and the guard every route declares.
+
+The kernel owns only the vocabulary and the guard; `identity` resolves a request to a
+principal (wired in bootstrap), so the kernel never imports an area.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from fastapi import Request
+
+from shahr.kernel.errors import NotSignedInError, PermissionDeniedError
+
+
+class Role(StrEnum):
+    citizen = "citizen"
+    parking_operator = "parking_operator"
+    enforcement_officer = "enforcement_officer"
+    traffic_operator = "traffic_operator"
+    police_unit = "police_unit"
+    aq_desk = "aq_desk"
+    transparency_editor = "transparency_editor"
+    admin = "admin"
+
+
+STAFF_ROLES = frozenset(Role) - {Role.citizen}
+
+PrincipalKind = Literal["citizen", "staff", "api_key"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whoever a request speaks for: a citizen, a staff member or an open-data API key."""
+
+    id: str
+    kind: PrincipalKind
+    display_name: str
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    quota_tier: str | None = None
+
+
+PrincipalResolver = Callable[[Request], Awaitable[Principal | None]]
+
+
+async def _nobody(_request: Request) -> Principal | None:
+    return None
+
+
+def _resolver(request: Request) -> PrincipalResolver:
+    resolver: PrincipalResolver = getattr(request.app.state, "resolve_principal", _nobody)
+    return resolver
+
+
+async def current_principal(request: Request) -> Principal | None:
+    """The principal of this request, resolved once and kept on `request.state`."""
+    if not hasattr(request.state, "principal"):
+        request.state.principal = await _resolver(request)(request)
+    principal: Principal | None = request.state.principal
+    return principal
+
+
+class Admits:
+    """The guard: a route declares the roles it admits, or that it is public.
+
+    `Depends(Admits(...))` is found on every route by the test that walks all routes with
+    every role, so a route without a guard fails the suite.
+    """
+
+    def __init__(self, *roles: Role, public: bool = False, api_key: bool = False) -> None:
+        if public and roles:
+            raise ValueError("a public route admits everyone; list no roles")
+        self.roles = frozenset(roles)
+        self.public = public
+        self.api_key = api_key
+
+    def admits(self, principal: Principal | None) -> bool:
+        if self.public:
+            return True
+        if principal is None:
+            return False
+        if principal.kind == "api_key":
+            return self.api_key
+        return bool(self.roles & principal.roles)
+
+    async def __call__(self, request: Request) -> Principal | None:
+        principal = await current_principal(request)
+        if self.admits(principal):
+            return principal
+        if principal is None:
+            raise NotSignedInError("Please sign in first.")
+        raise PermissionDeniedError("Your account may not do this.")
+
+    def __repr__(self) -> str:
+        if self.public:
+            return "Admits(public)"
+        return f"Admits({', '.join(sorted(self.roles))}{', api_key' if self.api_key else ''})"

@@ -1,0 +1,74 @@
+"""One settings object: `SHAHR_*` variables, embedded defaults, nothing connects at import."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Unset service URLs mean the embedded adapter (DESIGN.md section 2)."""
+
+    model_config = SettingsConfigDict(env_prefix="SHAHR_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    city: str = "tehran"
+    demo: bool = False
+    var_dir: Path = Path("var")
+
+    database_url: str | None = None
+    nats_url: str | None = None
+    mqtt_url: str | None = None
+    redis_url: str | None = None
+
+    secret_key: SecretStr | None = None
+    # Browsers keep Secure cookies off plain http, so the laptop demo turns this off.
+    cookie_secure: bool = True
+    tile_url: str | None = None
+    default_language: Literal["fa", "en"] = "fa"
+    max_body_bytes: int = 1_000_000
+
+    otp_ttl_s: int = 120
+    otp_length: int = 6
+    otp_max_attempts: int = 5
+    otp_lockout_s: int = 900
+    otp_requests_per_window: int = 3
+    otp_request_window_s: int = 600
+    session_ttl_s: int = 7 * 24 * 3600
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key is None:
+            raise ValueError("SHAHR_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL: the SQLite file under `var/` unless a database is named."""
+        url = self.database_url
+        if not url:
+            return f"sqlite+aiosqlite:///{self.var_dir / 'shahr.db'}"
+        if url.startswith(("postgres://", "postgresql://")):
+            return "postgresql+asyncpg://" + url.split("://", 1)[1]
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+        return url
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The secret for cookies and tokens; in development, one kept under `var/`."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        key_file = self.var_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key

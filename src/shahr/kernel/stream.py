@@ -1,0 +1,574 @@
+"""The durable stream port: at-least-once delivery to named consumers, in process or on JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Protocol
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.client import JetStreamContext
+from nats.js.manager import JetStreamManager
+
+from shahr.kernel.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# JetStream's own default; a publisher retrying within two minutes is recognised.
+DUPLICATE_WINDOW_S = 120.0
+MSG_ID_HEADER = "Nats-Msg-Id"
+# Stream families a city has: domain events, and the much larger flow of sensor readings.
+FAMILIES = ("events", "sensors")
+
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
+_NAME = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+@dataclass(frozen=True)
+class StreamMessage:
+    """One delivery of a stored message; `delivery_count` is 1 the first time."""
+
+    subject: str
+    data: bytes
+    headers: Mapping[str, str]
+    delivery_count: int
+
+
+Handler = Callable[[StreamMessage], Awaitable[None]]
+
+
+class Stream(Protocol):
+    """Durable publish/subscribe: each named consumer sees every message at least once."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise if the engine is unreachable."""
+        ...
+
+    async def publish(
+        self,
+        subject: str,
+        data: bytes,
+        *,
+        msg_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None: ...
+
+    async def subscribe(
+        self, subject_filter: str, *, durable: str, handler: Handler, max_deliver: int = 5
+    ) -> None: ...
+
+    async def drain(self) -> None:
+        """Wait until every stored message has been handled (or given up on) by every consumer."""
+        ...
+
+
+def subject(settings_city: str, *parts: str) -> str:
+    """The subject `shahr.<city>.<parts...>`; `*` and `>` are allowed as whole tokens."""
+    tokens = ["shahr", settings_city, *parts]
+    for position, token in enumerate(tokens):
+        if token == ">" and position == len(tokens) - 1:
+            continue
+        if token != "*" and not _TOKEN.fullmatch(token):
+            raise ValueError(f"invalid subject token {token!r} in {'.'.join(tokens)!r}")
+    return ".".join(tokens)
+
+
+def subject_matches(subject_filter: str, subject_name: str) -> bool:
+    """Whether a NATS subject matches a filter with `*` (one token) and `>` (the rest)."""
+    wanted = subject_filter.split(".")
+    tokens = subject_name.split(".")
+    for position, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > position
+        if position >= len(tokens):
+            return False
+        if token not in ("*", tokens[position]):
+            return False
+    return len(tokens) == len(wanted)
+
+
+def _check_publish_subject(subject_name: str) -> None:
+    if not subject_name or any(not _TOKEN.fullmatch(token) for token in subject_name.split(".")):
+        raise ValueError(f"cannot publish to {subject_name!r}: tokens must be plain words")
+
+
+def _check_durable(durable: str) -> None:
+    # JetStream consumer names refuse dots, wildcards and whitespace; refuse them here too.
+    if not _NAME.fullmatch(durable):
+        raise ValueError(f"invalid durable name {durable!r}: use letters, digits, - and _")
+
+
+@dataclass
+class _Stored:
+    subject: str
+    data: bytes
+    headers: Mapping[str, str]
+
+
+@dataclass
+class _Delivery:
+    stored: _Stored
+    delivery_count: int = 0
+
+
+@dataclass
+class _Consumer:
+    subject_filter: str
+    max_deliver: int
+    queue: asyncio.Queue[_Delivery] = field(default_factory=asyncio.Queue)
+    handlers: list[Handler] = field(default_factory=list)
+
+
+class InProcessStream:
+    """The embedded stream: the JetStream contract kept in this process's memory.
+
+    Like a JetStream durable with deliver-all, a consumer created late still receives the
+    messages kept so far (at most `max_msgs`, oldest dropped first). Nothing survives a restart.
+    """
+
+    def __init__(
+        self,
+        *,
+        city: str | None = None,
+        duplicate_window_s: float = DUPLICATE_WINDOW_S,
+        redeliver_delay_s: float = 0.0,
+        max_msgs: int = 100_000,
+    ) -> None:
+        self._city = city
+        self._duplicate_window_s = duplicate_window_s
+        self._redeliver_delay_s = redeliver_delay_s
+        self._kept: deque[_Stored] = deque(maxlen=max_msgs)
+        self._seen_ids: dict[str, float] = {}
+        self._consumers: dict[str, _Consumer] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._outstanding = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._started = False
+        self.dropped = 0
+        """Messages given up on after `max_deliver` failed deliveries."""
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        for consumer in self._consumers.values():
+            for handler in consumer.handlers:
+                self._spawn_worker(consumer, handler)
+
+    async def stop(self) -> None:
+        self._started = False
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def ping(self) -> None:
+        return None
+
+    async def publish(
+        self,
+        subject: str,
+        data: bytes,
+        *,
+        msg_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        _check_publish_subject(subject)
+        if self._city is not None:
+            _family_of(self._city, subject)
+        if msg_id is not None and self._is_duplicate(msg_id):
+            return
+        all_headers = dict(headers or {})
+        if msg_id is not None:
+            all_headers[MSG_ID_HEADER] = msg_id
+        stored = _Stored(subject, bytes(data), MappingProxyType(all_headers))
+        self._kept.append(stored)
+        for consumer in self._consumers.values():
+            if subject_matches(consumer.subject_filter, subject):
+                self._enqueue(consumer, _Delivery(stored))
+
+    async def subscribe(
+        self, subject_filter: str, *, durable: str, handler: Handler, max_deliver: int = 5
+    ) -> None:
+        _check_durable(durable)
+        if self._city is not None:
+            _family_of(self._city, subject_filter)
+        if max_deliver < 1:
+            raise ValueError("max_deliver must be at least 1")
+        consumer = self._consumers.get(durable)
+        if consumer is None:
+            consumer = _Consumer(subject_filter, max_deliver)
+            self._consumers[durable] = consumer
+            for stored in self._kept:
+                if subject_matches(subject_filter, stored.subject):
+                    self._enqueue(consumer, _Delivery(stored))
+        elif consumer.subject_filter != subject_filter:
+            raise ValueError(
+                f"durable {durable!r} already filters {consumer.subject_filter!r},"
+                f" not {subject_filter!r}"
+            )
+        consumer.max_deliver = max_deliver
+        consumer.handlers.append(handler)
+        if self._started:
+            self._spawn_worker(consumer, handler)
+
+    async def drain(self) -> None:
+        if not self._started and self._outstanding:
+            raise RuntimeError("the stream is not started, so nothing would be handled")
+        await self._idle.wait()
+
+    def _is_duplicate(self, msg_id: str) -> bool:
+        now = time.monotonic()
+        # The window is small and ids expire in publish order, so pruning from the front is cheap.
+        for old_id, seen_at in list(self._seen_ids.items()):
+            if now - seen_at < self._duplicate_window_s:
+                break
+            del self._seen_ids[old_id]
+        if msg_id in self._seen_ids:
+            return True
+        self._seen_ids[msg_id] = now
+        return False
+
+    def _enqueue(self, consumer: _Consumer, delivery: _Delivery) -> None:
+        self._outstanding += 1
+        self._idle.clear()
+        consumer.queue.put_nowait(delivery)
+
+    def _settle(self) -> None:
+        self._outstanding -= 1
+        if self._outstanding == 0:
+            self._idle.set()
+
+    def _spawn_worker(self, consumer: _Consumer, handler: Handler) -> None:
+        task = asyncio.create_task(self._work(consumer, handler))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _work(self, consumer: _Consumer, handler: Handler) -> None:
+        while True:
+            delivery = await consumer.queue.get()
+            delivery.delivery_count += 1
+            message = StreamMessage(
+                subject=delivery.stored.subject,
+                data=delivery.stored.data,
+                headers=delivery.stored.headers,
+                delivery_count=delivery.delivery_count,
+            )
+            try:
+                await handler(message)
+            except asyncio.CancelledError:
+                # Stopping mid-handler: the message was never acknowledged, so it stays queued.
+                delivery.delivery_count -= 1
+                consumer.queue.put_nowait(delivery)
+                raise
+            except Exception:
+                if delivery.delivery_count >= consumer.max_deliver:
+                    log.exception(
+                        "giving up on %s after %d deliveries",
+                        message.subject,
+                        message.delivery_count,
+                    )
+                    self.dropped += 1
+                    self._settle()
+                else:
+                    log.warning(
+                        "handler failed on %s (delivery %d), redelivering",
+                        message.subject,
+                        message.delivery_count,
+                        exc_info=True,
+                    )
+                    self._redeliver(consumer, delivery)
+            else:
+                self._settle()
+
+    def _redeliver(self, consumer: _Consumer, delivery: _Delivery) -> None:
+        if self._redeliver_delay_s <= 0:
+            consumer.queue.put_nowait(delivery)
+            return
+        loop = asyncio.get_running_loop()
+        loop.call_later(self._redeliver_delay_s, consumer.queue.put_nowait, delivery)
+
+
+class JetStreamStream:
+    """The city-scale stream on NATS JetStream: one stream per family, pull consumers, explicit acks.
+
+    `start()` creates or updates the city's streams (file storage, limits retention, a
+    duplicate window), so deploying a new version is enough to roll out a changed limit.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        city: str,
+        replicas: int = 1,
+        events_max_age_s: float | None = None,
+        sensors_max_age_s: float | None = 30 * 24 * 3600,
+        duplicate_window_s: float = DUPLICATE_WINDOW_S,
+        ack_wait_s: float = 30.0,
+        redeliver_delay_s: float = 1.0,
+        fetch_batch: int = 10,
+    ) -> None:
+        self._url = url
+        self._city = city
+        self._replicas = replicas
+        # Events are the record of what happened and are kept; raw readings age out.
+        self._max_age_s = {"events": events_max_age_s, "sensors": sensors_max_age_s}
+        self._duplicate_window_s = duplicate_window_s
+        self._ack_wait_s = ack_wait_s
+        self._redeliver_delay_s = redeliver_delay_s
+        self._fetch_batch = fetch_batch
+        self._nc: NATS | None = None
+        self._js: JetStreamContext | None = None
+        self._jsm: JetStreamManager | None = None
+        self._subscriptions: list[tuple[str, str, Handler, int]] = []
+        self._pulls: list[JetStreamContext.PullSubscription] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._consumers: set[tuple[str, str]] = set()
+        self.dropped = 0
+        """Messages this process gave up on after `max_deliver` failed deliveries."""
+
+    @property
+    def stream_names(self) -> dict[str, str]:
+        """The JetStream stream name of each family, e.g. `SHAHR_TEHRAN_EVENTS`."""
+        return {family: stream_name(self._city, family) for family in FAMILIES}
+
+    async def start(self) -> None:
+        if self._nc is not None:
+            return
+        nc = await nats.connect(
+            self._url,
+            name=f"shahr-{self._city}",
+            max_reconnect_attempts=-1,
+            error_cb=_log_nats_error,
+        )
+        self._nc = nc
+        self._js = nc.jetstream()
+        self._jsm = nc.jsm()
+        try:
+            for family in FAMILIES:
+                await self._ensure_stream(family)
+            for subject_filter, durable, handler, max_deliver in self._subscriptions:
+                await self._bind(subject_filter, durable, handler, max_deliver)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        nc, self._nc, self._js, self._jsm = self._nc, None, None, None
+        pulls, self._pulls = self._pulls, []
+        if nc is None:
+            return
+        if nc.is_connected:
+            for pull in pulls:
+                with contextlib.suppress(nats.errors.Error):
+                    await pull.unsubscribe()
+        await nc.close()
+
+    async def ping(self) -> None:
+        jsm = self._require_manager()
+        # account_info is a JetStream API round trip, so it also proves JetStream is enabled.
+        await jsm.account_info()
+
+    async def publish(
+        self,
+        subject: str,
+        data: bytes,
+        *,
+        msg_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        _check_publish_subject(subject)
+        _family_of(self._city, subject)
+        js = self._require_started()
+        all_headers = dict(headers or {})
+        if msg_id is not None:
+            all_headers[MSG_ID_HEADER] = msg_id
+        await js.publish(subject, data, headers=all_headers or None)
+
+    async def subscribe(
+        self, subject_filter: str, *, durable: str, handler: Handler, max_deliver: int = 5
+    ) -> None:
+        _check_durable(durable)
+        _family_of(self._city, subject_filter)
+        if max_deliver < 1:
+            raise ValueError("max_deliver must be at least 1")
+        self._subscriptions.append((subject_filter, durable, handler, max_deliver))
+        if self._nc is not None:
+            await self._bind(subject_filter, durable, handler, max_deliver)
+
+    async def drain(self, *, timeout_s: float = 30.0) -> None:
+        """Wait until this process's consumers have nothing pending or unacknowledged."""
+        jsm = self._require_manager()
+        async with asyncio.timeout(timeout_s):
+            while True:
+                busy = False
+                for stream, durable in self._consumers:
+                    info = await jsm.consumer_info(stream, durable)
+                    if info.num_pending or info.num_ack_pending:
+                        busy = True
+                        break
+                if not busy:
+                    return
+                await asyncio.sleep(0.02)
+
+    async def _ensure_stream(self, family: str) -> None:
+        jsm = self._require_manager()
+        config = StreamConfig(
+            name=stream_name(self._city, family),
+            subjects=[subject(self._city, family, ">")],
+            storage=StorageType.FILE,
+            retention=RetentionPolicy.LIMITS,
+            max_age=self._max_age_s[family],
+            duplicate_window=self._duplicate_window_s,
+            num_replicas=self._replicas,
+        )
+        try:
+            await jsm.stream_info(config.name or "")
+        except nats.js.errors.NotFoundError:
+            await jsm.add_stream(config)
+        else:
+            await jsm.update_stream(config)
+
+    async def _bind(
+        self, subject_filter: str, durable: str, handler: Handler, max_deliver: int
+    ) -> None:
+        js = self._require_started()
+        jsm = self._require_manager()
+        stream = stream_name(self._city, _family_of(self._city, subject_filter))
+        # Creating an existing durable with the same filter updates what JetStream lets change.
+        await jsm.add_consumer(
+            stream,
+            ConsumerConfig(
+                name=durable,
+                durable_name=durable,
+                filter_subject=subject_filter,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self._ack_wait_s,
+                max_deliver=max_deliver,
+            ),
+        )
+        self._consumers.add((stream, durable))
+        pull = await js.pull_subscribe_bind(durable, stream=stream)
+        self._pulls.append(pull)
+        task = asyncio.create_task(self._pull(pull, handler, max_deliver))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _pull(
+        self, pull: JetStreamContext.PullSubscription, handler: Handler, max_deliver: int
+    ) -> None:
+        backoff_s = 0.1
+        while True:
+            try:
+                batch = await pull.fetch(self._fetch_batch, timeout=5)
+            except nats.errors.TimeoutError:
+                continue
+            except nats.errors.Error:
+                # Reconnecting; nats-py resumes by itself, so wait and fetch again.
+                log.warning("fetch from JetStream failed; retrying", exc_info=True)
+                await asyncio.sleep(backoff_s)
+                backoff_s = min(backoff_s * 2, 5.0)
+                continue
+            backoff_s = 0.1
+            for msg in batch:
+                await self._handle(msg, handler, max_deliver)
+
+    async def _handle(self, msg: Msg, handler: Handler, max_deliver: int) -> None:
+        message = StreamMessage(
+            subject=msg.subject,
+            data=msg.data,
+            headers=MappingProxyType(dict(msg.headers or {})),
+            delivery_count=msg.metadata.num_delivered or 1,
+        )
+        try:
+            await handler(message)
+        except Exception:
+            if message.delivery_count >= max_deliver:
+                log.exception(
+                    "giving up on %s after %d deliveries", message.subject, message.delivery_count
+                )
+                self.dropped += 1
+                await msg.term()
+            else:
+                log.warning(
+                    "handler failed on %s (delivery %d), redelivering",
+                    message.subject,
+                    message.delivery_count,
+                    exc_info=True,
+                )
+                await msg.nak(delay=self._redeliver_delay_s)
+        else:
+            await msg.ack()
+
+    def _require_started(self) -> JetStreamContext:
+        if self._js is None:
+            raise ConnectionError("the JetStream stream is not started")
+        return self._js
+
+    def _require_manager(self) -> JetStreamManager:
+        if self._jsm is None:
+            raise ConnectionError("the JetStream stream is not started")
+        return self._jsm
+
+
+def stream_name(city: str, family: str) -> str:
+    """The JetStream stream name for a city's family of subjects."""
+    return f"SHAHR_{re.sub(r'[^A-Za-z0-9_-]', '_', city).upper()}_{family.upper()}"
+
+
+def _family_of(city: str, subject_name: str) -> str:
+    """The family a subject or filter lies in; JetStream consumers cannot span two streams."""
+    tokens = subject_name.split(".")
+    if len(tokens) < 4 or tokens[0] != "shahr" or tokens[1] != city or tokens[2] not in FAMILIES:
+        raise ValueError(
+            f"{subject_name!r} is outside this city's streams"
+            f" (shahr.{city}.{{{','.join(FAMILIES)}}}.>)"
+        )
+    return tokens[2]
+
+
+async def _log_nats_error(error: Exception) -> None:
+    log.warning("NATS connection error: %s", error)
+
+
+def make_stream(settings: Settings) -> Stream:
+    """The stream the settings name: JetStream when `SHAHR_NATS_URL` is set, else in process."""
+    if settings.nats_url:
+        return JetStreamStream(settings.nats_url, city=settings.city)
+    return InProcessStream(city=settings.city)

@@ -1,0 +1,1 @@
+"""The web shell: layout, languages, errors, security headers, CSRF. Areas add routes to it."""

@@ -1,0 +1,172 @@
+"""Errors as RFC 9457 problem+json for the API and as readable pages for people."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
+
+from shahr.kernel.errors import (
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    NotSignedInError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
+from shahr.kernel.web import i18n
+from shahr.kernel.web.security import BodyTooLargeError, CsrfError
+
+# The kernel's own errors; each area adds its map (error class -> status) in its api module.
+KERNEL_ERROR_STATUS: dict[type[DomainError], int] = {
+    DomainError: 400,
+    NotFoundError: 404,
+    ConflictError: 409,
+    RateLimitedError: 429,
+    NotSignedInError: 401,
+    PermissionDeniedError: 403,
+    CsrfError: 403,
+    BodyTooLargeError: 413,
+}
+
+_STATUS_TITLES = {
+    400: "The request could not be accepted.",
+    401: "Please sign in first.",
+    403: "Your account may not do this.",
+    404: "Nothing was found at this address.",
+    405: "This address does not accept that method.",
+    409: "This clashes with something that already exists.",
+    413: "The request is too large.",
+    422: "Some fields are not valid.",
+    429: "Too many attempts.",
+    500: "Something went wrong on our side.",
+}
+
+
+def wants_problem_json(scope: Scope) -> bool:
+    """API paths and clients that ask for JSON get problem+json; browsers get a page."""
+    path: str = scope.get("path", "")
+    if path.startswith(("/api/", "/open/", "/open311/")):
+        return True
+    headers = dict(scope.get("headers", []))
+    accept = headers.get(b"accept", b"").decode("latin-1")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _title(status: int) -> str:
+    return i18n.gettext(_STATUS_TITLES.get(status, HTTPStatus(status).phrase))
+
+
+def problem_response(
+    scope: Scope,
+    status: int,
+    error: DomainError | None = None,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+) -> Response:
+    detail = i18n.gettext(error.message, **error.params) if error else _title(status)
+    headers: dict[str, str] = {"content-language": i18n.current_language.get()}
+    if error is not None and error.retry_after_s is not None:
+        headers["retry-after"] = str(error.retry_after_s)
+    if wants_problem_json(scope):
+        body: dict[str, Any] = {
+            "type": f"https://shahr.city/problems/{status}",
+            "title": _title(status),
+            "status": status,
+            "detail": detail,
+            "instance": scope.get("path", ""),
+        }
+        if error is not None:
+            body["code"] = type(error).__name__
+            if error.field:
+                body["field"] = error.field
+            if error.retry_after_s is not None:
+                body["retry_after_s"] = error.retry_after_s
+        if errors:
+            body["errors"] = errors
+        return JSONResponse(body, status_code=status, headers=headers,
+                            media_type="application/problem+json")
+    page = _ERROR_PAGE.format(
+        lang=i18n.current_language.get(),
+        dir=i18n.direction(i18n.current_language.get()),
+        title=_escape(_title(status)),
+        detail=_escape(detail),
+        home=_escape(i18n.gettext("Back to the home page")),
+        extra="".join(f"<li>{_escape(e['field'])}: {_escape(e['detail'])}</li>" for e in errors or []),
+    )
+    return HTMLResponse(page, status_code=status, headers=headers)
+
+
+def _escape(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+# Self-contained so an error page renders even when templates or the database are broken.
+_ERROR_PAGE = """<!doctype html>
+<html lang="{lang}" dir="{dir}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><link rel="stylesheet" href="/static/shell/shahr.css"></head>
+<body class="error-page"><main class="card"><h1>{title}</h1><p>{detail}</p><ul>{extra}</ul>
+<p><a href="/">{home}</a></p></main></body></html>"""
+
+
+def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or str(location[-1] if location else "")
+
+
+_VALIDATION_MESSAGES = {
+    "missing": "This field is required.",
+    "string_too_short": "This value is too short.",
+    "string_too_long": "This value is too long.",
+    "string_pattern_mismatch": "This value has the wrong format.",
+    "int_parsing": "This must be a whole number.",
+    "json_invalid": "The body is not valid JSON.",
+}
+
+
+def install_error_handlers(app: FastAPI, error_status: dict[type[DomainError], int]) -> None:
+    """One handler for every error; the status comes from the merged per-area error maps."""
+    statuses = {**KERNEL_ERROR_STATUS, **error_status}
+
+    def status_for(error: DomainError) -> int:
+        for cls in type(error).__mro__:
+            if cls in statuses:
+                return statuses[cls]
+        return 400
+
+    async def on_domain_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, DomainError)  # noqa: S101  # registered for DomainError only
+        return problem_response(request.scope, status_for(error), error)
+
+    async def on_validation_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)  # noqa: S101  # registered for it only
+        errors = [
+            {
+                "field": _field_name(e.get("loc", ())),
+                "detail": i18n.gettext(_VALIDATION_MESSAGES.get(e.get("type", ""), e.get("msg", ""))),
+            }
+            for e in error.errors()
+        ]
+        return problem_response(request.scope, 422, errors=errors)
+
+    async def on_http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)  # noqa: S101  # registered for it only
+        response = problem_response(request.scope, error.status_code)
+        for name, value in (error.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    async def on_unexpected(request: Request, _error: Exception) -> Response:
+        return problem_response(request.scope, 500)
+
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,1 @@
+"""Parking: districts and zones, meters, bays, tariffs, quotes, reservations, bay lights."""

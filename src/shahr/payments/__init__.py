@@ -1,0 +1,1 @@
+"""Payments: wallet, double-entry ledger, Shaparak-style PSP port and sandbox, refunds."""

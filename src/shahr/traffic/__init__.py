@@ -1,0 +1,1 @@
+"""Traffic: road network, detectors and cameras, readings, live segment state, indices."""

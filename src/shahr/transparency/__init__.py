@@ -1,0 +1,1 @@
+"""Transparency: municipal contracts (OCDS) and citizen reports (Open311)."""

@@ -1,0 +1,127 @@
+"""The ASGI app: the web shell, every area's routes, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shahr import __version__, bootstrap
+from shahr.bootstrap import Container
+from shahr.kernel.access import Admits
+from shahr.kernel.web.deps import TemplatesDep
+from shahr.kernel.web.i18n import LANGUAGES
+from shahr.kernel.web.metrics import MetricsMiddleware
+from shahr.kernel.web.problems import install_error_handlers
+from shahr.kernel.web.security import LANGUAGE_COOKIE, EdgeMiddleware, verify_csrf
+from shahr.kernel.web.templating import Templates
+
+STATIC_DIR = Path(__file__).resolve().parent / "kernel" / "web" / "static"
+PUBLIC = Depends(Admits(public=True))
+
+
+def create_app(container: Container) -> FastAPI:
+    """Build the app around a container; the container's lifetime is the app's lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await container.start()
+        try:
+            yield
+        finally:
+            await container.stop()
+
+    settings = container.settings
+    app = FastAPI(
+        title="Shahr API",
+        version=__version__,
+        summary="Smart-city platform for Tehran: parking, traffic, air quality, open data.",
+        lifespan=lifespan,
+        dependencies=[Depends(verify_csrf)],
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.container = container
+    app.state.settings = settings
+    app.state.database = container.database
+    app.state.clock = container.clock
+    app.state.cache = container.cache
+    app.state.bus = container.bus
+    app.state.templates = Templates()
+    for key, value in container.extras.items():
+        setattr(app.state, key, value)
+
+    app.add_middleware(
+        EdgeMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        cookie_secure=settings.cookie_secure,
+        default_language=settings.default_language,
+    )
+    app.add_middleware(MetricsMiddleware)
+    install_error_handlers(app, bootstrap.error_status())
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+
+    _add_shell_routes(app, container)
+    for router in bootstrap.area_routers():
+        app.include_router(router)
+    return app
+
+
+def _add_shell_routes(app: FastAPI, container: Container) -> None:
+    @app.get("/healthz", tags=["operations"], dependencies=[PUBLIC])
+    async def healthz() -> dict[str, str]:
+        """The process is up (liveness)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], dependencies=[PUBLIC])
+    async def readyz() -> Response:
+        """Database, stream, broker and cache answer (readiness)."""
+        checks: dict[str, Any] = {
+            "database": container.database.ping,
+            "stream": container.stream.ping,
+            "broker": container.broker.ping,
+            "cache": container.cache.ping,
+        }
+        results: dict[str, str] = {}
+        for name, ping in checks.items():
+            try:
+                await asyncio.wait_for(ping(), timeout=2)
+                results[name] = "ok"
+            except Exception as error:  # noqa: BLE001  # any failure means not ready
+                results[name] = f"failing: {type(error).__name__}"
+        ready = all(value == "ok" for value in results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], dependencies=[PUBLIC], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/lang/{language}", tags=["pages"], dependencies=[PUBLIC], include_in_schema=False)
+    async def switch_language(language: str, request: Request, next: str = "/") -> Response:
+        """Remember the chosen language and go back to the page the user was on."""
+        target = next if next.startswith("/") and not next.startswith("//") else "/"
+        response = RedirectResponse(target, status_code=303)
+        if language in LANGUAGES:
+            response.set_cookie(
+                LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, httponly=True,
+                samesite="lax", secure=request.app.state.settings.cookie_secure,
+            )
+        return response
+
+    @app.get("/", tags=["pages"], dependencies=[PUBLIC], include_in_schema=False)
+    async def home(request: Request, templates: TemplatesDep) -> Response:
+        return templates.render(request, "shell/home.html")
+
+    @app.get("/api/docs", tags=["pages"], dependencies=[PUBLIC], include_in_schema=False)
+    async def api_docs(request: Request, templates: TemplatesDep) -> Response:
+        return templates.render(request, "shell/api_docs.html")
