@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from babel.dates import format_date
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -16,7 +18,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shahr import __version__, bootstrap
 from shahr.bootstrap import Container
 from shahr.kernel.access import Admits
-from shahr.kernel.web.deps import TemplatesDep
+from shahr.kernel.clock import in_tehran
+from shahr.kernel.errors import NotFoundError
+from shahr.kernel.web import i18n
+from shahr.kernel.web.deps import ClockDep, TemplatesDep
 from shahr.kernel.web.i18n import LANGUAGES
 from shahr.kernel.web.metrics import MetricsMiddleware
 from shahr.kernel.web.problems import install_error_handlers
@@ -109,19 +114,53 @@ def _add_shell_routes(app: FastAPI, container: Container) -> None:
     @app.get("/lang/{language}", tags=["pages"], dependencies=[PUBLIC], include_in_schema=False)
     async def switch_language(language: str, request: Request, next: str = "/") -> Response:
         """Remember the chosen language and go back to the page the user was on."""
-        target = next if next.startswith("/") and not next.startswith("//") else "/"
-        response = RedirectResponse(target, status_code=303)
-        if language in LANGUAGES:
-            response.set_cookie(
-                LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, httponly=True,
-                samesite="lax", secure=request.app.state.settings.cookie_secure,
-            )
+        if language not in LANGUAGES:
+            raise NotFoundError("Nothing was found at this address.")
+        response = RedirectResponse(local_path(next), status_code=303)
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.cookie_secure,
+        )
         return response
 
     @app.get("/", tags=["pages"], dependencies=[PUBLIC], include_in_schema=False)
-    async def home(request: Request, templates: TemplatesDep) -> Response:
-        return templates.render(request, "shell/home.html")
+    async def home(request: Request, templates: TemplatesDep, clock: ClockDep) -> Response:
+        """The city on a map: districts, metro and air-quality stations, and the sign-in."""
+        now = clock.now()
+        today = in_tehran(now).date()
+        language = i18n.current_language.get()
+        context = {
+            "now": now,
+            "weekday": format_date(today, "EEEE", locale=language),
+            "gregorian": format_date(today, "d MMMM y", locale="en") if language == "en" else "",
+            "tile_url": container.settings.tile_url or "",
+        }
+        return templates.render(request, "shell/home.html", context)
 
     @app.get("/api/docs", tags=["pages"], dependencies=[PUBLIC], include_in_schema=False)
     async def api_docs(request: Request, templates: TemplatesDep) -> Response:
+        """Swagger UI over /openapi.json, served from our own static files."""
         return templates.render(request, "shell/api_docs.html")
+
+
+def local_path(target: str) -> str:
+    """`target` if it is a path on this site, else `/`: the language switch is no open redirect.
+
+    Browsers read a backslash as a slash and drop tabs and newlines from a URL, so those
+    would lead off the site as surely as `//evil.example`.
+    """
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target)
+    ):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NewType
@@ -321,7 +321,6 @@ class ApiKey:
     created_at: datetime
     revoked_at: datetime | None = None
     created_by: str | None = None
-    last_used_at: datetime | None = field(default=None, compare=False)
 
     @property
     def active(self) -> bool:

@@ -98,10 +98,10 @@ class MemoryCache:
 
     def _live(self, key: str) -> _Entry | None:
         entry = self._entries.get(key)
-        if entry is not None and entry.expires_at is not None:
-            if entry.expires_at <= self._clock.now():
-                del self._entries[key]
-                return None
+        expires_at = None if entry is None else entry.expires_at
+        if expires_at is not None and expires_at <= self._clock.now():
+            del self._entries[key]
+            return None
         return entry
 
 
@@ -127,7 +127,8 @@ class RedisCache:
 
     async def get(self, key: str) -> bytes | None:
         value = await self._redis.get(self._key(key))
-        return None if value is None else bytes(value)
+        # The client is built without decode_responses, so values come back as bytes.
+        return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> None:
         _check_ttl(ttl_s)

@@ -1,4 +1,4 @@
-"""The device messaging port: MQTT publish/subscribe for meters and sensors, in process or on a broker."""
+"""The device messaging port: MQTT for meters and sensors, in process or on a real broker."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ class DeviceBroker(Protocol):
 
 
 def topic_matches(topic_filter: str, topic: str) -> bool:
-    """Whether an MQTT topic matches a filter with `+` (one level) and `#` (this level and below)."""
+    """Whether an MQTT topic matches a filter with `+` (one level) and `#` (the rest)."""
     wanted = topic_filter.split("/")
     levels = topic.split("/")
     # MQTT keeps `$SYS/...` and friends away from filters that start with a wildcard.

@@ -125,7 +125,9 @@ class Plate:
     @property
     def display_fa(self) -> str:
         """`۱۲ ب ۳۴۵ ایران ۶۷`"""
-        return persian_digits(f"{self.first} {self.letter_fa} {self.middle} {IRAN_FA} {self.region}")
+        return persian_digits(
+            f"{self.first} {self.letter_fa} {self.middle} {IRAN_FA} {self.region}"
+        )
 
     @property
     def display_en(self) -> str:

@@ -1,4 +1,4 @@
-"""The durable stream port: at-least-once delivery to named consumers, in process or on JetStream."""
+"""The durable stream port: at-least-once delivery to named consumers, in process or JetStream."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Protocol
 import nats
 import nats.errors
 import nats.js.errors
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.api import (
     AckPolicy,
@@ -88,11 +88,11 @@ class Stream(Protocol):
 def subject(settings_city: str, *parts: str) -> str:
     """The subject `shahr.<city>.<parts...>`; `*` and `>` are allowed as whole tokens."""
     tokens = ["shahr", settings_city, *parts]
-    for position, token in enumerate(tokens):
-        if token == ">" and position == len(tokens) - 1:
+    for position, part in enumerate(tokens):
+        if part == ">" and position == len(tokens) - 1:
             continue
-        if token != "*" and not _TOKEN.fullmatch(token):
-            raise ValueError(f"invalid subject token {token!r} in {'.'.join(tokens)!r}")
+        if part != "*" and not _TOKEN.fullmatch(part):
+            raise ValueError(f"invalid subject token {part!r} in {'.'.join(tokens)!r}")
     return ".".join(tokens)
 
 
@@ -100,12 +100,12 @@ def subject_matches(subject_filter: str, subject_name: str) -> bool:
     """Whether a NATS subject matches a filter with `*` (one token) and `>` (the rest)."""
     wanted = subject_filter.split(".")
     tokens = subject_name.split(".")
-    for position, token in enumerate(wanted):
-        if token == ">":
+    for position, part in enumerate(wanted):
+        if part == ">":
             return len(tokens) > position
         if position >= len(tokens):
             return False
-        if token not in ("*", tokens[position]):
+        if part not in ("*", tokens[position]):
             return False
     return len(tokens) == len(wanted)
 
@@ -317,7 +317,7 @@ class InProcessStream:
 
 
 class JetStreamStream:
-    """The city-scale stream on NATS JetStream: one stream per family, pull consumers, explicit acks.
+    """The city-scale stream on JetStream: a stream per family, pull consumers, explicit acks.
 
     `start()` creates or updates the city's streams (file storage, limits retention, a
     duplicate window), so deploying a new version is enough to roll out a changed limit.
@@ -345,7 +345,7 @@ class JetStreamStream:
         self._ack_wait_s = ack_wait_s
         self._redeliver_delay_s = redeliver_delay_s
         self._fetch_batch = fetch_batch
-        self._nc: NATS | None = None
+        self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self._jsm: JetStreamManager | None = None
         self._subscriptions: list[tuple[str, str, Handler, int]] = []

@@ -15,6 +15,7 @@ from typing import Any
 
 import shapely
 from shapely import affinity
+from shapely.errors import ShapelyError
 from shapely.geometry import MultiPoint, Point, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -97,7 +98,9 @@ def district_name_en(number: int) -> str:
 def district_from_shape(shape_: DistrictShape, *, approximate: bool, source: str) -> District:
     return District(
         number=shape_.number,
-        name_fa=district_name_fa(shape_.number),
+        name_fa=persian_digits(shape_.name_fa)
+        if shape_.name_fa
+        else district_name_fa(shape_.number),
         name_en=district_name_en(shape_.number),
         geometry=shape_.geometry,
         centroid_lon=shape_.label_lon,
@@ -217,7 +220,8 @@ def parse_district_shapes(
 def _district_shape(feature: object, index: int, district_count: int) -> DistrictShape:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise GeoFileError("Feature {index} is not a GeoJSON Feature.", index=index)
-    number = district_number_of(feature.get("properties"))
+    properties = feature.get("properties")
+    number = district_number_of(properties)
     if number is None:
         raise GeoFileError(
             "Feature {index} has no district number: give it a property district, number,"
@@ -239,7 +243,7 @@ def _district_shape(feature: object, index: int, district_count: int) -> Distric
         )
     try:
         geometry = shape(raw)
-    except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError) as error:
+    except (ValueError, TypeError, AttributeError, IndexError, ShapelyError) as error:
         raise GeoFileError(
             "The geometry of district {number} cannot be read: {reason}.",
             number=number,
@@ -259,7 +263,8 @@ def _district_shape(feature: object, index: int, district_count: int) -> Distric
             reason=shapely.is_valid_reason(geometry),
         )
     lon, lat = _label_point(geometry)
-    name = feature["properties"].get("name_fa")
+    # A district number was found, so the properties are an object.
+    name = properties.get("name_fa") if isinstance(properties, dict) else None
     return DistrictShape(
         number=number,
         geometry=json.loads(shapely.to_geojson(geometry)),
@@ -296,6 +301,7 @@ def _metro_station(feature: object, index: int) -> MetroStation:
     name_en = properties.get("name_en")
     name_fa = properties.get("name_fa")
     lines = properties.get("lines")
+    line_numbers = [_whole_number(line) for line in lines] if isinstance(lines, list) else []
     if (
         geometry.get("type") != "Point"
         or not isinstance(coordinates, list)
@@ -304,13 +310,11 @@ def _metro_station(feature: object, index: int) -> MetroStation:
         or not isinstance(name_en, str)
         or not name_en.strip()
         or not isinstance(name_fa, str)
-        or not isinstance(lines, list)
-        or not lines
-        or not all(_whole_number(line) is not None for line in lines)
+        or not line_numbers
+        or None in line_numbers
     ):
         raise GeoFileError(
-            "Feature {index} is not a metro station: it needs a Point, name_fa, name_en and"
-            " lines.",
+            "Feature {index} is not a metro station: it needs a Point, name_fa, name_en and lines.",
             index=index,
         )
     lon, lat = float(coordinates[0]), float(coordinates[1])
@@ -322,7 +326,7 @@ def _metro_station(feature: object, index: int) -> MetroStation:
     return MetroStation(
         name_fa=normalise(name_fa),
         name_en=" ".join(name_en.split()),
-        lines=_sorted_lines(int(line) for line in lines),
+        lines=_sorted_lines(line for line in line_numbers if line is not None),
         lon=lon,
         lat=lat,
     )

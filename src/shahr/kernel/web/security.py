@@ -33,6 +33,8 @@ SECURITY_HEADERS = [
         b"form-action 'self'",
     ),
 ]
+# Sent only when cookies are Secure, that is when the site is served over https.
+HSTS_HEADER = (b"strict-transport-security", b"max-age=31536000")
 
 
 class BodyTooLargeError(DomainError):
@@ -83,47 +85,74 @@ class EdgeMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state.update(request_id=request_id, csrf_token=csrf_token, language=language)
 
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            # Refuse before reading a byte; the error handler is not reachable from here.
-            from shahr.kernel.web.problems import problem_response  # noqa: PLC0415  # import cycle
+        # problems imports this module for its error classes; import it here to break the cycle.
+        from shahr.kernel.web.problems import problem_response  # noqa: PLC0415
 
-            response = problem_response(
-                scope, 413, BodyTooLargeError(
-                    "The request is too large (at most {limit} bytes).", limit=self.max_body_bytes
-                ),
-            )
-            await response(scope, receive, send)
-            return
+        extra_headers = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode("latin-1"))]
+        if self.cookie_secure:
+            extra_headers.append(HSTS_HEADER)
+        if new_csrf:
+            flags = "; HttpOnly; SameSite=Lax; Path=/"
+            if self.cookie_secure:
+                flags += "; Secure"
+            extra_headers.append((b"set-cookie", f"{CSRF_COOKIE}={csrf_token}{flags}".encode()))
 
-        async def send_with_headers(message: Message) -> None:
+        started = False
+
+        async def send_secured(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                out = list(message.get("headers", []))
-                out.extend(SECURITY_HEADERS)
-                out.append((b"x-request-id", request_id.encode("latin-1")))
-                if new_csrf:
-                    flags = "; HttpOnly; SameSite=Lax; Path=/"
-                    if self.cookie_secure:
-                        flags += "; Secure"
-                    out.append((b"set-cookie", f"{CSRF_COOKIE}={csrf_token}{flags}".encode()))
-                message["headers"] = out
+                started = True
+                message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
+        def too_large() -> BodyTooLargeError:
+            return BodyTooLargeError(
+                "The request is too large (at most {limit} bytes).", limit=self.max_body_bytes
+            )
+
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            # Refuse before reading a byte; the app's error handlers are not reachable here.
+            await problem_response(scope, 413, too_large())(scope, receive, send_secured)
+            return
+
         received = 0
+        overflowed = False
+        replaced = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, overflowed
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise BodyTooLargeError(
-                        "The request is too large (at most {limit} bytes).",
-                        limit=self.max_body_bytes,
-                    )
+                    overflowed = True
+                    raise too_large()
             return message
 
-        await self.app(scope, counted_receive, send_with_headers)
+        async def send_checked(message: Message) -> None:
+            # A body that grew past the limit while being read (no Content-Length) surfaces
+            # wherever the app was reading it; FastAPI turns it into a 400 when it was parsing
+            # JSON. Whatever the app made of it, the client gets the 413 that names the limit.
+            nonlocal replaced
+            if not overflowed:
+                await send_secured(message)
+            elif not replaced and message["type"] == "http.response.start":
+                replaced = True
+                await problem_response(scope, 413, too_large())(scope, receive, send_secured)
+
+        try:
+            await self.app(scope, counted_receive, send_checked)
+        except Exception:
+            # The outermost error middleware sends its own 500 without these headers; send
+            # ours (a page or problem+json, with the security headers) and let it log the error.
+            if not started:
+                status = 413 if overflowed else 500
+                error = too_large() if overflowed else None
+                await problem_response(scope, status, error)(scope, receive, send_secured)
+            if not overflowed:
+                raise
 
 
 async def verify_csrf(request: Request) -> None:

@@ -1,0 +1,132 @@
+"""What the benchmarks share: a real `shahr serve` process, and wrk as the load generator."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SHAHR = str(Path(sys.executable).parent / "shahr")
+RESULTS_DIR = ROOT / "var" / "bench"
+
+
+@dataclass
+class LoadResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def postgres_url(database: str) -> str | None:
+    """A fresh PostgreSQL database for the benchmark, or None when there is no server."""
+    admin = os.environ.get("SHAHR_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+    if shutil.which("psql") is None:
+        return None
+    drop = subprocess.run(
+        ["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {database}", "-c", f"CREATE DATABASE {database}"],
+        capture_output=True, text=True, check=False,
+    )
+    if drop.returncode != 0:
+        print(f"  (no PostgreSQL: {drop.stderr.strip()})")
+        return None
+    return admin.rsplit("/", 1)[0] + f"/{database}"
+
+
+@contextmanager
+def running_server(database_url: str | None, *, workers: int = 1) -> Iterator[tuple[str, Path]]:
+    """Seed the demo city into the database, then serve it; yields (base URL, var dir)."""
+    var_dir = Path(tempfile.mkdtemp(prefix="shahr-bench-"))
+    env = {**os.environ, "SHAHR_VAR_DIR": str(var_dir), "SHAHR_DEMO": "1",
+           "SHAHR_COOKIE_SECURE": "0"}
+    env.pop("SHAHR_DATABASE_URL", None)
+    if database_url:
+        env["SHAHR_DATABASE_URL"] = database_url
+    subprocess.run([SHAHR, "demo", "seed"], env=env, check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [SHAHR, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("the server did not answer /healthz within 60 s")
+        yield base, var_dir
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def citizen_token(base: str, var_dir: Path, phone: str = "09120000001") -> str:
+    """Sign the demo citizen in through the one-time code, as a phone would."""
+    with httpx.Client(base_url=base, timeout=10) as http:
+        http.get("/sign-in")
+        csrf = {"x-csrf-token": http.cookies.get("shahr_csrf", "")}
+        http.post("/api/v1/identity/otp/request", json={"phone": phone}, headers=csrf).raise_for_status()
+        last = (var_dir / "sms-outbox.jsonl").read_text(encoding="utf-8").strip().splitlines()[-1]
+        code = re.findall(r"\d{4,8}", json.loads(last)["text"])[-1]
+        answer = http.post("/api/v1/identity/otp/verify", json={"phone": phone, "code": code},
+                           headers=csrf)
+        answer.raise_for_status()
+        return str(answer.json()["access_token"])
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value.strip()).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS_MS[unit]
+
+
+def wrk(url: str, *, connections: int = 64, duration_s: int = 10,
+        headers: dict[str, str] | None = None) -> LoadResult:
+    """Load `url` from a separate process with `connections` concurrent keep-alive clients."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `apt-get install wrk` (Debian package)")
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "5s"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return LoadResult(rate, p50, p99, errors)
+
+
+def save(name: str, figures: dict[str, object]) -> None:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(figures, indent=2))

@@ -1,0 +1,334 @@
+"""Identity's tables and the repository that maps them to domain objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from shahr.identity.domain import (
+    ApiKey,
+    ApiKeyId,
+    Citizen,
+    CitizenId,
+    OtpChallenge,
+    QuotaTier,
+    StaffAccount,
+    StaffId,
+    Vehicle,
+    VehicleId,
+    VehicleKind,
+)
+from shahr.kernel.access import Role
+from shahr.kernel.db import Base
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC in and out: SQLite keeps no zone and would hand back naive datetimes."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class CitizenRow(Base):
+    __tablename__ = "identity_citizen"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), unique=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_signed_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class StaffRow(Base):
+    __tablename__ = "identity_staff"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StaffRoleRow(Base):
+    __tablename__ = "identity_staff_role"
+
+    staff_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("identity_staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class OtpChallengeRow(Base):
+    __tablename__ = "identity_otp_challenge"
+
+    phone: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    wrong_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class SessionRow(Base):
+    __tablename__ = "identity_session"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    citizen_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("identity_citizen.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("identity_staff.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class VehicleRow(Base):
+    __tablename__ = "identity_vehicle"
+    __table_args__ = (UniqueConstraint("citizen_id", "plate"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    citizen_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("identity_citizen.id", ondelete="CASCADE")
+    )
+    plate: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    nickname: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "identity_api_key"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(120))
+    quota_tier: Mapped[str] = mapped_column(String(16))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+def citizen_of(row: CitizenRow) -> Citizen:
+    return Citizen(
+        id=CitizenId(row.id),
+        phone=row.phone,
+        display_name=row.display_name,
+        created_at=row.created_at,
+    )
+
+
+def vehicle_of(row: VehicleRow) -> Vehicle:
+    return Vehicle(
+        id=VehicleId(row.id),
+        citizen_id=CitizenId(row.citizen_id),
+        plate=row.plate,
+        kind=VehicleKind(row.kind),
+        nickname=row.nickname,
+        created_at=row.created_at,
+    )
+
+
+def api_key_of(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(
+        id=ApiKeyId(row.id),
+        consumer=row.consumer,
+        quota_tier=QuotaTier(row.quota_tier),
+        prefix=row.prefix,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+        created_by=row.created_by,
+    )
+
+
+class IdentityRepository:
+    """Reads and writes identity's rows inside the caller's session (the unit of work)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- citizens ---
+
+    async def citizen(self, citizen_id: str) -> Citizen | None:
+        row = await self.session.get(CitizenRow, citizen_id)
+        return None if row is None else citizen_of(row)
+
+    async def citizen_by_phone(self, phone: str) -> CitizenRow | None:
+        result = await self.session.execute(select(CitizenRow).where(CitizenRow.phone == phone))
+        return result.scalar_one_or_none()
+
+    def add_citizen(self, row: CitizenRow) -> None:
+        self.session.add(row)
+
+    # --- staff ---
+
+    async def staff_by_username(self, username: str) -> StaffRow | None:
+        result = await self.session.execute(select(StaffRow).where(StaffRow.username == username))
+        return result.scalar_one_or_none()
+
+    async def staff(self, staff_id: str) -> StaffAccount | None:
+        row = await self.session.get(StaffRow, staff_id)
+        return None if row is None else await self.staff_of(row)
+
+    async def staff_of(self, row: StaffRow) -> StaffAccount:
+        return StaffAccount(
+            id=StaffId(row.id),
+            username=row.username,
+            display_name=row.display_name,
+            roles=await self.staff_roles(row.id),
+            password_hash=row.password_hash,
+            active=row.active,
+        )
+
+    async def staff_roles(self, staff_id: str) -> frozenset[Role]:
+        result = await self.session.execute(
+            select(StaffRoleRow.role).where(StaffRoleRow.staff_id == staff_id)
+        )
+        # A role renamed in code but still in a row is dropped, not a crash at sign-in.
+        known = {role.value for role in Role}
+        return frozenset(Role(value) for value in result.scalars() if value in known)
+
+    async def set_staff_roles(self, staff_id: str, roles: frozenset[Role]) -> None:
+        await self.session.execute(delete(StaffRoleRow).where(StaffRoleRow.staff_id == staff_id))
+        self.session.add_all(StaffRoleRow(staff_id=staff_id, role=role.value) for role in roles)
+
+    def add_staff(self, row: StaffRow) -> None:
+        self.session.add(row)
+
+    # --- one-time codes ---
+
+    async def otp_challenge(self, phone: str) -> OtpChallenge | None:
+        # FOR UPDATE on PostgreSQL serialises two verifications of one phone, so wrong
+        # attempts are never lost; SQLite serialises writers on its own.
+        result = await self.session.execute(
+            select(OtpChallengeRow).where(OtpChallengeRow.phone == phone).with_for_update()
+        )
+        row = result.scalar_one_or_none()
+        if row is None:
+            return None
+        return OtpChallenge(
+            phone=row.phone,
+            code_hash=row.code_hash,
+            expires_at=row.expires_at,
+            wrong_attempts=row.wrong_attempts,
+            locked_until=row.locked_until,
+        )
+
+    async def save_otp_challenge(self, challenge: OtpChallenge, *, is_new: bool) -> None:
+        values = {
+            "code_hash": challenge.code_hash,
+            "expires_at": challenge.expires_at,
+            "wrong_attempts": challenge.wrong_attempts,
+            "locked_until": challenge.locked_until,
+        }
+        if is_new:
+            self.session.add(OtpChallengeRow(phone=challenge.phone, **values))
+            await self.session.flush()
+        else:
+            await self.session.execute(
+                update(OtpChallengeRow)
+                .where(OtpChallengeRow.phone == challenge.phone)
+                .values(**values)
+            )
+
+    async def consume_otp_code(self, phone: str, code_hash: str) -> bool:
+        """Clear the code only if it is still the one checked: a code signs in once."""
+        result = await self.session.execute(
+            update(OtpChallengeRow)
+            .where(OtpChallengeRow.phone == phone, OtpChallengeRow.code_hash == code_hash)
+            .values(code_hash=None, wrong_attempts=0, locked_until=None)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    # --- sessions ---
+
+    def add_session(self, row: SessionRow) -> None:
+        self.session.add(row)
+
+    async def session_by_token_hash(self, token_hash: str) -> SessionRow | None:
+        result = await self.session.execute(
+            select(SessionRow).where(SessionRow.token_hash == token_hash)
+        )
+        return result.scalar_one_or_none()
+
+    # --- vehicles ---
+
+    async def vehicles_of(self, citizen_id: str) -> list[Vehicle]:
+        result = await self.session.execute(
+            select(VehicleRow)
+            .where(VehicleRow.citizen_id == citizen_id)
+            .order_by(VehicleRow.created_at, VehicleRow.id)
+        )
+        return [vehicle_of(row) for row in result.scalars()]
+
+    async def vehicle_row(self, citizen_id: str, vehicle_id: str) -> VehicleRow | None:
+        result = await self.session.execute(
+            select(VehicleRow).where(
+                VehicleRow.id == vehicle_id, VehicleRow.citizen_id == citizen_id
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def has_plate(self, citizen_id: str, plate: str) -> bool:
+        result = await self.session.execute(
+            select(VehicleRow.id).where(
+                VehicleRow.citizen_id == citizen_id, VehicleRow.plate == plate
+            )
+        )
+        return result.first() is not None
+
+    def add_vehicle(self, row: VehicleRow) -> None:
+        self.session.add(row)
+
+    async def delete_vehicle(self, row: VehicleRow) -> None:
+        await self.session.delete(row)
+
+    # --- API keys ---
+
+    def add_api_key(self, row: ApiKeyRow) -> None:
+        self.session.add(row)
+
+    async def api_key_row(self, key_id: str) -> ApiKeyRow | None:
+        return await self.session.get(ApiKeyRow, key_id)
+
+    async def api_key_by_prefix(self, prefix: str) -> ApiKeyRow | None:
+        result = await self.session.execute(select(ApiKeyRow).where(ApiKeyRow.prefix == prefix))
+        return result.scalar_one_or_none()
+
+    async def api_keys(self) -> list[ApiKey]:
+        result = await self.session.execute(
+            select(ApiKeyRow).order_by(ApiKeyRow.created_at.desc(), ApiKeyRow.id)
+        )
+        return [api_key_of(row) for row in result.scalars()]

@@ -1,0 +1,116 @@
+"""The cache contract, run against the in-memory cache and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from shahr.kernel.cache import Cache, MemoryCache, RateDecision, RateLimiter, RedisCache, make_cache
+from shahr.kernel.clock import FixedClock
+from shahr.kernel.settings import Settings
+from tests.kernel.conftest import PassTime
+
+
+async def test_a_value_set_can_be_read_back_and_deleted(
+    cache_and_time: tuple[Cache, PassTime],
+) -> None:
+    cache, _ = cache_and_time
+    assert await cache.get("otp:989121234567") is None
+    await cache.set("otp:989121234567", b"\x00483920")
+    assert await cache.get("otp:989121234567") == b"\x00483920"
+    await cache.delete("otp:989121234567")
+    assert await cache.get("otp:989121234567") is None
+    await cache.delete("otp:989121234567")  # deleting a missing key is not an error
+
+
+async def test_a_value_with_a_ttl_expires_and_reports_its_time_left(
+    cache_and_time: tuple[Cache, PassTime],
+) -> None:
+    cache, pass_time = cache_and_time
+    await cache.set("tile:7/84/51", b"png", ttl_s=0.5)
+    remaining = await cache.ttl("tile:7/84/51")
+    assert remaining is not None
+    assert 0.3 < remaining <= 0.5
+    await pass_time(0.6)
+    assert await cache.get("tile:7/84/51") is None
+    assert await cache.ttl("tile:7/84/51") is None
+
+
+async def test_a_value_without_a_ttl_has_no_expiry(cache_and_time: tuple[Cache, PassTime]) -> None:
+    cache, _ = cache_and_time
+    await cache.set("tariffs", b"{}")
+    assert await cache.ttl("tariffs") is None
+    assert await cache.ttl("never-set") is None
+
+
+async def test_concurrent_increments_are_all_counted(
+    cache_and_time: tuple[Cache, PassTime],
+) -> None:
+    cache, _ = cache_and_time
+    counts = await asyncio.gather(*(cache.incr("hits", ttl_s=60) for _ in range(50)))
+    assert sorted(counts) == list(range(1, 51))
+    assert await cache.get("hits") == b"50"
+
+
+async def test_the_counter_ttl_is_set_at_creation_and_not_extended(
+    cache_and_time: tuple[Cache, PassTime],
+) -> None:
+    cache, pass_time = cache_and_time
+    assert await cache.incr("window", ttl_s=0.6) == 1
+    await pass_time(0.3)
+    assert await cache.incr("window", ttl_s=0.6) == 2
+    remaining = await cache.ttl("window")
+    assert remaining is not None
+    assert remaining <= 0.31
+    await pass_time(0.4)
+    assert await cache.incr("window", ttl_s=0.6) == 1
+
+
+async def test_a_non_positive_ttl_is_refused(cache_and_time: tuple[Cache, PassTime]) -> None:
+    cache, _ = cache_and_time
+    with pytest.raises(ValueError, match="positive"):
+        await cache.set("k", b"v", ttl_s=0)
+    with pytest.raises(ValueError, match="positive"):
+        await cache.incr("k", ttl_s=-1)
+
+
+async def test_the_rate_limiter_allows_the_limit_then_refuses_until_the_window_ends(
+    cache_and_time: tuple[Cache, PassTime],
+) -> None:
+    cache, pass_time = cache_and_time
+    limiter = RateLimiter(cache)
+    decisions = [await limiter.hit("otp:989121234567", limit=3, window_s=2) for _ in range(3)]
+    assert decisions == [
+        RateDecision(allowed=True, remaining=2, retry_after_s=0),
+        RateDecision(allowed=True, remaining=1, retry_after_s=0),
+        RateDecision(allowed=True, remaining=0, retry_after_s=0),
+    ]
+    assert await limiter.hit("otp:989121234567", limit=3, window_s=2) == RateDecision(
+        allowed=False, remaining=0, retry_after_s=2
+    )
+    await pass_time(1.05)
+    refused = await limiter.hit("otp:989121234567", limit=3, window_s=2)
+    assert refused == RateDecision(allowed=False, remaining=0, retry_after_s=1)
+    await pass_time(1.0)
+    allowed = await limiter.hit("otp:989121234567", limit=3, window_s=2)
+    assert allowed == RateDecision(allowed=True, remaining=2, retry_after_s=0)
+
+
+async def test_rate_limits_are_kept_per_key(cache_and_time: tuple[Cache, PassTime]) -> None:
+    cache, _ = cache_and_time
+    limiter = RateLimiter(cache)
+    assert (await limiter.hit("ip:10.0.0.1", limit=1, window_s=60)).allowed
+    assert not (await limiter.hit("ip:10.0.0.1", limit=1, window_s=60)).allowed
+    assert (await limiter.hit("ip:10.0.0.2", limit=1, window_s=60)).allowed
+
+
+def test_settings_without_a_redis_url_give_the_memory_cache(clock: FixedClock) -> None:
+    assert isinstance(make_cache(Settings(redis_url=None), clock), MemoryCache)
+
+
+async def test_settings_with_a_redis_url_give_redis_without_connecting(clock: FixedClock) -> None:
+    # Port 9 (discard) has nothing listening: building the cache must not try to connect.
+    cache = make_cache(Settings(redis_url="redis://127.0.0.1:9/0"), clock)
+    assert isinstance(cache, RedisCache)
+    await cache.stop()
