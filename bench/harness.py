@@ -43,8 +43,17 @@ def postgres_url(database: str) -> str | None:
     if shutil.which("psql") is None:
         return None
     drop = subprocess.run(
-        ["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {database}", "-c", f"CREATE DATABASE {database}"],
-        capture_output=True, text=True, check=False,
+        [
+            "psql",
+            admin,
+            "-qc",
+            f"DROP DATABASE IF EXISTS {database}",
+            "-c",
+            f"CREATE DATABASE {database}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if drop.returncode != 0:
         print(f"  (no PostgreSQL: {drop.stderr.strip()})")
@@ -56,8 +65,12 @@ def postgres_url(database: str) -> str | None:
 def running_server(database_url: str | None, *, workers: int = 1) -> Iterator[tuple[str, Path]]:
     """Seed the demo city into the database, then serve it; yields (base URL, var dir)."""
     var_dir = Path(tempfile.mkdtemp(prefix="shahr-bench-"))
-    env = {**os.environ, "SHAHR_VAR_DIR": str(var_dir), "SHAHR_DEMO": "1",
-           "SHAHR_COOKIE_SECURE": "0"}
+    env = {
+        **os.environ,
+        "SHAHR_VAR_DIR": str(var_dir),
+        "SHAHR_DEMO": "1",
+        "SHAHR_COOKIE_SECURE": "0",
+    }
     env.pop("SHAHR_DATABASE_URL", None)
     if database_url:
         env["SHAHR_DATABASE_URL"] = database_url
@@ -65,7 +78,9 @@ def running_server(database_url: str | None, *, workers: int = 1) -> Iterator[tu
     port = free_port()
     server = subprocess.Popen(
         [SHAHR, "serve", "--port", str(port), "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -90,11 +105,14 @@ def citizen_token(base: str, var_dir: Path, phone: str = "09120000001") -> str:
     with httpx.Client(base_url=base, timeout=10) as http:
         http.get("/sign-in")
         csrf = {"x-csrf-token": http.cookies.get("shahr_csrf", "")}
-        http.post("/api/v1/identity/otp/request", json={"phone": phone}, headers=csrf).raise_for_status()
+        http.post(
+            "/api/v1/identity/otp/request", json={"phone": phone}, headers=csrf
+        ).raise_for_status()
         last = (var_dir / "sms-outbox.jsonl").read_text(encoding="utf-8").strip().splitlines()[-1]
         code = re.findall(r"\d{4,8}", json.loads(last)["text"])[-1]
-        answer = http.post("/api/v1/identity/otp/verify", json={"phone": phone, "code": code},
-                           headers=csrf)
+        answer = http.post(
+            "/api/v1/identity/otp/verify", json={"phone": phone, "code": code}, headers=csrf
+        )
         answer.raise_for_status()
         return str(answer.json()["access_token"])
 
@@ -107,8 +125,9 @@ def _ms(value: str) -> float:
     return float(number) * _UNITS_MS[unit]
 
 
-def wrk(url: str, *, connections: int = 64, duration_s: int = 10,
-        headers: dict[str, str] | None = None) -> LoadResult:
+def wrk(
+    url: str, *, connections: int = 64, duration_s: int = 10, headers: dict[str, str] | None = None
+) -> LoadResult:
     """Load `url` from a separate process with `connections` concurrent keep-alive clients."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `apt-get install wrk` (Debian package)")
@@ -120,7 +139,9 @@ def wrk(url: str, *, connections: int = 64, duration_s: int = 10,
     p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     errors = int(non_2xx.group(1)) if non_2xx else 0
     if socket_errors:
         errors += sum(int(n) for n in socket_errors.groups())

@@ -30,8 +30,10 @@ def main() -> None:
                 wrk(target, duration_s=2, headers=headers)  # warm-up
                 result = wrk(target, duration_s=DURATION_S, headers=headers)
                 figures[f"{name} {route}"] = result.__dict__
-                print(f"{name:<11} {route:<22} {result.requests_per_s:>9.0f} "
-                      f"{result.p50_ms:>8.2f} {result.p99_ms:>8.2f} {result.errors:>7}")
+                print(
+                    f"{name:<11} {route:<22} {result.requests_per_s:>9.0f} "
+                    f"{result.p50_ms:>8.2f} {result.p99_ms:>8.2f} {result.errors:>7}"
+                )
     save("server_baseline", figures)
 
 

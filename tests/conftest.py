@@ -74,7 +74,7 @@ DATABASES = [
 
 
 def migrate(url: str) -> None:
-    from shahr.cli import upgrade_database  # noqa: PLC0415
+    from shahr.cli import upgrade_database
 
     upgrade_database(Settings(database_url=url))
 
@@ -95,10 +95,10 @@ def postgres_migrated() -> str:
 
 
 async def _truncate_all(url: str) -> None:
-    from sqlalchemy import text  # noqa: PLC0415
+    from sqlalchemy import text
 
-    from shahr.bootstrap import load_all_tables  # noqa: PLC0415
-    from shahr.kernel.db import Database  # noqa: PLC0415
+    from shahr.bootstrap import load_all_tables
+    from shahr.kernel.db import Database
 
     tables = [t.name for t in load_all_tables().sorted_tables]
     if not tables:
@@ -110,9 +110,7 @@ async def _truncate_all(url: str) -> None:
 
 
 @pytest.fixture(params=DATABASES)
-async def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[str]:
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A migrated, empty database: a copy of the SQLite template, or PostgreSQL truncated."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
@@ -137,7 +135,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def container(settings: Settings, clock: FixedClock) -> AsyncIterator[Container]:
-    from shahr import bootstrap  # noqa: PLC0415
+    from shahr import bootstrap
 
     built = bootstrap.build(settings, clock=clock)
     await built.start()
@@ -148,7 +146,7 @@ async def container(settings: Settings, clock: FixedClock) -> AsyncIterator[Cont
 @pytest.fixture
 async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client over the ASGI app (https, so Secure cookies round-trip)."""
-    from shahr.web import create_app  # noqa: PLC0415
+    from shahr.web import create_app
 
     app = create_app(container)
     transport = httpx.ASGITransport(app=app)

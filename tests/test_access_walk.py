@@ -64,7 +64,8 @@ async def test_every_route_admits_exactly_the_roles_it_declares(container: Conta
             for method in sorted(route.methods - {"HEAD"}):
                 for caller, principal in CALLERS.items():
                     response = await http.request(
-                        method, path,
+                        method,
+                        path,
                         headers={
                             "x-test-caller": caller,
                             "x-csrf-token": CSRF,

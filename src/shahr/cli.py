@@ -24,8 +24,8 @@ app.add_typer(import_app, name="import")
 
 def upgrade_database(settings: Settings) -> None:
     """Apply every area's migrations up to its newest (idempotent; one branch per area)."""
-    from alembic import command  # noqa: PLC0415  # only the commands that migrate load Alembic
-    from alembic.config import Config  # noqa: PLC0415
+    from alembic import command  # only the commands that migrate load Alembic
+    from alembic.config import Config
 
     config = Config(str(PROJECT_DIR / "alembic.ini"))
     config.attributes["url"] = settings.sqlalchemy_url
@@ -51,8 +51,8 @@ def demo_seed() -> None:
 
 
 def _seed_demo(settings: Settings) -> None:
-    from shahr import bootstrap  # noqa: PLC0415  # wiring loads every area
-    from shahr.demo.services import seed_demo_city  # noqa: PLC0415
+    from shahr import bootstrap  # wiring loads every area
+    from shahr.demo.services import seed_demo_city
 
     async def seed() -> None:
         container = bootstrap.build(settings)
@@ -74,7 +74,7 @@ def serve(
     workers: int = typer.Option(1, help="Server processes (city scale: one per core)."),
 ) -> None:
     """Serve the web app and API."""
-    import uvicorn  # noqa: PLC0415  # the server is loaded only by the command that serves
+    import uvicorn  # the server is loaded only by the command that serves
 
     if demo:
         os.environ["SHAHR_DEMO"] = "1"
@@ -92,22 +92,28 @@ def serve(
         workers=workers,
         proxy_headers=True,
         log_level="info",
-        access_log=False,
+        log_config=None,  # our JSON logs (configured in the factory, in every worker process)
+        access_log=False,  # one JSON line per request comes from the metrics middleware
     )
 
 
 def create_app_from_environment():  # type: ignore[no-untyped-def]  # uvicorn factory
     """Build the app from `SHAHR_*` variables (what `uvicorn --factory` calls)."""
-    from shahr import bootstrap  # noqa: PLC0415
-    from shahr.web import create_app  # noqa: PLC0415
+    from shahr import bootstrap
+    from shahr.kernel.logs import configure_logging
+    from shahr.web import create_app
 
+    configure_logging()
     return create_app(bootstrap.build(Settings()))
 
 
 @app.command()
 def worker() -> None:
     """Run stream consumers and scheduled jobs (city scale)."""
-    from shahr import bootstrap  # noqa: PLC0415
+    from shahr import bootstrap
+    from shahr.kernel.logs import configure_logging
+
+    configure_logging()
 
     async def run() -> None:
         container = bootstrap.build(Settings())

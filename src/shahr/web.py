@@ -99,7 +99,7 @@ def _add_shell_routes(app: FastAPI, container: Container) -> None:
             try:
                 await asyncio.wait_for(ping(), timeout=2)
                 results[name] = "ok"
-            except Exception as error:  # noqa: BLE001  # any failure means not ready
+            except Exception as error:  # any failure means not ready
                 results[name] = f"failing: {type(error).__name__}"
         ready = all(value == "ok" for value in results.values())
         return JSONResponse(
@@ -135,6 +135,7 @@ def _add_shell_routes(app: FastAPI, container: Container) -> None:
         language = i18n.current_language.get()
         context = {
             "now": now,
+            "today": today,
             "weekday": format_date(today, "EEEE", locale=language),
             "gregorian": format_date(today, "d MMMM y", locale="en") if language == "en" else "",
             "tile_url": container.settings.tile_url or "",

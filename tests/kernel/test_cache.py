@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from shahr.kernel.cache import Cache, MemoryCache, RateDecision, RateLimiter, RedisCache, make_cache
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.settings import Settings
-from tests.kernel.conftest import PassTime
+
+PassTime = Callable[[float], Awaitable[None]]
 
 
 async def test_a_value_set_can_be_read_back_and_deleted(

@@ -98,6 +98,13 @@ def minutes_until(retry_after_s: int) -> int:
     return max(1, math.ceil(retry_after_s / 60))
 
 
+def code_expired() -> CodeExpiredError:
+    """One message for expired, used and never-sent codes: which one it was helps no one."""
+    return CodeExpiredError(
+        "This code has expired or was already used. Ask for a new code.", field="code"
+    )
+
+
 def too_many_wrong_codes(retry_after_s: int) -> TooManyWrongCodesError:
     minutes = minutes_until(retry_after_s)
     message = (
@@ -213,9 +220,7 @@ class OtpChallenge:
         if left is not None:
             raise too_many_wrong_codes(left)
         if self.code_hash is None or self.expires_at <= now:
-            raise CodeExpiredError(
-                "This code has expired or was already used. Ask for a new code.", field="code"
-            )
+            raise code_expired()
         if _same(self.code_hash, code_hash):
             # Single use: the code is gone the moment it signs someone in.
             self.code_hash = None

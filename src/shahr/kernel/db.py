@@ -1,4 +1,4 @@
-"""The database port: one async SQLAlchemy engine, SQLite (WAL) by default, PostgreSQL at city scale."""
+"""The database port: one async SQLAlchemy engine; SQLite (WAL) by default, PostgreSQL at scale."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from typing import Any
 
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 

@@ -61,11 +61,18 @@ def haversine_m(a: LonLat, b: LonLat) -> float:
 
 def _haversine_from(point: LonLat, lons: FloatArray, lats: FloatArray) -> FloatArray:
     """`haversine_m` from one point to many, the same formula over arrays."""
-    lat = math.radians(point.lat)
     lats_rad = np.radians(lats)
+    return _haversine_radians(point, np.radians(lons), lats_rad, np.cos(lats_rad))
+
+
+def _haversine_radians(
+    point: LonLat, lons_rad: FloatArray, lats_rad: FloatArray, cos_lats: FloatArray
+) -> FloatArray:
+    """`_haversine_from` for coordinates already in radians, with their latitudes' cosines."""
+    lat = math.radians(point.lat)
     s = (
-        np.sin((lats_rad - lat) / 2) ** 2
-        + math.cos(lat) * np.cos(lats_rad) * np.sin(np.radians(lons - point.lon) / 2) ** 2
+        np.sin((lats_rad - lat) * 0.5) ** 2
+        + math.cos(lat) * cos_lats * np.sin((lons_rad - math.radians(point.lon)) * 0.5) ** 2
     )
     distances: FloatArray = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(1.0, s)))
     return distances
@@ -155,14 +162,20 @@ def _search(
     k: int,
     max_distance_m: float | None,
     evaluate: Evaluate,
-    first_guess_m: float,
+    spacing_m: float,
 ) -> tuple[IndexArray, FloatArray]:
-    """The k nearest items as (item indices, metres), widening the box until certain."""
+    """The k nearest items as (item indices, metres), widening the box until certain.
+
+    The first box is as wide as k items take where the data is evenly spread; if that is
+    not enough, the tree's nearest geometry says how far the data is, and then the box
+    doubles until the k-th distance is within what the box makes certain.
+    """
     x, y = plane.project_one(point)
     lat_factor = plane.lat_factor(point.lat)
     reach_all = plane.reach_all(x, y)
     r_max = math.inf if max_distance_m is None else plane.box_for(max_distance_m, lat_factor)
-    r = min(max(first_guess_m, 1.0), r_max)
+    r = min(max(spacing_m * math.sqrt(k / math.pi) * 1.5, 1.0), r_max)
+    jumped = False
     while True:
         complete = r >= reach_all
         if complete:
@@ -181,6 +194,11 @@ def _search(
             order = np.lexsort((items, distances))[:k]
             return items[order], distances[order]
         r *= 2
+        if not jumped:
+            jumped = True
+            # Far from the data (or where it thins out), start from how far it is.
+            _, planar = tree.query_nearest(shapely.Point(x, y), return_distance=True)
+            r = min(max(r, float(planar[0]) * 1.1), r_max)
 
 
 class PointIndex(Generic[K]):
@@ -197,6 +215,8 @@ class PointIndex(Generic[K]):
         min_x, min_y, max_x, max_y = self._plane.bounds
         # The typical spacing of the points, for a first guess at how far k of them reach.
         self._spacing_m = math.sqrt((max_x - min_x) * (max_y - min_y) / max(len(pairs), 1))
+        self._lons_rad, self._lats_rad = np.radians(self._lons), np.radians(self._lats)
+        self._cos_lats = np.cos(self._lats_rad)
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -225,15 +245,11 @@ class PointIndex(Generic[K]):
                     if i not in accepted:
                         accepted[i] = where(self._keys[i])
                 candidates = candidates[[accepted[i] for i in candidates.tolist()]]
-            return candidates, _haversine_from(
-                point, self._lons[candidates], self._lats[candidates]
-            )
+            return candidates, self._distances(point, candidates)
 
         x, y = self._plane.project_one(point)
-        _, planar = self._tree.query_nearest(shapely.Point(x, y), return_distance=True)
-        guess = max(float(planar[0]) * 1.1, self._spacing_m * math.sqrt(k / math.pi) * 1.5)
         items, distances = _search(
-            self._plane, self._tree, point, k, max_distance_m, evaluate, guess
+            self._plane, self._tree, point, k, max_distance_m, evaluate, self._spacing_m
         )
         return [(self._keys[i], d) for i, d in zip(items.tolist(), distances.tolist(), strict=True)]
 
@@ -249,7 +265,7 @@ class PointIndex(Generic[K]):
             candidates: IndexArray = np.arange(len(self), dtype=np.intp)
         else:
             candidates = self._tree.query(shapely.box(x - r, y - r, x + r, y + r))
-        distances = _haversine_from(point, self._lons[candidates], self._lats[candidates])
+        distances = self._distances(point, candidates)
         inside = distances <= radius_m
         candidates, distances = candidates[inside], distances[inside]
         order = np.lexsort((candidates, distances))
@@ -257,6 +273,14 @@ class PointIndex(Generic[K]):
             (self._keys[i], d)
             for i, d in zip(candidates[order].tolist(), distances[order].tolist(), strict=True)
         ]
+
+    def _distances(self, point: LonLat, candidates: IndexArray) -> FloatArray:
+        return _haversine_radians(
+            point,
+            self._lons_rad[candidates],
+            self._lats_rad[candidates],
+            self._cos_lats[candidates],
+        )
 
     def within_bbox(
         self, min_lon: float, min_lat: float, max_lon: float, max_lat: float
@@ -306,6 +330,8 @@ class LineIndex(Generic[K]):
             axis=1,
         )
         self._tree = STRtree(shapely.linestrings(coordinates) if len(owners) else [])
+        min_x, min_y, max_x, max_y = self._plane.bounds
+        self._spacing_m = math.sqrt((max_x - min_x) * (max_y - min_y) / max(len(self._keys), 1))
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -357,10 +383,8 @@ class LineIndex(Generic[K]):
             first[1:] = owners[1:] != owners[:-1]
             return owners[first], distances[first]
 
-        _, planar = self._tree.query_nearest(shapely.Point(x, y), return_distance=True)
-        guess = float(planar[0]) * 1.1 * math.sqrt(k)
         items, distances = _search(
-            self._plane, self._tree, point, k, max_distance_m, evaluate, guess
+            self._plane, self._tree, point, k, max_distance_m, evaluate, self._spacing_m
         )
         return [(self._keys[i], d) for i, d in zip(items.tolist(), distances.tolist(), strict=True)]
 

@@ -30,7 +30,7 @@ def format_rial(amount: int, language: str = "fa") -> str:
     return f"{group_thousands(amount, language)} {unit}"
 
 
-def format_toman(amount: Rial, language: str = "fa") -> str:
+def format_toman(amount: int, language: str = "fa") -> str:
     """Toman for display only; rounds half a Toman towards zero, never used in arithmetic."""
     unit = "تومان" if language == "fa" else "Toman"
     # `//` floors, which would round a negative amount (a refund) away from zero.

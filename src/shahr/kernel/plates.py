@@ -58,17 +58,17 @@ class PlateLetter:
 def plate_letters() -> tuple[PlateLetter, ...]:
     """Every letter a plate may carry, in the order of the data file; read once."""
     source = resources.files("shahr.kernel").joinpath("data", "plate_letters.csv")
-    with source.open(encoding="utf-8", newline="") as rows:
-        letters = tuple(
-            PlateLetter(
-                label=row["label"].strip(),
-                # The file describes glyphs it cannot spell as a letter, e.g.
-                # "♿ (wheelchair symbol)"; the glyph is what comes before the note.
-                letter_fa=row["letter_fa"].split(" (", 1)[0].strip(),
-                meaning=row["meaning_in_source"].strip() or None,
-            )
-            for row in csv.DictReader(rows)
+    rows = csv.DictReader(source.read_text(encoding="utf-8").splitlines())
+    letters = tuple(
+        PlateLetter(
+            label=row["label"].strip(),
+            # The file describes glyphs it cannot spell as a letter, e.g.
+            # "♿ (wheelchair symbol)"; the glyph is what comes before the note.
+            letter_fa=row["letter_fa"].split(" (", 1)[0].strip(),
+            meaning=row["meaning_in_source"].strip() or None,
         )
+        for row in rows
+    )
     if len({letter.label.casefold() for letter in letters}) != len(letters):
         raise ValueError("plate_letters.csv repeats a label")
     if len({letter.letter_fa for letter in letters}) != len(letters):
@@ -179,10 +179,8 @@ def parse_plate(text: str) -> Plate:
         raise InvalidPlateError("«Iran» appears more than once.", field="plate")
     at = letters[0]
     before, after = _words(tokens[:at]), _words(tokens[at + 1 :])
-    if boxes:
-        right_to_left = boxes[0] < at
-    else:
-        right_to_left = _digit_count(before) > _digit_count(after)
+    # The box word's side, else the side with more digits (the region's), tells the order.
+    right_to_left = boxes[0] < at if boxes else _digit_count(before) > _digit_count(after)
     # Read the number side from the letter outwards, so the middle group comes first.
     first, numbers = (after, before[::-1]) if right_to_left else (before, after)
     if _BOX in first:

@@ -1,11 +1,14 @@
-"""Prometheus metrics for HTTP requests; areas register their own counters beside these."""
+"""Prometheus metrics and a JSON log line for every HTTP request."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("shahr.http")
 
 HTTP_REQUESTS = Counter(
     "shahr_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
@@ -47,4 +50,16 @@ class MetricsMiddleware:
             route = _route_template(scope)
             method = scope.get("method", "")
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+            duration_s = time.perf_counter() - started
+            HTTP_DURATION.labels(method, route).observe(duration_s)
+            log.info(
+                "%s %s %s",
+                method,
+                scope.get("path", ""),
+                status,
+                extra={
+                    "status": status,
+                    "route": route,
+                    "duration_ms": round(duration_s * 1000, 2),
+                },
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from http import HTTPStatus
 from typing import Any
 
@@ -89,31 +90,52 @@ def problem_response(
                 body["retry_after_s"] = error.retry_after_s
         if errors:
             body["errors"] = errors
-        return JSONResponse(body, status_code=status, headers=headers,
-                            media_type="application/problem+json")
+        return JSONResponse(
+            body, status_code=status, headers=headers, media_type="application/problem+json"
+        )
+    language = i18n.current_language.get()
+    title = _title(status)
     page = _ERROR_PAGE.format(
-        lang=i18n.current_language.get(),
-        dir=i18n.direction(i18n.current_language.get()),
-        title=_escape(_title(status)),
-        detail=_escape(detail),
+        lang=language,
+        dir=i18n.direction(language),
+        brand=_escape(i18n.gettext("Shahr")),
+        status=status,
+        title=_escape(title),
+        # A page that only repeats its heading says nothing more; say where to go instead.
+        detail=_escape(detail if detail != title else i18n.gettext(_STATUS_HINTS.get(status, ""))),
         home=_escape(i18n.gettext("Back to the home page")),
-        extra="".join(f"<li>{_escape(e['field'])}: {_escape(e['detail'])}</li>" for e in errors or []),
+        extra="".join(
+            f"<li><strong>{_escape(e['field'])}</strong>: {_escape(e['detail'])}</li>"
+            for e in errors or []
+        ),
     )
     return HTMLResponse(page, status_code=status, headers=headers)
 
 
 def _escape(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    return html.escape(text, quote=True)
 
 
 # Self-contained so an error page renders even when templates or the database are broken.
 _ERROR_PAGE = """<!doctype html>
 <html lang="{lang}" dir="{dir}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><link rel="stylesheet" href="/static/shell/shahr.css"></head>
-<body class="error-page"><main class="card"><h1>{title}</h1><p>{detail}</p><ul>{extra}</ul>
-<p><a href="/">{home}</a></p></main></body></html>"""
+<title>{title} · {brand}</title><link rel="stylesheet" href="/static/shell/shahr.css"></head>
+<body class="error-page"><header class="topbar"><a class="brand" href="/">{brand}</a></header>
+<main id="main"><div class="card stack"><p class="error-status">{status}</p><h1>{title}</h1>
+<p>{detail}</p><ul class="error-fields">{extra}</ul>
+<p><a class="button primary" href="/">{home}</a></p></div></main></body></html>"""
+
+_STATUS_HINTS = {
+    401: "Sign in with your mobile number and try again.",
+    403: "If you think you should have access, ask the city's administrator.",
+    404: "The address may be mistyped, or the page may have moved.",
+    405: "The address may be mistyped, or the page may have moved.",
+    413: "Send a smaller file or less text.",
+    422: "Check the fields below and try again.",
+    429: "Wait a little and try again.",
+    500: "We have been told about it. Please try again in a few minutes.",
+}
 
 
 def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
@@ -150,7 +172,9 @@ def install_error_handlers(app: FastAPI, error_status: dict[type[DomainError], i
         errors = [
             {
                 "field": _field_name(e.get("loc", ())),
-                "detail": i18n.gettext(_VALIDATION_MESSAGES.get(e.get("type", ""), e.get("msg", ""))),
+                "detail": i18n.gettext(
+                    _VALIDATION_MESSAGES.get(e.get("type", ""), e.get("msg", ""))
+                ),
             }
             for e in error.errors()
         ]

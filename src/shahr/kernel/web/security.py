@@ -1,4 +1,4 @@
-"""Edge protections every response gets: request id, language, security headers, body limit, CSRF."""
+"""Edge protections on every response: request id, language, security headers, body limit, CSRF."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shahr.kernel import logs
 from shahr.kernel.errors import DomainError
 from shahr.kernel.web import i18n
 
@@ -51,7 +52,7 @@ def _cookies(scope: Scope) -> dict[str, str]:
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(value.decode("latin-1"))
-            except Exception:  # noqa: BLE001  # a malformed cookie header is treated as none
+            except Exception:  # a malformed cookie header is treated as none
                 return {}
             return {key: morsel.value for key, morsel in jar.items()}
     return {}
@@ -77,6 +78,7 @@ class EdgeMiddleware:
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
         language = i18n.pick_language(cookies.get(LANGUAGE_COOKIE), self.default_language)
         i18n.current_language.set(language)
+        logs.request_id.set(request_id)
 
         csrf_token = cookies.get(CSRF_COOKIE, "")
         new_csrf = not csrf_token or len(csrf_token) != 43
@@ -86,7 +88,7 @@ class EdgeMiddleware:
         state.update(request_id=request_id, csrf_token=csrf_token, language=language)
 
         # problems imports this module for its error classes; import it here to break the cycle.
-        from shahr.kernel.web.problems import problem_response  # noqa: PLC0415
+        from shahr.kernel.web.problems import problem_response
 
         extra_headers = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode("latin-1"))]
         if self.cookie_secure:

@@ -61,7 +61,11 @@ class Templates:
         self.env = build_environment()
 
     def render(
-        self, request: Request, name: str, context: dict[str, Any] | None = None, *,
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any] | None = None,
+        *,
         status_code: int = 200,
     ) -> HTMLResponse:
         language = i18n.current_language.get()

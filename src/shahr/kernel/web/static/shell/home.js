@@ -1,0 +1,246 @@
+// The home page map: Tehran's districts, metro stations and air-quality stations, drawn from
+// the city's own GeoJSON endpoints. Tiles are optional (data-tile-url); without them the map
+// still shows the city's layers. A layer whose endpoint fails is skipped and named below the map.
+
+const TEHRAN_BOUNDS = [
+  [35.56, 51.09],
+  [35.83, 51.61],
+];
+
+// Tehran Metro's line colours, as on the stations' signs.
+const METRO_LINE_COLOURS = {
+  1: "#e0001f",
+  2: "#2f4389",
+  3: "#67c5f5",
+  4: "#f8e100",
+  5: "#007e46",
+  6: "#ef639f",
+  7: "#7f0b74",
+};
+
+const OSM_ATTRIBUTION =
+  'Metro: <a href="https://github.com/mostafa-kheibary/tehran-metro-data">tehran-metro-data</a>, ' +
+  '<a href="https://www.openstreetmap.org/copyright">© OpenStreetMap contributors, ODbL</a>';
+
+const root = document.getElementById("city-map");
+const status = document.querySelector(".map-status");
+const toggles = document.querySelector(".map-layers");
+const strings = JSON.parse(document.getElementById("map-strings")?.textContent || "{}");
+const lang = document.documentElement.lang || "fa";
+const rtl = document.documentElement.dir === "rtl";
+
+function digits(value) {
+  const text = String(value);
+  return lang === "fa" ? text.replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]) : text;
+}
+
+function fill(template, values) {
+  return String(template || "").replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
+}
+
+function say(message) {
+  if (!status || !message) return;
+  const line = document.createElement("span");
+  line.textContent = message;
+  status.append(line);
+  status.classList.add("notice");
+}
+
+// Popups are built as DOM nodes with textContent: station names come from data, never as HTML.
+function popup(title, lines) {
+  const box = document.createElement("div");
+  box.className = "map-popup";
+  const heading = document.createElement("strong");
+  heading.textContent = title;
+  box.append(heading);
+  for (const text of lines.filter(Boolean)) {
+    const line = document.createElement("span");
+    line.textContent = text;
+    box.append(line);
+  }
+  return box;
+}
+
+function localName(properties) {
+  return (lang === "en" ? properties.name_en : properties.name_fa) || properties.name_fa || "";
+}
+
+async function loadGeoJson(url) {
+  const response = await fetch(url, {
+    headers: { Accept: "application/geo+json, application/json" },
+    credentials: "same-origin",
+  });
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  const data = await response.json();
+  if (!data || !Array.isArray(data.features)) throw new Error(`${url}: not a FeatureCollection`);
+  return data;
+}
+
+function districtLayer(L, data) {
+  return L.geoJSON(data, {
+    pane: "districts",
+    style: (feature) => ({
+      color: "#0b4f6c",
+      weight: 1.5,
+      opacity: 0.8,
+      fillColor: "#1c7ca6",
+      fillOpacity: 0.07,
+      dashArray: feature.properties?.approximate ? "5 4" : null,
+    }),
+    onEachFeature: (feature, layer) => {
+      const p = feature.properties || {};
+      const title = fill(strings.district, { number: digits(p.district) });
+      const name = localName(p);
+      layer.bindPopup(
+        popup(title, [name !== title ? name : "", p.approximate ? strings.approximate : ""]),
+      );
+      layer.bindTooltip(digits(p.district), {
+        permanent: true,
+        direction: "center",
+        className: "district-label",
+        pane: "districtLabels",
+      });
+    },
+  });
+}
+
+function metroLayer(L, data) {
+  return L.geoJSON(data, {
+    pane: "metro",
+    pointToLayer: (feature, latlng) => {
+      const lines = feature.properties?.lines || [];
+      const interchange = lines.length > 1;
+      return L.circleMarker(latlng, {
+        pane: "metro",
+        radius: interchange ? 5.5 : 4.5,
+        color: interchange ? "#1b2330" : "#ffffff",
+        weight: interchange ? 2 : 1.5,
+        fillColor: interchange ? "#ffffff" : METRO_LINE_COLOURS[lines[0]] || "#555",
+        fillOpacity: 1,
+      });
+    },
+    onEachFeature: (feature, layer) => {
+      const p = feature.properties || {};
+      const lines = (p.lines || []).map((n) => fill(strings.line, { number: digits(n) }));
+      const other = lang === "en" ? p.name_fa : p.name_en;
+      layer.bindPopup(popup(localName(p), [other, lines.join(" · ")]));
+    },
+  });
+}
+
+function airLayer(L, data) {
+  return L.geoJSON(data, {
+    pane: "air",
+    pointToLayer: (_feature, latlng) =>
+      L.circleMarker(latlng, {
+        pane: "air",
+        radius: 6,
+        color: "#ffffff",
+        weight: 2,
+        fillColor: "#c2410c",
+        fillOpacity: 0.95,
+      }),
+    onEachFeature: (feature, layer) => {
+      const p = feature.properties || {};
+      const district = p.district ? fill(strings.district, { number: digits(p.district) }) : "";
+      layer.bindPopup(popup(p.name_fa || "", [strings.station, district]));
+    },
+  });
+}
+
+function start(L) {
+  const map = L.map(root, {
+    zoomControl: false,
+    attributionControl: true,
+    minZoom: 9,
+    maxZoom: 18,
+    zoomSnap: 0.25,
+  });
+  map.fitBounds(TEHRAN_BOUNDS);
+  L.control
+    .zoom({
+      position: rtl ? "topright" : "topleft",
+      zoomInTitle: strings.zoomIn,
+      zoomOutTitle: strings.zoomOut,
+    })
+    .addTo(map);
+  map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+  map.attributionControl.addAttribution(OSM_ATTRIBUTION);
+  root.classList.add("map-ready");
+
+  const tileUrl = root.dataset.tileUrl;
+  if (tileUrl) {
+    L.tileLayer(tileUrl, { maxZoom: 19, crossOrigin: true }).addTo(map);
+    root.classList.add("has-tiles");
+  }
+
+  // One pane each, drawn in this order, so each layer can be counted and toggled on its own.
+  const panes = { districts: 410, districtLabels: 420, air: 430, metro: 440 };
+  for (const [name, zIndex] of Object.entries(panes)) {
+    map.createPane(name).style.zIndex = String(zIndex);
+  }
+  map.getPane("districtLabels").style.pointerEvents = "none";
+
+  const sources = [
+    { key: "districts", url: root.dataset.districtsUrl, build: districtLayer },
+    { key: "metro", url: root.dataset.metroUrl, build: metroLayer },
+    { key: "air", url: root.dataset.airUrl, build: airLayer },
+  ];
+  const layers = {};
+  let pending = sources.length;
+
+  for (const source of sources) {
+    loadGeoJson(source.url)
+      .then((data) => {
+        const layer = source.build(L, data);
+        layers[source.key] = layer;
+        const input = toggles?.querySelector(`input[data-layer="${source.key}"]`);
+        if (!input || input.checked) layer.addTo(map);
+        root.dataset[`${source.key}Count`] = String(data.features.length);
+        if (source.key === "districts" && data.features.length) {
+          map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+        }
+      })
+      .catch(() => {
+        root.dataset[`${source.key}Count`] = "0";
+        const input = toggles?.querySelector(`input[data-layer="${source.key}"]`);
+        if (input) {
+          input.disabled = true;
+          input.closest("label")?.classList.add("unavailable");
+        }
+        say(fill(strings.unavailable, { layer: strings[source.key] }));
+      })
+      .finally(() => {
+        pending -= 1;
+        if (pending === 0) root.dataset.layersLoaded = "true";
+      });
+  }
+
+  if (toggles) {
+    toggles.hidden = false;
+    toggles.addEventListener("change", (event) => {
+      const input = event.target;
+      const layer = layers[input?.dataset?.layer];
+      if (!layer) return;
+      const labels = input.dataset.layer === "districts" ? map.getPane("districtLabels") : null;
+      if (input.checked) {
+        layer.addTo(map);
+        if (labels) labels.hidden = false;
+      } else {
+        map.removeLayer(layer);
+        if (labels) labels.hidden = true;
+      }
+    });
+  }
+}
+
+if (root) {
+  if (window.L && typeof window.L.map === "function") {
+    start(window.L);
+  } else {
+    // The vendor folder is missing (no `make assets`): the page still works without the map.
+    root.classList.add("map-missing");
+    root.dataset.layersLoaded = "true";
+    say(strings.noMap);
+  }
+}
