@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from shahr.bootstrap import Container
 from shahr.kernel.access import Admits, Principal, Role
@@ -36,7 +36,10 @@ def guards_of(route: APIRoute) -> list[Admits]:
 
 
 def walkable_routes(app: FastAPI) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute)]
+    # FastAPI keeps an included router's routes inside it (not in `app.routes`), so walk the
+    # route contexts: without this, every area's routes would escape the walk.
+    routes = [c.original_route for c in iter_route_contexts(app.routes)]
+    return [r for r in routes if isinstance(r, APIRoute)]
 
 
 async def test_every_route_declares_exactly_one_guard(container: Container) -> None:

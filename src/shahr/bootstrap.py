@@ -120,3 +120,15 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
 def wire(container: Container) -> None:
     """Connect the areas: the gateways each area needs and the event handlers between areas."""
     # Areas add their lines here, explicitly, as they gain gateways and event handlers.
+    # Imported here, like every area module bootstrap loads, so importing bootstrap loads no area.
+    from shahr.identity.api import make_principal_resolver
+    from shahr.identity.gateways import ConsoleSms
+
+    settings = container.settings
+    # The console stands in for an SMS provider; the demo also keeps an outbox file so a
+    # visitor (or a browser test) can read the code.
+    outbox = settings.var_dir / "sms-outbox.jsonl" if settings.demo else None
+    container.extras["sms"] = ConsoleSms(outbox, clock=container.clock)
+    container.extras["resolve_principal"] = make_principal_resolver(
+        container.database, container.clock
+    )

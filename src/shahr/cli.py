@@ -6,6 +6,7 @@ import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -64,6 +65,60 @@ def _seed_demo(settings: Settings) -> None:
             typer.echo(line)
 
     asyncio.run(seed())
+
+
+@import_app.command("areas")
+def import_areas(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="GeoJSON FeatureCollection of district polygons, each with its district number.",
+        ),
+    ],
+) -> None:
+    """Replace the districts' outlines with official polygons (all or nothing)."""
+    from rich.progress import Progress  # only this command draws a progress bar
+
+    from shahr import bootstrap
+    from shahr.kernel.errors import DomainError
+    from shahr.parking.services import AreaImportSummary, import_district_areas
+
+    settings = Settings()
+    upgrade_database(settings)
+    geojson = file.read_bytes()
+
+    async def run() -> AreaImportSummary:
+        container = bootstrap.build(settings)
+        try:
+            with Progress() as progress:
+                task = progress.add_task(f"Importing {file.name}", total=None)
+                return await import_district_areas(
+                    container.database,
+                    geojson=geojson,
+                    source=file.name,
+                    on_progress=lambda done, total: progress.update(
+                        task, completed=done, total=total
+                    ),
+                )
+        finally:
+            await container.database.dispose()
+
+    try:
+        summary = asyncio.run(run())
+    except DomainError as error:
+        typer.echo(f"{file.name}: nothing was imported. {error}", err=True)
+        raise typer.Exit(1) from error
+
+    def numbers(found: tuple[int, ...]) -> str:
+        return ", ".join(map(str, found)) or "none"
+
+    typer.echo(f"Imported official district outlines from {summary.source}:")
+    typer.echo(f"  replaced: {numbers(summary.replaced)}")
+    typer.echo(f"  added: {numbers(summary.created)}")
+    typer.echo(f"  not in the file, left as they were: {numbers(summary.untouched)}")
 
 
 @app.command()

@@ -7,6 +7,7 @@ themselves, so runs against a shared service never see each other's data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,6 +31,7 @@ PassTime = Callable[[float], Awaitable[None]]
 def service_url(request: pytest.FixtureRequest, service: str) -> str:
     """`service_url` from tests/conftest.py, which is a pytest plugin rather than a package."""
     root = request.config.pluginmanager.get_plugin(str(Path(__file__).parents[1] / "conftest.py"))
+    assert root is not None, "tests/conftest.py was not loaded"
     return cast(str, root.service_url(service))
 
 
@@ -69,10 +71,8 @@ async def stream(request: pytest.FixtureRequest, city: str) -> AsyncIterator[Str
     try:
         jsm = nc.jsm()
         for name in jetstream.stream_names.values():
-            try:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
                 await jsm.delete_stream(name)
-            except nats.js.errors.NotFoundError:
-                pass
     finally:
         await nc.close()
 
@@ -89,6 +89,14 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[DeviceBroker]:
         yield embedded
         await embedded.stop()
         return
+    real = MqttBroker(service_url(request, "mqtt"), timeout_s=5.0)
+    yield real
+    await real.stop()
+
+
+@pytest.fixture
+async def real_broker(request: pytest.FixtureRequest) -> AsyncIterator[MqttBroker]:
+    """Only the real adapter, for behaviour the in-process broker cannot show (lost sockets)."""
     real = MqttBroker(service_url(request, "mqtt"), timeout_s=5.0)
     yield real
     await real.stop()

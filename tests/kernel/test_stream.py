@@ -103,7 +103,9 @@ async def test_a_repeated_msg_id_is_stored_once(stream: Stream, city: str) -> No
         await stream.publish(
             subject(city, "events", "PaymentVerified"), b"ref-991", msg_id="psp-ref-991"
         )
-    await stream.publish(subject(city, "events", "PaymentVerified"), b"ref-992", msg_id="psp-ref-992")
+    await stream.publish(
+        subject(city, "events", "PaymentVerified"), b"ref-992", msg_id="psp-ref-992"
+    )
     await stream.drain()
     assert payments.payloads == [b"ref-991", b"ref-992"]
 

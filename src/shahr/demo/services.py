@@ -117,11 +117,14 @@ async def seed_demo_city(container: Container) -> list[str]:
         " (tehran-metro-data, ODbL 1.0)",
         f"  {await air_quality_queries.station_count(database)} air-quality monitoring stations",
         "Demo accounts (DEMO ONLY: these passwords are public; never seed them on a real city):",
-        f"  {'role':<21} {'sign in with'}",
+        f"  {'role':<21} sign in with",
     ]
-    lines += [f"  {a.role.value:<21} username {a.username}, password {a.password}" for a in staff]
+    lines += [
+        f"  {a.role.value:<21} username {a.username}, password {a.password} at /staff/sign-in"
+        for a in staff
+    ]
     lines.append(
-        f"  {Role.citizen.value:<21} phone {DEMO_CITIZEN_PHONE}, then the one-time code the server"
-        f" prints on its console and appends to {outbox}"
+        f"  {Role.citizen.value:<21} phone {DEMO_CITIZEN_PHONE} at /sign-in, then the one-time"
+        f" code the server prints on its console and appends to {outbox}"
     )
     return lines

@@ -170,9 +170,7 @@ def parse_code(text: str, *, length: int) -> str:
     """The code the citizen typed, with Persian digits and stray spaces allowed."""
     code = normalise(text).replace(" ", "")
     if len(code) != length or not code.isascii() or not code.isdigit():
-        raise InvalidCodeFormatError(
-            "The code is {length} digits.", field="code", length=length
-        )
+        raise InvalidCodeFormatError("The code has {length} digits.", field="code", length=length)
     return code
 
 
@@ -240,7 +238,7 @@ class OtpChallenge:
         if left is not None:
             return too_many_wrong_codes(left)
         return WrongCodeError(
-            "The code is wrong. {remaining} tries left.",
+            "The code is wrong. Tries left: {remaining}.",
             field="code",
             remaining=max_attempts - self.wrong_attempts,
         )

@@ -41,7 +41,7 @@ class ConsoleSms:
         self.sent.append(message)
         # Standing in for the provider is this adapter's whole job: the developer reads
         # the code off the terminal, so it goes to stdout whatever the log level is.
-        print(f"SMS to {phone}: {text}", flush=True)  # noqa: T201
+        print(f"SMS to {phone}: {text}", flush=True)
         if self.outbox is not None:
             self.outbox.parent.mkdir(parents=True, exist_ok=True)
             line = json.dumps(

@@ -35,8 +35,8 @@ async def citizen_ids_with_plate(database: Database, *, plate: str) -> list[str]
     """Who registered a canonical plate: for parking's pay-by-plate and violation notices."""
     async with database.session() as session:
         result = await session.execute(
-            select(VehicleRow.citizen_id).where(VehicleRow.plate == plate).order_by(
-                VehicleRow.created_at
-            )
+            select(VehicleRow.citizen_id)
+            .where(VehicleRow.plate == plate)
+            .order_by(VehicleRow.created_at)
         )
         return list(result.scalars())

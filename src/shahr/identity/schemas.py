@@ -45,7 +45,7 @@ class CitizenOut(BaseModel):
 
 class CitizenTokenOut(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105  # the scheme, not a secret
     expires_at: datetime
     citizen: CitizenOut
 
@@ -73,7 +73,7 @@ class StaffOut(BaseModel):
 
 class StaffTokenOut(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105  # the scheme, not a secret
     expires_at: datetime
     staff: StaffOut
 

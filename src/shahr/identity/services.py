@@ -249,9 +249,7 @@ def _citizen_principal(citizen: Citizen) -> Principal:
 
 
 def _staff_principal(staff: StaffAccount) -> Principal:
-    return Principal(
-        id=staff.id, kind="staff", display_name=staff.display_name, roles=staff.roles
-    )
+    return Principal(id=staff.id, kind="staff", display_name=staff.display_name, roles=staff.roles)
 
 
 # --- staff: passwords ---
@@ -410,9 +408,7 @@ async def register_vehicle(
 
 
 def _duplicate_plate() -> DuplicateVehicleError:
-    return DuplicateVehicleError(
-        "This plate is already registered on your account.", field="plate"
-    )
+    return DuplicateVehicleError("This plate is already registered on your account.", field="plate")
 
 
 def _vehicle_kind(kind: str) -> VehicleKind:
@@ -526,7 +522,9 @@ async def principal_for_api_key(database: Database, *, key: str) -> Principal:
         raise InvalidApiKeyError(
             "This API key is not valid or has been revoked.", field="X-API-Key"
         )
-    return Principal(id=row.id, kind="api_key", display_name=row.consumer, quota_tier=row.quota_tier)
+    return Principal(
+        id=row.id, kind="api_key", display_name=row.consumer, quota_tier=row.quota_tier
+    )
 
 
 # --- what the demo seeder calls ---

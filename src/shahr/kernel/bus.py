@@ -19,8 +19,8 @@ E = TypeVar("E")
 EVENT_TYPE_HEADER = "Shahr-Event-Type"
 
 
-class EventEncodingError(TypeError):
-    """An event (or an event class) holds something the bus cannot carry as JSON."""
+class EventEncodingError(ValueError):
+    """An event, event class or payload the bus cannot carry as JSON or read back."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,12 +42,13 @@ class EventBus:
         self._city = city
         self._registrations: list[_Registration] = []
         self._started = False
+        self._subscribed = False
 
     def subscribe(
         self, event_type: type[E], handler: Callable[[E], Awaitable[None]], *, durable: str
     ) -> None:
         """Register a handler before `start()`; `durable` names the consumer across restarts."""
-        if self._started:
+        if self._subscribed:
             raise RuntimeError("subscribe handlers before the bus starts")
         if not (dataclasses.is_dataclass(event_type) and isinstance(event_type, type)):
             raise EventEncodingError(f"{event_type!r} is not a dataclass")
@@ -57,16 +58,19 @@ class EventBus:
     async def start(self) -> None:
         if self._started:
             return
+        if not self._subscribed:
+            # Subscribed once: the stream keeps its consumers across its own stop and start.
+            for registration in self._registrations:
+                name = registration.event_type.__name__
+                # One JetStream consumer has one filter, so a durable spanning several event
+                # types becomes one consumer per type.
+                await self._stream.subscribe(
+                    subject(self._city, "events", name),
+                    durable=f"{registration.durable}-{name}",
+                    handler=self._deliverer(registration),
+                )
+            self._subscribed = True
         await self._stream.start()
-        for registration in self._registrations:
-            name = registration.event_type.__name__
-            # One JetStream consumer has one filter, so a durable spanning several event
-            # types becomes one consumer per type.
-            await self._stream.subscribe(
-                subject(self._city, "events", name),
-                durable=f"{registration.durable}-{name}",
-                handler=self._deliverer(registration),
-            )
         self._started = True
 
     async def stop(self) -> None:
@@ -109,7 +113,12 @@ def encode_event(event: object) -> bytes:
 
 def decode_event(event_type: type[E], data: bytes) -> E:
     """Rebuild an event of `event_type` from `encode_event`'s bytes."""
-    return typing.cast(E, _from_json(event_type, json.loads(data)))
+    try:
+        return typing.cast(E, _from_json(event_type, json.loads(data)))
+    except EventEncodingError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise EventEncodingError(f"cannot read a {event_type.__name__}: {error!r}") from error
 
 
 def _to_json(value: object) -> Any:
@@ -152,8 +161,11 @@ def _from_json(hint: Any, value: Any) -> Any:
         return _from_container(hint, origin, value)
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         hints = typing.get_type_hints(hint)
+        # A field missing from older payloads takes its default, so events can grow fields.
         fields = {
-            f.name: _from_json(hints[f.name], value[f.name]) for f in dataclasses.fields(hint)
+            f.name: _from_json(hints[f.name], value[f.name])
+            for f in dataclasses.fields(hint)
+            if f.name in value
         }
         return hint(**fields)
     return _from_scalar(hint, value)

@@ -247,7 +247,6 @@ class PointIndex(Generic[K]):
                 candidates = candidates[[accepted[i] for i in candidates.tolist()]]
             return candidates, self._distances(point, candidates)
 
-        x, y = self._plane.project_one(point)
         items, distances = _search(
             self._plane, self._tree, point, k, max_distance_m, evaluate, self._spacing_m
         )

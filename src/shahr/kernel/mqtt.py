@@ -205,7 +205,8 @@ class InProcessConnection:
         return True
 
     async def _run(self) -> None:
-        while True:
+        # A handler may close its own connection; the loop then ends after that message.
+        while not self._closed:
             message = await self._inbox.get()
             await _dispatch(self._subscriptions, message, self.client_id)
 

@@ -180,11 +180,14 @@ def parse_plate(text: str) -> Plate:
     at = letters[0]
     before, after = _words(tokens[:at]), _words(tokens[at + 1 :])
     # The box word's side, else the side with more digits (the region's), tells the order.
-    right_to_left = boxes[0] < at if boxes else _digit_count(before) > _digit_count(after)
+    digits_before, digits_after = _digit_count(before), _digit_count(after)
+    right_to_left = digits_before > digits_after
+    if boxes:
+        if digits_before != digits_after and right_to_left != (boxes[0] < at):
+            raise InvalidPlateError("«Iran» stands next to the region code.", field="plate")
+        right_to_left = boxes[0] < at
     # Read the number side from the letter outwards, so the middle group comes first.
     first, numbers = (after, before[::-1]) if right_to_left else (before, after)
-    if _BOX in first:
-        raise InvalidPlateError("«Iran» stands next to the region code.", field="plate")
     middle, region = _middle_and_region(numbers, right_to_left=right_to_left)
     return Plate(first=" ".join(first), letter=tokens[at][1], middle=middle, region=region)
 

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # JetStream's own default; a publisher retrying within two minutes is recognised.
 DUPLICATE_WINDOW_S = 120.0
 MSG_ID_HEADER = "Nats-Msg-Id"
+MAX_REDELIVER_DELAY_S = 60.0
 # Stream families a city has: domain events, and the much larger flow of sensor readings.
 FAMILIES = ("events", "sensors")
 
@@ -284,8 +285,8 @@ class InProcessStream:
             try:
                 await handler(message)
             except asyncio.CancelledError:
-                # Stopping mid-handler: the message was never acknowledged, so it stays queued.
-                delivery.delivery_count -= 1
+                # Stopping mid-handler: never acknowledged, so it is delivered again after a
+                # restart, counted as a further delivery as JetStream would.
                 consumer.queue.put_nowait(delivery)
                 raise
             except Exception:
@@ -312,8 +313,8 @@ class InProcessStream:
         if self._redeliver_delay_s <= 0:
             consumer.queue.put_nowait(delivery)
             return
-        loop = asyncio.get_running_loop()
-        loop.call_later(self._redeliver_delay_s, consumer.queue.put_nowait, delivery)
+        delay_s = _backoff_s(self._redeliver_delay_s, delivery.delivery_count)
+        asyncio.get_running_loop().call_later(delay_s, consumer.queue.put_nowait, delivery)
 
 
 class JetStreamStream:
@@ -497,17 +498,21 @@ class JetStreamStream:
         while True:
             try:
                 batch = await pull.fetch(self._fetch_batch, timeout=5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:
                 continue
-            except nats.errors.Error:
-                # Reconnecting; nats-py resumes by itself, so wait and fetch again.
+            except Exception:
+                # Mostly a reconnect in progress; nats-py resumes by itself, so fetch again.
                 log.warning("fetch from JetStream failed; retrying", exc_info=True)
                 await asyncio.sleep(backoff_s)
                 backoff_s = min(backoff_s * 2, 5.0)
                 continue
             backoff_s = 0.1
             for msg in batch:
-                await self._handle(msg, handler, max_deliver)
+                try:
+                    await self._handle(msg, handler, max_deliver)
+                except nats.errors.Error:
+                    # The ack was lost; JetStream redelivers after ack_wait, hence idempotency.
+                    log.warning("could not acknowledge %s", msg.subject, exc_info=True)
 
     async def _handle(self, msg: Msg, handler: Handler, max_deliver: int) -> None:
         message = StreamMessage(
@@ -532,7 +537,7 @@ class JetStreamStream:
                     message.delivery_count,
                     exc_info=True,
                 )
-                await msg.nak(delay=self._redeliver_delay_s)
+                await msg.nak(delay=_backoff_s(self._redeliver_delay_s, message.delivery_count))
         else:
             await msg.ack()
 
@@ -545,6 +550,11 @@ class JetStreamStream:
         if self._jsm is None:
             raise ConnectionError("the JetStream stream is not started")
         return self._jsm
+
+
+def _backoff_s(first_delay_s: float, delivery_count: int) -> float:
+    """Double the wait after each failure, so a dependency that is down is not hammered."""
+    return min(first_delay_s * 2.0 ** (delivery_count - 1), MAX_REDELIVER_DELAY_S)
 
 
 def stream_name(city: str, family: str) -> str:

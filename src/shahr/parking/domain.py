@@ -189,11 +189,13 @@ def _whole_number(value: object) -> int | None:
 
 
 def parse_district_shapes(
-    text: str, *, district_count: int = TEHRAN_DISTRICT_COUNT
+    text: str | bytes, *, district_count: int = TEHRAN_DISTRICT_COUNT
 ) -> list[DistrictShape]:
     """Read a GeoJSON FeatureCollection of district polygons; refuse it whole if any is wrong."""
     try:
         document = json.loads(text)
+    except UnicodeDecodeError as error:
+        raise GeoFileError("The file is not GeoJSON: it is not UTF-8 text.") from error
     except json.JSONDecodeError as error:
         raise GeoFileError(
             "The file is not GeoJSON: it is not valid JSON (line {line}, column {column}).",

@@ -65,21 +65,21 @@ async def seed_approximate_districts(
 async def import_district_areas(
     database: Database,
     *,
-    geojson: str,
+    geojson: str | bytes,
     source: str,
     district_count: int = TEHRAN_DISTRICT_COUNT,
-    on_district: Callable[[int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> AreaImportSummary:
     """Replace districts' outlines with a file's official polygons, all in one transaction.
 
     The whole file is checked before anything is written; a bad file raises
-    `GeoFileError` and changes nothing. `on_district` hears each district as it is staged.
+    `GeoFileError` and changes nothing. `on_progress(done, total)` follows the staging.
     """
     shapes = parse_district_shapes(geojson, district_count=district_count)
     async with ParkingUnitOfWork(database) as uow:
         existing = await uow.geography.districts()
         replaced, created = [], []
-        for shape in shapes:
+        for done, shape in enumerate(shapes, start=1):
             official = district_from_shape(shape, approximate=False, source=source)
             current = existing.get(shape.number)
             if current is None:
@@ -91,8 +91,8 @@ async def import_district_areas(
                     official, name_fa=current.name_fa, name_en=current.name_en
                 )
             await uow.geography.save_district(official)
-            if on_district is not None:
-                on_district(shape.number)
+            if on_progress is not None:
+                on_progress(done, len(shapes))
         await uow.commit()
     named = {shape.number for shape in shapes}
     return AreaImportSummary(

@@ -44,8 +44,10 @@ _STATUS_TITLES = {
     409: "This clashes with something that already exists.",
     413: "The request is too large.",
     422: "Some fields are not valid.",
+    415: "This type of content is not accepted.",
     429: "Too many attempts.",
     500: "Something went wrong on our side.",
+    503: "The service is not available right now.",
 }
 
 
@@ -102,7 +104,7 @@ def problem_response(
         status=status,
         title=_escape(title),
         # A page that only repeats its heading says nothing more; say where to go instead.
-        detail=_escape(detail if detail != title else i18n.gettext(_STATUS_HINTS.get(status, ""))),
+        detail=_escape(detail if detail != title else _hint(status)),
         home=_escape(i18n.gettext("Back to the home page")),
         extra="".join(
             f"<li><strong>{_escape(e['field'])}</strong>: {_escape(e['detail'])}</li>"
@@ -110,6 +112,12 @@ def problem_response(
         ),
     )
     return HTMLResponse(page, status_code=status, headers=headers)
+
+
+def _hint(status: int) -> str:
+    # gettext("") would answer the catalog's header, so an unknown status gets no hint.
+    hint = _STATUS_HINTS.get(status)
+    return i18n.gettext(hint) if hint else ""
 
 
 def _escape(text: str) -> str:
@@ -150,7 +158,33 @@ _VALIDATION_MESSAGES = {
     "string_pattern_mismatch": "This value has the wrong format.",
     "int_parsing": "This must be a whole number.",
     "json_invalid": "The body is not valid JSON.",
+    "int_type": "This must be a whole number.",
+    "float_parsing": "This must be a number.",
+    "float_type": "This must be a number.",
+    "bool_parsing": "This must be yes or no.",
+    "string_type": "This must be text.",
+    "greater_than": "This value is too small.",
+    "greater_than_equal": "This value is too small.",
+    "less_than": "This value is too large.",
+    "less_than_equal": "This value is too large.",
+    "enum": "This is not one of the allowed choices.",
+    "literal_error": "This is not one of the allowed choices.",
+    "too_short": "Too few items.",
+    "too_long": "Too many items.",
+    "date_parsing": "This must be a date.",
+    "date_from_datetime_parsing": "This must be a date.",
+    "datetime_parsing": "This must be a date and time.",
+    "datetime_from_date_parsing": "This must be a date and time.",
+    "uuid_parsing": "This is not a valid identifier.",
+    "extra_forbidden": "This field is not expected.",
+    "value_error": "This value is not valid.",
 }
+
+
+def _validation_detail(error: Any) -> str:
+    """Our words for the checks we know; pydantic's own English message for the rest."""
+    known = _VALIDATION_MESSAGES.get(error.get("type", ""))
+    return i18n.gettext(known) if known else str(error.get("msg", ""))
 
 
 def install_error_handlers(app: FastAPI, error_status: dict[type[DomainError], int]) -> None:
@@ -172,9 +206,7 @@ def install_error_handlers(app: FastAPI, error_status: dict[type[DomainError], i
         errors = [
             {
                 "field": _field_name(e.get("loc", ())),
-                "detail": i18n.gettext(
-                    _VALIDATION_MESSAGES.get(e.get("type", ""), e.get("msg", ""))
-                ),
+                "detail": _validation_detail(e),
             }
             for e in error.errors()
         ]

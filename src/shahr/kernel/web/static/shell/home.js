@@ -80,12 +80,13 @@ function districtLayer(L, data) {
   return L.geoJSON(data, {
     pane: "districts",
     style: (feature) => ({
-      color: "#0b4f6c",
-      weight: 1.5,
-      opacity: 0.8,
-      fillColor: "#1c7ca6",
-      fillOpacity: 0.07,
-      dashArray: feature.properties?.approximate ? "5 4" : null,
+      color: "#5b7f95",
+      weight: 1.2,
+      opacity: 0.9,
+      fillColor: "#fdfcf8",
+      fillOpacity: 0.92,
+      // Hand-digitised edges are drawn dashed, and their popup says so.
+      dashArray: feature.properties?.approximate ? "4 3" : null,
     }),
     onEachFeature: (feature, layer) => {
       const p = feature.properties || {};
@@ -112,9 +113,9 @@ function metroLayer(L, data) {
       const interchange = lines.length > 1;
       return L.circleMarker(latlng, {
         pane: "metro",
-        radius: interchange ? 5.5 : 4.5,
-        color: interchange ? "#1b2330" : "#ffffff",
-        weight: interchange ? 2 : 1.5,
+        radius: interchange ? 4.5 : 3.5,
+        color: interchange ? "#17212b" : "#ffffff",
+        weight: interchange ? 1.8 : 1,
         fillColor: interchange ? "#ffffff" : METRO_LINE_COLOURS[lines[0]] || "#555",
         fillOpacity: 1,
       });
@@ -129,17 +130,11 @@ function metroLayer(L, data) {
 }
 
 function airLayer(L, data) {
+  // A diamond, so a monitoring station never reads as a metro stop.
+  const icon = L.divIcon({ className: "aq-marker", html: "<span></span>", iconSize: [14, 14] });
   return L.geoJSON(data, {
     pane: "air",
-    pointToLayer: (_feature, latlng) =>
-      L.circleMarker(latlng, {
-        pane: "air",
-        radius: 6,
-        color: "#ffffff",
-        weight: 2,
-        fillColor: "#c2410c",
-        fillOpacity: 0.95,
-      }),
+    pointToLayer: (_feature, latlng) => L.marker(latlng, { pane: "air", icon, keyboard: false }),
     onEachFeature: (feature, layer) => {
       const p = feature.properties || {};
       const district = p.district ? fill(strings.district, { number: digits(p.district) }) : "";
@@ -222,14 +217,9 @@ function start(L) {
       const input = event.target;
       const layer = layers[input?.dataset?.layer];
       if (!layer) return;
-      const labels = input.dataset.layer === "districts" ? map.getPane("districtLabels") : null;
-      if (input.checked) {
-        layer.addTo(map);
-        if (labels) labels.hidden = false;
-      } else {
-        map.removeLayer(layer);
-        if (labels) labels.hidden = true;
-      }
+      // A district's permanent label leaves and comes back with its polygon.
+      if (input.checked) layer.addTo(map);
+      else map.removeLayer(layer);
     });
   }
 }

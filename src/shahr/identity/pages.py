@@ -1,0 +1,325 @@
+"""Identity's pages: citizen sign-in by code, staff sign-in, the citizen's account.
+
+Plain HTML forms that work without JavaScript. A refused form is shown again with the
+error next to its field, in the reader's language, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, Response, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from shahr.identity import queries, services
+from shahr.identity.api import (
+    ERROR_STATUS,
+    RateLimiterDep,
+    SmsDep,
+    clear_session_cookie,
+    presented_token,
+    required,
+    set_session_cookie,
+)
+from shahr.identity.domain import Vehicle, VehicleKind, mask_phone, parse_phone
+from shahr.kernel.access import Admits, Principal, Role
+from shahr.kernel.errors import DomainError
+from shahr.kernel.persian import persian_digits
+from shahr.kernel.plates import IRAN_FA, parse_plate
+from shahr.kernel.web import i18n
+from shahr.kernel.web.deps import (
+    BusDep,
+    CacheDep,
+    ClockDep,
+    DatabaseDep,
+    SettingsDep,
+    TemplatesDep,
+)
+from shahr.kernel.web.problems import KERNEL_ERROR_STATUS
+
+AnyCaller = Annotated[Principal | None, Depends(Admits(public=True))]
+CitizenCaller = Annotated[Principal | None, Depends(Admits(Role.citizen))]
+FormText = Annotated[str, Form(max_length=200)]
+
+# Labels for the kind picker, as msgids (translated in the template).
+VEHICLE_KIND_LABELS = {
+    VehicleKind.car: "Car",
+    VehicleKind.van: "Van",
+    VehicleKind.light_truck: "Light truck",
+    VehicleKind.minibus: "Minibus",
+    VehicleKind.motorcycle: "Motorcycle",
+}
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+def _status_for(error: DomainError) -> int:
+    statuses = {**KERNEL_ERROR_STATUS, **ERROR_STATUS}
+    for cls in type(error).__mro__:
+        if cls in statuses:
+            return statuses[cls]
+    return status.HTTP_400_BAD_REQUEST
+
+
+def _translated(error: DomainError) -> str:
+    """The error in the reader's language, with Persian digits on Persian pages."""
+    params: dict[str, Any] = dict(error.params)
+    if i18n.current_language.get() == "fa":
+        params = {k: persian_digits(str(v)) if isinstance(v, int) else v for k, v in params.items()}
+    return i18n.gettext(error.message, **params)
+
+
+def _form_error(
+    templates: TemplatesDep,
+    request: Request,
+    name: str,
+    error: DomainError,
+    context: dict[str, Any],
+    *,
+    default_field: str,
+) -> HTMLResponse:
+    """Show the form again with the message beside the field it names."""
+    field = error.field if error.field else default_field
+    response = templates.render(
+        request,
+        name,
+        {**context, "errors": {field: _translated(error)}},
+        status_code=_status_for(error),
+    )
+    if error.retry_after_s is not None:
+        response.headers["retry-after"] = str(error.retry_after_s)
+    return response
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    """Only a path on this site: an open redirect would help phishing."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return default
+
+
+# --- citizens: sign in with a code ---
+
+
+@router.get("/sign-in")
+async def sign_in_page(
+    request: Request, principal: AnyCaller, templates: TemplatesDep, next: str | None = None
+) -> Response:
+    if principal is not None and Role.citizen in principal.roles:
+        return RedirectResponse(_safe_next(next, "/account"), status_code=status.HTTP_303_SEE_OTHER)
+    return templates.render(
+        request, "identity/sign_in.html", {"step": "phone", "phone": "", "next": next or ""}
+    )
+
+
+@router.post("/sign-in")
+async def sign_in_request_code(
+    request: Request,
+    _principal: AnyCaller,
+    templates: TemplatesDep,
+    database: DatabaseDep,
+    clock: ClockDep,
+    rate_limiter: RateLimiterDep,
+    sms: SmsDep,
+    settings: SettingsDep,
+    phone: FormText = "",
+    next: FormText = "",
+) -> Response:
+    context = {"step": "phone", "phone": phone, "next": next}
+    try:
+        sent = await services.request_sign_in_code(
+            database, clock, rate_limiter, sms, settings, phone=phone
+        )
+    except DomainError as error:
+        return _form_error(
+            templates, request, "identity/sign_in.html", error, context, default_field="phone"
+        )
+    return templates.render(
+        request,
+        "identity/sign_in.html",
+        {
+            "step": "code",
+            "phone": sent.phone,
+            "masked_phone": mask_phone(sent.phone),
+            "code_length": settings.otp_length,
+            "ttl_minutes": max(1, settings.otp_ttl_s // 60),
+            "next": next,
+        },
+    )
+
+
+@router.post("/sign-in/code")
+async def sign_in_verify_code(
+    request: Request,
+    _principal: AnyCaller,
+    templates: TemplatesDep,
+    database: DatabaseDep,
+    clock: ClockDep,
+    bus: BusDep,
+    settings: SettingsDep,
+    phone: FormText = "",
+    code: FormText = "",
+    next: FormText = "",
+) -> Response:
+    try:
+        signed_in = await services.verify_sign_in_code(
+            database, clock, bus, settings, phone=phone, code=code
+        )
+    except DomainError as error:
+        step = "phone" if error.field == "phone" else "code"
+        context: dict[str, Any] = {
+            "step": step,
+            "phone": phone,
+            "code_length": settings.otp_length,
+            "ttl_minutes": max(1, settings.otp_ttl_s // 60),
+            "next": next,
+        }
+        if step == "code":
+            context["masked_phone"] = _masked(phone)
+        return _form_error(
+            templates, request, "identity/sign_in.html", error, context, default_field="code"
+        )
+    response = RedirectResponse(_safe_next(next, "/account"), status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookie(response, settings, signed_in.token)
+    return response
+
+
+def _masked(phone: str) -> str:
+    try:
+        return mask_phone(parse_phone(phone))
+    except DomainError:
+        return ""
+
+
+# --- staff: sign in with a password ---
+
+
+@router.get("/staff/sign-in")
+async def staff_sign_in_page(
+    request: Request, _principal: AnyCaller, templates: TemplatesDep, next: str | None = None
+) -> Response:
+    return templates.render(
+        request, "identity/staff_sign_in.html", {"username": "", "next": next or ""}
+    )
+
+
+@router.post("/staff/sign-in")
+async def staff_sign_in(
+    request: Request,
+    _principal: AnyCaller,
+    templates: TemplatesDep,
+    database: DatabaseDep,
+    clock: ClockDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    username: FormText = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: FormText = "",
+) -> Response:
+    try:
+        signed_in = await services.sign_in_staff(
+            database, clock, cache, settings, username=username, password=password
+        )
+    except DomainError as error:
+        return _form_error(
+            templates,
+            request,
+            "identity/staff_sign_in.html",
+            error,
+            {"username": username, "next": next},
+            default_field="password",
+        )
+    response = RedirectResponse(_safe_next(next, "/"), status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookie(response, settings, signed_in.token)
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(
+    request: Request,
+    _principal: AnyCaller,
+    database: DatabaseDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    await services.sign_out(database, clock, token=presented_token(request))
+    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    clear_session_cookie(response, settings)
+    return response
+
+
+# --- the citizen's account: vehicles ---
+
+
+async def _account_context(database: DatabaseDep, principal: Principal) -> dict[str, Any]:
+    vehicles = await queries.vehicles_of(database, citizen_id=principal.id)
+    return {
+        "vehicles": [_vehicle_item(vehicle) for vehicle in vehicles],
+        "kinds": VEHICLE_KIND_LABELS,
+        "form": {"plate": "", "kind": VehicleKind.car.value, "nickname": ""},
+        "errors": {},
+    }
+
+
+def _vehicle_item(vehicle: Vehicle) -> dict[str, Any]:
+    """The vehicle with its plate's parts in Persian, as the metal plate shows them."""
+    plate = parse_plate(vehicle.plate)
+    parts = {
+        "first": persian_digits(plate.first),
+        "letter": plate.letter_fa,
+        "middle": persian_digits(plate.middle),
+        "iran": IRAN_FA,
+        "region": persian_digits(plate.region),
+    }
+    return {"vehicle": vehicle, "plate": plate, "parts": parts}
+
+
+@router.get("/account")
+async def account_page(
+    request: Request, principal: CitizenCaller, templates: TemplatesDep, database: DatabaseDep
+) -> Response:
+    context = await _account_context(database, required(principal))
+    return templates.render(request, "identity/account.html", context)
+
+
+@router.post("/account/vehicles")
+async def account_add_vehicle(
+    request: Request,
+    principal: CitizenCaller,
+    templates: TemplatesDep,
+    database: DatabaseDep,
+    clock: ClockDep,
+    bus: BusDep,
+    plate: FormText = "",
+    kind: FormText = VehicleKind.car.value,
+    nickname: FormText = "",
+) -> Response:
+    citizen = required(principal)
+    try:
+        await services.register_vehicle(
+            database, clock, bus, citizen_id=citizen.id, plate=plate, kind=kind, nickname=nickname
+        )
+    except DomainError as error:
+        context = await _account_context(database, citizen)
+        context["form"] = {"plate": plate, "kind": kind, "nickname": nickname}
+        # A plate error may name one part of the plate; the form has one plate box.
+        if error.field in {"first", "letter", "middle", "region"}:
+            error.field = "plate"
+        return _form_error(
+            templates, request, "identity/account.html", error, context, default_field="plate"
+        )
+    return RedirectResponse("/account", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/account/vehicles/{vehicle_id}/remove")
+async def account_remove_vehicle(
+    vehicle_id: str,
+    principal: CitizenCaller,
+    database: DatabaseDep,
+    clock: ClockDep,
+    bus: BusDep,
+) -> Response:
+    await services.remove_vehicle(
+        database, clock, bus, citizen_id=required(principal).id, vehicle_id=vehicle_id
+    )
+    return RedirectResponse("/account", status_code=status.HTTP_303_SEE_OTHER)

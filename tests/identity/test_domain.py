@@ -1,0 +1,164 @@
+"""The identity rules on their own: phone numbers, codes, one-time-code challenges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shahr.identity.domain import (
+    CodeExpiredError,
+    InvalidApiKeyError,
+    InvalidCodeFormatError,
+    InvalidPhoneError,
+    OtpChallenge,
+    TooManyWrongCodesError,
+    WrongCodeError,
+    check_staff_roles,
+    mask_phone,
+    minutes_until,
+    parse_code,
+    parse_phone,
+    split_api_key,
+)
+from shahr.kernel.access import Role
+from shahr.kernel.errors import DomainError
+
+NOW = datetime(2026, 11, 26, 6, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "09121234567",
+        "9121234567",
+        "+989121234567",
+        "00989121234567",
+        "989121234567",
+        "0912 123 4567",
+        "0912-123-4567",
+        " +98 912 123 45 67 ",
+        "۰۹۱۲۱۲۳۴۵۶۷",  # Persian digits
+        "٠٩١٢١٢٣٤٥٦٧",  # Arabic-Indic digits
+        "+۹۸ ۹۱۲-۱۲۳-۴۵۶۷",
+    ],
+)
+def test_every_usual_spelling_of_a_mobile_number_gives_the_canonical_form(typed: str) -> None:
+    assert parse_phone(typed) == "+989121234567"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "hello",
+        "02112345678",  # a Tehran landline
+        "0912123456",  # one digit short
+        "091212345678",  # one digit long
+        "+449121234567",  # another country
+        "0812 123 4567",  # not a mobile prefix
+        "0912١٢٣abc",
+        "09121234567; DROP TABLE",
+    ],
+)
+def test_anything_else_is_refused_naming_the_phone_field(typed: str) -> None:
+    with pytest.raises(InvalidPhoneError) as refused:
+        parse_phone(typed)
+    assert refused.value.field == "phone"
+
+
+def test_a_masked_phone_hides_the_middle_digits() -> None:
+    assert mask_phone("+989121234567") == "0912***4567"
+
+
+def test_a_code_may_be_typed_with_persian_digits_and_spaces() -> None:
+    assert parse_code("۱۲۳ ۴۵۶", length=6) == "123456"
+
+
+@pytest.mark.parametrize("typed", ["12345", "1234567", "12a456", "", "١٢٣٤٥x"])
+def test_a_code_of_the_wrong_shape_is_refused_naming_the_code_field(typed: str) -> None:
+    with pytest.raises(InvalidCodeFormatError) as refused:
+        parse_code(typed, length=6)
+    assert refused.value.field == "code"
+
+
+def challenge() -> OtpChallenge:
+    fresh = OtpChallenge(phone="+989121234567", code_hash=None, expires_at=NOW)
+    fresh.issue("right", now=NOW, ttl_s=120)
+    return fresh
+
+
+def test_the_right_code_matches_once_and_then_is_gone() -> None:
+    current = challenge()
+    assert current.verify("right", now=NOW, max_attempts=5, lockout_s=900)
+    with pytest.raises(CodeExpiredError):
+        current.verify("right", now=NOW, max_attempts=5, lockout_s=900)
+
+
+def test_a_code_stops_working_when_it_expires() -> None:
+    current = challenge()
+    with pytest.raises(CodeExpiredError):
+        current.verify("right", now=NOW + timedelta(seconds=120), max_attempts=5, lockout_s=900)
+
+
+def test_wrong_codes_are_counted_and_the_last_one_locks_the_phone_out() -> None:
+    current = challenge()
+    for attempt in range(1, 5):
+        assert not current.verify("wrong", now=NOW, max_attempts=5, lockout_s=900)
+        error = current.wrong_code_error(now=NOW, max_attempts=5)
+        assert isinstance(error, WrongCodeError)
+        assert error.params["remaining"] == 5 - attempt
+    assert not current.verify("wrong", now=NOW, max_attempts=5, lockout_s=900)
+    error = current.wrong_code_error(now=NOW, max_attempts=5)
+    assert isinstance(error, TooManyWrongCodesError)
+    assert error.retry_after_s == 900
+    assert error.params["minutes"] == 15
+    # Even the right code is refused during the lockout, and so is a new code.
+    with pytest.raises(TooManyWrongCodesError):
+        current.verify("right", now=NOW + timedelta(minutes=14), max_attempts=5, lockout_s=900)
+    with pytest.raises(TooManyWrongCodesError):
+        current.issue("new", now=NOW + timedelta(minutes=14), ttl_s=120)
+
+
+def test_after_a_lockout_a_new_code_starts_afresh() -> None:
+    current = challenge()
+    for _ in range(5):
+        current.verify("wrong", now=NOW, max_attempts=5, lockout_s=900)
+    later = NOW + timedelta(seconds=901)
+    current.issue("new", now=later, ttl_s=120)
+    assert current.wrong_attempts == 0
+    assert current.verify("new", now=later, max_attempts=5, lockout_s=900)
+
+
+def test_asking_for_a_new_code_does_not_reset_the_wrong_attempts() -> None:
+    current = challenge()
+    for _ in range(4):
+        current.verify("wrong", now=NOW, max_attempts=5, lockout_s=900)
+    current.issue("new", now=NOW, ttl_s=120)
+    assert not current.verify("wrong", now=NOW, max_attempts=5, lockout_s=900)
+    assert current.lockout_left_s(NOW) == 900
+
+
+@pytest.mark.parametrize(("seconds", "minutes"), [(1, 1), (60, 1), (61, 2), (900, 15)])
+def test_lockout_minutes_round_up_so_the_message_never_promises_too_early(
+    seconds: int, minutes: int
+) -> None:
+    assert minutes_until(seconds) == minutes
+
+
+def test_a_staff_account_cannot_hold_the_citizen_role_or_no_role() -> None:
+    with pytest.raises(DomainError):
+        check_staff_roles(frozenset({Role.citizen, Role.admin}))
+    with pytest.raises(DomainError):
+        check_staff_roles(frozenset())
+    assert check_staff_roles(frozenset({Role.admin})) == {Role.admin}
+
+
+@pytest.mark.parametrize("typed", ["", "shahr", "shahr_abc", "other_abc_def", "shahr__x"])
+def test_a_malformed_api_key_is_refused(typed: str) -> None:
+    with pytest.raises(InvalidApiKeyError):
+        split_api_key(typed)
+
+
+def test_an_api_key_splits_into_its_prefix_and_the_whole_key() -> None:
+    assert split_api_key("shahr_ab12cd34_se_cr-et") == ("ab12cd34", "shahr_ab12cd34_se_cr-et")
