@@ -132,3 +132,27 @@ def wire(container: Container) -> None:
     container.extras["resolve_principal"] = make_principal_resolver(
         container.database, container.clock
     )
+
+    # payments: the sandbox PSP is the only adapter so far (docs/decisions/0010).
+    from shahr.identity.events import CitizenRegistered
+    from shahr.payments import services as payments_services
+    from shahr.payments.domain import DEMO_WALLET_RIAL
+    from shahr.payments.gateways import SandboxPsp
+
+    container.extras["psp"] = SandboxPsp(
+        container.database, container.clock, signing_key=lambda: settings.signing_key
+    )
+    if settings.demo:
+
+        async def credit_demo_wallet(event: CitizenRegistered) -> None:
+            # Idempotent: the demo balance is one ledger transaction per citizen, ever.
+            await payments_services.ensure_demo_wallet(
+                container.database,
+                container.clock,
+                citizen_id=event.citizen_id,
+                amount_rial=DEMO_WALLET_RIAL,
+            )
+
+        container.bus.subscribe(
+            CitizenRegistered, credit_demo_wallet, durable="payments-demo-wallet"
+        )

@@ -6,7 +6,8 @@ import httpx
 
 from shahr.air_quality.services import load_stations
 from shahr.bootstrap import Container
-from shahr.demo.services import read_demo_data
+
+from .sources import published_stations
 
 TEHRAN_CITY = (51.0, 35.5, 51.7, 35.9)
 
@@ -14,7 +15,7 @@ TEHRAN_CITY = (51.0, 35.5, 51.7, 35.9)
 async def test_stations_are_points_in_lon_lat_order_with_id_name_and_district(
     container: Container, client: httpx.AsyncClient
 ) -> None:
-    await load_stations(container.database, stations=read_demo_data().aq_stations)
+    await load_stations(container.database, stations=published_stations())
 
     response = await client.get("/api/v1/air-quality/stations")
 

@@ -6,6 +6,8 @@ import pytest
 
 from shahr.air_quality.domain import StationDataError, parse_station_name, station_from_source
 
+from .sources import published_stations
+
 
 @pytest.mark.parametrize(
     ("published", "name_fa", "district"),
@@ -45,3 +47,11 @@ def test_a_station_outside_longitude_and_latitude_is_refused(lon: float, lat: fl
 def test_a_station_without_a_name_is_refused() -> None:
     with pytest.raises(StationDataError, match="no name"):
         station_from_source("  ", lon=51.3, lat=35.7)
+
+
+def test_every_published_station_but_punak_names_its_district() -> None:
+    stations = published_stations()
+
+    assert len(stations) == len({s.source_name for s in stations}) == 35
+    assert [s.name_fa for s in stations if s.district is None] == ["پونک"]
+    assert all(1 <= s.district <= 22 for s in stations if s.district is not None)

@@ -10,11 +10,12 @@ from shahr.air_quality import queries
 from shahr.air_quality.domain import StationDataError
 from shahr.air_quality.services import load_stations
 from shahr.bootstrap import Container
-from shahr.demo.services import read_demo_data
+
+from .sources import published_stations
 
 
 async def test_loading_the_35_stations_twice_leaves_35(container: Container) -> None:
-    stations = read_demo_data().aq_stations
+    stations = published_stations()
 
     first = await load_stations(container.database, stations=stations)
     ids = [s.id for s in await queries.stations(container.database)]
@@ -26,7 +27,7 @@ async def test_loading_the_35_stations_twice_leaves_35(container: Container) -> 
 
 
 async def test_a_moved_station_keeps_its_id(container: Container) -> None:
-    stations = read_demo_data().aq_stations
+    stations = published_stations()
     await load_stations(container.database, stations=stations)
     before = await queries.stations(container.database)
 
@@ -42,7 +43,7 @@ async def test_a_moved_station_keeps_its_id(container: Container) -> None:
 async def test_a_list_naming_a_station_twice_is_refused_and_changes_nothing(
     container: Container,
 ) -> None:
-    station = read_demo_data().aq_stations[0]
+    station = published_stations()[0]
 
     with pytest.raises(StationDataError, match="appears more than once"):
         await load_stations(container.database, stations=[station, station])

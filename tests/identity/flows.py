@@ -48,9 +48,7 @@ async def request_code(client: httpx.AsyncClient, sms: ConsoleSms, phone: str = 
     return code_in(last.text)
 
 
-async def sign_in_citizen(
-    client: httpx.AsyncClient, sms: ConsoleSms, phone: str = PHONE
-) -> str:
+async def sign_in_citizen(client: httpx.AsyncClient, sms: ConsoleSms, phone: str = PHONE) -> str:
     """Sign in by code through the API; the client keeps the cookie; returns the token."""
     code = await request_code(client, sms, phone)
     response = await client.post(

@@ -6,12 +6,14 @@ import json
 from datetime import timedelta
 
 import httpx
+from sqlalchemy import text
 
 from shahr.bootstrap import Container
 from shahr.identity.gateways import ConsoleSms
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.persian import persian_digits
 from shahr.kernel.settings import Settings
+
 from .flows import (
     PHONE,
     bearer,
@@ -127,8 +129,10 @@ async def test_an_invalid_phone_is_refused_naming_the_field_and_writes_nothing(
 async def test_errors_are_in_english_with_the_language_cookie(
     client: httpx.AsyncClient, container: Container
 ) -> None:
-    client.cookies.set("lang", "en", domain="testserver")
-    response = await client.post(REQUEST, json={"phone": "hello"}, headers=await csrf_headers(client))
+    client.cookies.set("lang", "en")
+    response = await client.post(
+        REQUEST, json={"phone": "hello"}, headers=await csrf_headers(client)
+    )
     assert response.status_code == 400
     assert response.headers["content-language"] == "en"
     assert response.json()["detail"] == (
@@ -170,7 +174,10 @@ async def test_a_code_of_the_wrong_length_is_refused_without_counting_an_attempt
 
 
 async def test_an_expired_code_is_refused_and_a_new_one_is_needed(
-    client: httpx.AsyncClient, sms: ConsoleSms, clock: FixedClock, settings: Settings,
+    client: httpx.AsyncClient,
+    sms: ConsoleSms,
+    clock: FixedClock,
+    settings: Settings,
     container: Container,
 ) -> None:
     code = await request_code(client, sms)
@@ -246,7 +253,7 @@ async def test_too_many_wrong_codes_lock_the_phone_out_and_say_when_to_try_again
 async def test_the_lockout_message_is_in_english_with_the_language_cookie(
     client: httpx.AsyncClient, sms: ConsoleSms, settings: Settings
 ) -> None:
-    client.cookies.set("lang", "en", domain="testserver")
+    client.cookies.set("lang", "en")
     code = await request_code(client, sms)
     for _ in range(settings.otp_max_attempts):
         response = await verify(client, PHONE, wrong(code))
@@ -277,8 +284,6 @@ async def test_asking_for_codes_too_often_is_rate_limited_per_phone(
 async def test_the_code_is_stored_hashed_never_in_plain_text(
     client: httpx.AsyncClient, sms: ConsoleSms, container: Container
 ) -> None:
-    from sqlalchemy import text  # noqa: PLC0415
-
     code = await request_code(client, sms)
     async with container.database.session() as session:
         stored = (

@@ -1,9 +1,13 @@
-"""Paths to the shared data about Tehran that the parking tests read, and checks on GeoJSON."""
+"""The shared data about Tehran that the parking tests read, and checks on GeoJSON."""
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 from typing import Any
+
+from shahr.parking.domain import DistrictCentroid, MetroStation, parse_metro_stations
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tehran"
 OFFICIAL_DISTRICTS = SHARED_DATA / "districts" / "tehran_districts.geojson"
@@ -35,3 +39,28 @@ def is_feature_collection(body: dict[str, Any]) -> bool:
         f.get("type") == "Feature" and "geometry" in f and isinstance(f.get("properties"), dict)
         for f in body.get("features", [])
     )
+
+
+def official_features() -> list[dict[str, Any]]:
+    """The features of the hand-digitised district polygons (tests only, not shipped)."""
+    document = json.loads(OFFICIAL_DISTRICTS.read_text(encoding="utf-8"))
+    features: list[dict[str, Any]] = document["features"]
+    return features
+
+
+def centroids() -> list[DistrictCentroid]:
+    with (SHARED_DATA / "districts" / "district_centroids.csv").open(encoding="utf-8") as file:
+        return [
+            DistrictCentroid(
+                number=int(row["district"]),
+                name_fa=row["name_fa"],
+                lon=float(row["lon"]),
+                lat=float(row["lat"]),
+            )
+            for row in csv.DictReader(file)
+        ]
+
+
+def metro_stations() -> list[MetroStation]:
+    path = SHARED_DATA / "metro" / "tehran_metro_stations.geojson"
+    return parse_metro_stations(json.loads(path.read_text(encoding="utf-8")))

@@ -5,18 +5,25 @@ from __future__ import annotations
 import httpx
 
 from shahr.bootstrap import Container
-from shahr.demo.services import DEMO_DISTRICT_SOURCE, read_demo_data
 from shahr.parking.services import load_metro_stations, seed_approximate_districts
 
-from .geodata import TEHRAN_CITY, TEHRAN_REGION, inside, is_feature_collection, positions
+from .geodata import (
+    TEHRAN_CITY,
+    TEHRAN_REGION,
+    centroids,
+    inside,
+    is_feature_collection,
+    metro_stations,
+    positions,
+)
+
+DEMO_SOURCE = "demo: approximate outline"
 
 
 async def test_districts_are_a_feature_collection_of_polygons_inside_tehran(
     container: Container, client: httpx.AsyncClient
 ) -> None:
-    await seed_approximate_districts(
-        container.database, centroids=read_demo_data().centroids, source=DEMO_DISTRICT_SOURCE
-    )
+    await seed_approximate_districts(container.database, centroids=centroids(), source=DEMO_SOURCE)
 
     response = await client.get("/api/v1/parking/districts")
 
@@ -30,7 +37,7 @@ async def test_districts_are_a_feature_collection_of_polygons_inside_tehran(
         "name_fa": "منطقه ۷",
         "name_en": "District 7",
         "approximate": True,
-        "source": DEMO_DISTRICT_SOURCE,
+        "source": DEMO_SOURCE,
     }
     assert {f["geometry"]["type"] for f in body["features"]} == {"Polygon"}
     # [lon, lat]: Tehran's longitudes (about 51) and latitudes (about 35.7) cannot be mixed up.
@@ -44,7 +51,7 @@ async def test_districts_are_a_feature_collection_of_polygons_inside_tehran(
 async def test_metro_stations_are_points_in_lon_lat_order_with_their_lines(
     container: Container, client: httpx.AsyncClient
 ) -> None:
-    await load_metro_stations(container.database, stations=read_demo_data().metro_stations)
+    await load_metro_stations(container.database, stations=metro_stations())
 
     body = (await client.get("/api/v1/parking/metro-stations")).json()
 
@@ -85,9 +92,7 @@ async def test_the_etag_changes_when_the_districts_change(
     container: Container, client: httpx.AsyncClient
 ) -> None:
     empty = await client.get("/api/v1/parking/districts")
-    await seed_approximate_districts(
-        container.database, centroids=read_demo_data().centroids, source=DEMO_DISTRICT_SOURCE
-    )
+    await seed_approximate_districts(container.database, centroids=centroids(), source=DEMO_SOURCE)
 
     seeded = await client.get(
         "/api/v1/parking/districts", headers={"if-none-match": empty.headers["etag"]}

@@ -9,9 +9,7 @@ import pytest
 from shapely.geometry import Point, shape
 from shapely.ops import unary_union
 
-from shahr.demo.services import read_demo_data
 from shahr.parking.domain import (
-    DistrictCentroid,
     GeoFileError,
     approximate_district_shapes,
     district_from_shape,
@@ -20,7 +18,7 @@ from shahr.parking.domain import (
     parse_metro_stations,
 )
 
-from .geodata import OFFICIAL_DISTRICTS, TEHRAN_CITY, inside, positions
+from .geodata import OFFICIAL_DISTRICTS, TEHRAN_CITY, centroids, inside, metro_stations, positions
 
 SQUARE = {
     "type": "Polygon",
@@ -36,10 +34,6 @@ def collection(*features: dict[str, Any]) -> str:
 
 def feature(properties: dict[str, Any], geometry: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"type": "Feature", "properties": properties, "geometry": geometry or SQUARE}
-
-
-def centroids() -> list[DistrictCentroid]:
-    return read_demo_data().centroids
 
 
 def test_each_centroid_falls_in_its_own_demo_polygon() -> None:
@@ -153,7 +147,7 @@ def test_a_bad_area_file_is_refused_with_a_clear_error(text: str | bytes, says: 
 
 
 def test_the_metro_file_lists_interchange_stations_once_with_all_their_lines() -> None:
-    stations = read_demo_data().metro_stations
+    stations = metro_stations()
     assert len(stations) == len({s.name_en for s in stations}) == 150
     interchanges = {s.name_en: s.lines for s in stations if len(s.lines) > 1}
     assert len(interchanges) == 18

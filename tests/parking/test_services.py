@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from shahr.bootstrap import Container
-from shahr.demo.services import DEMO_DISTRICT_SOURCE, read_demo_data
 from shahr.parking import queries
 from shahr.parking.domain import GeoFileError, MetroStation
 from shahr.parking.services import (
@@ -18,13 +17,29 @@ from shahr.parking.services import (
     seed_approximate_districts,
 )
 
-from .geodata import OFFICIAL_DISTRICTS
+from .geodata import OFFICIAL_DISTRICTS, centroids, metro_stations, official_features
+
+DEMO_SOURCE = "demo: approximate outline"
 
 
 async def seed_demo_districts(container: Container) -> None:
-    await seed_approximate_districts(
-        container.database, centroids=read_demo_data().centroids, source=DEMO_DISTRICT_SOURCE
-    )
+    await seed_approximate_districts(container.database, centroids=centroids(), source=DEMO_SOURCE)
+
+
+def with_last_feature(change: Callable[[dict[str, Any]], None]) -> str:
+    """The official file with its last feature spoiled: a partial write would show."""
+    features = official_features()
+    change(features[-1])
+    return json.dumps({"type": "FeatureCollection", "features": features})
+
+
+def district_23(feature: dict[str, Any]) -> None:
+    feature["properties"] = {"district": 23}
+
+
+def bowtie(feature: dict[str, Any]) -> None:
+    ring = [[51.4, 35.7], [51.5, 35.8], [51.5, 35.7], [51.4, 35.8], [51.4, 35.7]]
+    feature["geometry"] = {"type": "Polygon", "coordinates": [ring]}
 
 
 async def test_importing_official_polygons_replaces_the_approximate_demo_districts(
@@ -58,7 +73,7 @@ async def test_a_second_demo_seed_leaves_imported_polygons_alone(container: Cont
     before = await queries.districts(container.database)
 
     added = await seed_approximate_districts(
-        container.database, centroids=read_demo_data().centroids, source=DEMO_DISTRICT_SOURCE
+        container.database, centroids=centroids(), source=DEMO_SOURCE
     )
 
     assert added == ()
@@ -77,29 +92,6 @@ async def test_importing_some_districts_leaves_the_others_approximate(
     assert summary.untouched == tuple(range(4, 23))
     flags = [d.approximate for d in await queries.districts(container.database)]
     assert flags == [False] * 3 + [True] * 19
-
-
-def official_features() -> list[dict[str, Any]]:
-    features: list[dict[str, Any]] = json.loads(OFFICIAL_DISTRICTS.read_text(encoding="utf-8"))[
-        "features"
-    ]
-    return features
-
-
-def with_last_feature(change: Callable[[dict[str, Any]], None]) -> str:
-    """The official file with its last feature spoiled: a partial write would show."""
-    features = official_features()
-    change(features[-1])
-    return json.dumps({"type": "FeatureCollection", "features": features})
-
-
-def district_23(feature: dict[str, Any]) -> None:
-    feature["properties"] = {"district": 23}
-
-
-def bowtie(feature: dict[str, Any]) -> None:
-    ring = [[51.4, 35.7], [51.5, 35.8], [51.5, 35.7], [51.4, 35.8], [51.4, 35.7]]
-    feature["geometry"] = {"type": "Polygon", "coordinates": [ring]}
 
 
 @pytest.mark.parametrize(
@@ -134,7 +126,7 @@ async def test_importing_into_an_empty_database_adds_the_districts(container: Co
 
 
 async def test_loading_the_metro_stations_twice_changes_nothing(container: Container) -> None:
-    stations = read_demo_data().metro_stations
+    stations = metro_stations()
 
     first = await load_metro_stations(container.database, stations=stations)
     second = await load_metro_stations(container.database, stations=stations)

@@ -9,16 +9,10 @@ import httpx
 import pytest
 
 from shahr.kernel.settings import Settings
-from shahr.kernel.web.security import LANGUAGE_COOKIE
 
 SHELL_DIR = Path(__file__).resolve().parents[2] / "src" / "shahr" / "kernel" / "web"
 SHELL_TEMPLATES = sorted((SHELL_DIR / "templates" / "shell").glob("*.html"))
 SHELL_SCRIPTS = sorted((SHELL_DIR / "static" / "shell").glob("*.js"))
-
-
-def english(http: httpx.AsyncClient) -> httpx.AsyncClient:
-    http.cookies.set(LANGUAGE_COOKIE, "en", domain="testserver.local")
-    return http
 
 
 async def test_the_home_page_is_persian_and_right_to_left_by_default(
@@ -58,7 +52,7 @@ async def test_the_home_page_holds_a_map_fed_by_the_city_layers(http: httpx.Asyn
 
 
 async def test_the_map_gets_tiles_only_when_a_tile_url_is_set(
-    settings: Settings, http: httpx.AsyncClient, app: object
+    settings: Settings, http: httpx.AsyncClient
 ) -> None:
     settings.tile_url = "https://tiles.example.org/{z}/{x}/{y}.png"
 

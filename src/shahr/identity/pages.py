@@ -302,9 +302,6 @@ async def account_add_vehicle(
     except DomainError as error:
         context = await _account_context(database, citizen)
         context["form"] = {"plate": plate, "kind": kind, "nickname": nickname}
-        # A plate error may name one part of the plate; the form has one plate box.
-        if error.field in {"first", "letter", "middle", "region"}:
-            error.field = "plate"
         return _form_error(
             templates, request, "identity/account.html", error, context, default_field="plate"
         )

@@ -66,7 +66,7 @@ from shahr.kernel.cache import Cache, RateLimiter
 from shahr.kernel.clock import Clock, SystemClock
 from shahr.kernel.db import Database
 from shahr.kernel.errors import DomainError, NotFoundError
-from shahr.kernel.plates import parse_plate
+from shahr.kernel.plates import InvalidPlateError, parse_plate
 from shahr.kernel.settings import Settings
 
 # Staff sign-in: failures allowed per username before a lockout, and how long it lasts.
@@ -368,7 +368,11 @@ async def register_vehicle(
     nickname: str | None = None,
 ) -> Vehicle:
     """Add a vehicle by plate to the citizen's account; the plate is stored canonical."""
-    parsed = parse_plate(plate)
+    try:
+        parsed = parse_plate(plate)
+    except InvalidPlateError as error:
+        # The parser names the plate's part to blame; the caller typed one `plate` field.
+        raise InvalidPlateError(error.message, field="plate", **error.params) from error
     vehicle_kind = _vehicle_kind(kind)
     name = check_name(nickname, field_name="nickname") if nickname and nickname.strip() else None
     now = clock.now()

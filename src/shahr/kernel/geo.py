@@ -346,7 +346,9 @@ class LineIndex(Generic[K]):
         """Up to k (key, metres to the line's nearest point), nearest first.
 
         The nearest point on each segment is found in a plane scaled for the query's own
-        latitude, then measured to with haversine; across a city the error is centimetres.
+        latitude, then measured to with haversine. That lands a hair off the exact spherical
+        nearest point: under 0.1 mm further within 5 km, a few cm at 50 km (2 ppm), far
+        below the sphere's own 0.5% departure from the real Earth.
         """
         _check_nearest(k, max_distance_m)
         if not self._keys:
@@ -360,6 +362,8 @@ class LineIndex(Generic[K]):
             if where is not None:
                 keep = [where(self._keys[owner]) for owner in owners.tolist()]
                 segments, owners = segments[keep], owners[keep]
+            a_lon, a_lat = self._a_lon[segments], self._a_lat[segments]
+            b_lon, b_lat = self._b_lon[segments], self._b_lat[segments]
             ax, ay = self._a_x[segments], self._a_y[segments]
             dx, dy = (self._b_x[segments] - ax) * east, self._b_y[segments] - ay
             wx, wy = (x - ax) * east, y - ay
@@ -371,9 +375,8 @@ class LineIndex(Generic[K]):
                 0.0,
                 1.0,
             )
-            a_lon, a_lat = self._a_lon[segments], self._a_lat[segments]
-            lons = a_lon + t * (self._b_lon[segments] - a_lon)
-            lats = a_lat + t * (self._b_lat[segments] - a_lat)
+            lons = a_lon + t * (b_lon - a_lon)
+            lats = a_lat + t * (b_lat - a_lat)
             distances = _haversine_from(point, lons, lats)
             # Each line's distance is that of its nearest segment.
             order = np.lexsort((distances, owners))

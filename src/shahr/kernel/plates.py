@@ -35,6 +35,7 @@ _TOKEN = re.compile(
     r"|(?P<other>.)"
 )
 _MAX_INPUT_CHARS = 48
+_BOX = "I"  # how `_words` marks the box word among runs of digits
 
 
 class InvalidPlateError(DomainError):
@@ -160,7 +161,7 @@ def parse_plate(text: str) -> Plate:
     Accepted, after `normalise` (so Persian, Arabic-Indic and ASCII digits, Arabic ي/ك):
     - the letter as its Persian glyph (`ب`, `الف` or `ا`, `هـ`, `♿`) or its Latin label in
       any case (`B`, `sin`, `TAXI`, `PwD`);
-    - groups joined or apart, separated by spaces, dashes, dots, slashes or `|`;
+    - groups joined or apart, separated by spaces, dashes, dots, commas, slashes or `|`;
     - the region code's box word, «ایران», `Iran` or `IR` in any case, once, on either
       side of the region code, or left out;
     - the plate's own left-to-right order (`12 ب 345 ایران 67`, `12B345-67`) or the order
@@ -190,9 +191,6 @@ def parse_plate(text: str) -> Plate:
     first, numbers = (after, before[::-1]) if right_to_left else (before, after)
     middle, region = _middle_and_region(numbers, right_to_left=right_to_left)
     return Plate(first=" ".join(first), letter=tokens[at][1], middle=middle, region=region)
-
-
-_BOX = "I"
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from shahr.kernel.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
+from shahr.kernel.persian import persian_digits
 from shahr.kernel.web import i18n
 from shahr.kernel.web.security import BodyTooLargeError, CsrfError
 
@@ -101,7 +102,7 @@ def problem_response(
         lang=language,
         dir=i18n.direction(language),
         brand=_escape(i18n.gettext("Shahr")),
-        status=status,
+        status=persian_digits(str(status)) if language == "fa" else status,
         title=_escape(title),
         # A page that only repeats its heading says nothing more; say where to go instead.
         detail=_escape(detail if detail != title else _hint(status)),

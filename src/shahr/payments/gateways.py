@@ -1,0 +1,545 @@
+"""The payment-gateway port, shaped like Iran's Shaparak PSPs, and the sandbox PSP adapter.
+
+A Shaparak payment: the merchant asks the PSP for a token, sends the citizen to the PSP's
+page, the PSP sends the citizen back to the merchant's callback address with the outcome,
+and the merchant then verifies (the money is the merchant's only after this; verifying
+twice answers the same) and settles. A payment not verified in time is reversed: the card
+gets its money back.
+
+The sandbox is the embedded adapter: the app serves its bank page under `/sandbox-psp/`,
+and it keeps its own state in `payments_sandbox_transaction`, as a bank would. Switches on
+its page simulate a decline, a verification that times out, a duplicate callback and a
+callback that never comes; a global switch takes the whole PSP down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+from urllib.parse import urlencode
+
+from sqlalchemy import select, update
+
+from shahr.kernel.clock import Clock
+from shahr.kernel.db import Database
+from shahr.kernel.errors import DomainError
+from shahr.kernel.money import Rial
+from shahr.kernel.persian import ascii_digits
+from shahr.payments.domain import (
+    MERCHANT_NAME_FA,
+    PaymentOrder,
+    PspRefusedError,
+    PspTimeoutError,
+    forged_callback,
+    psp_unavailable,
+)
+from shahr.payments.persistence import SandboxSwitchRow, SandboxTransactionRow
+
+CALLBACK_PATH = "/payments/callback/{psp}"
+SIGNATURE_FIELD = "sig"
+# What a callback carries and its signature covers; anything else in the query is ignored.
+CALLBACK_FIELDS = ("token", "payment_id", "status", "amount_rial", "trace_no", "rrn", "card")
+
+
+class CallbackStatus(StrEnum):
+    ok = "ok"
+    declined = "declined"
+    cancelled = "cancelled"
+
+
+@dataclass(frozen=True)
+class PspToken:
+    token: str
+    redirect_url: str
+
+
+@dataclass(frozen=True)
+class PspCallback:
+    """A callback whose signature checked out; its content may still disagree with ours."""
+
+    token: str
+    payment_id: str
+    status: CallbackStatus
+    amount_rial: int
+    trace_no: str | None
+    rrn: str | None
+    card_mask: str | None
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The PSP's answer to a verification; `ok` means the money is the merchant's."""
+
+    ok: bool
+    code: str
+    amount_rial: int
+    trace_no: str | None = None
+    rrn: str | None = None
+    card_mask: str | None = None
+
+
+class PaymentGateway(Protocol):
+    """A Shaparak-style PSP. Every call may raise `PspUnavailableError` (down) and
+    `verify` may raise `PspTimeoutError`; both mean: nothing is known to have changed."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def request_token(self, order: PaymentOrder) -> PspToken:
+        """Register the payment at the PSP; where to send the citizen to pay."""
+        ...
+
+    def read_callback(self, params: Mapping[str, str]) -> PspCallback:
+        """Check the callback's signature and read it; `ForgedCallbackError` if it fails."""
+        ...
+
+    async def verify(self, token: str, amount_rial: int) -> VerifyResult:
+        """Confirm the payment (idempotent: a second call answers the same)."""
+        ...
+
+    async def settle(self, token: str) -> None:
+        """Ask the PSP to pay the verified amount out to the city (idempotent)."""
+        ...
+
+    async def reverse(self, token: str) -> bool:
+        """Give an unverified payment back to the card; True if money had been taken."""
+        ...
+
+
+def callback_key(signing_key: str, psp: str) -> bytes:
+    """Each PSP signs with its own key, derived from the deployment's secret."""
+    return hmac.new(
+        signing_key.encode(), f"payments/psp-callback/{psp}".encode(), "sha256"
+    ).digest()
+
+
+def sign_callback(key: bytes, fields: Mapping[str, str]) -> str:
+    message = "\n".join(f"{name}={fields.get(name, '')}" for name in CALLBACK_FIELDS)
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def read_signed_callback(key: bytes, params: Mapping[str, str]) -> PspCallback:
+    """The callback, if its signature is right and its fields make sense; else refused."""
+    fields = {name: str(params.get(name, "")) for name in CALLBACK_FIELDS}
+    given = str(params.get(SIGNATURE_FIELD, ""))
+    if not given or not hmac.compare_digest(sign_callback(key, fields), given):
+        raise forged_callback()
+    try:
+        status = CallbackStatus(fields["status"])
+        amount = int(fields["amount_rial"])
+    except ValueError:
+        raise forged_callback() from None
+    if not fields["token"] or not fields["payment_id"]:
+        raise forged_callback()
+    return PspCallback(
+        token=fields["token"],
+        payment_id=fields["payment_id"],
+        status=status,
+        amount_rial=amount,
+        trace_no=fields["trace_no"] or None,
+        rrn=fields["rrn"] or None,
+        card_mask=fields["card"] or None,
+    )
+
+
+# --- card numbers, as the sandbox bank page takes them ---
+
+
+class BankPageError(DomainError):
+    """The sandbox bank page cannot accept what was typed, or this payment any more."""
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def parse_card_number(text: str) -> str:
+    """Sixteen digits (Persian digits, spaces and dashes allowed) that pass the Luhn check."""
+    digits = "".join(c for c in ascii_digits(text) if c not in " -\u200c")
+    if len(digits) != 16 or not digits.isascii() or not digits.isdigit():
+        raise BankPageError("Enter the 16 digits of the card number.", field="card_number")
+    if not luhn_valid(digits):
+        raise BankPageError("This card number is not valid; check the digits.", field="card_number")
+    return digits
+
+
+def mask_card(digits: str) -> str:
+    """`6037-99**-****-1234`, as Iranian receipts print a card."""
+    return f"{digits[:4]}-{digits[4:6]}**-****-{digits[12:]}"
+
+
+def _digits_field(text: str, *, lengths: range, field: str, message: str) -> str:
+    value = ascii_digits(text).strip()
+    if not value.isascii() or not value.isdigit() or len(value) not in lengths:
+        raise BankPageError(message, field=field)
+    return value
+
+
+# --- the sandbox PSP ---
+
+
+class SandboxScenario(StrEnum):
+    normal = "normal"
+    decline = "decline"
+    timeout = "timeout"
+    duplicate_callback = "duplicate_callback"
+    no_callback = "no_callback"
+
+
+class SandboxStatus(StrEnum):
+    pending = "pending"
+    paid = "paid"
+    declined = "declined"
+    cancelled = "cancelled"
+    verified = "verified"
+    settled = "settled"
+    reversed = "reversed"
+    expired = "expired"
+
+
+DOWN_SWITCH = "down"
+
+
+@dataclass(frozen=True)
+class SandboxTransaction:
+    token: str
+    psp: str
+    payment_id: str
+    amount_rial: Rial
+    merchant_name: str
+    callback_url: str
+    status: SandboxStatus
+    scenario: SandboxScenario
+    card_mask: str | None
+    trace_no: str | None
+    rrn: str | None
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None
+    verified_at: datetime | None
+    settled_at: datetime | None
+    reversed_at: datetime | None
+
+
+def _transaction_of(row: SandboxTransactionRow) -> SandboxTransaction:
+    return SandboxTransaction(
+        token=row.token,
+        psp=row.psp,
+        payment_id=row.payment_id,
+        amount_rial=Rial(row.amount_rial),
+        merchant_name=row.merchant_name,
+        callback_url=row.callback_url,
+        status=SandboxStatus(row.status),
+        scenario=SandboxScenario(row.scenario),
+        card_mask=row.card_mask,
+        trace_no=row.trace_no,
+        rrn=row.rrn,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        paid_at=row.paid_at,
+        verified_at=row.verified_at,
+        settled_at=row.settled_at,
+        reversed_at=row.reversed_at,
+    )
+
+
+@dataclass(frozen=True)
+class BankAnswer:
+    """Where the bank page sends the citizen after Pay or Cancel.
+
+    `callback_url` is the merchant's callback address with the signed outcome, or None when
+    the callback never comes. `deliver_twice` asks for the callback to arrive twice.
+    """
+
+    transaction: SandboxTransaction
+    callback_url: str | None
+    callback_params: dict[str, str]
+    deliver_twice: bool = False
+
+
+class SandboxPsp:
+    """The embedded PSP: a bank that lives in this app's database, for the demo and tests.
+
+    The sandbox answers a simulated timeout at once instead of making the caller wait.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        signing_key: Callable[[], str],
+        name: str = "sandbox",
+        merchant_name: str = MERCHANT_NAME_FA,
+    ) -> None:
+        self._database = database
+        self._clock = clock
+        # A callable: the deployment's key is read (or, in development, made) on first use.
+        self._signing_key = signing_key
+        self._name = name
+        self.merchant_name = merchant_name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _key(self) -> bytes:
+        return callback_key(self._signing_key(), self._name)
+
+    # --- the merchant's side of the port ---
+
+    async def request_token(self, order: PaymentOrder) -> PspToken:
+        await self._refuse_when_down()
+        token = secrets.token_urlsafe(24)
+        now = self._clock.now()
+        async with self._database.session() as session:
+            session.add(
+                SandboxTransactionRow(
+                    token=token,
+                    psp=self._name,
+                    payment_id=order.id,
+                    amount_rial=int(order.amount_rial),
+                    merchant_name=self.merchant_name,
+                    callback_url=CALLBACK_PATH.format(psp=self._name),
+                    status=SandboxStatus.pending.value,
+                    scenario=SandboxScenario.normal.value,
+                    created_at=now,
+                    expires_at=order.expires_at,
+                )
+            )
+            await session.commit()
+        return PspToken(token=token, redirect_url=f"/sandbox-psp/pay/{token}")
+
+    def read_callback(self, params: Mapping[str, str]) -> PspCallback:
+        return read_signed_callback(self._key(), params)
+
+    async def verify(self, token: str, amount_rial: int) -> VerifyResult:
+        await self._refuse_when_down()
+        now = self._clock.now()
+        async with self._database.session() as session:
+            row = await session.get(SandboxTransactionRow, token, with_for_update=True)
+            if row is None:
+                return VerifyResult(ok=False, code="unknown_token", amount_rial=0)
+            status = SandboxStatus(row.status)
+            if status is SandboxStatus.paid and row.scenario == SandboxScenario.timeout:
+                raise PspTimeoutError(
+                    "The bank did not confirm the payment in time. If it is not confirmed,"
+                    " any money taken will be returned to the card within 72 hours."
+                )
+            if status not in (SandboxStatus.paid, SandboxStatus.verified, SandboxStatus.settled):
+                code = "reversed" if status is SandboxStatus.reversed else "not_paid"
+                return VerifyResult(ok=False, code=code, amount_rial=row.amount_rial)
+            if row.amount_rial != amount_rial:
+                return VerifyResult(ok=False, code="amount_mismatch", amount_rial=row.amount_rial)
+            if status is SandboxStatus.paid:
+                row.status = SandboxStatus.verified.value
+                row.verified_at = now
+            result = VerifyResult(
+                ok=True,
+                code="ok",
+                amount_rial=row.amount_rial,
+                trace_no=row.trace_no,
+                rrn=row.rrn,
+                card_mask=row.card_mask,
+            )
+            await session.commit()
+        return result
+
+    async def settle(self, token: str) -> None:
+        await self._refuse_when_down()
+        async with self._database.session() as session:
+            row = await session.get(SandboxTransactionRow, token, with_for_update=True)
+            if row is None or row.status not in (SandboxStatus.verified, SandboxStatus.settled):
+                raise PspRefusedError("The bank refused to settle a payment it has not verified.")
+            if row.status == SandboxStatus.verified:
+                row.status = SandboxStatus.settled.value
+                row.settled_at = self._clock.now()
+                await session.commit()
+
+    async def reverse(self, token: str) -> bool:
+        await self._refuse_when_down()
+        async with self._database.session() as session:
+            row = await session.get(SandboxTransactionRow, token, with_for_update=True)
+            if row is None:
+                return False
+            status = SandboxStatus(row.status)
+            if status is SandboxStatus.settled:
+                raise PspRefusedError("The bank cannot reverse a settled payment.")
+            if status is SandboxStatus.reversed:
+                return True
+            if status in (SandboxStatus.paid, SandboxStatus.verified):
+                row.status = SandboxStatus.reversed.value
+                row.reversed_at = self._clock.now()
+                await session.commit()
+                return True
+            if status is SandboxStatus.pending:
+                # The page stops taking cards for it: nothing can be paid after this.
+                row.status = SandboxStatus.expired.value
+                await session.commit()
+            return False
+
+    # --- the bank's side: its page and switches ---
+
+    async def transaction(self, token: str) -> SandboxTransaction | None:
+        async with self._database.session() as session:
+            row = await session.get(SandboxTransactionRow, token)
+            return None if row is None else _transaction_of(row)
+
+    async def recent(self, *, limit: int = 20) -> list[SandboxTransaction]:
+        async with self._database.session() as session:
+            rows = await session.scalars(
+                select(SandboxTransactionRow)
+                .order_by(SandboxTransactionRow.created_at.desc())
+                .limit(limit)
+            )
+            return [_transaction_of(row) for row in rows]
+
+    async def is_down(self) -> bool:
+        async with self._database.session() as session:
+            row = await session.get(SandboxSwitchRow, DOWN_SWITCH)
+            return bool(row is not None and row.enabled)
+
+    async def set_down(self, down: bool) -> None:
+        now = self._clock.now()
+        async with self._database.session() as session:
+            row = await session.get(SandboxSwitchRow, DOWN_SWITCH)
+            if row is None:
+                session.add(SandboxSwitchRow(name=DOWN_SWITCH, enabled=down, changed_at=now))
+            else:
+                row.enabled = down
+                row.changed_at = now
+            await session.commit()
+
+    async def _refuse_when_down(self) -> None:
+        if await self.is_down():
+            raise psp_unavailable()
+
+    async def pay(
+        self,
+        token: str,
+        *,
+        card_number: str,
+        cvv2: str,
+        expiry_month: str,
+        expiry_year: str,
+        pin: str,
+        scenario: SandboxScenario = SandboxScenario.normal,
+    ) -> BankAnswer:
+        """The citizen pressed Pay: check the card, take the money (or decline), answer."""
+        await self._refuse_when_down()
+        digits = parse_card_number(card_number)
+        _digits_field(cvv2, lengths=range(3, 5), field="cvv2", message="CVV2 is 3 or 4 digits.")
+        month = _digits_field(
+            expiry_month,
+            lengths=range(1, 3),
+            field="expiry_month",
+            message="Enter the card's expiry month and year.",
+        )
+        _digits_field(
+            expiry_year,
+            lengths=range(2, 3),
+            field="expiry_year",
+            message="Enter the card's expiry month and year.",
+        )
+        if not 1 <= int(month) <= 12:
+            raise BankPageError("Enter the card's expiry month and year.", field="expiry_month")
+        _digits_field(
+            pin,
+            lengths=range(5, 13),
+            field="pin",
+            message="The dynamic password is 5 to 12 digits.",
+        )
+        declined = scenario is SandboxScenario.decline
+        values = {
+            "status": (SandboxStatus.declined if declined else SandboxStatus.paid).value,
+            "scenario": scenario.value,
+            "card_mask": mask_card(digits),
+            "trace_no": f"{secrets.randbelow(10**6):06d}",
+            "rrn": f"{secrets.randbelow(10**12):012d}",
+            "paid_at": None if declined else self._clock.now(),
+        }
+        row = await self._take_pending(token, values)
+        outcome = CallbackStatus.declined if declined else CallbackStatus.ok
+        return self._answer(
+            row,
+            outcome,
+            no_callback=scenario is SandboxScenario.no_callback,
+            deliver_twice=scenario is SandboxScenario.duplicate_callback,
+        )
+
+    async def cancel(self, token: str) -> BankAnswer:
+        """The citizen pressed Cancel on the bank page."""
+        await self._refuse_when_down()
+        row = await self._take_pending(token, {"status": SandboxStatus.cancelled.value})
+        return self._answer(row, CallbackStatus.cancelled)
+
+    async def _take_pending(self, token: str, values: Mapping[str, object]) -> SandboxTransactionRow:
+        """Move a pending transaction on, once: a second press of Pay finds it taken."""
+        now = self._clock.now()
+        async with self._database.session() as session:
+            result = await session.execute(
+                update(SandboxTransactionRow)
+                .where(
+                    SandboxTransactionRow.token == token,
+                    SandboxTransactionRow.status == SandboxStatus.pending.value,
+                    SandboxTransactionRow.expires_at > now,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0) != 1:
+                row = await session.get(SandboxTransactionRow, token)
+                if row is None:
+                    raise BankPageError("This payment page does not exist.")
+                if row.status == SandboxStatus.pending and row.expires_at <= now:
+                    raise BankPageError(
+                        "This payment page has expired. Go back to the merchant and start again."
+                    )
+                raise BankPageError("This payment has already been processed.")
+            await session.commit()
+            row = await session.get(SandboxTransactionRow, token, populate_existing=True)
+            assert row is not None  # noqa: S101  # updated a moment ago in this session
+            return row
+
+    def _answer(
+        self,
+        row: SandboxTransactionRow,
+        outcome: CallbackStatus,
+        *,
+        no_callback: bool = False,
+        deliver_twice: bool = False,
+    ) -> BankAnswer:
+        params = self.callback_params(_transaction_of(row), outcome)
+        return BankAnswer(
+            transaction=_transaction_of(row),
+            callback_url=None if no_callback else f"{row.callback_url}?{urlencode(params)}",
+            callback_params=params,
+            deliver_twice=deliver_twice,
+        )
+
+    def callback_params(
+        self, transaction: SandboxTransaction, outcome: CallbackStatus
+    ) -> dict[str, str]:
+        """The signed callback for a transaction, as the bank sends it back to the merchant."""
+        fields = {
+            "token": transaction.token,
+            "payment_id": transaction.payment_id,
+            "status": outcome.value,
+            "amount_rial": str(transaction.amount_rial),
+            "trace_no": transaction.trace_no or "",
+            "rrn": transaction.rrn or "",
+            "card": transaction.card_mask or "",
+        }
+        return {**fields, SIGNATURE_FIELD: sign_callback(self._key(), fields)}

@@ -1,0 +1,313 @@
+"""Payments' pages: the wallet, receipts, the PSP's callback, and the sandbox bank's pages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from shahr.kernel.access import Admits
+from shahr.kernel.errors import DomainError, NotFoundError
+from shahr.kernel.persian import ascii_digits
+from shahr.kernel.web.deps import BusDep, ClockDep, DatabaseDep, SettingsDep, TemplatesDep
+from shahr.payments import queries, services
+from shahr.payments.api import ERROR_STATUS, CitizenPrincipal, PspDep, citizen_id, demo_wallet_rial
+from shahr.payments.domain import (
+    MIN_PSP_AMOUNT_RIAL,
+    PaymentNotFoundError,
+    PaymentOrder,
+    PaymentStatus,
+    PspUnavailableError,
+    invalid_amount,
+)
+from shahr.payments.gateways import BankPageError, SandboxPsp, SandboxScenario, SandboxStatus
+
+log = logging.getLogger(__name__)
+
+PUBLIC = Depends(Admits(public=True))
+# Suggested top-ups on the wallet page, in Rial (shown in Toman beside them).
+TOP_UP_CHOICES = (500_000, 1_000_000, 2_000_000)
+SAMPLE_CARD = "6037 9900 0000 0006"
+
+router = APIRouter(tags=["payments pages"])
+
+
+def _sandbox(request: Request) -> SandboxPsp:
+    psp = getattr(request.app.state, "psp", None)
+    if not isinstance(psp, SandboxPsp):
+        raise NotFoundError("Nothing was found at this address.")
+    return psp
+
+
+SandboxDep = Annotated[SandboxPsp, Depends(_sandbox)]
+
+
+def _parse_rial(text: str) -> int:
+    """`۱٬۰۰۰٬۰۰۰`, `1,000,000` or `1000000` as an integer; anything else is refused."""
+    cleaned = "".join(c for c in ascii_digits(text) if c not in " ,\u066c_")
+    if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 12:
+        raise invalid_amount()
+    return int(cleaned)
+
+
+def _status_of(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return 400
+
+
+def return_address(order: PaymentOrder) -> str:
+    """Where the citizen goes after the bank: the payer's page, told which payment it was."""
+    separator = "&" if "?" in order.return_url else "?"
+    query = urlencode({"payment_id": order.id, "payment_status": order.status.value})
+    return f"{order.return_url}{separator}{query}"
+
+
+# --- the wallet and receipts ---
+
+
+@router.get("/wallet", include_in_schema=False)
+async def wallet_page(
+    request: Request,
+    principal: CitizenPrincipal,
+    database: DatabaseDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    payment_id: str | None = None,
+) -> Response:
+    """The wallet: balance, a top-up form, history, and how the last payment went."""
+    return await _render_wallet(
+        request, principal, database, clock, settings, templates, payment_id=payment_id
+    )
+
+
+async def _render_wallet(
+    request: Request,
+    principal: CitizenPrincipal,
+    database: DatabaseDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    *,
+    payment_id: str | None = None,
+    error: DomainError | None = None,
+    amount: str = "",
+) -> Response:
+    owner = citizen_id(principal)
+    statement = await services.wallet_statement(
+        database, clock, citizen_id=owner, demo_wallet_rial=demo_wallet_rial(settings)
+    )
+    last_payment = None
+    if payment_id:
+        try:
+            last_payment = await queries.payment(database, payment_id=payment_id, citizen_id=owner)
+        except PaymentNotFoundError:
+            last_payment = None
+    context = {
+        "statement": statement,
+        "last_payment": last_payment,
+        "error": error,
+        "amount": amount,
+        "choices": TOP_UP_CHOICES,
+        "minimum": MIN_PSP_AMOUNT_RIAL,
+        "demo": settings.demo,
+        "PaymentStatus": PaymentStatus,
+    }
+    status = 200 if error is None else _status_of(error)
+    return templates.render(request, "payments/wallet.html", context, status_code=status)
+
+
+@router.post("/wallet/top-up", include_in_schema=False)
+async def wallet_top_up(
+    request: Request,
+    principal: CitizenPrincipal,
+    database: DatabaseDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    psp: PspDep,
+    bus: BusDep,
+    amount_rial: Annotated[str, Form(max_length=40)],
+) -> Response:
+    """Start a card top-up and send the citizen to the bank's page."""
+    try:
+        start = await services.top_up_wallet(
+            database,
+            clock,
+            psp,
+            bus,
+            citizen_id=citizen_id(principal),
+            amount_rial=_parse_rial(amount_rial),
+        )
+    except DomainError as error:
+        return await _render_wallet(
+            request, principal, database, clock, settings, templates, error=error,
+            amount=amount_rial,
+        )  # fmt: skip
+    return RedirectResponse(start.redirect_url or "/wallet", status_code=303)
+
+
+@router.get("/payments/{payment_id}/receipt", include_in_schema=False)
+async def receipt_page(
+    payment_id: str,
+    request: Request,
+    principal: CitizenPrincipal,
+    database: DatabaseDep,
+    templates: TemplatesDep,
+) -> Response:
+    """The receipt: amount in Rial, Jalali date and time, references, masked card."""
+    receipt = await queries.receipt(
+        database, payment_id=payment_id, citizen_id=citizen_id(principal)
+    )
+    return templates.render(request, "payments/receipt.html", {"receipt": receipt})
+
+
+# --- the PSP's callback ---
+
+
+@router.get(
+    "/payments/callback/{psp_name}",
+    dependencies=[PUBLIC],
+    tags=["payments"],
+    status_code=303,
+    responses={303: {"description": "On to the payer's page, told which payment it was."}},
+)
+async def psp_callback(
+    psp_name: str,
+    request: Request,
+    database: DatabaseDep,
+    clock: ClockDep,
+    psp: PspDep,
+    bus: BusDep,
+) -> Response:
+    """Where the PSP sends the citizen back with the signed outcome of a payment.
+
+    Public, because the bank's page sends the browser here, but nothing is believed
+    unless the PSP's signature checks out and the amount matches; a refused callback is
+    recorded and flagged. Duplicates are harmless.
+    """
+    if psp_name != psp.name:
+        raise NotFoundError("Nothing was found at this address.")
+    result = await services.handle_callback(
+        database, clock, psp, bus, params=dict(request.query_params)
+    )
+    return RedirectResponse(return_address(result.payment), status_code=303)
+
+
+# --- the sandbox bank ---
+
+
+@router.get("/sandbox-psp", dependencies=[PUBLIC], include_in_schema=False)
+async def sandbox_console(
+    request: Request, sandbox: SandboxDep, templates: TemplatesDep
+) -> Response:
+    """The sandbox bank's desk: the switch that takes it down, and its latest payments."""
+    context = {"down": await sandbox.is_down(), "transactions": await sandbox.recent()}
+    return templates.render(request, "payments/sandbox_console.html", context)
+
+
+@router.post("/sandbox-psp/switches", dependencies=[PUBLIC], include_in_schema=False)
+async def sandbox_switches(
+    sandbox: SandboxDep,
+    settings: SettingsDep,
+    down: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Take the sandbox PSP down or bring it back (never in production)."""
+    if settings.environment == "production":
+        raise NotFoundError("Nothing was found at this address.")
+    await sandbox.set_down(down == "on")
+    return RedirectResponse("/sandbox-psp", status_code=303)
+
+
+@router.get("/sandbox-psp/pay/{token}", dependencies=[PUBLIC], include_in_schema=False)
+async def sandbox_pay_page(
+    token: str, request: Request, sandbox: SandboxDep, templates: TemplatesDep
+) -> Response:
+    """The bank's payment page: card details, Pay or Cancel, and the simulation switches."""
+    transaction = await sandbox.transaction(token)
+    if transaction is None:
+        raise NotFoundError("This payment page does not exist.")
+    return _render_bank_page(request, templates, sandbox, transaction.token, transaction)
+
+
+def _render_bank_page(
+    request: Request,
+    templates: TemplatesDep,
+    sandbox: SandboxPsp,
+    token: str,
+    transaction: object,
+    *,
+    error: DomainError | None = None,
+    scenario: str = SandboxScenario.normal.value,
+) -> Response:
+    context = {
+        "transaction": transaction,
+        "token": token,
+        "error": error,
+        "scenario": scenario,
+        "scenarios": list(SandboxScenario),
+        "pending": getattr(transaction, "status", None) is SandboxStatus.pending,
+        "sample_card": SAMPLE_CARD,
+        "merchant_name": sandbox.merchant_name,
+    }
+    status = 200 if error is None else _status_of(error)
+    return templates.render(request, "payments/sandbox_pay.html", context, status_code=status)
+
+
+@router.post("/sandbox-psp/pay/{token}", dependencies=[PUBLIC], include_in_schema=False)
+async def sandbox_pay(
+    token: str,
+    request: Request,
+    database: DatabaseDep,
+    clock: ClockDep,
+    bus: BusDep,
+    sandbox: SandboxDep,
+    templates: TemplatesDep,
+    action: Annotated[str, Form(max_length=10)],
+    card_number: Annotated[str, Form(max_length=40)] = "",
+    cvv2: Annotated[str, Form(max_length=10)] = "",
+    expiry_month: Annotated[str, Form(max_length=4)] = "",
+    expiry_year: Annotated[str, Form(max_length=4)] = "",
+    pin: Annotated[str, Form(max_length=20)] = "",
+    scenario: Annotated[str, Form(max_length=30)] = SandboxScenario.normal.value,
+) -> Response:
+    """Pay or Cancel on the bank's page; the bank then sends the citizen to the callback."""
+    transaction = await sandbox.transaction(token)
+    if transaction is None:
+        raise NotFoundError("This payment page does not exist.")
+    try:
+        if action == "cancel":
+            answer = await sandbox.cancel(token)
+        else:
+            answer = await sandbox.pay(
+                token,
+                card_number=card_number,
+                cvv2=cvv2,
+                expiry_month=expiry_month,
+                expiry_year=expiry_year,
+                pin=pin,
+                scenario=SandboxScenario(scenario)
+                if scenario in set(SandboxScenario)
+                else SandboxScenario.normal,
+            )
+    except (BankPageError, PspUnavailableError) as error:
+        return _render_bank_page(
+            request, templates, sandbox, token, transaction, error=error, scenario=scenario
+        )
+    if answer.deliver_twice:
+        # The bank also tells the merchant server to server, before the browser arrives.
+        try:
+            await services.handle_callback(
+                database, clock, sandbox, bus, params=answer.callback_params
+            )
+        except DomainError as error:
+            log.warning("sandbox: server-to-server callback refused: %s", type(error).__name__)
+    if answer.callback_url is None:
+        context = {"transaction": answer.transaction}
+        return templates.render(request, "payments/sandbox_lost.html", context)
+    return RedirectResponse(answer.callback_url, status_code=303)
