@@ -16,6 +16,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from shahr.kernel.persian import persian_digits
+
 Language = Literal["fa", "en"]
 LANGUAGES: tuple[Language, ...] = ("fa", "en")
 LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
@@ -37,15 +39,27 @@ def translations(language: Language) -> Translations:
     return merged
 
 
+def _localised(params: dict[str, Any], language: Language) -> dict[str, Any]:
+    """Numbers in a Persian sentence are written with Persian digits."""
+    if language != "fa":
+        return params
+    return {
+        k: persian_digits(str(v)) if isinstance(v, int | float) and not isinstance(v, bool) else v
+        for k, v in params.items()
+    }
+
+
 def gettext(message: str, **params: Any) -> str:
     """Translate into the current request's language, then fill `{name}` fields."""
-    text: str = translations(current_language.get()).gettext(message)
-    return text.format(**params) if params else text
+    language = current_language.get()
+    text: str = translations(language).gettext(message)
+    return text.format(**_localised(params, language)) if params else text
 
 
 def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
-    text: str = translations(current_language.get()).ngettext(singular, plural, n)
-    return text.format(n=n, **params)
+    language = current_language.get()
+    text: str = translations(language).ngettext(singular, plural, n)
+    return text.format(**_localised({"n": n, **params}, language))
 
 
 def direction(language: Language) -> Literal["rtl", "ltr"]:
