@@ -165,7 +165,11 @@ def live_server(
 # --- the browser ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Playwright's sync API marks its event loop as running in the main thread between calls,
+# and pytest-asyncio cannot start a loop of its own while it is. So the driver and the browser
+# live as long as this folder's tests, not the session: they are gone (and the loop closed)
+# before the async tests of the folders after it run. Tests here are plain `def` tests.
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     from playwright.sync_api import sync_playwright  # only browser runs load it
 
@@ -173,7 +177,7 @@ def playwright_driver() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright, chromium_executable: str) -> Iterator[Browser]:
     launched = playwright_driver.chromium.launch(
         executable_path=chromium_executable, args=CHROMIUM_ARGS, headless=True

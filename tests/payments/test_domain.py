@@ -16,6 +16,7 @@ from shahr.payments.domain import (
     VERIFY_WINDOW,
     Books,
     Entry,
+    ForgedCallbackError,
     InsufficientBalanceError,
     InvalidAmountError,
     InvalidPaymentRequestError,
@@ -48,7 +49,6 @@ from shahr.payments.gateways import (
     read_signed_callback,
     sign_callback,
 )
-from shahr.payments.domain import ForgedCallbackError
 
 NOW = datetime(2026, 11, 26, 6, 30, tzinfo=UTC)
 WALLET = wallet_account("c1")
@@ -101,7 +101,9 @@ def test_a_zero_entry_is_refused_even_when_the_sum_is_zero() -> None:
 
 def test_a_wallet_cannot_be_taken_below_zero_but_city_accounts_can() -> None:
     books = Books()
-    books.post(demo_credit_transaction(TransactionId("t"), citizen_id="c1", amount_rial=Rial(500), at=NOW))
+    books.post(
+        demo_credit_transaction(TransactionId("t"), citizen_id="c1", amount_rial=Rial(500), at=NOW)
+    )
 
     with pytest.raises(InsufficientBalanceError):
         books.post(transaction((WALLET, -501), (CITY_PARKING_REVENUE, 501)))
@@ -127,7 +129,7 @@ def test_any_sequence_of_top_ups_payments_and_refunds_keeps_the_books_at_zero(
     operations: list[tuple[str, int, int]],
 ) -> None:
     books = Books()
-    paid = {citizen: 0 for citizen in range(3)}
+    paid = dict.fromkeys(range(3), 0)
     for number, (kind, citizen, amount) in enumerate(operations):
         wallet = wallet_account(f"c{citizen}")
         if kind == "top_up":
@@ -195,7 +197,9 @@ def test_a_payment_is_overdue_when_no_callback_came_in_its_window() -> None:
 def test_a_payment_is_overdue_when_it_was_not_verified_in_time_after_its_callback() -> None:
     payment = order()
     payment.redirect("tok", at=NOW)
-    payment.receive_callback(at=NOW + timedelta(minutes=14), trace_no=None, rrn=None, card_mask=None)
+    payment.receive_callback(
+        at=NOW + timedelta(minutes=14), trace_no=None, rrn=None, card_mask=None
+    )
 
     assert not payment.overdue(NOW + timedelta(minutes=20))
     assert payment.overdue(NOW + timedelta(minutes=14) + VERIFY_WINDOW)

@@ -257,7 +257,9 @@ async def test_a_citizen_cannot_read_another_citizens_payment_or_receipt(
     start = await start_top_up(http)
     other = {"x-test-citizen": OTHER_CITIZEN}
 
-    assert (await http.get(f"/api/v1/payments/{start['payment_id']}", headers=other)).status_code == 404
+    assert (
+        await http.get(f"/api/v1/payments/{start['payment_id']}", headers=other)
+    ).status_code == 404
     assert (
         await http.get(f"/api/v1/payments/{start['payment_id']}/receipt", headers=other)
     ).status_code == 404

@@ -142,9 +142,7 @@ async def test_verifying_twice_answers_the_same_and_books_nothing_more(
 ) -> None:
     result = await paid_by_card(database, clock, psp, bus)
 
-    again = await services.verify_payment(
-        database, clock, psp, bus, payment_id=result.payment.id
-    )
+    again = await services.verify_payment(database, clock, psp, bus, payment_id=result.payment.id)
 
     assert again.status is PaymentStatus.settled
     assert again.verified_at == result.payment.verified_at
@@ -185,7 +183,9 @@ async def test_a_declined_card_fails_the_payment_and_books_nothing(
     start = await start_card_payment(database, clock, psp, bus)
     answer = await pay_at_bank(psp, token_of(start), SandboxScenario.decline)
 
-    result = await services.handle_callback(database, clock, psp, bus, params=answer.callback_params)
+    result = await services.handle_callback(
+        database, clock, psp, bus, params=answer.callback_params
+    )
 
     assert result.payment.status is PaymentStatus.failed
     assert result.payment.failure_reason == "declined"
@@ -200,20 +200,24 @@ async def test_cancelling_at_the_bank_cancels_the_payment_and_books_nothing(
     start = await start_card_payment(database, clock, psp, bus)
     answer = await psp.cancel(token_of(start))
 
-    result = await services.handle_callback(database, clock, psp, bus, params=answer.callback_params)
+    result = await services.handle_callback(
+        database, clock, psp, bus, params=answer.callback_params
+    )
 
     assert result.payment.status is PaymentStatus.cancelled
     assert await balances(database) == {}
     assert [e.reason for e in bus.of(PaymentFailed)] == ["cancelled"]
 
 
-async def test_a_verification_that_times_out_leaves_the_payment_waiting_until_reconciliation_reverses_it(
+async def test_a_verification_that_times_out_waits_until_reconciliation_reverses_it(
     database: Database, clock: FixedClock, psp: SandboxPsp, bus: RecordingBus
 ) -> None:
     start = await start_card_payment(database, clock, psp, bus)
     answer = await pay_at_bank(psp, token_of(start), SandboxScenario.timeout)
 
-    result = await services.handle_callback(database, clock, psp, bus, params=answer.callback_params)
+    result = await services.handle_callback(
+        database, clock, psp, bus, params=answer.callback_params
+    )
     assert result.payment.status is PaymentStatus.callback_received
 
     clock.advance(timedelta(minutes=5))
@@ -280,7 +284,10 @@ async def test_a_forged_callback_is_refused_flagged_and_changes_no_money(
 ) -> None:
     start = await start_card_payment(database, clock, psp, bus)
     answer = await pay_at_bank(psp, token_of(start))
-    forged = {**answer.callback_params, "sig": sign_callback(callback_key("guess", "sandbox"), answer.callback_params)}
+    forged = {
+        **answer.callback_params,
+        "sig": sign_callback(callback_key("guess", "sandbox"), answer.callback_params),
+    }
 
     with pytest.raises(ForgedCallbackError):
         await services.handle_callback(database, clock, psp, bus, params=forged)
@@ -363,7 +370,9 @@ async def test_a_callback_while_the_psp_is_down_waits_and_reconciliation_verifie
     answer = await pay_at_bank(psp, token_of(start))
     await psp.set_down(True)
 
-    waiting = await services.handle_callback(database, clock, psp, bus, params=answer.callback_params)
+    waiting = await services.handle_callback(
+        database, clock, psp, bus, params=answer.callback_params
+    )
     assert waiting.payment.status is PaymentStatus.callback_received
     down = await services.reconcile(database, clock, psp, bus)
     assert down.psp_errors == [f"{start.payment_id}: PspUnavailableError"]
@@ -454,7 +463,9 @@ async def test_the_kept_wallet_balance_always_equals_the_sum_of_its_entries(
             database, clock, psp, bus, citizen_id=CITIZEN, amount_rial=amount,
             purpose="reservation", reference=RESERVATION, return_url=RETURN_URL, method="wallet",
         )  # fmt: skip
-    await services.refund(database, clock, bus, reference=RESERVATION, amount_rial=30_000, reason="early end")
+    await services.refund(
+        database, clock, bus, reference=RESERVATION, amount_rial=30_000, reason="early end"
+    )
 
     report = await services.reconcile(database, clock, psp, bus)
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from shahr.kernel.persian import persian_digits
 from shahr.kernel.settings import Settings
 from shahr.kernel.web.security import CSRF_COOKIE, CSRF_HEADER, LANGUAGE_COOKIE
 
@@ -130,7 +131,7 @@ async def test_an_oversized_body_is_refused_with_a_413_naming_the_limit(
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
-    assert str(settings.max_body_bytes) in problem["detail"]
+    assert persian_digits(str(settings.max_body_bytes)) in problem["detail"]
     assert problem["code"] == "BodyTooLargeError"
     assert written == []
 
@@ -152,7 +153,7 @@ async def test_a_body_that_grows_too_large_while_streaming_is_refused_too(
     )
 
     assert response.status_code == 413
-    assert str(settings.max_body_bytes) in response.json()["detail"]
+    assert persian_digits(str(settings.max_body_bytes)) in response.json()["detail"]
     assert written == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,11 @@ from shahr.identity.domain import (
 )
 from shahr.kernel.access import Role
 from shahr.kernel.db import Base
+
+
+def new_id() -> str:
+    """A new row id: random, so ids reveal neither order nor count."""
+    return str(uuid.uuid4())
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -485,7 +485,9 @@ class SandboxPsp:
         row = await self._take_pending(token, {"status": SandboxStatus.cancelled.value})
         return self._answer(row, CallbackStatus.cancelled)
 
-    async def _take_pending(self, token: str, values: Mapping[str, object]) -> SandboxTransactionRow:
+    async def _take_pending(
+        self, token: str, values: Mapping[str, object]
+    ) -> SandboxTransactionRow:
         """Move a pending transaction on, once: a second press of Pay finds it taken."""
         now = self._clock.now()
         async with self._database.session() as session:

@@ -1,0 +1,50 @@
+"""Identity's use cases, one function each, split by concept.
+
+Entry points and other areas import from here: `from shahr.identity import services`.
+"""
+
+from shahr.identity.services.accounts import ensure_citizen, ensure_staff_account
+from shahr.identity.services.api_keys import (
+    IssuedApiKey,
+    create_api_key,
+    principal_for_api_key,
+    revoke_api_key,
+)
+from shahr.identity.services.codes import (
+    SMS_TEXT_FA,
+    CodeSent,
+    request_sign_in_code,
+    verify_sign_in_code,
+)
+from shahr.identity.services.hashing import hash_code, hash_password, hash_token
+from shahr.identity.services.sessions import SignedIn, principal_for_token, sign_out
+from shahr.identity.services.staff import (
+    STAFF_FAILURES_ALLOWED,
+    STAFF_LOCKOUT_S,
+    sign_in_staff,
+)
+from shahr.identity.services.vehicles import register_vehicle, remove_vehicle
+
+__all__ = [
+    "SMS_TEXT_FA",
+    "STAFF_FAILURES_ALLOWED",
+    "STAFF_LOCKOUT_S",
+    "CodeSent",
+    "IssuedApiKey",
+    "SignedIn",
+    "create_api_key",
+    "ensure_citizen",
+    "ensure_staff_account",
+    "hash_code",
+    "hash_password",
+    "hash_token",
+    "principal_for_api_key",
+    "principal_for_token",
+    "register_vehicle",
+    "remove_vehicle",
+    "request_sign_in_code",
+    "revoke_api_key",
+    "sign_in_staff",
+    "sign_out",
+    "verify_sign_in_code",
+]
