@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import string
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,20 @@ def test_every_user_facing_message_has_a_persian_translation() -> None:
         f"{where}: {message}" for message, where in messages if persian.gettext(message) == message
     )
     assert missing == []
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_a_translation_keeps_every_field_of_its_message() -> None:
+    persian = translations("fa")
+    wrong = sorted(
+        f"{where}: {message}"
+        for message, where in messages_in_python()
+        if _fields(persian.gettext(message)) != _fields(message)
+    )
+    assert wrong == []
 
 
 @pytest.mark.parametrize("language", ["fa", "en"])

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shahr.payments.domain import CallbackOutcome, PaymentOrder
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,20 @@ class PaymentVerified:
     verified_at: datetime
     event_id: str
 
+    @classmethod
+    def of(cls, order: PaymentOrder) -> PaymentVerified:
+        if order.verified_at is None:
+            raise ValueError("only a verified payment makes a PaymentVerified")
+        return cls(
+            payment_id=order.id,
+            citizen_id=order.citizen_id,
+            purpose=order.purpose.value,
+            reference=order.reference,
+            amount_rial=int(order.amount_rial),
+            verified_at=order.verified_at,
+            event_id=f"PaymentVerified:{order.id}",
+        )
+
 
 @dataclass(frozen=True)
 class PaymentFailed:
@@ -35,6 +53,18 @@ class PaymentFailed:
     reason: str
     failed_at: datetime
     event_id: str
+
+    @classmethod
+    def of(cls, order: PaymentOrder, *, at: datetime) -> PaymentFailed:
+        return cls(
+            payment_id=order.id,
+            citizen_id=order.citizen_id,
+            purpose=order.purpose.value,
+            reference=order.reference,
+            reason=order.failure_reason or order.status.value,
+            failed_at=at,
+            event_id=f"PaymentFailed:{order.id}",
+        )
 
 
 @dataclass(frozen=True)
@@ -49,6 +79,19 @@ class PaymentReversed:
     reason: str
     reversed_at: datetime
     event_id: str
+
+    @classmethod
+    def of(cls, order: PaymentOrder, *, at: datetime) -> PaymentReversed:
+        return cls(
+            payment_id=order.id,
+            citizen_id=order.citizen_id,
+            purpose=order.purpose.value,
+            reference=order.reference,
+            amount_rial=int(order.amount_rial),
+            reason=order.failure_reason or "reversed",
+            reversed_at=at,
+            event_id=f"PaymentReversed:{order.id}",
+        )
 
 
 @dataclass(frozen=True)
@@ -71,3 +114,22 @@ class CallbackFlagged:
     outcome: str
     received_at: datetime
     event_id: str
+
+    @classmethod
+    def of(
+        cls,
+        callback_id: int,
+        *,
+        psp: str,
+        payment_id: str | None,
+        outcome: CallbackOutcome,
+        at: datetime,
+    ) -> CallbackFlagged:
+        return cls(
+            callback_id=callback_id,
+            psp=psp,
+            payment_id=payment_id,
+            outcome=outcome.value,
+            received_at=at,
+            event_id=f"CallbackFlagged:{psp}:{callback_id}",
+        )

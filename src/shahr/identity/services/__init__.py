@@ -18,11 +18,7 @@ from shahr.identity.services.codes import (
 )
 from shahr.identity.services.hashing import hash_code, hash_password, hash_token
 from shahr.identity.services.sessions import SignedIn, principal_for_token, sign_out
-from shahr.identity.services.staff import (
-    STAFF_FAILURES_ALLOWED,
-    STAFF_LOCKOUT_S,
-    sign_in_staff,
-)
+from shahr.identity.services.staff import STAFF_FAILURES_ALLOWED, STAFF_LOCKOUT_S, sign_in_staff
 from shahr.identity.services.vehicles import register_vehicle, remove_vehicle
 
 __all__ = [

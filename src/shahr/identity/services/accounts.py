@@ -9,16 +9,8 @@ from shahr.identity.domain import (
     normalise_username,
     parse_phone,
 )
-from shahr.identity.persistence import (
-    CitizenRow,
-    IdentityRepository,
-    StaffRow,
-    new_id,
-)
-from shahr.identity.services.hashing import (
-    hash_password,
-    password_matches,
-)
+from shahr.identity.persistence import CitizenRow, IdentityRepository, StaffRow, new_id
+from shahr.identity.services.hashing import hash_password, password_matches
 from shahr.kernel.access import Role
 from shahr.kernel.clock import Clock, SystemClock
 from shahr.kernel.db import Database

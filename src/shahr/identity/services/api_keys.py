@@ -14,18 +14,9 @@ from shahr.identity.domain import (
     check_name,
     split_api_key,
 )
-from shahr.identity.events import (
-    ApiKeyRevoked,
-)
-from shahr.identity.persistence import (
-    ApiKeyRow,
-    IdentityRepository,
-    api_key_of,
-    new_id,
-)
-from shahr.identity.services.hashing import (
-    hash_token,
-)
+from shahr.identity.events import ApiKeyRevoked
+from shahr.identity.persistence import ApiKeyRow, IdentityRepository, api_key_of, new_id
+from shahr.identity.services.hashing import hash_token
 from shahr.kernel.access import Principal
 from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import Clock

@@ -14,25 +14,11 @@ from shahr.identity.domain import (
     too_many_code_requests,
     too_many_wrong_codes,
 )
-from shahr.identity.events import (
-    CitizenRegistered,
-)
+from shahr.identity.events import CitizenRegistered
 from shahr.identity.gateways import SmsGateway
-from shahr.identity.persistence import (
-    CitizenRow,
-    IdentityRepository,
-    citizen_of,
-    new_id,
-)
-from shahr.identity.services.hashing import (
-    hash_code,
-    new_code,
-)
-from shahr.identity.services.sessions import (
-    SignedIn,
-    citizen_principal,
-    start_session,
-)
+from shahr.identity.persistence import CitizenRow, IdentityRepository, citizen_of, new_id
+from shahr.identity.services.hashing import hash_code, new_code
+from shahr.identity.services.sessions import SignedIn, citizen_principal, start_session
 from shahr.kernel.bus import EventBus
 from shahr.kernel.cache import RateLimiter
 from shahr.kernel.clock import Clock

@@ -6,18 +6,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shahr.identity.domain import (
-    Citizen,
-    StaffAccount,
-)
-from shahr.identity.persistence import (
-    IdentityRepository,
-    SessionRow,
-    new_id,
-)
-from shahr.identity.services.hashing import (
-    hash_token,
-)
+from shahr.identity.domain import Citizen, StaffAccount
+from shahr.identity.persistence import IdentityRepository, SessionRow, new_id
+from shahr.identity.services.hashing import hash_token
 from shahr.kernel.access import Principal, Role
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from shahr.identity.domain import (
-    WrongPasswordError,
-    normalise_username,
-    too_many_sign_in_attempts,
-)
-from shahr.identity.persistence import (
-    IdentityRepository,
-)
-from shahr.identity.services.hashing import (
-    dummy_password_hash,
-    password_matches,
-)
-from shahr.identity.services.sessions import (
-    SignedIn,
-    staff_principal,
-    start_session,
-)
+from shahr.identity.domain import WrongPasswordError, normalise_username, too_many_sign_in_attempts
+from shahr.identity.persistence import IdentityRepository
+from shahr.identity.services.hashing import dummy_password_hash, password_matches
+from shahr.identity.services.sessions import SignedIn, staff_principal, start_session
 from shahr.kernel.cache import Cache
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.settings import Settings
 
-# Staff sign-in: failures allowed per username before a lockout, and how long it lasts.
+# Failures allowed per username before a lockout, and how long the lockout lasts. Settings
+# has no staff knobs yet; these match the one-time-code defaults.
 STAFF_FAILURES_ALLOWED = 5
-
-
 STAFF_LOCKOUT_S = 900
 
 

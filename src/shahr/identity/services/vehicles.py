@@ -12,16 +12,8 @@ from shahr.identity.domain import (
     VehicleNotFoundError,
     check_name,
 )
-from shahr.identity.events import (
-    VehicleRegistered,
-    VehicleRemoved,
-)
-from shahr.identity.persistence import (
-    IdentityRepository,
-    VehicleRow,
-    new_id,
-    vehicle_of,
-)
+from shahr.identity.events import VehicleRegistered, VehicleRemoved
+from shahr.identity.persistence import IdentityRepository, VehicleRow, new_id, vehicle_of
 from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import NewType
-
 from shahr.kernel.errors import ConflictError, DomainError, NotFoundError
-from shahr.kernel.money import Rial
 
 
 class InvalidAmountError(DomainError):
@@ -128,5 +121,3 @@ def payment_expired() -> PaymentExpiredError:
         "This payment took too long and was cancelled. Nothing was booked; if money was"
         " taken from your card, your bank will return it within 72 hours."
     )
-
-

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import NewType
+from datetime import datetime
 
-from shahr.kernel.errors import ConflictError, DomainError, NotFoundError
 from shahr.kernel.money import Rial
-
-from shahr.payments.domain.errors import *  # noqa
-from shahr.payments.domain.vocabulary import *  # noqa
+from shahr.payments.domain.errors import LedgerImbalanceError, insufficient_balance
+from shahr.payments.domain.vocabulary import (
+    AccountId,
+    AccountKind,
+    PaymentId,
+    Purpose,
+    RefundId,
+    TransactionId,
+    TransactionKind,
+)
 
 DEMO_WALLET_RIAL = Rial(2_000_000)
 
@@ -188,5 +192,3 @@ def demo_credit_transaction(
         created_at=at,
         memo="Demo wallet balance",
     )
-
-

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import NewType
 
-from shahr.kernel.errors import ConflictError, DomainError, NotFoundError
 from shahr.kernel.money import Rial
-
-from shahr.payments.domain.errors import *  # noqa
-from shahr.payments.domain.ledger import *  # noqa
-from shahr.payments.domain.vocabulary import *  # noqa
+from shahr.payments.domain.errors import (
+    InvalidPaymentRequestError,
+    NoReceiptError,
+    PaymentStateError,
+    invalid_amount,
+    psp_amount_too_small,
+)
+from shahr.payments.domain.ledger import (
+    Entry,
+    JournalTransaction,
+    payment_key,
+    psp_clearing_account,
+    revenue_account,
+    wallet_account,
+)
+from shahr.payments.domain.vocabulary import (
+    AWAITING_CALLBACK,
+    CLOSED_STATUSES,
+    PAID_STATUSES,
+    Method,
+    PaymentId,
+    PaymentStatus,
+    Purpose,
+    TransactionId,
+    TransactionKind,
+)
 
 # The citizen has this long at the bank's page; the PSP refuses the token afterwards.
 PAYMENT_WINDOW = timedelta(minutes=15)
@@ -45,7 +63,6 @@ _TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     # Once booked, money leaves only by a refund: a verified payment is never reversed.
     PaymentStatus.verified: frozenset({PaymentStatus.settled}),
 }
-
 
 
 def check_amount(amount_rial: int, method: Method) -> Rial:
@@ -305,5 +322,3 @@ def receipt_of(order: PaymentOrder, *, merchant_name: str = MERCHANT_NAME_FA) ->
         rrn=order.rrn,
         card_mask=order.card_mask,
     )
-
-

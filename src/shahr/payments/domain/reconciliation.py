@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import NewType
+from datetime import datetime
 
-from shahr.kernel.errors import ConflictError, DomainError, NotFoundError
-from shahr.kernel.money import Rial
-
-from shahr.payments.domain.ledger import *  # noqa
-from shahr.payments.domain.vocabulary import *  # noqa
-
+from shahr.payments.domain.vocabulary import AccountId, PaymentId, TransactionId
 
 
 @dataclass

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import NewType
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
-from shahr.kernel.errors import ConflictError, DomainError, NotFoundError
 from shahr.kernel.money import Rial
-
-from shahr.payments.domain.errors import *  # noqa
-from shahr.payments.domain.ledger import *  # noqa
-from shahr.payments.domain.orders import *  # noqa
-from shahr.payments.domain.vocabulary import *  # noqa
+from shahr.payments.domain.errors import (
+    InvalidPaymentRequestError,
+    NothingPaidError,
+    RefundTooLargeError,
+    invalid_amount,
+)
+from shahr.payments.domain.ledger import (
+    Entry,
+    JournalTransaction,
+    refund_key,
+    revenue_account,
+    wallet_account,
+)
+from shahr.payments.domain.orders import PaymentOrder
+from shahr.payments.domain.vocabulary import Purpose, RefundId, TransactionId, TransactionKind
 
 MAX_REASON_LENGTH = 80
 
@@ -27,8 +34,6 @@ def check_reason(reason: str) -> str:
             "The refund reason must be 1 to 80 characters.", field="reason"
         )
     return text
-
-
 
 
 @dataclass(frozen=True)
@@ -90,5 +95,3 @@ def refund_transaction(
         reference=reference,
         refund_id=refund_id,
     )
-
-

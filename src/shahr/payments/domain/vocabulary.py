@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NewType
-
-from shahr.kernel.errors import ConflictError, DomainError, NotFoundError
-from shahr.kernel.money import Rial
 
 PaymentId = NewType("PaymentId", str)
 RefundId = NewType("RefundId", str)
@@ -79,12 +73,6 @@ FLAGGED_OUTCOMES = frozenset(
 
 PAID_STATUSES = frozenset({PaymentStatus.verified, PaymentStatus.settled})
 CLOSED_STATUSES = frozenset(
-    {
-        PaymentStatus.failed,
-        PaymentStatus.cancelled,
-        PaymentStatus.reversed,
-        PaymentStatus.expired,
-    }
+    {PaymentStatus.failed, PaymentStatus.cancelled, PaymentStatus.reversed, PaymentStatus.expired}
 )
 AWAITING_CALLBACK = frozenset({PaymentStatus.created, PaymentStatus.redirected})
-

@@ -1,0 +1,41 @@
+"""The parking area's domain, split by concept; this names what it exports."""
+
+from shahr.parking.domain.geography import (
+    COORDINATE_GRID,
+    DEMO_MARGIN_KM,
+    DISTRICT_NUMBER_PROPERTIES,
+    KM_PER_DEGREE_LAT,
+    TEHRAN_DISTRICT_COUNT,
+    District,
+    DistrictCentroid,
+    DistrictShape,
+    GeoFileError,
+    MetroStation,
+    approximate_district_shapes,
+    district_from_shape,
+    district_name_en,
+    district_name_fa,
+    district_number_of,
+    parse_district_shapes,
+    parse_metro_stations,
+)
+
+__all__ = [
+    "COORDINATE_GRID",
+    "DEMO_MARGIN_KM",
+    "DISTRICT_NUMBER_PROPERTIES",
+    "KM_PER_DEGREE_LAT",
+    "TEHRAN_DISTRICT_COUNT",
+    "District",
+    "DistrictCentroid",
+    "DistrictShape",
+    "GeoFileError",
+    "MetroStation",
+    "approximate_district_shapes",
+    "district_from_shape",
+    "district_name_en",
+    "district_name_fa",
+    "district_number_of",
+    "parse_district_shapes",
+    "parse_metro_stations",
+]

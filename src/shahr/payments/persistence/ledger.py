@@ -1,0 +1,229 @@
+"""The ledger's repository: accounts, transactions and entries inside one unit of work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from shahr.kernel.money import Rial
+from shahr.payments.domain import (
+    PAID_STATUSES,
+    AccountId,
+    JournalTransaction,
+    LedgerImbalanceError,
+    LedgerLine,
+    PaymentId,
+    TransactionId,
+    TransactionKind,
+    account_kind,
+    check_postable,
+    insufficient_balance,
+    may_go_negative,
+)
+from shahr.payments.persistence.tables import (
+    AccountRow,
+    EntryRow,
+    OrderRow,
+    Repository,
+    TransactionRow,
+)
+
+
+class LedgerRepository(Repository):
+    """Accounts, transactions and entries inside one unit of work."""
+
+    async def post(self, transaction: JournalTransaction) -> bool:
+        """Book the transaction; False if its fact (idempotency key) was already booked.
+
+        Refuses, changing nothing, a transaction that would take a wallet below zero.
+        """
+        deltas = transaction.deltas()
+        account_ids = sorted(deltas)
+        await self._ensure_accounts(account_ids, transaction.created_at)
+        guarded = [a for a in account_ids if not may_go_negative(a)]
+        balances = await self._locked_balances(guarded)
+        # Checked after the lock: a concurrent booking of the same fact has committed by now.
+        if await self.has_key(transaction.idempotency_key):
+            return False
+        check_postable(transaction, balances)
+        try:
+            for account_id in guarded:
+                await self.session.execute(
+                    update(AccountRow)
+                    .where(AccountRow.id == account_id)
+                    .values(balance_rial=AccountRow.balance_rial + deltas[account_id])
+                    .execution_options(synchronize_session=False)
+                )
+        except IntegrityError as error:  # the CHECK constraint: the last line of defence
+            raise insufficient_balance() from error
+        await self.session.execute(
+            insert(TransactionRow).values(
+                id=transaction.id,
+                kind=transaction.kind.value,
+                idempotency_key=transaction.idempotency_key,
+                payment_id=transaction.payment_id,
+                refund_id=transaction.refund_id,
+                reference=transaction.reference,
+                memo=transaction.memo,
+                created_at=transaction.created_at,
+            )
+        )
+        await self.session.execute(
+            insert(EntryRow),
+            [
+                {
+                    "transaction_id": transaction.id,
+                    "account_id": entry.account_id,
+                    "amount_rial": int(entry.amount_rial),
+                }
+                for entry in transaction.entries
+            ],
+        )
+        await self._check_stored_balanced(transaction.id)
+        return True
+
+    async def _ensure_accounts(self, account_ids: list[AccountId], at: datetime) -> None:
+        insert_for = sqlite_insert if self.is_sqlite else postgresql_insert
+        rows = [
+            {
+                "id": account_id,
+                "kind": account_kind(account_id).value,
+                "balance_rial": None if may_go_negative(account_id) else 0,
+                "created_at": at,
+            }
+            for account_id in account_ids
+        ]
+        await self.session.execute(
+            insert_for(AccountRow).values(rows).on_conflict_do_nothing(index_elements=["id"])
+        )
+
+    async def _locked_balances(self, account_ids: list[AccountId]) -> dict[AccountId, int]:
+        if not account_ids:
+            return {}
+        result = await self.session.execute(
+            select(AccountRow.id, AccountRow.balance_rial)
+            .where(AccountRow.id.in_(account_ids))
+            .order_by(AccountRow.id)
+            .with_for_update()
+        )
+        return {AccountId(account_id): balance or 0 for account_id, balance in result.all()}
+
+    async def _check_stored_balanced(self, transaction_id: str) -> None:
+        """Read back what was written: the stored entries, not the object, must balance."""
+        total, count = (
+            await self.session.execute(
+                select(func.coalesce(func.sum(EntryRow.amount_rial), 0), func.count()).where(
+                    EntryRow.transaction_id == transaction_id
+                )
+            )
+        ).one()
+        if total != 0 or count < 2:
+            raise LedgerImbalanceError("A ledger transaction's entries must sum to zero.")
+
+    async def has_key(self, idempotency_key: str) -> bool:
+        found = await self.session.scalar(
+            select(TransactionRow.id).where(TransactionRow.idempotency_key == idempotency_key)
+        )
+        return found is not None
+
+    async def balance(self, account_id: str) -> Rial:
+        """The balance derived from the entries."""
+        total = await self.session.scalar(
+            select(func.coalesce(func.sum(EntryRow.amount_rial), 0)).where(
+                EntryRow.account_id == account_id
+            )
+        )
+        return Rial(int(total or 0))
+
+    async def cached_balance(self, account_id: str) -> Rial | None:
+        cached = await self.session.scalar(
+            select(AccountRow.balance_rial).where(AccountRow.id == account_id)
+        )
+        return None if cached is None else Rial(cached)
+
+    async def lines(self, account_id: str, *, limit: int) -> list[LedgerLine]:
+        result = await self.session.execute(
+            select(
+                TransactionRow.id,
+                TransactionRow.kind,
+                EntryRow.amount_rial,
+                TransactionRow.memo,
+                TransactionRow.reference,
+                TransactionRow.payment_id,
+                TransactionRow.created_at,
+            )
+            .join(TransactionRow, TransactionRow.id == EntryRow.transaction_id)
+            .where(EntryRow.account_id == account_id)
+            .order_by(EntryRow.id.desc())
+            .limit(limit)
+        )
+        return [
+            LedgerLine(
+                transaction_id=TransactionId(transaction_id),
+                kind=TransactionKind(kind),
+                amount_rial=Rial(amount),
+                memo=memo,
+                reference=reference,
+                payment_id=None if payment_id is None else PaymentId(payment_id),
+                created_at=created_at,
+            )
+            for transaction_id, kind, amount, memo, reference, payment_id, created_at in result
+        ]
+
+    async def books_total(self) -> int:
+        total = await self.session.scalar(select(func.coalesce(func.sum(EntryRow.amount_rial), 0)))
+        return int(total or 0)
+
+    async def derived_balances(self) -> dict[AccountId, int]:
+        result = await self.session.execute(
+            select(EntryRow.account_id, func.sum(EntryRow.amount_rial)).group_by(
+                EntryRow.account_id
+            )
+        )
+        return {AccountId(account_id): int(total) for account_id, total in result.all()}
+
+    async def unbalanced_transactions(self) -> list[TransactionId]:
+        sums = (
+            select(EntryRow.transaction_id)
+            .group_by(EntryRow.transaction_id)
+            .having(or_(func.sum(EntryRow.amount_rial) != 0, func.count() < 2))
+        )
+        empty = select(TransactionRow.id).where(
+            ~exists().where(EntryRow.transaction_id == TransactionRow.id)
+        )
+        found = list(await self.session.scalars(sums)) + list(await self.session.scalars(empty))
+        return sorted(TransactionId(t) for t in found)
+
+    async def cached_balance_mismatches(self) -> list[AccountId]:
+        derived = (
+            select(func.coalesce(func.sum(EntryRow.amount_rial), 0))
+            .where(EntryRow.account_id == AccountRow.id)
+            .scalar_subquery()
+        )
+        rows = await self.session.scalars(
+            select(AccountRow.id)
+            .where(AccountRow.balance_rial.is_not(None), AccountRow.balance_rial != derived)
+            .order_by(AccountRow.id)
+        )
+        return [AccountId(account_id) for account_id in rows]
+
+    async def transactions_without_paid_payment(self) -> list[TransactionId]:
+        paid = exists().where(
+            OrderRow.id == TransactionRow.payment_id,
+            OrderRow.status.in_([s.value for s in PAID_STATUSES]),
+        )
+        rows = await self.session.scalars(
+            select(TransactionRow.id)
+            .where(
+                TransactionRow.kind.in_(
+                    [TransactionKind.payment.value, TransactionKind.top_up.value]
+                ),
+                ~paid,
+            )
+            .order_by(TransactionRow.id)
+        )
+        return [TransactionId(t) for t in rows]
