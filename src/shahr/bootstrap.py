@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import MetaData
 
@@ -71,6 +71,14 @@ def error_status() -> dict[type[DomainError], int]:
     return merged
 
 
+class Background(Protocol):
+    """Something that runs beside the app for the process's lifetime."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class Container:
     """Everything a process needs, built from settings; started and stopped as one."""
@@ -84,12 +92,19 @@ class Container:
     cache: Cache
     rate_limiter: RateLimiter
     extras: dict[str, Any] = field(default_factory=dict)
+    # Long-running parts (device gateways, simulators, scheduled jobs), started after the
+    # ports and stopped before them.
+    background: list[Background] = field(default_factory=list)
 
     async def start(self) -> None:
         await self.stream.start()
         await self.bus.start()
+        for part in self.background:
+            await part.start()
 
     async def stop(self) -> None:
+        for part in reversed(self.background):
+            await part.stop()
         await self.bus.stop()
         await self.stream.stop()
         await self.broker.stop()
