@@ -155,7 +155,7 @@ async def test_a_wrong_code_is_refused_with_the_tries_left_and_signs_nobody_in(
     problem = response.json()
     assert problem["field"] == "code"
     assert problem["code"] == "WrongCodeError"
-    assert problem["detail"] == "کد نادرست است. دفعات باقی‌مانده: 4."
+    assert problem["detail"] == "کد نادرست است. دفعات باقی‌مانده: ۴."
     counts = await row_counts(container)
     assert counts["identity_citizen"] == 0
     assert counts["identity_session"] == 0
@@ -237,14 +237,14 @@ async def test_too_many_wrong_codes_lock_the_phone_out_and_say_when_to_try_again
     assert locked.headers["retry-after"] == str(settings.otp_lockout_s)
     problem = locked.json()
     assert problem["retry_after_s"] == settings.otp_lockout_s
-    assert problem["detail"] == "کد نادرست بیش از حد وارد شد. 15 دقیقهٔ دیگر دوباره تلاش کنید."
+    assert problem["detail"] == "کد نادرست بیش از حد وارد شد. ۱۵ دقیقهٔ دیگر دوباره تلاش کنید."
     # The right code, and asking for a new one, are refused until the lockout ends.
     assert (await verify(client, PHONE, code)).status_code == 429
     clock.advance(timedelta(minutes=10))
     refused = await client.post(REQUEST, json={"phone": PHONE}, headers=await csrf_headers(client))
     assert refused.status_code == 429
     assert refused.json()["retry_after_s"] == 5 * 60
-    assert refused.json()["detail"].startswith("کد نادرست بیش از حد وارد شد. 5 دقیقهٔ")
+    assert refused.json()["detail"].startswith("کد نادرست بیش از حد وارد شد. ۵ دقیقهٔ")
     clock.advance(timedelta(minutes=5))
     fresh = await request_code(client, sms)
     assert (await verify(client, PHONE, fresh)).status_code == 200
@@ -273,7 +273,7 @@ async def test_asking_for_codes_too_often_is_rate_limited_per_phone(
     assert refused.json()["field"] == "phone"
     assert refused.json()["code"] == "TooManyCodeRequestsError"
     assert int(refused.headers["retry-after"]) == settings.otp_request_window_s
-    assert "10 دقیقهٔ دیگر" in refused.json()["detail"]
+    assert "۱۰ دقیقهٔ دیگر" in refused.json()["detail"]
     assert len(sms.sent) == sent
     # Another phone is not affected, and the window passes.
     await request_code(client, sms, phone="09351234567")

@@ -92,7 +92,7 @@ async def test_repeated_wrong_passwords_lock_the_username_out_and_say_when(
     assert locked.status_code == 429
     assert locked.json()["retry_after_s"] == STAFF_LOCKOUT_S
     assert locked.json()["detail"] == (
-        "تلاش ناموفق برای ورود بیش از حد شد. 15 دقیقهٔ دیگر دوباره تلاش کنید."
+        "تلاش ناموفق برای ورود بیش از حد شد. ۱۵ دقیقهٔ دیگر دوباره تلاش کنید."
     )
     # Even the right password is refused until the lockout ends, so guessing gains nothing.
     assert (await sign_in(client, "officer.rahimi", PASSWORD)).status_code == 429

@@ -12,12 +12,6 @@ from babel.messages.extract import extract_from_file
 from shahr.kernel.web import i18n
 
 PAYMENTS = Path(__file__).resolve().parents[2] / "src" / "shahr" / "payments"
-# Raised for programmers, never shown to a citizen.
-NOT_SHOWN = {
-    "a top-up earns nothing; it credits the wallet",
-    "a card payment names its PSP",
-    "naive datetimes are not stored; use aware UTC",
-}
 # Kept by the web shell's own catalog.
 SHELL = {"Please sign in first.", "Nothing was found at this address."}
 
@@ -29,6 +23,8 @@ def raised_messages(path: Path) -> set[str]:
         if (
             isinstance(node, ast.Call)
             and getattr(node.func, "id", getattr(node.func, "attr", "")).endswith("Error")
+            # A ValueError is for programmers and never shown to a citizen.
+            and getattr(node.func, "id", "") != "ValueError"
             and node.args
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)
@@ -55,11 +51,10 @@ def template_messages(path: Path) -> set[str]:
 
 MESSAGES = sorted(
     (
-        {m for path in PAYMENTS.glob("*.py") for m in raised_messages(path)}
+        {m for path in PAYMENTS.rglob("*.py") for m in raised_messages(path)}
         | {m for path in (PAYMENTS / "templates").rglob("*.html") for m in template_messages(path)}
         | {"Bad Gateway", "Service Unavailable", "Gateway Timeout"}
     )
-    - NOT_SHOWN
     - SHELL
 )
 

@@ -62,11 +62,8 @@ def _status_for(error: DomainError) -> int:
 
 
 def _translated(error: DomainError) -> str:
-    """The error in the reader's language, with Persian digits on Persian pages."""
-    params: dict[str, Any] = dict(error.params)
-    if i18n.current_language.get() == "fa":
-        params = {k: persian_digits(str(v)) if isinstance(v, int) else v for k, v in params.items()}
-    return i18n.gettext(error.message, **params)
+    """The error in the reader's language (numbers in Persian digits on Persian pages)."""
+    return i18n.gettext(error.message, **error.params)
 
 
 def _form_error(

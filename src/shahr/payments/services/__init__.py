@@ -1,0 +1,45 @@
+"""Payments' use cases: start a payment, take the PSP's callback, verify, refund, reconcile.
+
+Two rules hold throughout. No database transaction is open while the PSP is called (a
+PSP can take seconds, and SQLite has one writer), so each step reads, calls the PSP, then
+locks and re-checks before it writes. Events are published after the commit.
+"""
+
+from __future__ import annotations
+
+from shahr.payments.services.callbacks import (
+    LATE,
+    MAX_EVIDENCE_CHARS,
+    MAX_EVIDENCE_FIELDS,
+    CallbackResult,
+    handle_callback,
+    verify_payment,
+)
+from shahr.payments.services.reconciliation import reconcile, report_as_dict
+from shahr.payments.services.refunds import refund
+from shahr.payments.services.starts import PaymentStart, request_payment, top_up_wallet
+from shahr.payments.services.wallet import (
+    STATEMENT_LINES,
+    ensure_demo_wallet,
+    wallet_balance,
+    wallet_statement,
+)
+
+__all__ = [
+    "LATE",
+    "MAX_EVIDENCE_CHARS",
+    "MAX_EVIDENCE_FIELDS",
+    "STATEMENT_LINES",
+    "CallbackResult",
+    "PaymentStart",
+    "ensure_demo_wallet",
+    "handle_callback",
+    "reconcile",
+    "refund",
+    "report_as_dict",
+    "request_payment",
+    "top_up_wallet",
+    "verify_payment",
+    "wallet_balance",
+    "wallet_statement",
+]
