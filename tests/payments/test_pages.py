@@ -78,6 +78,8 @@ async def test_a_citizen_tops_up_through_the_sandbox_bank_and_gets_a_persian_rec
     assert "پرداخت ۵۰۰٬۰۰۰ ریال تأیید شد." in wallet.text
     # Demo mode: the demo balance, then the top-up.
     assert "۲٬۵۰۰٬۰۰۰ ریال" in wallet.text
+    # The form for another top-up starts empty.
+    assert re.search(r'id="amount_rial"[^>]*value=""', wallet.text)
 
     receipt = (
         await http.get(f"/api/v1/payments/{start['payment_id']}/receipt", headers=AS_CITIZEN)

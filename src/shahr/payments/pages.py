@@ -31,6 +31,8 @@ PUBLIC = Depends(Admits(public=True))
 # Suggested top-ups on the wallet page, in Rial (shown in Toman beside them).
 TOP_UP_CHOICES = (500_000, 1_000_000, 2_000_000)
 SAMPLE_CARD = "6037 9900 0000 0006"
+# Inside Persian text the four groups would run right to left; an isolate keeps their order.
+LEFT_TO_RIGHT_ISOLATE, POP_ISOLATE = "\u2066", "\u2069"
 
 router = APIRouter(tags=["payments pages"])
 
@@ -252,7 +254,7 @@ def _render_bank_page(
         "scenario": scenario,
         "scenarios": list(SandboxScenario),
         "pending": getattr(transaction, "status", None) is SandboxStatus.pending,
-        "sample_card": SAMPLE_CARD,
+        "sample_card": f"{LEFT_TO_RIGHT_ISOLATE}{SAMPLE_CARD}{POP_ISOLATE}",
         "merchant_name": sandbox.merchant_name,
     }
     status = 200 if error is None else _status_of(error)

@@ -22,7 +22,7 @@ from shahr.kernel.errors import (
 )
 from shahr.kernel.persian import persian_digits
 from shahr.kernel.web import i18n
-from shahr.kernel.web.security import BodyTooLargeError, CsrfError
+from shahr.kernel.web.security import API_PREFIXES, BodyTooLargeError, CsrfError
 
 # The kernel's own errors; each area adds its map (error class -> status) in its api module.
 KERNEL_ERROR_STATUS: dict[type[DomainError], int] = {
@@ -55,7 +55,7 @@ _STATUS_TITLES = {
 def wants_problem_json(scope: Scope) -> bool:
     """API paths and clients that ask for JSON get problem+json; browsers get a page."""
     path: str = scope.get("path", "")
-    if path.startswith(("/api/", "/open/", "/open311/")):
+    if path.startswith(API_PREFIXES):
         return True
     headers = dict(scope.get("headers", []))
     accept = headers.get(b"accept", b"").decode("latin-1")

@@ -19,6 +19,7 @@ CSRF_COOKIE = "shahr_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 LANGUAGE_COOKIE = "lang"
+API_PREFIXES = ("/api/", "/open/", "/open311/")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 SECURITY_HEADERS = [
@@ -93,7 +94,9 @@ class EdgeMiddleware:
         extra_headers = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode("latin-1"))]
         if self.cookie_secure:
             extra_headers.append(HSTS_HEADER)
-        if new_csrf:
+        # API and open-data answers may sit in shared caches: a token there would be shared
+        # between users. Pages set the cookie; API clients use the page's token or a bearer.
+        if new_csrf and not scope.get("path", "").startswith(API_PREFIXES):
             flags = "; HttpOnly; SameSite=Lax; Path=/"
             if self.cookie_secure:
                 flags += "; Secure"
