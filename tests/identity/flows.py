@@ -33,6 +33,11 @@ async def csrf_headers(client: httpx.AsyncClient) -> dict[str, str]:
     return {"X-CSRF-Token": client.cookies[CSRF_COOKIE]}
 
 
+def wrong_code(code: str) -> str:
+    """A code of the same length that is certainly not `code`."""
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+
+
 def code_in(message_text: str) -> str:
     found = re.search(r"[0-9]{4,}", message_text)
     assert found is not None, message_text

@@ -22,6 +22,7 @@ from .flows import (
     request_code,
     row_counts,
     sign_in_citizen,
+    wrong_code,
 )
 
 REQUEST = "/api/v1/identity/otp/request"
@@ -32,10 +33,6 @@ async def verify(client: httpx.AsyncClient, phone: str, code: str) -> httpx.Resp
     return await client.post(
         VERIFY, json={"phone": phone, "code": code}, headers=await csrf_headers(client)
     )
-
-
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 async def test_a_code_goes_by_sms_in_persian_and_signs_a_new_citizen_in(
@@ -150,7 +147,7 @@ async def test_a_wrong_code_is_refused_with_the_tries_left_and_signs_nobody_in(
     client: httpx.AsyncClient, sms: ConsoleSms, container: Container
 ) -> None:
     code = await request_code(client, sms)
-    response = await verify(client, PHONE, wrong(code))
+    response = await verify(client, PHONE, wrong_code(code))
     assert response.status_code == 400
     problem = response.json()
     assert problem["field"] == "code"
@@ -229,9 +226,9 @@ async def test_too_many_wrong_codes_lock_the_phone_out_and_say_when_to_try_again
 ) -> None:
     code = await request_code(client, sms)
     for _ in range(settings.otp_max_attempts - 1):
-        assert (await verify(client, PHONE, wrong(code))).json()["code"] == "WrongCodeError"
+        assert (await verify(client, PHONE, wrong_code(code))).json()["code"] == "WrongCodeError"
 
-    locked = await verify(client, PHONE, wrong(code))
+    locked = await verify(client, PHONE, wrong_code(code))
 
     assert locked.status_code == 429
     assert locked.headers["retry-after"] == str(settings.otp_lockout_s)
@@ -256,7 +253,7 @@ async def test_the_lockout_message_is_in_english_with_the_language_cookie(
     client.cookies.set("lang", "en")
     code = await request_code(client, sms)
     for _ in range(settings.otp_max_attempts):
-        response = await verify(client, PHONE, wrong(code))
+        response = await verify(client, PHONE, wrong_code(code))
     assert response.json()["detail"] == "Too many wrong codes. Try again in 15 minutes."
 
 

@@ -16,7 +16,7 @@ from shahr.kernel.clock import FixedClock
 from shahr.kernel.settings import Settings
 from shahr.kernel.web.security import CSRF_COOKIE
 
-from .flows import PHONE, code_in, row_counts
+from .flows import PHONE, code_in, row_counts, wrong_code
 
 
 async def form_token(client: httpx.AsyncClient, path: str = "/sign-in") -> str:
@@ -95,7 +95,7 @@ async def test_a_wrong_code_is_shown_beside_the_code_field(
     await form_token(client)
     await post_form(client, "/sign-in", phone=PHONE)
     code = code_in(sms.sent[-1].text)
-    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    wrong = wrong_code(code)
 
     response = await post_form(client, "/sign-in/code", phone=PHONE, code=wrong)
 
@@ -110,7 +110,7 @@ async def test_the_lockout_page_says_in_persian_digits_when_to_try_again(
     await form_token(client)
     await post_form(client, "/sign-in", phone=PHONE)
     code = code_in(sms.sent[-1].text)
-    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    wrong = wrong_code(code)
     for _ in range(settings.otp_max_attempts):
         response = await post_form(client, "/sign-in/code", phone=PHONE, code=wrong)
 
@@ -262,3 +262,19 @@ async def test_a_sign_in_link_cannot_redirect_to_another_site(
         next="//evil.example/",
     )
     assert response.headers["location"] == "/account"
+
+
+async def test_asking_for_a_code_while_locked_out_shows_the_lockout_beside_the_phone(
+    client: httpx.AsyncClient, sms: ConsoleSms, settings: Settings
+) -> None:
+    await form_token(client)
+    await post_form(client, "/sign-in", phone=PHONE)
+    code = code_in(sms.sent[-1].text)
+    wrong = wrong_code(code)
+    for _ in range(settings.otp_max_attempts):
+        await post_form(client, "/sign-in/code", phone=PHONE, code=wrong)
+
+    response = await post_form(client, "/sign-in", phone=PHONE)
+
+    assert response.status_code == 429
+    assert "۱۵ دقیقهٔ دیگر" in field_error(response.text, "phone")

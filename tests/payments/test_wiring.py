@@ -1,16 +1,32 @@
-"""How bootstrap wires payments: the sandbox PSP, and demo wallets for new citizens."""
+"""How payments meets the rest: bootstrap's wiring, the bus, the reconciliation job."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import pytest
+
 from shahr.identity.events import CitizenRegistered
-from shahr.payments import services
+from shahr.kernel.bus import EventBus, decode_event, encode_event
+from shahr.kernel.stream import InProcessStream
+from shahr.payments import queries, services
+from shahr.payments.events import (
+    CallbackFlagged,
+    PaymentFailed,
+    PaymentReversed,
+    PaymentVerified,
+    RefundIssued,
+)
 from shahr.payments.gateways import SandboxPsp
+from shahr.payments.jobs import run_reconciliation
 
 if TYPE_CHECKING:
     from shahr.bootstrap import Container
     from shahr.kernel.clock import FixedClock
+
+NOW = datetime(2026, 11, 26, 6, 30, tzinfo=UTC)
 
 
 async def test_the_app_pays_through_the_sandbox_psp(container: Container) -> None:
@@ -35,3 +51,42 @@ async def test_in_demo_mode_a_new_citizen_starts_with_a_demo_wallet_balance_once
 
     balance = await services.wallet_balance(container.database, clock, citizen_id="new-citizen")
     assert balance == 2_000_000
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        PaymentVerified("p", "c", "reservation", "r", 1_000, NOW, "e1"),
+        PaymentFailed("p", "c", "reservation", "r", "declined", NOW, "e2"),
+        PaymentReversed("p", "c", "reservation", "r", 1_000, "no_callback", NOW, "e3"),
+        RefundIssued("f", "c", "r", 500, NOW, "e4"),
+        CallbackFlagged(7, "sandbox", None, "forged", NOW, "e5"),
+    ],
+)
+def test_every_payments_event_travels_the_bus_unchanged(event: object) -> None:
+    bus = EventBus(InProcessStream(), city="test")
+
+    async def ignore(_event: object) -> None:
+        return None
+
+    bus.subscribe(type(event), ignore, durable="payments-test")  # refuses what it cannot carry
+    assert decode_event(type(event), encode_event(event)) == event
+
+
+async def test_the_reconciliation_job_runs_until_told_to_stop(
+    container: Container, clock: FixedClock
+) -> None:
+    stop = asyncio.Event()
+    psp = container.extras["psp"]
+    runner = asyncio.create_task(
+        run_reconciliation(container.database, clock, psp, container.bus, stop=stop, every_s=60)
+    )
+    # The first run starts at once; the database is the only place that shows it ran.
+    while await queries.latest_reconciliation(container.database) is None:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(runner, timeout=5)
+
+    latest = await queries.latest_reconciliation(container.database)
+    assert latest is not None
+    assert latest["clean"] is True

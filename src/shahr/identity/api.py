@@ -184,13 +184,10 @@ async def verify_code(
         database, clock, bus, settings, phone=body.phone, code=body.code
     )
     set_session_cookie(response, settings, signed_in.token)
-    citizen = signed_in.citizen
-    if citizen is None:  # verify_sign_in_code always signs in a citizen
-        raise NotSignedInError("Please sign in first.")
     return CitizenTokenOut(
         access_token=signed_in.token,
         expires_at=signed_in.expires_at,
-        citizen=CitizenOut.of(citizen),
+        citizen=CitizenOut.of(signed_in.citizen),
     )
 
 
@@ -209,11 +206,10 @@ async def staff_sign_in(
         database, clock, cache, settings, username=body.username, password=body.password
     )
     set_session_cookie(response, settings, signed_in.token)
-    staff = signed_in.staff
-    if staff is None:  # sign_in_staff always signs in a staff member
-        raise NotSignedInError("Please sign in first.")
     return StaffTokenOut(
-        access_token=signed_in.token, expires_at=signed_in.expires_at, staff=StaffOut.of(staff)
+        access_token=signed_in.token,
+        expires_at=signed_in.expires_at,
+        staff=StaffOut.of(signed_in.staff),
     )
 
 

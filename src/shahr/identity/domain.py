@@ -287,9 +287,6 @@ def check_name(text: str, *, field_name: str, max_length: int = 60) -> str:
     return name
 
 
-STAFF_ROLES_ALLOWED = frozenset(Role) - {Role.citizen}
-
-
 def check_staff_roles(roles: frozenset[Role]) -> frozenset[Role]:
     """A staff account holds at least one role and never the citizen role (that is by phone)."""
     if not roles or Role.citizen in roles:

@@ -73,10 +73,15 @@ def _form_error(
     error: DomainError,
     context: dict[str, Any],
     *,
+    fields: frozenset[str],
     default_field: str,
 ) -> HTMLResponse:
-    """Show the form again with the message beside the field it names."""
-    field = error.field if error.field else default_field
+    """Show the form again with the message beside the field it names.
+
+    An error about something the form has no box for (a lockout found while asking for a
+    code) goes beside the form's main field, so it is never silently dropped.
+    """
+    field = error.field if error.field in fields else default_field
     response = templates.render(
         request,
         name,
@@ -129,7 +134,13 @@ async def sign_in_request_code(
         )
     except DomainError as error:
         return _form_error(
-            templates, request, "identity/sign_in.html", error, context, default_field="phone"
+            templates,
+            request,
+            "identity/sign_in.html",
+            error,
+            context,
+            fields=frozenset({"phone"}),
+            default_field="phone",
         )
     return templates.render(
         request,
@@ -174,7 +185,13 @@ async def sign_in_verify_code(
         if step == "code":
             context["masked_phone"] = _masked(phone)
         return _form_error(
-            templates, request, "identity/sign_in.html", error, context, default_field="code"
+            templates,
+            request,
+            "identity/sign_in.html",
+            error,
+            context,
+            fields=frozenset({step}),
+            default_field=step,
         )
     response = RedirectResponse(_safe_next(next, "/account"), status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(response, settings, signed_in.token)
@@ -224,6 +241,7 @@ async def staff_sign_in(
             "identity/staff_sign_in.html",
             error,
             {"username": username, "next": next},
+            fields=frozenset({"username", "password"}),
             default_field="password",
         )
     response = RedirectResponse(_safe_next(next, "/"), status_code=status.HTTP_303_SEE_OTHER)
@@ -300,7 +318,13 @@ async def account_add_vehicle(
         context = await _account_context(database, citizen)
         context["form"] = {"plate": plate, "kind": kind, "nickname": nickname}
         return _form_error(
-            templates, request, "identity/account.html", error, context, default_field="plate"
+            templates,
+            request,
+            "identity/account.html",
+            error,
+            context,
+            fields=frozenset({"plate", "kind", "nickname"}),
+            default_field="plate",
         )
     return RedirectResponse("/account", status_code=status.HTTP_303_SEE_OTHER)
 

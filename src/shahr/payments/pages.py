@@ -23,7 +23,13 @@ from shahr.payments.domain import (
     PspUnavailableError,
     invalid_amount,
 )
-from shahr.payments.gateways import BankPageError, SandboxPsp, SandboxScenario, SandboxStatus
+from shahr.payments.gateways import (
+    BankPageError,
+    SandboxPsp,
+    SandboxScenario,
+    SandboxStatus,
+    SandboxTransaction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +248,7 @@ def _render_bank_page(
     templates: TemplatesDep,
     sandbox: SandboxPsp,
     token: str,
-    transaction: object,
+    transaction: SandboxTransaction,
     *,
     error: DomainError | None = None,
     scenario: str = SandboxScenario.normal.value,
@@ -253,7 +259,7 @@ def _render_bank_page(
         "error": error,
         "scenario": scenario,
         "scenarios": list(SandboxScenario),
-        "pending": getattr(transaction, "status", None) is SandboxStatus.pending,
+        "pending": transaction.status is SandboxStatus.pending,
         "sample_card": f"{LEFT_TO_RIGHT_ISOLATE}{SAMPLE_CARD}{POP_ISOLATE}",
         "merchant_name": sandbox.merchant_name,
     }

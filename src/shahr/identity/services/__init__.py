@@ -17,7 +17,12 @@ from shahr.identity.services.codes import (
     verify_sign_in_code,
 )
 from shahr.identity.services.hashing import hash_code, hash_password, hash_token
-from shahr.identity.services.sessions import SignedIn, principal_for_token, sign_out
+from shahr.identity.services.sessions import (
+    CitizenSignedIn,
+    StaffSignedIn,
+    principal_for_token,
+    sign_out,
+)
 from shahr.identity.services.staff import STAFF_FAILURES_ALLOWED, STAFF_LOCKOUT_S, sign_in_staff
 from shahr.identity.services.vehicles import register_vehicle, remove_vehicle
 
@@ -25,9 +30,10 @@ __all__ = [
     "SMS_TEXT_FA",
     "STAFF_FAILURES_ALLOWED",
     "STAFF_LOCKOUT_S",
+    "CitizenSignedIn",
     "CodeSent",
     "IssuedApiKey",
-    "SignedIn",
+    "StaffSignedIn",
     "create_api_key",
     "ensure_citizen",
     "ensure_staff_account",

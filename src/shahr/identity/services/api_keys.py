@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from shahr.identity.domain import (
+    API_KEY_PREFIX,
     ApiKey,
     ApiKeyNotFoundError,
     InvalidApiKeyError,
@@ -47,7 +48,7 @@ async def create_api_key(
         raise DomainError("Choose a quota tier.", field="quota_tier") from None
     # Hex, so the prefix never contains the `_` that separates the key's parts.
     prefix = secrets.token_hex(4)
-    key = f"shahr_{prefix}_{secrets.token_urlsafe(32)}"
+    key = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKeyRow(
         id=new_id(),
         consumer=name,

@@ -18,7 +18,7 @@ from shahr.identity.events import CitizenRegistered
 from shahr.identity.gateways import SmsGateway
 from shahr.identity.persistence import CitizenRow, IdentityRepository, citizen_of, new_id
 from shahr.identity.services.hashing import hash_code, new_code
-from shahr.identity.services.sessions import SignedIn, citizen_principal, start_session
+from shahr.identity.services.sessions import CitizenSignedIn, start_session
 from shahr.kernel.bus import EventBus
 from shahr.kernel.cache import RateLimiter
 from shahr.kernel.clock import Clock
@@ -81,7 +81,7 @@ async def verify_sign_in_code(
     *,
     phone: str,
     code: str,
-) -> SignedIn:
+) -> CitizenSignedIn:
     """Check the code; the first success for a phone creates its citizen account."""
     canonical = parse_phone(phone)
     typed = parse_code(code, length=settings.otp_length)
@@ -120,9 +120,4 @@ async def verify_sign_in_code(
         await session.commit()
     if registered is not None and bus is not None:
         await bus.publish(registered)
-    return SignedIn(
-        token=token,
-        expires_at=expires_at,
-        principal=citizen_principal(citizen),
-        citizen=citizen,
-    )
+    return CitizenSignedIn(token=token, expires_at=expires_at, citizen=citizen)

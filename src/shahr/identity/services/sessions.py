@@ -16,17 +16,24 @@ from shahr.kernel.settings import Settings
 
 
 @dataclass(frozen=True)
-class SignedIn:
-    """A new session: the token is shown to the caller once and only its hash is kept."""
+class CitizenSignedIn:
+    """A new citizen session: the token is shown to the caller once; only its hash is kept."""
 
     token: str
     expires_at: datetime
-    principal: Principal
-    citizen: Citizen | None = None
-    staff: StaffAccount | None = None
+    citizen: Citizen
 
 
-def citizen_principal(citizen: Citizen) -> Principal:
+@dataclass(frozen=True)
+class StaffSignedIn:
+    """A new staff session, likewise."""
+
+    token: str
+    expires_at: datetime
+    staff: StaffAccount
+
+
+def _citizen_principal(citizen: Citizen) -> Principal:
     return Principal(
         id=citizen.id,
         kind="citizen",
@@ -35,7 +42,7 @@ def citizen_principal(citizen: Citizen) -> Principal:
     )
 
 
-def staff_principal(staff: StaffAccount) -> Principal:
+def _staff_principal(staff: StaffAccount) -> Principal:
     return Principal(id=staff.id, kind="staff", display_name=staff.display_name, roles=staff.roles)
 
 
@@ -73,12 +80,12 @@ async def principal_for_token(database: Database, clock: Clock, *, token: str) -
             return None
         if row.citizen_id is not None:
             citizen = await repository.citizen(row.citizen_id)
-            return None if citizen is None else citizen_principal(citizen)
+            return None if citizen is None else _citizen_principal(citizen)
         if row.staff_id is not None:
             staff = await repository.staff(row.staff_id)
             if staff is None or not staff.active:
                 return None
-            return staff_principal(staff)
+            return _staff_principal(staff)
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from shahr.identity.domain import WrongPasswordError, normalise_username, too_many_sign_in_attempts
 from shahr.identity.persistence import IdentityRepository
 from shahr.identity.services.hashing import dummy_password_hash, password_matches
-from shahr.identity.services.sessions import SignedIn, staff_principal, start_session
+from shahr.identity.services.sessions import StaffSignedIn, start_session
 from shahr.kernel.cache import Cache
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
@@ -25,7 +25,7 @@ async def sign_in_staff(
     *,
     username: str,
     password: str,
-) -> SignedIn:
+) -> StaffSignedIn:
     """Check a staff password; failures are counted per username and locked out."""
     name = normalise_username(username)
     failures_key = f"identity:staff-sign-in-failures:{name}"
@@ -47,9 +47,7 @@ async def sign_in_staff(
         token, expires_at = start_session(repository, settings, now, staff_id=row.id)
         await session.commit()
     await cache.delete(failures_key)
-    return SignedIn(
-        token=token, expires_at=expires_at, principal=staff_principal(staff), staff=staff
-    )
+    return StaffSignedIn(token=token, expires_at=expires_at, staff=staff)
 
 
 async def _refuse_when_locked_out(cache: Cache, failures_key: str) -> None:

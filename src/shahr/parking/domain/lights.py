@@ -114,11 +114,7 @@ class LightWindow:
 
     def covers(self, moment: datetime) -> bool:
         end = self.effective_end
-        return (
-            self.starts_at is not None
-            and end is not None
-            and self.starts_at <= moment < end
-        )
+        return self.starts_at is not None and end is not None and self.starts_at <= moment < end
 
     def confirmed(self, starts_at: datetime, ends_at: datetime) -> LightWindow:
         return replace(self, starts_at=starts_at, ends_at=_latest(self.ends_at, ends_at))
@@ -166,14 +162,14 @@ def desired_light(windows: Iterable[LightWindow], now: datetime) -> DesiredLight
 
 
 def next_change(windows: Iterable[LightWindow], now: datetime) -> datetime | None:
-    """When the desired light next changes by itself: a window starts, or the green run ends."""
+    """When the desired light next changes by itself: the green run ends, or a window starts."""
+    windows = list(windows)
     current = desired_light(windows, now)
-    candidates = [
-        w.starts_at for w in windows if w.complete and w.starts_at is not None and w.starts_at > now
-    ]
     if current.until is not None:
-        candidates.append(current.until)
-    return min(candidates, default=None)
+        # Windows starting inside the run only lengthen it, and `until` already says so.
+        return current.until
+    starts = [w.starts_at for w in windows if w.complete and w.starts_at and w.starts_at > now]
+    return min(starts, default=None)
 
 
 @dataclass(frozen=True)
@@ -185,22 +181,31 @@ class BayLight:
     """
 
     key: BayLightKey
-    meter_id: str
+    meter_id: str | None
     desired: LightCommand
     sent_seq: int = 0
     reported: LightReport | None = None
 
     @property
     def pending(self) -> bool:
-        return self.desired.seq > self.sent_seq
+        # A meter reporting the seq is proof enough that the broker took the command.
+        reported_seq = self.reported.seq if self.reported else 0
+        return self.desired.seq > max(self.sent_seq, reported_seq)
+
+    @property
+    def meter_is_ahead(self) -> bool:
+        """The meter applied a seq the platform has no record of issuing."""
+        return self.reported is not None and self.reported.seq > self.desired.seq
 
     def desire(self, wanted: DesiredLight, now: datetime) -> BayLight:
         """This bay wanting `wanted`: a new command with the next seq, or itself if unchanged.
 
         The next seq is above anything the meter reported too, so a platform restored from
-        an older backup still never sends a seq the meter would take as stale.
+        an older backup still never sends a seq the meter would take as stale; and a meter
+        ahead of the platform that way is told again, with a seq it will apply.
         """
-        if (wanted.color, wanted.until) == (self.desired.color, self.desired.until):
+        same = (wanted.color, wanted.until) == (self.desired.color, self.desired.until)
+        if same and not self.meter_is_ahead:
             return self
         last = max(self.desired.seq, self.reported.seq if self.reported else 0)
         command = LightCommand(seq=last + 1, color=wanted.color, until=wanted.until, issued_at=now)
@@ -238,6 +243,7 @@ class MeterPresence:
     last_seen_at: datetime
     session: str | None = None
     firmware: str | None = None
+    meter_id: str | None = None
 
 
 @dataclass(frozen=True)

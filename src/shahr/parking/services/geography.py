@@ -1,4 +1,4 @@
-"""Parking's use cases; so far the geography: districts and metro stations."""
+"""Parking geography's use cases: districts and metro stations."""
 
 from __future__ import annotations
 

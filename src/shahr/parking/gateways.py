@@ -1,0 +1,766 @@
+"""Parking's ports to the outside, with their adapters: payments, the citizen's vehicles and
+notices, and the meter gateway (bay lights)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import uuid
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
+
+from shahr.kernel.clock import Clock
+from shahr.kernel.db import Database
+from shahr.kernel.mqtt import DeviceBroker, DeviceConnection, MessageHandler
+from shahr.parking.domain.lights import (
+    BayLight,
+    BayLightKey,
+    LightColor,
+    LightCommand,
+    LightReport,
+    LightSchedule,
+    LightWindow,
+    StatusChange,
+    apply_status,
+    desired_light,
+    next_change,
+)
+from shahr.parking.persistence.lights import LightRepository, LightUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+# Payments port
+#
+# Parking asks payments for money and for refunds through this port; bootstrap's adapter
+# calls `shahr.payments.services`. Areas never import each other, so the port speaks in
+# plain values. The same section holds parking's other small ports: the citizen's vehicles
+# (identity's data) and notices to a citizen (identity's SMS gateway).
+
+RESERVATION_PURPOSE = "reservation"
+EXTENSION_PURPOSE = "extension"
+
+
+@dataclass(frozen=True)
+class StartedPayment:
+    """A payment begun: by card, where to send the citizen; from the wallet, already paid."""
+
+    payment_id: str
+    status: str
+    method: str
+    amount_rial: int
+    redirect_url: str | None
+
+
+class PaymentPort(Protocol):
+    async def request_payment(
+        self,
+        *,
+        citizen_id: str,
+        amount_rial: int,
+        purpose: str,
+        reference: str,
+        return_url: str,
+        method: str,
+    ) -> StartedPayment:
+        """Start paying `amount_rial` for `purpose`; a verified payment arrives as an event."""
+        ...
+
+    async def refund(self, *, reference: str, amount_rial: int, reason: str) -> None:
+        """Give money paid for `reference` back to the wallet; idempotent by (reference, reason)."""
+        ...
+
+
+@dataclass
+class FakePayments:
+    """The embedded adapter tests use: records what parking asked, pays nothing by itself.
+
+    `fail_with` makes the next requests raise it (a PSP that is down); tests deliver the
+    verified payment to parking themselves.
+    """
+
+    requested: list[dict[str, Any]] = field(default_factory=list)
+    refunds: list[dict[str, Any]] = field(default_factory=list)
+    fail_with: Exception | None = None
+    fail_refunds_with: Exception | None = None
+
+    async def request_payment(
+        self,
+        *,
+        citizen_id: str,
+        amount_rial: int,
+        purpose: str,
+        reference: str,
+        return_url: str,
+        method: str,
+    ) -> StartedPayment:
+        if self.fail_with is not None:
+            raise self.fail_with
+        payment_id = f"fake-payment-{len(self.requested) + 1}"
+        self.requested.append(
+            {
+                "payment_id": payment_id,
+                "citizen_id": citizen_id,
+                "amount_rial": amount_rial,
+                "purpose": purpose,
+                "reference": reference,
+                "return_url": return_url,
+                "method": method,
+            }
+        )
+        redirect = None if method == "wallet" else f"/sandbox-psp/pay/{payment_id}"
+        return StartedPayment(payment_id, "redirected", method, amount_rial, redirect)
+
+    async def refund(self, *, reference: str, amount_rial: int, reason: str) -> None:
+        if self.fail_refunds_with is not None:
+            raise self.fail_refunds_with
+        entry = {"reference": reference, "amount_rial": amount_rial, "reason": reason}
+        if entry not in self.refunds:
+            self.refunds.append(entry)
+
+
+class VehicleDirectory(Protocol):
+    async def vehicle_kind(self, *, citizen_id: str, plate: str) -> str | None:
+        """The kind of the citizen's vehicle with this canonical plate, or None if not theirs."""
+        ...
+
+
+@dataclass
+class StaticVehicleDirectory:
+    """The embedded adapter: vehicles by (citizen id, canonical plate)."""
+
+    vehicles: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def add(self, citizen_id: str, plate: str, kind: str) -> None:
+        self.vehicles[(citizen_id, plate)] = kind
+
+    async def vehicle_kind(self, *, citizen_id: str, plate: str) -> str | None:
+        return self.vehicles.get((citizen_id, plate))
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a citizen should hear about; `message` is an English msgid with `params`."""
+
+    citizen_id: str
+    reservation_id: str
+    kind: str
+    message: str
+    params: dict[str, Any]
+
+
+class ParkingNotifier(Protocol):
+    async def notify(self, notice: Notice) -> None:
+        """Tell the citizen outside the app (by SMS); the in-app list is parking's own."""
+        ...
+
+
+@dataclass
+class RecordingNotifier:
+    """The embedded adapter: keeps each notice (tests read them)."""
+
+    sent: list[Notice] = field(default_factory=list)
+
+    async def notify(self, notice: Notice) -> None:
+        self.sent.append(notice)
+
+
+# Meter gateway (bay lights)
+#
+# The one owner of meter I/O (docs/devices.md is the contract a meter vendor builds to):
+# it turns reservation windows into each bay's desired light, publishes it retained at
+# QoS 1 with a seq that never goes back, records what meters report and whether they are
+# online, re-sends a meter's commands when it comes back, and keeps commands the broker
+# did not take as pending until it does.
+
+_DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_BAY_NUMBER = 999
+
+
+class MeterPayloadError(ValueError):
+    """A meter message the gateway cannot read; it is dropped, logged and counted."""
+
+
+def check_device_id(meter_device_id: str) -> str:
+    """Refuse a device id that cannot be one MQTT topic level (or is absurdly long)."""
+    if not _DEVICE_ID.fullmatch(meter_device_id):
+        raise MeterPayloadError(f"unusable meter device id {meter_device_id!r}")
+    return meter_device_id
+
+
+@dataclass(frozen=True)
+class MeterTopics:
+    """The city's meter topics: `shahr/<city>/parking/meters/<meter>/...`."""
+
+    city: str
+
+    @property
+    def root(self) -> str:
+        return f"shahr/{self.city}/parking/meters"
+
+    def status(self, meter_device_id: str) -> str:
+        return f"{self.root}/{check_device_id(meter_device_id)}/status"
+
+    def light_set(self, key: BayLightKey) -> str:
+        return f"{self._bay(key)}/light/set"
+
+    def light_state(self, key: BayLightKey) -> str:
+        return f"{self._bay(key)}/light/state"
+
+    def light_set_filter(self, meter_device_id: str) -> str:
+        """What one meter subscribes to: the commands for all its bays."""
+        return f"{self.root}/{check_device_id(meter_device_id)}/bays/+/light/set"
+
+    @property
+    def every_status(self) -> str:
+        return f"{self.root}/+/status"
+
+    @property
+    def every_light_state(self) -> str:
+        return f"{self.root}/+/bays/+/light/state"
+
+    def device_of_status(self, topic: str) -> str:
+        parts = self._below_root(topic)
+        if len(parts) != 2 or parts[1] != "status":
+            raise MeterPayloadError(f"not a meter status topic: {topic!r}")
+        return check_device_id(parts[0])
+
+    def bay_of_light(self, topic: str, leaf: str) -> BayLightKey:
+        """The bay a `.../bays/<n>/light/<leaf>` topic names."""
+        parts = self._below_root(topic)
+        if len(parts) != 5 or parts[1] != "bays" or parts[3:] != ["light", leaf]:
+            raise MeterPayloadError(f"not a bay light {leaf} topic: {topic!r}")
+        return BayLightKey(check_device_id(parts[0]), _bay_number(parts[2]))
+
+    def _bay(self, key: BayLightKey) -> str:
+        if not 1 <= key.bay_number <= MAX_BAY_NUMBER:
+            raise MeterPayloadError(f"bay number out of range: {key.bay_number}")
+        return f"{self.root}/{check_device_id(key.meter_device_id)}/bays/{key.bay_number}"
+
+    def _below_root(self, topic: str) -> list[str]:
+        prefix = self.root + "/"
+        if not topic.startswith(prefix):
+            raise MeterPayloadError(f"not a meter topic of {self.city!r}: {topic!r}")
+        return topic.removeprefix(prefix).split("/")
+
+
+def _bay_number(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_BAY_NUMBER:
+        raise MeterPayloadError(f"not a bay number: {text!r}")
+    return int(text)
+
+
+def wire_time(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and `Z`, as meters read and write it."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes do not go on the wire")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _read_time(value: object, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise MeterPayloadError(f"`{name}` must be an ISO 8601 time, not {value!r}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise MeterPayloadError(f"`{name}` is not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise MeterPayloadError(f"`{name}` has no UTC offset: {value!r}")
+    return moment.astimezone(UTC)
+
+
+def _read_object(payload: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise MeterPayloadError("the payload is not JSON") from None
+    if not isinstance(document, dict):
+        raise MeterPayloadError("the payload is not a JSON object")
+    return document
+
+
+def _read_seq(document: dict[str, Any]) -> int:
+    seq = document.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise MeterPayloadError(f"`seq` must be a whole number of 0 or more, not {seq!r}")
+    return seq
+
+
+def _read_color(document: dict[str, Any]) -> LightColor:
+    color = document.get("color")
+    try:
+        return LightColor(str(color))
+    except ValueError:
+        raise MeterPayloadError(f"`color` must be off, green or red, not {color!r}") from None
+
+
+def _dump(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def encode_command(command: LightCommand) -> bytes:
+    return _dump(
+        {
+            "seq": command.seq,
+            "color": command.color.value,
+            "until": None if command.until is None else wire_time(command.until),
+            "issued_at": wire_time(command.issued_at),
+        }
+    )
+
+
+def decode_command(payload: bytes) -> LightCommand:
+    document = _read_object(payload)
+    until = document.get("until")
+    return LightCommand(
+        seq=_read_seq(document),
+        color=_read_color(document),
+        until=None if until is None else _read_time(until, "until"),
+        issued_at=_read_time(document.get("issued_at"), "issued_at"),
+    )
+
+
+def encode_report(report: LightReport) -> bytes:
+    return _dump({"seq": report.seq, "color": report.color.value, "at": wire_time(report.at)})
+
+
+def decode_report(payload: bytes) -> LightReport:
+    document = _read_object(payload)
+    return LightReport(
+        seq=_read_seq(document),
+        color=_read_color(document),
+        at=_read_time(document.get("at"), "at"),
+    )
+
+
+@dataclass(frozen=True)
+class MeterStatus:
+    """A meter's retained status, or its will (`online` false, usually nothing else)."""
+
+    online: bool
+    session: str | None = None
+    firmware: str | None = None
+    at: datetime | None = None
+    bays: int | None = None
+
+
+def encode_status(status: MeterStatus) -> bytes:
+    document: dict[str, Any] = {"online": status.online}
+    if status.session is not None:
+        document["session"] = status.session
+    if status.firmware is not None:
+        document["firmware"] = status.firmware
+    if status.at is not None:
+        document["at"] = wire_time(status.at)
+    if status.bays is not None:
+        document["bays"] = status.bays
+    return _dump(document)
+
+
+def decode_status(payload: bytes) -> MeterStatus:
+    document = _read_object(payload)
+    online = document.get("online")
+    if not isinstance(online, bool):
+        raise MeterPayloadError(f"`online` must be true or false, not {online!r}")
+    session, firmware, bays = (document.get(k) for k in ("session", "firmware", "bays"))
+    if session is not None and (not isinstance(session, str) or not 0 < len(session) <= 64):
+        raise MeterPayloadError("`session` must be a string of 1 to 64 characters")
+    if firmware is not None and (not isinstance(firmware, str) or len(firmware) > 64):
+        raise MeterPayloadError("`firmware` must be a string of at most 64 characters")
+    if bays is not None and (isinstance(bays, bool) or not isinstance(bays, int) or bays < 0):
+        raise MeterPayloadError("`bays` must be a whole number")
+    at = document.get("at")
+    return MeterStatus(
+        online=online,
+        session=session,
+        firmware=firmware,
+        at=None if at is None else _read_time(at, "at"),
+        bays=bays,
+    )
+
+
+ReportObserver = Callable[[BayLightKey, LightReport], None]
+_LOCK_STRIPES = 256
+_PENDING_BATCH = 500
+
+
+class MeterGateway:
+    """The meter gateway: bay lights out, reports and presence in, over one MQTT session.
+
+    Runs for the process's lifetime (`start`/`stop`). Reservation events reach it through
+    the bus; meter messages through the handlers `mqtt_handlers.install` registers. A
+    scheduler task wakes when a bay's light must change by itself (a window starts or
+    ends), and a retry task re-sends what the broker did not take.
+    """
+
+    def __init__(
+        self,
+        broker: DeviceBroker,
+        database: Database,
+        clock: Clock,
+        *,
+        city: str,
+        client_id: str | None = None,
+        retry_s: float = 2.0,
+        publish_timeout_s: float = 5.0,
+        max_sleep_s: float = 30.0,
+    ) -> None:
+        self.topics = MeterTopics(city)
+        self._broker = broker
+        self._database = database
+        self._clock = clock
+        # Unique per process: two replicas sharing a client id would push each other out.
+        self._client_id = client_id or f"shahr-{city}-meter-gateway-{uuid.uuid4().hex[:12]}"
+        self._retry_s = retry_s
+        self._publish_timeout_s = publish_timeout_s
+        self._max_sleep_s = max_sleep_s
+        self._listeners: list[tuple[str, MessageHandler]] = []
+        self._observers: list[ReportObserver] = []
+        self._connection: DeviceConnection | None = None
+        self._link_down = False
+        self._maybe_pending = True
+        self._schedule = LightSchedule()
+        self._wake = asyncio.Event()
+        self._retry_wake = asyncio.Event()
+        self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- wiring and lifetime ---
+
+    def listen(self, topic_filter: str, handler: MessageHandler) -> None:
+        """Register an inbound handler; subscribed on every (re)connection."""
+        self._listeners.append((topic_filter, handler))
+
+    def observe_reports(self, observer: ReportObserver) -> None:
+        """Be told of every report once it is recorded (benchmarks, live pages)."""
+        self._observers.append(observer)
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._link_down
+
+    async def start(self) -> None:
+        await self._restore_schedule()
+        if await self._connect():
+            await self.send_pending()
+        self._tasks = [
+            asyncio.create_task(self._run_schedule(), name="meter-gateway-schedule"),
+            asyncio.create_task(self._run_retries(), name="meter-gateway-retries"),
+        ]
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(ConnectionError, OSError):
+                await connection.disconnect()
+
+    # --- reservation events: each merges into the reservation's window, then re-decides ---
+
+    async def reservation_confirmed(
+        self,
+        *,
+        reservation_id: object,
+        meter_id: object,
+        meter_device_id: str,
+        bay_number: int,
+        starts_at: datetime,
+        ends_at: datetime,
+    ) -> None:
+        """Green for the reserved window, then back; idempotent for a repeated event."""
+        await self._change_window(
+            str(reservation_id),
+            BayLightKey(meter_device_id, bay_number),
+            meter_id=str(meter_id),
+            change=lambda window: window.confirmed(starts_at, ends_at),
+        )
+
+    async def reservation_extended(
+        self,
+        *,
+        reservation_id: object,
+        meter_id: object,
+        meter_device_id: str,
+        bay_number: int,
+        ends_at: datetime,
+    ) -> None:
+        await self._change_window(
+            str(reservation_id),
+            BayLightKey(meter_device_id, bay_number),
+            meter_id=str(meter_id),
+            change=lambda window: window.extended(ends_at),
+        )
+
+    async def reservation_ended(
+        self,
+        *,
+        reservation_id: object,
+        meter_id: object,
+        meter_device_id: str,
+        bay_number: int,
+        ended_at: datetime,
+        reason: str | None = None,
+    ) -> None:
+        await self._change_window(
+            str(reservation_id),
+            BayLightKey(meter_device_id, bay_number),
+            meter_id=str(meter_id),
+            change=lambda window: window.ended(ended_at),
+            end_reason=reason,
+        )
+
+    # --- what meters say (called by mqtt_handlers, idempotent) ---
+
+    async def record_status(self, meter_device_id: str, status: MeterStatus) -> StatusChange:
+        """Record a status or will; a meter that came back gets its bays' commands again."""
+        now = self._clock.now()
+        async with LightUnitOfWork(self._database) as uow:
+            current = await uow.lights.presence(meter_device_id)
+            change = apply_status(
+                current,
+                meter_device_id=meter_device_id,
+                online=status.online,
+                session=status.session,
+                firmware=status.firmware,
+                received_at=now,
+            )
+            await uow.lights.save_presence(change.presence)
+            await uow.commit()
+        if change.came_online:
+            await self.resend(meter_device_id)
+        return change
+
+    async def record_report(self, key: BayLightKey, report: LightReport) -> BayLight:
+        """Record what a meter says a bay shows; an older or repeated report changes nothing."""
+        now = self._clock.now()
+        for attempt in range(2):
+            try:
+                async with LightUnitOfWork(self._database) as uow:
+                    light = await uow.lights.bay_light(key, now)
+                    reported = light.report(report)
+                    if reported != light:
+                        await uow.lights.save_bay_light(reported, received_at=now)
+                    await uow.commit()
+                break
+            except IntegrityError:
+                # Another process created the row first; the second attempt finds it.
+                if attempt:
+                    raise
+        for observer in self._observers:
+            observer(key, report)
+        if reported.meter_is_ahead:
+            await self._change_window(None, key, meter_id=None, change=None)
+        return reported
+
+    async def resend(self, meter_device_id: str) -> int:
+        """Publish a meter's commands again, same seqs: a meter that has them ignores them."""
+        async with LightUnitOfWork(self._database) as uow:
+            lights = await uow.lights.lights_of_device(meter_device_id)
+        sent = 0
+        for light in lights:
+            if light.desired.seq > 0:
+                async with self._lock_for(light.key):
+                    sent += await self._publish(light)
+        return sent
+
+    # --- the schedule: lights that change by themselves ---
+
+    async def run_due(self) -> int:
+        """Re-decide every bay whose change time has come; returns how many."""
+        due = self._schedule.pop_due(self._clock.now())
+        for key in due:
+            await self._change_window(None, key, meter_id=None, change=None)
+        return len(due)
+
+    def next_scheduled_at(self) -> datetime | None:
+        return self._schedule.next_at()
+
+    async def _restore_schedule(self) -> None:
+        now = self._clock.now()
+        async with LightUnitOfWork(self._database) as uow:
+            windows, lit = await uow.lights.schedule_inputs(now)
+        for key in set(windows) | set(lit):
+            bay_windows = windows.get(key, [])
+            light = lit.get(key)
+            wanted = desired_light(bay_windows, now)
+            if light is not None and (light.desired.color, light.desired.until) != (
+                wanted.color,
+                wanted.until,
+            ):
+                # Changed while no gateway was running: re-decide at once.
+                self._schedule.set(key, now)
+            else:
+                self._schedule.set(key, next_change(bay_windows, now))
+
+    async def _run_schedule(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_due()
+            except Exception:
+                log.exception("the bay-light schedule failed; trying again")
+            next_at = self._schedule.next_at()
+            delay = self._max_sleep_s
+            if next_at is not None:
+                delay = min(delay, max((next_at - self._clock.now()).total_seconds(), 0.0))
+            # Woken early by a new window; capped so a clock jump is never slept through.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.001))
+
+    # --- sending, and re-sending what the broker did not take ---
+
+    async def send_pending(self) -> int:
+        """Publish every command the broker has not taken; returns how many went out."""
+        sent = 0
+        while self.connected:
+            async with LightUnitOfWork(self._database) as uow:
+                pending = await uow.lights.pending_lights(_PENDING_BATCH)
+            if not pending:
+                self._maybe_pending = False
+                break
+            progress = 0
+            for light in pending:
+                async with self._lock_for(light.key):
+                    current = await self._current(light.key)
+                    if current is not None and current.pending:
+                        progress += await self._publish(current)
+            sent += progress
+            if progress == 0:
+                break
+        return sent
+
+    async def _run_retries(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._retry_wake.wait(), timeout=self._retry_s)
+            self._retry_wake.clear()
+            try:
+                if (self._connection is None or self._link_down) and not await self._connect():
+                    continue
+                if self._maybe_pending:
+                    await self.send_pending()
+            except Exception:
+                log.exception("re-sending bay lights failed; trying again")
+
+    async def _connect(self) -> bool:
+        old, self._connection = self._connection, None
+        if old is not None:
+            with contextlib.suppress(ConnectionError, OSError):
+                await old.disconnect()
+        connection: DeviceConnection | None = None
+        try:
+            connection = await self._broker.connect(self._client_id)
+            for topic_filter, handler in self._listeners:
+                await connection.subscribe(topic_filter, handler, qos=1)
+        except (ConnectionError, PermissionError, OSError, TimeoutError) as error:
+            log.warning("meter gateway cannot reach the broker: %s", error)
+            if connection is not None:
+                with contextlib.suppress(ConnectionError, OSError):
+                    await connection.disconnect()
+            self._link_down = True
+            return False
+        self._connection = connection
+        self._link_down = False
+        log.info("meter gateway connected as %s", self._client_id)
+        return True
+
+    async def _publish(self, light: BayLight) -> int:
+        """Send a bay's desired light, retained; 1 if the broker took it, 0 if left pending.
+
+        Called holding the bay's lock, so a bay's commands reach the broker in seq order
+        and the retained one is always the latest.
+        """
+        connection = self._connection
+        if connection is None or self._link_down:
+            self._pending_from_now()
+            return 0
+        command = light.desired
+        try:
+            async with asyncio.timeout(self._publish_timeout_s):
+                await connection.publish(
+                    self.topics.light_set(light.key), encode_command(command), qos=1, retain=True
+                )
+        except (ConnectionError, OSError, TimeoutError) as error:
+            log.warning("bay light %s seq %s left pending: %s", light.key, command.seq, error)
+            self._link_down = True
+            self._pending_from_now()
+            return 0
+        async with LightUnitOfWork(self._database) as uow:
+            await uow.lights.mark_sent(light.key, command.seq)
+            await uow.commit()
+        return 1
+
+    def _pending_from_now(self) -> None:
+        self._maybe_pending = True
+        self._retry_wake.set()
+
+    async def _current(self, key: BayLightKey) -> BayLight | None:
+        async with LightUnitOfWork(self._database) as uow:
+            light = await uow.lights.bay_light(key, self._clock.now())
+            return light if light.desired.seq > 0 else None
+
+    async def _change_window(
+        self,
+        reservation_id: str | None,
+        key: BayLightKey,
+        *,
+        meter_id: str | None,
+        change: Callable[[LightWindow], LightWindow] | None,
+        end_reason: str | None = None,
+    ) -> None:
+        async with self._lock_for(key):
+            for attempt in range(2):
+                try:
+                    light, windows, now = await self._decide(
+                        reservation_id, key, meter_id, change, end_reason
+                    )
+                    break
+                except IntegrityError:
+                    # A concurrent process inserted the same row; re-read it and decide again.
+                    if attempt:
+                        raise
+            self._schedule.set(key, next_change(windows, now))
+            self._wake.set()
+            if light.pending:
+                await self._publish(light)
+
+    async def _decide(
+        self,
+        reservation_id: str | None,
+        key: BayLightKey,
+        meter_id: str | None,
+        change: Callable[[LightWindow], LightWindow] | None,
+        end_reason: str | None,
+    ) -> tuple[BayLight, list[LightWindow], datetime]:
+        now = self._clock.now()
+        async with LightUnitOfWork(self._database) as uow:
+            repository: LightRepository = uow.lights
+            if reservation_id is not None and change is not None:
+                window = await repository.window(reservation_id, key, meter_id=meter_id)
+                await repository.save_window(change(window), end_reason=end_reason)
+            windows = await repository.live_windows(key, now)
+            light = await repository.bay_light(key, now, meter_id=meter_id)
+            decided = light.desire(desired_light(windows, now), now)
+            if decided != light:
+                await repository.save_bay_light(decided)
+            if meter_id is not None:
+                await repository.link_meter(key.meter_device_id, meter_id)
+            await uow.commit()
+        return decided, windows, now
+
+    def _lock_for(self, key: BayLightKey) -> asyncio.Lock:
+        stripe = zlib.crc32(f"{key.meter_device_id}/{key.bay_number}".encode()) % _LOCK_STRIPES
+        return self._locks[stripe]

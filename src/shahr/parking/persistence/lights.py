@@ -1,0 +1,414 @@
+"""Bay lights' tables: desired and reported light per bay, reservation windows, meter presence."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    String,
+    and_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from shahr.kernel.db import Base, Database
+from shahr.parking.domain.lights import (
+    DEFAULT_COLOR,
+    BayLight,
+    BayLightKey,
+    LightColor,
+    LightCommand,
+    LightReport,
+    LightWindow,
+    MeterPresence,
+    unset_command,
+)
+
+
+class _UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC in and out: SQLite keeps no zone and would hand back naive datetimes."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class BayLightRow(Base):
+    """One bay's light: the desired command (seq never goes back) and what the meter reported.
+
+    `sent_seq` below `desired_seq` means the command is pending: the broker has not taken it.
+    `reported_at` is the meter's clock; `reported_received_at` is ours.
+    """
+
+    __tablename__ = "parking_bay_light"
+
+    meter_device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bay_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    meter_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    desired_color: Mapped[str] = mapped_column(String(8))
+    desired_seq: Mapped[int] = mapped_column(BigInteger)
+    desired_until: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+    desired_issued_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    sent_seq: Mapped[int] = mapped_column(BigInteger)
+    reported_color: Mapped[str | None] = mapped_column(String(8))
+    reported_seq: Mapped[int | None] = mapped_column(BigInteger)
+    reported_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+    reported_received_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+
+    def reported(self) -> LightReport | None:
+        if self.reported_color is None or self.reported_seq is None or self.reported_at is None:
+            return None
+        return LightReport(
+            seq=self.reported_seq, color=LightColor(self.reported_color), at=self.reported_at
+        )
+
+    def to_domain(self) -> BayLight:
+        return BayLight(
+            key=BayLightKey(self.meter_device_id, self.bay_number),
+            meter_id=self.meter_id,
+            desired=LightCommand(
+                seq=self.desired_seq,
+                color=LightColor(self.desired_color),
+                until=self.desired_until,
+                issued_at=self.desired_issued_at,
+            ),
+            sent_seq=self.sent_seq,
+            reported=self.reported(),
+        )
+
+    def update_from(self, light: BayLight) -> None:
+        if light.meter_id is not None:
+            self.meter_id = light.meter_id
+        self.desired_color = light.desired.color.value
+        self.desired_seq = light.desired.seq
+        self.desired_until = light.desired.until
+        self.desired_issued_at = light.desired.issued_at
+        self.sent_seq = light.sent_seq
+        if light.reported is not None:
+            self.reported_color = light.reported.color.value
+            self.reported_seq = light.reported.seq
+            self.reported_at = light.reported.at
+
+
+class LightWindowRow(Base):
+    """A reservation's hold on a bay's light, as its events said (see `LightWindow`)."""
+
+    __tablename__ = "parking_light_window"
+    __table_args__ = (
+        Index("ix_parking_light_window_bay", "meter_device_id", "bay_number"),
+        Index("ix_parking_light_window_ends_at", "ends_at"),
+    )
+
+    reservation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    meter_id: Mapped[str | None] = mapped_column(String(64))
+    meter_device_id: Mapped[str] = mapped_column(String(64))
+    bay_number: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+    def to_domain(self) -> LightWindow:
+        return LightWindow(
+            reservation_id=self.reservation_id,
+            key=BayLightKey(self.meter_device_id, self.bay_number),
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            ended_at=self.ended_at,
+        )
+
+    def update_from(self, window: LightWindow) -> None:
+        self.meter_device_id = window.key.meter_device_id
+        self.bay_number = window.key.bay_number
+        self.starts_at = window.starts_at
+        self.ends_at = window.ends_at
+        self.ended_at = window.ended_at
+
+
+class MeterPresenceRow(Base):
+    """Whether a meter is connected (its retained status and last will), and when last heard."""
+
+    __tablename__ = "parking_meter_presence"
+
+    meter_device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    meter_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    online: Mapped[bool] = mapped_column(Boolean)
+    since: Mapped[datetime] = mapped_column(_UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    session: Mapped[str | None] = mapped_column(String(64))
+    firmware: Mapped[str | None] = mapped_column(String(64))
+
+    def to_domain(self) -> MeterPresence:
+        return MeterPresence(
+            meter_device_id=self.meter_device_id,
+            online=self.online,
+            since=self.since,
+            last_seen_at=self.last_seen_at,
+            session=self.session,
+            firmware=self.firmware,
+            meter_id=self.meter_id,
+        )
+
+    def update_from(self, presence: MeterPresence) -> None:
+        self.online = presence.online
+        self.since = presence.since
+        self.last_seen_at = presence.last_seen_at
+        self.session = presence.session
+        self.firmware = presence.firmware
+        if presence.meter_id is not None:
+            self.meter_id = presence.meter_id
+
+
+def _live(now: datetime) -> Any:
+    """Windows that still hold or will hold a light after `now`."""
+    return and_(
+        LightWindowRow.starts_at.is_not(None),
+        LightWindowRow.ends_at > now,
+        or_(LightWindowRow.ended_at.is_(None), LightWindowRow.ended_at > now),
+    )
+
+
+class LightRepository:
+    """Bay lights, windows and presence inside one unit of work."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def window(
+        self, reservation_id: str, key: BayLightKey, *, meter_id: str | None
+    ) -> LightWindow:
+        """The reservation's window, locked for this transaction; a new empty one if unknown."""
+        row = await self._session.get(LightWindowRow, reservation_id, with_for_update=True)
+        if row is None:
+            row = LightWindowRow(reservation_id=reservation_id, meter_id=meter_id)
+            row.update_from(LightWindow(reservation_id, key))
+            self._session.add(row)
+        elif meter_id is not None:
+            row.meter_id = meter_id
+        return row.to_domain()
+
+    async def save_window(self, window: LightWindow, *, end_reason: str | None = None) -> None:
+        row = await self._session.get(LightWindowRow, window.reservation_id)
+        if row is None:
+            row = LightWindowRow(reservation_id=window.reservation_id)
+            self._session.add(row)
+        row.update_from(window)
+        if end_reason is not None:
+            row.end_reason = end_reason
+
+    async def live_windows(self, key: BayLightKey, now: datetime) -> list[LightWindow]:
+        """The bay's windows that hold its light now or later."""
+        rows = await self._session.scalars(
+            select(LightWindowRow).where(
+                LightWindowRow.meter_device_id == key.meter_device_id,
+                LightWindowRow.bay_number == key.bay_number,
+                _live(now),
+            )
+        )
+        return [row.to_domain() for row in rows]
+
+    async def bay_light(
+        self, key: BayLightKey, now: datetime, *, meter_id: str | None = None
+    ) -> BayLight:
+        """The bay's light, locked for this transaction; the unset default if never seen."""
+        row = await self._session.get(
+            BayLightRow, (key.meter_device_id, key.bay_number), with_for_update=True
+        )
+        if row is None:
+            light = BayLight(key=key, meter_id=meter_id, desired=unset_command(now))
+            row = BayLightRow(meter_device_id=key.meter_device_id, bay_number=key.bay_number)
+            row.update_from(light)
+            self._session.add(row)
+            return light
+        light = row.to_domain()
+        if meter_id is not None and light.meter_id != meter_id:
+            row.meter_id = meter_id
+        return row.to_domain()
+
+    async def save_bay_light(self, light: BayLight, *, received_at: datetime | None = None) -> None:
+        row = await self._session.get(
+            BayLightRow, (light.key.meter_device_id, light.key.bay_number)
+        )
+        if row is None:
+            row = BayLightRow(
+                meter_device_id=light.key.meter_device_id, bay_number=light.key.bay_number
+            )
+            self._session.add(row)
+        reported_before = row.reported()
+        row.update_from(light)
+        if received_at is not None and light.reported != reported_before:
+            row.reported_received_at = received_at
+
+    async def mark_sent(self, key: BayLightKey, seq: int) -> None:
+        """The broker took command `seq`; a later success never lowers it."""
+        await self._session.execute(
+            update(BayLightRow)
+            .where(
+                BayLightRow.meter_device_id == key.meter_device_id,
+                BayLightRow.bay_number == key.bay_number,
+                BayLightRow.sent_seq < seq,
+            )
+            .values(sent_seq=seq)
+        )
+
+    async def lights_of_device(self, meter_device_id: str) -> list[BayLight]:
+        rows = await self._session.scalars(
+            select(BayLightRow)
+            .where(BayLightRow.meter_device_id == meter_device_id)
+            .order_by(BayLightRow.bay_number)
+        )
+        return [row.to_domain() for row in rows]
+
+    async def pending_lights(self, limit: int) -> list[BayLight]:
+        """Bays whose latest command the broker has not taken yet, oldest command first."""
+        rows = await self._session.scalars(
+            select(BayLightRow)
+            .where(BayLightRow.sent_seq < BayLightRow.desired_seq)
+            .order_by(BayLightRow.desired_issued_at)
+            .limit(limit)
+        )
+        return [row.to_domain() for row in rows]
+
+    async def schedule_inputs(
+        self, now: datetime
+    ) -> tuple[dict[BayLightKey, list[LightWindow]], dict[BayLightKey, BayLight]]:
+        """What a restarted gateway rebuilds its schedule from: live windows, lit bays."""
+        windows: dict[BayLightKey, list[LightWindow]] = defaultdict(list)
+        for row in await self._session.scalars(select(LightWindowRow).where(_live(now))):
+            window = row.to_domain()
+            windows[window.key].append(window)
+        lit = await self._session.scalars(
+            select(BayLightRow).where(BayLightRow.desired_color != DEFAULT_COLOR.value)
+        )
+        return dict(windows), {row.to_domain().key: row.to_domain() for row in lit}
+
+    async def presence(self, meter_device_id: str) -> MeterPresence | None:
+        row = await self._session.get(MeterPresenceRow, meter_device_id, with_for_update=True)
+        return None if row is None else row.to_domain()
+
+    async def save_presence(self, presence: MeterPresence) -> None:
+        row = await self._session.get(MeterPresenceRow, presence.meter_device_id)
+        if row is None:
+            row = MeterPresenceRow(meter_device_id=presence.meter_device_id)
+            self._session.add(row)
+        row.update_from(presence)
+
+    async def link_meter(self, meter_device_id: str, meter_id: str) -> None:
+        """Name the platform's meter behind a device id, once a reservation has said it."""
+        await self._session.execute(
+            update(MeterPresenceRow)
+            .where(
+                MeterPresenceRow.meter_device_id == meter_device_id,
+                or_(MeterPresenceRow.meter_id.is_(None), MeterPresenceRow.meter_id != meter_id),
+            )
+            .values(meter_id=meter_id)
+        )
+
+
+class LightUnitOfWork:
+    """One transaction over the bay-light tables: commit, or nothing changes."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def __aenter__(self) -> Self:
+        self._session = self._database.sessions()
+        self.lights = LightRepository(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self._session.rollback()
+        await self._session.close()
+
+    async def commit(self) -> None:
+        await self._session.commit()
+
+
+# --- the read side: what the API and the confirmation page show ---
+
+
+@dataclass(frozen=True)
+class MeterLights:
+    """A meter's bays as the platform wants them and as the meter reports them."""
+
+    meter_id: str
+    meter_device_id: str | None
+    presence: MeterPresence | None
+    bays: list[BayLightView]
+
+
+@dataclass(frozen=True)
+class BayLightView:
+    light: BayLight
+    reported_received_at: datetime | None
+
+
+async def meter_lights(database: Database, meter_id: str) -> MeterLights | None:
+    """Desired and reported light of each bay of a meter, with its presence; None if unknown."""
+    async with database.session() as session:
+        rows = list(
+            await session.scalars(
+                select(BayLightRow)
+                .where(BayLightRow.meter_id == meter_id)
+                .order_by(BayLightRow.bay_number)
+            )
+        )
+        presence_row = await session.scalar(
+            select(MeterPresenceRow).where(MeterPresenceRow.meter_id == meter_id).limit(1)
+        )
+        if not rows and presence_row is None:
+            return None
+        device_id = rows[0].meter_device_id if rows else None
+        if presence_row is None and device_id is not None:
+            presence_row = await session.get(MeterPresenceRow, device_id)
+        presence = None if presence_row is None else presence_row.to_domain()
+        return MeterLights(
+            meter_id=meter_id,
+            meter_device_id=device_id or (presence.meter_device_id if presence else None),
+            presence=presence,
+            bays=[BayLightView(row.to_domain(), row.reported_received_at) for row in rows],
+        )
+
+
+async def bay_light(database: Database, key: BayLightKey) -> BayLight | None:
+    """One bay's light as stored, or None if the platform never heard of it."""
+    async with database.session() as session:
+        row = await session.get(BayLightRow, (key.meter_device_id, key.bay_number))
+        return None if row is None else row.to_domain()
+
+
+async def meter_presence(database: Database, meter_device_id: str) -> MeterPresence | None:
+    async with database.session() as session:
+        row = await session.get(MeterPresenceRow, meter_device_id)
+        return None if row is None else row.to_domain()

@@ -1,0 +1,69 @@
+"""What parking's use cases need, in one object: bootstrap builds it, the API and pages share it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from shahr.kernel.bus import EventBus
+from shahr.kernel.clock import Clock
+from shahr.kernel.db import Database
+from shahr.parking.domain import (
+    HolidayCalendar,
+    ParkingPolicy,
+    ParkingRules,
+    QuoteSigner,
+    TariffBook,
+    parse_holidays,
+    parse_tariffs,
+)
+from shahr.parking.gateways import ParkingNotifier, PaymentPort, VehicleDirectory
+from shahr.parking.queries import InventoryCache
+
+
+@dataclass(frozen=True)
+class ParkingPorts:
+    """The database, clock and bus, the rules, and parking's ports to other areas."""
+
+    database: Database
+    clock: Clock
+    bus: EventBus
+    rules: ParkingRules
+    inventory: InventoryCache
+    quotes: QuoteSigner
+    payments: PaymentPort
+    vehicles: VehicleDirectory
+    notifier: ParkingNotifier
+
+
+@cache
+def shipped_tariffs() -> TariffBook:
+    """The tariff book in `parking/data/tariffs.json`."""
+    source = resources.files("shahr.parking").joinpath("data", "tariffs.json")
+    return parse_tariffs(json.loads(source.read_text(encoding="utf-8")))
+
+
+@cache
+def shipped_holidays() -> HolidayCalendar:
+    """Every `parking/data/holidays_*.csv`, merged."""
+    folder = resources.files("shahr.parking").joinpath("data")
+    merged = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.startswith("holidays_") and entry.name.endswith(".csv"):
+            merged.update(parse_holidays(entry.read_text(encoding="utf-8")).holidays)
+    return HolidayCalendar(merged)
+
+
+def shipped_rules(policy: ParkingPolicy | None = None) -> ParkingRules:
+    return ParkingRules(
+        tariffs=shipped_tariffs(), holidays=shipped_holidays(), policy=policy or ParkingPolicy()
+    )
+
+
+def quote_signer(secret: str) -> QuoteSigner:
+    """Quotes are signed with a key of their own, derived from the app's secret."""
+    return QuoteSigner(hmac.new(secret.encode(), b"shahr.parking.quotes", hashlib.sha256).digest())

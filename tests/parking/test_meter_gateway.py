@@ -1,0 +1,596 @@
+"""The meter gateway with a simulated meter, on the in-process broker and on real Mosquitto.
+
+Every test runs on both brokers (the real one when `SHAHR_TEST_MQTT_URL` names it) and
+both databases; on the real broker each test has a city of its own and clears the
+retained messages it leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import cast
+
+import pytest
+from prometheus_client import REGISTRY
+
+from shahr.demo.meters import SimulatedMeter
+from shahr.kernel.clock import FixedClock
+from shahr.kernel.db import Database
+from shahr.kernel.mqtt import (
+    DeviceBroker,
+    DeviceConnection,
+    DeviceMessage,
+    InProcessBroker,
+    MqttBroker,
+    Will,
+)
+from shahr.kernel.settings import Settings
+from shahr.parking import mqtt_handlers
+from shahr.parking.domain import BayLight, BayLightKey, LightColor, LightCommand, LightReport
+from shahr.parking.gateways import (
+    MeterGateway,
+    MeterTopics,
+    decode_command,
+    decode_report,
+    encode_command,
+)
+from shahr.parking.persistence import bay_light, meter_presence
+
+PAYLOADS = Path(__file__).parent / "payloads"
+DEVICE = "PM-0201"
+BAY = BayLightKey(DEVICE, 3)
+Condition = Callable[[], bool | Awaitable[bool]]
+
+
+def service_url(request: pytest.FixtureRequest, service: str) -> str:
+    """`service_url` from tests/conftest.py, which is a pytest plugin rather than a package."""
+    root = request.config.pluginmanager.get_plugin(str(Path(__file__).parents[1] / "conftest.py"))
+    assert root is not None, "tests/conftest.py was not loaded"
+    return cast(str, root.service_url(service))
+
+
+async def eventually(condition: Condition, *, timeout_s: float = 5.0) -> None:
+    """Poll until `condition()` holds (it may be async), failing the test at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = condition()
+        if not isinstance(answer, bool):
+            answer = await answer
+        if answer:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition still false after {timeout_s} s")
+        await asyncio.sleep(0.01)
+
+
+# --- a broker that can be taken down: in process behind a switch, or Mosquitto behind a proxy
+
+
+class SwitchedBroker:
+    """The in-process broker behind a switch: while down, no one connects and sessions drop."""
+
+    def __init__(self, inner: InProcessBroker) -> None:
+        self.inner = inner
+        self.up = True
+        self._connections: list[DeviceConnection] = []
+
+    async def connect(self, client_id: str, *, will: Will | None = None) -> DeviceConnection:
+        if not self.up:
+            raise ConnectionError("the broker is down")
+        connection = await self.inner.connect(client_id, will=will)
+        self._connections.append(connection)
+        return connection
+
+    async def ping(self) -> None:
+        if not self.up:
+            raise ConnectionError("the broker is down")
+
+    async def stop(self) -> None:
+        return None
+
+    async def go_down(self) -> None:
+        self.up = False
+        for connection in self._connections:
+            await connection.drop()
+        self._connections.clear()
+
+    async def come_back(self) -> None:
+        self.up = True
+
+
+class TcpSwitch:
+    """A TCP forwarder in front of the real broker: turning it off is the broker going away."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    async def go_up(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def go_down(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        if server is not None:
+            await server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self._target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._writers -= {writer, up_writer}
+
+
+@dataclass
+class Outage:
+    """What the gateway connects through, and how to take that broker down and back."""
+
+    gateway_broker: DeviceBroker
+    go_down: Callable[[], Awaitable[None]]
+    come_back: Callable[[], Awaitable[None]]
+
+
+# --- fixtures ---
+
+
+@pytest.fixture
+def city() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(params=["embedded", pytest.param("real", marks=pytest.mark.mqtt)])
+def broker_kind(request: pytest.FixtureRequest) -> str:
+    return cast(str, request.param)
+
+
+@pytest.fixture
+async def broker(
+    request: pytest.FixtureRequest, broker_kind: str, city: str
+) -> AsyncIterator[DeviceBroker]:
+    if broker_kind == "embedded":
+        embedded = InProcessBroker()
+        yield embedded
+        await embedded.stop()
+        return
+    url = service_url(request, "mqtt")
+    real = MqttBroker(url, timeout_s=5.0)
+    yield real
+    await real.stop()
+    await clear_retained(MqttBroker(url, timeout_s=5.0), city)
+
+
+async def clear_retained(broker: MqttBroker, city: str) -> None:
+    """Empty every retained topic the test left under its city, so Mosquitto keeps nothing."""
+    cleaner = await broker.connect(f"cleaner-{city}")
+    retained: set[str] = set()
+
+    async def note(message: DeviceMessage) -> None:
+        if message.retain and message.payload:
+            retained.add(message.topic)
+
+    await cleaner.subscribe(f"shahr/{city}/#", note)
+    await asyncio.sleep(0.3)
+    for topic in retained:
+        await cleaner.publish(topic, b"", retain=True)
+    await broker.stop()
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    database = Database(Settings(database_url=database_url).sqlalchemy_url)
+    yield database
+    await database.dispose()
+
+
+def make_gateway(
+    broker: DeviceBroker, database: Database, clock: FixedClock, city: str
+) -> MeterGateway:
+    gateway = MeterGateway(
+        broker,
+        database,
+        clock,
+        city=city,
+        retry_s=0.05,
+        publish_timeout_s=2.0,
+        max_sleep_s=0.05,
+    )
+    mqtt_handlers.install(gateway)
+    return gateway
+
+
+@pytest.fixture
+async def gateway(
+    broker: DeviceBroker, database: Database, clock: FixedClock, city: str
+) -> AsyncIterator[MeterGateway]:
+    started = make_gateway(broker, database, clock, city)
+    await started.start()
+    yield started
+    await started.stop()
+
+
+@pytest.fixture
+async def meter(
+    broker: DeviceBroker, clock: FixedClock, city: str
+) -> AsyncIterator[SimulatedMeter]:
+    simulated = SimulatedMeter(broker, clock, city=city, meter_device_id=DEVICE, bays=8)
+    await simulated.connect()
+    yield simulated
+    await simulated.shut_down()
+
+
+async def confirm(
+    gateway: MeterGateway,
+    clock: FixedClock,
+    reservation_id: str = "r-1",
+    *,
+    bay_number: int = 3,
+    start_min: float = 0,
+    minutes: float = 60,
+) -> None:
+    starts_at = clock.now() + timedelta(minutes=start_min)
+    await gateway.reservation_confirmed(
+        reservation_id=reservation_id,
+        meter_id="meter-1",
+        meter_device_id=DEVICE,
+        bay_number=bay_number,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=minutes),
+    )
+
+
+async def stored(database: Database, key: BayLightKey = BAY) -> BayLight:
+    light = await bay_light(database, key)
+    assert light is not None, f"no light recorded for {key}"
+    return light
+
+
+def reported(database: Database, seq: int, color: LightColor, key: BayLightKey = BAY) -> Condition:
+    async def check() -> bool:
+        light = await bay_light(database, key)
+        return (
+            light is not None
+            and light.reported is not None
+            and (light.reported.seq, light.reported.color) == (seq, color)
+        )
+
+    return check
+
+
+def presence_is(database: Database, online: bool) -> Condition:
+    async def check() -> bool:
+        presence = await meter_presence(database, DEVICE)
+        return presence is not None and presence.online is online
+
+    return check
+
+
+# --- the journey of one light ---
+
+
+async def test_a_confirmed_reservation_sets_a_retained_green_that_the_meter_applies_and_reports(
+    gateway: MeterGateway,
+    meter: SimulatedMeter,
+    broker: DeviceBroker,
+    database: Database,
+    clock: FixedClock,
+    city: str,
+) -> None:
+    await confirm(gateway, clock)
+
+    await eventually(lambda: meter.shown(3) is LightColor.green)
+    await eventually(reported(database, 1, LightColor.green))
+    light = await stored(database)
+    until = clock.now() + timedelta(minutes=60)
+    assert light.desired == LightCommand(1, LightColor.green, until, clock.now())
+    assert light.reported == LightReport(1, LightColor.green, clock.now())
+    assert (light.pending, light.meter_id, light.in_step(clock.now())) == (False, "meter-1", True)
+
+    # Retained at QoS 1: whoever subscribes later (the meter after a reboot) gets it.
+    late = await broker.connect(f"late-{city}")
+    seen: list[DeviceMessage] = []
+
+    async def keep(message: DeviceMessage) -> None:
+        seen.append(message)
+
+    await late.subscribe(MeterTopics(city).light_set(BAY), keep)
+    await eventually(lambda: bool(seen))
+    assert seen[0].retain
+    assert seen[0].qos == 1
+    assert decode_command(seen[0].payload) == light.desired
+    await late.disconnect()
+
+
+async def test_a_meter_ignores_a_command_whose_seq_is_not_above_the_last_it_applied(
+    gateway: MeterGateway,
+    meter: SimulatedMeter,
+    broker: DeviceBroker,
+    database: Database,
+    clock: FixedClock,
+    city: str,
+) -> None:
+    await confirm(gateway, clock, minutes=60)
+    await gateway.reservation_extended(
+        reservation_id="r-1",
+        meter_id="meter-1",
+        meter_device_id=DEVICE,
+        bay_number=3,
+        ends_at=clock.now() + timedelta(minutes=90),
+    )
+    await eventually(lambda: meter.last_seq(3) == 2)
+    stale = LightCommand(1, LightColor.off, None, clock.now())
+    rogue = await broker.connect(f"rogue-{city}")
+    # Not retained, so the platform's retained seq 2 stays what the broker keeps.
+    await rogue.publish(MeterTopics(city).light_set(BAY), encode_command(stale), qos=1)
+    await eventually(lambda: meter.ignored == 1)
+    assert meter.shown(3) is LightColor.green
+    assert meter.last_seq(3) == 2
+    await rogue.disconnect()
+
+
+async def test_a_meter_that_loses_power_is_shown_offline_by_its_will(
+    gateway: MeterGateway, meter: SimulatedMeter, database: Database
+) -> None:
+    await eventually(presence_is(database, True))
+    await meter.power_cut()
+    await eventually(presence_is(database, False))
+
+
+async def test_a_meter_that_comes_back_is_sent_its_lights_again_and_applies_them(
+    gateway: MeterGateway,
+    meter: SimulatedMeter,
+    broker: DeviceBroker,
+    database: Database,
+    clock: FixedClock,
+    city: str,
+) -> None:
+    await eventually(presence_is(database, True))
+    await meter.power_cut()
+    await eventually(presence_is(database, False))
+    await confirm(gateway, clock)
+    # The broker loses its retained copy (a restart without persistence): only the
+    # gateway's re-send can bring the command to the meter now.
+    wiper = await broker.connect(f"wiper-{city}")
+    await wiper.publish(MeterTopics(city).light_set(BAY), b"", retain=True)
+    await wiper.disconnect()
+
+    await meter.connect()
+
+    await eventually(lambda: meter.shown(3) is LightColor.green)
+    await eventually(reported(database, 1, LightColor.green))
+    await eventually(presence_is(database, True))
+
+
+async def test_when_the_window_ends_the_light_goes_back_to_off_by_the_schedule(
+    gateway: MeterGateway, meter: SimulatedMeter, database: Database, clock: FixedClock
+) -> None:
+    await confirm(gateway, clock, minutes=60)
+    await eventually(reported(database, 1, LightColor.green))
+    assert gateway.next_scheduled_at() == clock.now() + timedelta(minutes=60)
+
+    clock.advance(timedelta(minutes=60))
+
+    # No call from the test: the gateway's own schedule task notices the time has come.
+    await eventually(reported(database, 2, LightColor.off))
+    light = await stored(database)
+    assert (light.desired.color, light.desired.until, light.desired.seq) == (
+        LightColor.off,
+        None,
+        2,
+    )
+    assert meter.shown(3) is LightColor.off
+
+
+async def test_a_future_window_turns_green_only_when_it_starts(
+    gateway: MeterGateway, meter: SimulatedMeter, database: Database, clock: FixedClock
+) -> None:
+    await confirm(gateway, clock, start_min=30, minutes=60)
+    light = await stored(database)
+    assert (light.desired.seq, light.desired.color) == (0, LightColor.off)
+    assert gateway.next_scheduled_at() == clock.now() + timedelta(minutes=30)
+
+    clock.advance(timedelta(minutes=30))
+    assert await gateway.run_due() == 1
+
+    await eventually(reported(database, 1, LightColor.green))
+
+
+async def test_ending_a_stay_early_turns_the_light_off_at_once(
+    gateway: MeterGateway, meter: SimulatedMeter, database: Database, clock: FixedClock
+) -> None:
+    await confirm(gateway, clock, minutes=120)
+    await eventually(reported(database, 1, LightColor.green))
+    clock.advance(timedelta(minutes=20))
+
+    for _ in range(2):  # the bus delivers at least once
+        await gateway.reservation_ended(
+            reservation_id="r-1",
+            meter_id="meter-1",
+            meter_device_id=DEVICE,
+            bay_number=3,
+            ended_at=clock.now(),
+            reason="ended_early",
+        )
+
+    await eventually(reported(database, 2, LightColor.off))
+    assert (await stored(database)).desired.seq == 2
+
+
+async def test_a_meter_cut_off_goes_back_to_default_by_itself_when_until_passes(
+    gateway: MeterGateway, meter: SimulatedMeter, database: Database, clock: FixedClock
+) -> None:
+    await confirm(gateway, clock, minutes=60)
+    await eventually(lambda: meter.shown(3) is LightColor.green)
+    await meter.power_cut()
+    clock.advance(timedelta(minutes=61))
+
+    assert await meter.tick() == 1
+    assert meter.shown(3) is LightColor.off
+
+    await meter.connect()
+    # Back online, the meter takes the platform's later "off" (seq 2) and says so.
+    await eventually(reported(database, 2, LightColor.off))
+
+
+async def test_a_restarted_gateway_keeps_counting_seqs_and_catches_up_with_the_schedule(
+    broker: DeviceBroker,
+    meter: SimulatedMeter,
+    database: Database,
+    clock: FixedClock,
+    city: str,
+) -> None:
+    first = make_gateway(broker, database, clock, city)
+    await first.start()
+    await confirm(first, clock, minutes=60)
+    await eventually(reported(database, 1, LightColor.green))
+    await first.stop()
+
+    clock.advance(timedelta(minutes=75))  # the window ended while no gateway ran
+    second = make_gateway(broker, database, clock, city)
+    await second.start()
+    try:
+        await eventually(reported(database, 2, LightColor.off))
+        await confirm(second, clock, "r-2", minutes=30)
+        await eventually(reported(database, 3, LightColor.green))
+    finally:
+        await second.stop()
+
+
+# --- the broker going away ---
+
+
+@pytest.fixture
+async def outage(
+    request: pytest.FixtureRequest, broker_kind: str, broker: DeviceBroker
+) -> AsyncIterator[Outage]:
+    if broker_kind == "embedded":
+        assert isinstance(broker, InProcessBroker)
+        switched = SwitchedBroker(broker)
+        yield Outage(switched, switched.go_down, switched.come_back)
+        return
+    url = service_url(request, "mqtt")
+    host, port = url.removeprefix("mqtt://").split(":")
+    switch = TcpSwitch(host, int(port))
+    await switch.go_up()
+    behind = MqttBroker(f"mqtt://127.0.0.1:{switch.port}", timeout_s=1.0)
+    yield Outage(behind, switch.go_down, switch.go_up)
+    await behind.stop()
+    await switch.go_down()
+
+
+async def test_while_the_broker_is_down_a_light_waits_as_pending_and_goes_out_when_it_is_back(
+    outage: Outage, meter: SimulatedMeter, database: Database, clock: FixedClock, city: str
+) -> None:
+    gateway = make_gateway(outage.gateway_broker, database, clock, city)
+    await gateway.start()
+    try:
+        await eventually(presence_is(database, True))
+        await outage.go_down()
+
+        await asyncio.wait_for(confirm(gateway, clock), timeout=5)
+
+        light = await stored(database)
+        assert (light.desired.seq, light.desired.color, light.pending) == (
+            1,
+            LightColor.green,
+            True,
+        )
+        assert meter.shown(3) is LightColor.off
+        await outage.come_back()
+        await eventually(lambda: meter.shown(3) is LightColor.green, timeout_s=10)
+        await eventually(reported(database, 1, LightColor.green))
+        assert not (await stored(database)).pending
+    finally:
+        await gateway.stop()
+
+
+async def test_a_gateway_starting_while_the_broker_is_down_starts_and_catches_up_later(
+    outage: Outage, meter: SimulatedMeter, database: Database, clock: FixedClock, city: str
+) -> None:
+    await outage.go_down()
+    gateway = make_gateway(outage.gateway_broker, database, clock, city)
+    await asyncio.wait_for(gateway.start(), timeout=10)
+    try:
+        assert not gateway.connected
+        await confirm(gateway, clock)
+        assert (await stored(database)).pending
+        await outage.come_back()
+        await eventually(reported(database, 1, LightColor.green), timeout_s=10)
+    finally:
+        await gateway.stop()
+
+
+# --- what meters send, replayed ---
+
+
+def rejected(kind: str) -> float:
+    return REGISTRY.get_sample_value("shahr_meter_messages_rejected_total", {"kind": kind}) or 0.0
+
+
+async def test_recorded_meter_payloads_replayed_twice_are_recorded_once(
+    gateway: MeterGateway, broker: DeviceBroker, database: Database, city: str
+) -> None:
+    topics = MeterTopics(city)
+    device = await broker.connect(f"recorded-{city}")
+    status = (PAYLOADS / "status_online.json").read_bytes()
+    green = (PAYLOADS / "light_state_green.json").read_bytes()
+    snapshots = []
+    for round_number in (1, 2):
+        await device.publish(topics.status(DEVICE), status, retain=True)
+        await device.publish(topics.light_state(BAY), green, retain=True)
+        # A marker on another bay: once it is recorded, everything before it was handled.
+        marker = BayLightKey(DEVICE, 8)
+        marker_report = f'{{"seq":{round_number},"color":"off","at":"2026-11-26T06:31:00Z"}}'
+        await device.publish(topics.light_state(marker), marker_report.encode())
+        await eventually(reported(database, round_number, LightColor.off, marker))
+        snapshots.append((await stored(database), await meter_presence(database, DEVICE)))
+    assert snapshots[0] == snapshots[1]
+    light, presence = snapshots[0]
+    assert light.reported == decode_report(green)
+    assert presence is not None
+    assert (presence.online, presence.session) == (True, "7d1e0c95a4f2")
+    await device.disconnect()
+
+
+async def test_unreadable_meter_messages_are_dropped_and_counted_and_change_nothing(
+    gateway: MeterGateway, broker: DeviceBroker, database: Database, city: str
+) -> None:
+    topics = MeterTopics(city)
+    device = await broker.connect(f"broken-{city}")
+    before = rejected("light_state"), rejected("status")
+    await device.publish(
+        topics.light_state(BAY), (PAYLOADS / "light_state_bad_color.json").read_bytes()
+    )
+    await device.publish(topics.status(DEVICE), b'{"online": "maybe"}')
+    await device.publish(f"{topics.root}/{DEVICE}/bays/zero/light/state", b"{}")
+    await eventually(
+        lambda: (rejected("light_state"), rejected("status")) == (before[0] + 2, before[1] + 1)
+    )
+    assert await bay_light(database, BAY) is None
+    assert await meter_presence(database, DEVICE) is None
+    await device.disconnect()
