@@ -104,9 +104,13 @@ async def _truncate_all(url: str) -> None:
     if not tables:
         return
     database = Database(Settings(database_url=url).sqlalchemy_url)
-    async with database.engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    await database.dispose()
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(
+                text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+            )
+    finally:
+        await database.dispose()
 
 
 @pytest.fixture(params=DATABASES)
