@@ -214,13 +214,23 @@ async def test_signing_out_from_the_page_ends_the_session(
 ) -> None:
     response = await post_form(citizen_client, "/sign-out")
     assert response.status_code == 303
-    assert (await citizen_client.get("/account")).status_code == 401
+    after = await citizen_client.get("/account")
+    assert after.status_code == 303
+    assert after.headers["location"] == "/sign-in?next=%2Faccount"
 
 
-async def test_the_account_page_needs_a_signed_in_citizen(client: httpx.AsyncClient) -> None:
+async def test_the_account_page_sends_a_visitor_to_sign_in_and_back(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/account")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in?next=%2Faccount"
+
+
+async def test_the_account_api_refuses_a_visitor_with_401(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/identity/me")
     assert response.status_code == 401
-    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_staff_sign_in_by_page_and_a_wrong_password_beside_the_field(

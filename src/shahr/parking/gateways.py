@@ -571,9 +571,12 @@ class MeterGateway:
             lights = await uow.lights.lights_of_device(meter_device_id)
         sent = 0
         for light in lights:
-            if light.desired.seq > 0:
-                async with self._lock_for(light.key):
-                    sent += await self._publish(light)
+            async with self._lock_for(light.key):
+                # Read again under the lock: a command decided meanwhile must not be
+                # overtaken by this older copy, or the broker would retain a stale seq.
+                current = await self._current(light.key)
+                if current is not None:
+                    sent += await self._publish(current)
         return sent
 
     # --- the schedule: lights that change by themselves ---

@@ -5,10 +5,11 @@ from __future__ import annotations
 import html
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -77,6 +78,12 @@ def problem_response(
     headers: dict[str, str] = {"content-language": i18n.current_language.get()}
     if error is not None and error.retry_after_s is not None:
         headers["retry-after"] = str(error.retry_after_s)
+    if status == 401 and not wants_problem_json(scope) and scope.get("method") == "GET":
+        # A person who opens a page that needs an account is taken to sign in, and back.
+        target = scope.get("path", "/")
+        if scope.get("query_string"):
+            target += "?" + scope["query_string"].decode("latin-1")
+        return RedirectResponse(f"/sign-in?{urlencode({'next': target})}", status_code=303)
     if wants_problem_json(scope):
         body: dict[str, Any] = {
             "type": f"https://shahr.city/problems/{status}",
