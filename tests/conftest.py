@@ -106,9 +106,7 @@ async def _truncate_all(url: str) -> None:
     database = Database(Settings(database_url=url).sqlalchemy_url)
     try:
         async with database.engine.begin() as connection:
-            await connection.execute(
-                text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-            )
+            await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     finally:
         await database.dispose()
 
@@ -134,6 +132,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         var_dir=tmp_path / "var",
         secret_key="test-secret-key-not-for-production",  # type: ignore[arg-type]
         demo=True,
+        run_jobs=False,  # tests run jobs explicitly, at the fixed clock's time
     )
 
 

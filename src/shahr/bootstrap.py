@@ -14,6 +14,7 @@ from shahr.kernel.clock import Clock, SystemClock
 from shahr.kernel.db import Base, Database
 from shahr.kernel.errors import DomainError
 from shahr.kernel.mqtt import DeviceBroker, make_broker
+from shahr.kernel.schedule import Every
 from shahr.kernel.settings import Settings
 from shahr.kernel.stream import Stream, make_stream
 
@@ -157,6 +158,17 @@ def wire(container: Container) -> None:
     container.extras["psp"] = SandboxPsp(
         container.database, container.clock, signing_key=lambda: settings.signing_key
     )
+    if settings.run_jobs:
+        from shahr.payments.jobs import RECONCILE_EVERY_S, reconcile_payments
+
+        psp = container.extras["psp"]
+        container.background.append(
+            Every(
+                "payments-reconciliation",
+                RECONCILE_EVERY_S,
+                lambda: reconcile_payments(container.database, container.clock, psp, container.bus),
+            )
+        )
     if settings.demo:
 
         async def credit_demo_wallet(event: CitizenRegistered) -> None:

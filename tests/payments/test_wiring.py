@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from shahr import bootstrap
 from shahr.identity.events import CitizenRegistered
 from shahr.kernel.bus import EventBus, decode_event, encode_event
 from shahr.kernel.stream import InProcessStream
@@ -20,11 +21,11 @@ from shahr.payments.events import (
     RefundIssued,
 )
 from shahr.payments.gateways import SandboxPsp
-from shahr.payments.jobs import run_reconciliation
 
 if TYPE_CHECKING:
     from shahr.bootstrap import Container
     from shahr.kernel.clock import FixedClock
+    from shahr.kernel.settings import Settings
 
 NOW = datetime(2026, 11, 26, 6, 30, tzinfo=UTC)
 
@@ -73,20 +74,19 @@ def test_every_payments_event_travels_the_bus_unchanged(event: object) -> None:
     assert decode_event(type(event), encode_event(event)) == event
 
 
-async def test_the_reconciliation_job_runs_until_told_to_stop(
-    container: Container, clock: FixedClock
+async def test_a_process_that_runs_jobs_reconciles_payments_by_itself(
+    settings: Settings, clock: FixedClock
 ) -> None:
-    stop = asyncio.Event()
-    psp = container.extras["psp"]
-    runner = asyncio.create_task(
-        run_reconciliation(container.database, clock, psp, container.bus, stop=stop, every_s=60)
-    )
-    # The first run starts at once; the database is the only place that shows it ran.
-    while await queries.latest_reconciliation(container.database) is None:  # noqa: ASYNC110
-        await asyncio.sleep(0.01)
-    stop.set()
-    await asyncio.wait_for(runner, timeout=5)
-
-    latest = await queries.latest_reconciliation(container.database)
+    built = bootstrap.build(settings.model_copy(update={"run_jobs": True}), clock=clock)
+    await built.start()
+    try:
+        # The first run starts at once; the database is the only place that shows it ran.
+        for _ in range(500):
+            if await queries.latest_reconciliation(built.database) is not None:
+                break
+            await asyncio.sleep(0.01)
+        latest = await queries.latest_reconciliation(built.database)
+    finally:
+        await built.stop()
     assert latest is not None
     assert latest["clean"] is True

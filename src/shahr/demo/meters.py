@@ -62,6 +62,10 @@ class SimulatedMeter:
         self._topics = MeterTopics(city)
         self._client_id = client_id or f"meter-{city}-{meter_device_id}"
         self._connection: DeviceConnection | None = None
+        # Reports go out from their own task, in order, so taking a command never waits on
+        # the network, and a power cut is instant even with a report in flight.
+        self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._sender: asyncio.Task[None] | None = None
         self.session: str | None = None
         # What survives a power cut, as a meter keeps it in flash: the last applied command.
         self._applied: dict[int, LightCommand] = {}
@@ -92,6 +96,10 @@ class SimulatedMeter:
         will = Will(status_topic, encode_status(MeterStatus(online=False, session=self.session)))
         connection = await self._broker.connect(self._client_id, will=will)
         self._connection = connection
+        self._outbox = asyncio.Queue()
+        self._sender = asyncio.create_task(
+            self._send_reports(connection, self._outbox), name=f"meter-{self.meter_device_id}"
+        )
         await connection.subscribe(
             self._topics.light_set_filter(self.meter_device_id), self._on_command, qos=1
         )
@@ -105,19 +113,24 @@ class SimulatedMeter:
         await connection.publish(status_topic, encode_status(online), qos=1, retain=True)
         for bay_number in range(1, self.bays + 1):
             if bay_number in self._showing:
-                await self._report(bay_number)
+                self._report(bay_number)
 
     async def power_cut(self) -> None:
-        """Lose power: no goodbye, so the broker publishes the will."""
+        """Lose power: no goodbye, so the broker publishes the will; unsent reports are lost."""
         connection, self._connection = self._connection, None
+        await self._stop_sender()
         if connection is not None:
             await connection.drop()
 
     async def shut_down(self) -> None:
-        """Switch off politely: say offline (retained), then leave; no will is needed."""
+        """Switch off politely: finish reporting, say offline (retained), then leave."""
         connection, self._connection = self._connection, None
         if connection is None:
             return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                await self._outbox.join()
+        await self._stop_sender()
         offline = MeterStatus(online=False, session=self.session)
         with contextlib.suppress(ConnectionError):
             await connection.publish(
@@ -142,7 +155,7 @@ class SimulatedMeter:
             ):
                 self._showing[bay_number] = LightReport(command.seq, DEFAULT_COLOR, command.until)
                 changed += 1
-                await self._report(bay_number)
+                self._report(bay_number)
         return changed
 
     async def _on_command(self, message: DeviceMessage) -> None:
@@ -164,26 +177,39 @@ class SimulatedMeter:
                 self.ignored += 1
             # The same seq again (a re-send after a reconnection): say once more what shows.
             elif bay_number in self._showing:
-                await self._report(bay_number)
+                self._report(bay_number)
             return
         now = self._clock.now()
         self._applied[bay_number] = command
         self._showing[bay_number] = LightReport(command.seq, command.color_at(now), now)
         self.applied_count += 1
-        await self._report(bay_number)
+        self._report(bay_number)
 
-    async def _report(self, bay_number: int) -> None:
-        connection = self._connection
+    def _report(self, bay_number: int) -> None:
         showing = self._showing.get(bay_number)
-        if connection is None or showing is None:
+        if self._connection is None or showing is None:
             return
-        with contextlib.suppress(ConnectionError):
-            await connection.publish(
-                self._topics.light_state(BayLightKey(self.meter_device_id, bay_number)),
-                encode_report(showing),
-                qos=1,
-                retain=True,
-            )
+        topic = self._topics.light_state(BayLightKey(self.meter_device_id, bay_number))
+        self._outbox.put_nowait((topic, encode_report(showing)))
+
+    async def _send_reports(
+        self, connection: DeviceConnection, outbox: asyncio.Queue[tuple[str, bytes]]
+    ) -> None:
+        while True:
+            topic, payload = await outbox.get()
+            try:
+                await connection.publish(topic, payload, qos=1, retain=True)
+            except ConnectionError as error:
+                log.warning("meter %s could not report: %s", self.meter_device_id, error)
+            finally:
+                outbox.task_done()
+
+    async def _stop_sender(self) -> None:
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
 
 
 @dataclass(frozen=True)

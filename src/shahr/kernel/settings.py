@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     tile_url: str | None = None
     default_language: Literal["fa", "en"] = "fa"
     max_body_bytes: int = 1_000_000
+    # Scheduled jobs (reconciliation, expiry) run in every process unless turned off; at city
+    # scale the web replicas set SHAHR_RUN_JOBS=0 and `shahr worker` processes run them.
+    run_jobs: bool = True
 
     otp_ttl_s: int = 120
     otp_length: int = 6

@@ -164,9 +164,9 @@ class InventoryCache:
                 or current.revision != revision
                 or self._metro_count != (metro_count or 0)
             ):
-                self._snapshot = await self._build()
-                self._metro_count = len(self._snapshot.metro_stations)
-            return self._snapshot
+                current = self._snapshot = await self._build()
+                self._metro_count = len(current.metro_stations)
+            return current
 
     async def _build(self) -> InventorySnapshot:
         async with self._database.session() as session:

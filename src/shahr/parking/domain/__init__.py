@@ -221,3 +221,23 @@ __all__ += [
     "scale_bp",
     "used_minutes",
 ]
+
+# Bay lights
+__all__ += [
+    "DEFAULT_COLOR",
+    "BayLight",
+    "BayLightKey",
+    "DesiredLight",
+    "LightColor",
+    "LightCommand",
+    "LightReport",
+    "LightSchedule",
+    "LightWindow",
+    "MeterPresence",
+    "StatusChange",
+    "apply_status",
+    "desired_light",
+    "is_fresh",
+    "next_change",
+    "unset_command",
+]

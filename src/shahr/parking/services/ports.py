@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 
@@ -13,6 +14,7 @@ from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.parking.domain import (
+    Holiday,
     HolidayCalendar,
     ParkingPolicy,
     ParkingRules,
@@ -51,7 +53,7 @@ def shipped_tariffs() -> TariffBook:
 def shipped_holidays() -> HolidayCalendar:
     """Every `parking/data/holidays_*.csv`, merged."""
     folder = resources.files("shahr.parking").joinpath("data")
-    merged = {}
+    merged: dict[date, Holiday] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.startswith("holidays_") and entry.name.endswith(".csv"):
             merged.update(parse_holidays(entry.read_text(encoding="utf-8")).holidays)
