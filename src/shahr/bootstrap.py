@@ -55,7 +55,7 @@ def area_routers() -> list[Any]:
     """Each area's API and page routers, in area order."""
     routers = []
     for area in AREAS:
-        for module_name in ("api", "pages"):
+        for module_name in ("api", "pages", "lights_api"):
             module = _area_module(area, module_name)
             if module is not None and hasattr(module, "router"):
                 routers.append(module.router)
@@ -183,3 +183,173 @@ def wire(container: Container) -> None:
         container.bus.subscribe(
             CitizenRegistered, credit_demo_wallet, durable="payments-demo-wallet"
         )
+
+    # parking: its ports to payments (pay, refund), identity (the citizen's vehicles, SMS)
+    # and the reservation a verified payment confirms (docs/decisions/0011).
+    from shahr.identity import queries as identity_queries
+    from shahr.parking import services as parking_services
+    from shahr.parking.gateways import Notice, StartedPayment
+    from shahr.parking.jobs import UPKEEP_EVERY_S, parking_upkeep
+    from shahr.parking.queries import InventoryCache
+    from shahr.parking.schemas import render_notice
+    from shahr.payments.events import PaymentVerified
+
+    class PaymentsForParking:
+        """Parking's payment port on the payments area's services."""
+
+        async def request_payment(
+            self,
+            *,
+            citizen_id: str,
+            amount_rial: int,
+            purpose: str,
+            reference: str,
+            return_url: str,
+            method: str,
+        ) -> StartedPayment:
+            start = await payments_services.request_payment(
+                container.database,
+                container.clock,
+                container.extras["psp"],
+                container.bus,
+                citizen_id=citizen_id,
+                amount_rial=amount_rial,
+                purpose=purpose,
+                reference=reference,
+                return_url=return_url,
+                method="wallet" if method == "wallet" else "psp",
+                demo_wallet_rial=DEMO_WALLET_RIAL if settings.demo else 0,
+            )
+            return StartedPayment(
+                payment_id=start.payment_id,
+                status=start.status.value,
+                method=start.method.value,
+                amount_rial=int(start.amount_rial),
+                redirect_url=start.redirect_url,
+            )
+
+        async def refund(self, *, reference: str, amount_rial: int, reason: str) -> None:
+            await payments_services.refund(
+                container.database,
+                container.clock,
+                container.bus,
+                reference=reference,
+                amount_rial=amount_rial,
+                reason=reason,
+            )
+
+    class VehiclesFromIdentity:
+        """Parking's vehicle directory on identity's read side."""
+
+        async def vehicle_kind(self, *, citizen_id: str, plate: str) -> str | None:
+            vehicles = await identity_queries.vehicles_of(container.database, citizen_id=citizen_id)
+            return next((v.kind.value for v in vehicles if v.plate == plate), None)
+
+    class SmsForParking:
+        """Parking's notices by SMS, in Persian, through identity's SMS gateway."""
+
+        async def notify(self, notice: Notice) -> None:
+            citizen = await identity_queries.citizen(
+                container.database, citizen_id=notice.citizen_id
+            )
+            if citizen is not None:
+                text = render_notice(notice.message, notice.params, "fa")
+                await container.extras["sms"].send(citizen.phone, text)
+
+    parking = parking_services.ParkingPorts(
+        database=container.database,
+        clock=container.clock,
+        bus=container.bus,
+        rules=parking_services.shipped_rules(),
+        inventory=InventoryCache(container.database),
+        quotes=parking_services.quote_signer(lambda: settings.signing_key),
+        payments=PaymentsForParking(),
+        vehicles=VehiclesFromIdentity(),
+        notifier=SmsForParking(),
+    )
+    container.extras["parking"] = parking
+
+    async def take_parking_payment(event: PaymentVerified) -> None:
+        # Idempotent by payment id; a payment for anything else is ignored by parking.
+        await parking_services.take_verified_payment(
+            parking,
+            parking_services.VerifiedPayment(
+                payment_id=event.payment_id,
+                citizen_id=event.citizen_id,
+                purpose=event.purpose,
+                reference=event.reference,
+                amount_rial=event.amount_rial,
+                verified_at=event.verified_at,
+            ),
+        )
+
+    container.bus.subscribe(PaymentVerified, take_parking_payment, durable="parking-payments")
+    if settings.run_jobs:
+        container.background.append(
+            Every("parking-upkeep", UPKEEP_EVERY_S, lambda: parking_upkeep(parking))
+        )
+
+    # parking, bay lights: the meter gateway is the one owner of meter I/O over MQTT. It runs
+    # where scheduled jobs run (its schedule is one), with the reservation events driving it.
+    from shahr.parking import mqtt_handlers as parking_mqtt_handlers
+    from shahr.parking.events import ReservationConfirmed, ReservationEnded, ReservationExtended
+    from shahr.parking.gateways import MeterGateway
+
+    if settings.run_jobs:
+        meter_gateway = MeterGateway(
+            container.broker, container.database, container.clock, city=settings.city
+        )
+        parking_mqtt_handlers.install(meter_gateway)
+        container.extras["meter_gateway"] = meter_gateway
+        container.background.append(meter_gateway)
+        bay_lights = "parking-bay-lights"
+        bus = container.bus
+        bus.subscribe(ReservationConfirmed, meter_gateway.reservation_confirmed, durable=bay_lights)
+        bus.subscribe(ReservationExtended, meter_gateway.reservation_extended, durable=bay_lights)
+        bus.subscribe(ReservationEnded, meter_gateway.reservation_ended, durable=bay_lights)
+    if settings.demo:
+        from shahr.demo.meters import MeterFleet, inventory_meters
+
+        # After the gateway, so it is listening when the meters announce themselves.
+        container.background.append(
+            MeterFleet(
+                container.broker,
+                container.clock,
+                city=settings.city,
+                meters=lambda: inventory_meters(parking.inventory),
+            )
+        )
+
+    # traffic: ingest from the sensor stream, and the interval, rollup and pruning jobs.
+    from shahr.traffic import jobs as traffic_jobs
+    from shahr.traffic.ingest import TrafficIngestConsumer
+
+    if settings.run_jobs or not settings.nats_url:
+        # Embedded, the one process consumes; at city scale the workers share the durable.
+        container.background.append(
+            TrafficIngestConsumer(
+                container.database,
+                container.clock,
+                container.stream,
+                city=settings.city,
+                plate_secret=lambda: settings.signing_key,
+            )
+        )
+    if settings.run_jobs:
+        container.background += [
+            Every(
+                "traffic-intervals",
+                traffic_jobs.FINALISE_EVERY_S,
+                lambda: traffic_jobs.finalise(container.database, container.clock, container.bus),
+            ),
+            Every(
+                "traffic-rollups",
+                traffic_jobs.ROLLUP_EVERY_S,
+                lambda: traffic_jobs.roll_up_history(container.database, container.clock),
+            ),
+            Every(
+                "traffic-pruning",
+                traffic_jobs.PRUNE_EVERY_S,
+                lambda: traffic_jobs.prune_history(container.database, container.clock),
+            ),
+        ]

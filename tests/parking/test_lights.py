@@ -144,7 +144,7 @@ def test_reservation_events_give_the_same_window_in_any_order_and_when_repeated(
 
 
 def unlit() -> BayLight:
-    return BayLight(key=BAY, meter_id="m-1", desired=unset_command(T0))
+    return BayLight(key=BAY, meter_id=1, desired=unset_command(T0))
 
 
 def test_each_change_of_the_desired_light_takes_the_next_seq_and_no_change_takes_none() -> None:
@@ -386,7 +386,7 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 async def test_a_bay_light_round_trips_and_sent_never_goes_back(database: Database) -> None:
     light = unlit().desire(DesiredLight(LightColor.green, T0 + minutes(60)), T0)
     async with LightUnitOfWork(database) as uow:
-        await uow.lights.bay_light(BAY, T0, meter_id="m-1")
+        await uow.lights.bay_light(BAY, T0, meter_id=1)
         await uow.lights.save_bay_light(light)
         await uow.commit()
     async with LightUnitOfWork(database) as uow:
@@ -405,27 +405,25 @@ async def test_the_read_side_shows_desired_and_reported_apart_per_bay(database: 
     report = LightReport(1, LightColor.green, T0 + timedelta(seconds=1))
     async with LightUnitOfWork(database) as uow:
         await uow.lights.save_bay_light(light)
-        await uow.lights.save_bay_light(
-            BayLight(BayLightKey("PM-0201", 4), "m-1", unset_command(T0))
-        )
+        await uow.lights.save_bay_light(BayLight(BayLightKey("PM-0201", 4), 1, unset_command(T0)))
         await uow.commit()
     async with LightUnitOfWork(database) as uow:
         await uow.lights.save_bay_light(light.report(report), received_at=T0 + minutes(1))
         await uow.commit()
-    shown = await meter_lights(database, "m-1")
+    shown = await meter_lights(database, 1)
     assert shown is not None
     assert shown.meter_device_id == "PM-0201"
     assert [bay.light.key.bay_number for bay in shown.bays] == [3, 4]
     assert shown.bays[0].light.reported == report
     assert shown.bays[0].reported_received_at == T0 + minutes(1)
     assert shown.bays[1].light.reported is None
-    assert await meter_lights(database, "m-unknown") is None
+    assert await meter_lights(database, 999) is None
 
 
 async def test_live_windows_leave_out_windows_that_are_over(database: Database) -> None:
     async with LightUnitOfWork(database) as uow:
         for held in (window("r1", -90, -30), window("r2", 0, 60), window("r3", 0, 60, ended=-1)):
-            await uow.lights.window(held.reservation_id, BAY, meter_id="m-1")
+            await uow.lights.window(held.reservation_id, BAY, meter_id=1)
             await uow.lights.save_window(held)
         await uow.commit()
     async with LightUnitOfWork(database) as uow:

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
+import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from shahr import bootstrap
+from shahr.bootstrap import Container
 from shahr.demo.meters import SimulatedMeter
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.db import Database
@@ -33,18 +38,37 @@ from shahr.kernel.mqtt import (
 )
 from shahr.kernel.settings import Settings
 from shahr.parking import mqtt_handlers
-from shahr.parking.domain import BayLight, BayLightKey, LightColor, LightCommand, LightReport
+from shahr.parking.domain import (
+    BayLight,
+    BayLightKey,
+    LightColor,
+    LightCommand,
+    LightReport,
+    parse_meter_file,
+)
+from shahr.parking.events import ReservationConfirmed, ReservationEnded, ReservationExtended
 from shahr.parking.gateways import (
+    FakePayments,
     MeterGateway,
     MeterTopics,
+    StaticVehicleDirectory,
     decode_command,
     decode_report,
     encode_command,
 )
 from shahr.parking.persistence import bay_light, meter_presence
+from shahr.parking.services import (
+    ParkingPorts,
+    VerifiedPayment,
+    load_meters,
+    quote_bay,
+    reserve,
+    take_verified_payment,
+)
 
 PAYLOADS = Path(__file__).parent / "payloads"
-DEVICE = "PM-0201"
+DEVICE = "TEH-02-0001"
+METER_ID = 21
 BAY = BayLightKey(DEVICE, 3)
 Condition = Callable[[], bool | Awaitable[bool]]
 
@@ -255,12 +279,16 @@ async def confirm(
 ) -> None:
     starts_at = clock.now() + timedelta(minutes=start_min)
     await gateway.reservation_confirmed(
-        reservation_id=reservation_id,
-        meter_id="meter-1",
-        meter_device_id=DEVICE,
-        bay_number=bay_number,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=minutes),
+        ReservationConfirmed(
+            reservation_id=reservation_id,
+            bay_id=100 + bay_number,
+            meter_id=METER_ID,
+            meter_device_id=DEVICE,
+            bay_number=bay_number,
+            plate="12B34567",
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=minutes),
+        )
     )
 
 
@@ -309,7 +337,7 @@ async def test_a_confirmed_reservation_sets_a_retained_green_that_the_meter_appl
     until = clock.now() + timedelta(minutes=60)
     assert light.desired == LightCommand(1, LightColor.green, until, clock.now())
     assert light.reported == LightReport(1, LightColor.green, clock.now())
-    assert (light.pending, light.meter_id, light.in_step(clock.now())) == (False, "meter-1", True)
+    assert (light.pending, light.meter_id, light.in_step(clock.now())) == (False, METER_ID, True)
 
     # Retained at QoS 1: whoever subscribes later (the meter after a reboot) gets it.
     late = await broker.connect(f"late-{city}")
@@ -336,11 +364,13 @@ async def test_a_meter_ignores_a_command_whose_seq_is_not_above_the_last_it_appl
 ) -> None:
     await confirm(gateway, clock, minutes=60)
     await gateway.reservation_extended(
-        reservation_id="r-1",
-        meter_id="meter-1",
-        meter_device_id=DEVICE,
-        bay_number=3,
-        ends_at=clock.now() + timedelta(minutes=90),
+        ReservationExtended(
+            reservation_id="r-1",
+            meter_id=METER_ID,
+            meter_device_id=DEVICE,
+            bay_number=3,
+            ends_at=clock.now() + timedelta(minutes=90),
+        )
     )
     await eventually(lambda: meter.last_seq(3) == 2)
     stale = LightCommand(1, LightColor.off, None, clock.now())
@@ -429,12 +459,14 @@ async def test_ending_a_stay_early_turns_the_light_off_at_once(
 
     for _ in range(2):  # the bus delivers at least once
         await gateway.reservation_ended(
-            reservation_id="r-1",
-            meter_id="meter-1",
-            meter_device_id=DEVICE,
-            bay_number=3,
-            ended_at=clock.now(),
-            reason="ended_early",
+            ReservationEnded(
+                reservation_id="r-1",
+                meter_id=METER_ID,
+                meter_device_id=DEVICE,
+                bay_number=3,
+                ended_at=clock.now(),
+                reason="ended_early",
+            )
         )
 
     await eventually(reported(database, 2, LightColor.off))
@@ -577,6 +609,35 @@ async def test_recorded_meter_payloads_replayed_twice_are_recorded_once(
     await device.disconnect()
 
 
+async def test_a_recorded_meter_session_replayed_twice_leaves_the_same_record(
+    gateway: MeterGateway, broker: DeviceBroker, database: Database, city: str
+) -> None:
+    """A session recorded from Mosquitto (status, commands, reports, will, reconnect, off)."""
+    session = [
+        json.loads(line)
+        for line in (PAYLOADS / "meter_session_mosquitto.jsonl").read_text().splitlines()
+    ]
+    device = await broker.connect(f"replay-{city}")
+    key = BayLightKey("TEH-02-0001", 3)
+    snapshots = []
+    for round_number in (1, 2):
+        for message in session:
+            payload = json.dumps(message["payload"], separators=(",", ":")).encode()
+            await device.publish(f"shahr/{city}/{message['topic']}", payload)
+        marker = BayLightKey("TEH-02-0001", 8)
+        marker_report = f'{{"seq":{round_number},"color":"off","at":"2026-11-26T07:30:00Z"}}'
+        await device.publish(MeterTopics(city).light_state(marker), marker_report.encode())
+        await eventually(reported(database, round_number, LightColor.off, marker))
+        light = await stored(database, key)
+        presence = await meter_presence(database, "TEH-02-0001")
+        snapshots.append((light.reported, presence.online if presence else None))
+    assert snapshots[0] == snapshots[1]
+    report, online = snapshots[0]
+    assert report is not None
+    assert (report.seq, report.color, online) == (1, LightColor.green, False)
+    await device.disconnect()
+
+
 async def test_unreadable_meter_messages_are_dropped_and_counted_and_change_nothing(
     gateway: MeterGateway, broker: DeviceBroker, database: Database, city: str
 ) -> None:
@@ -594,3 +655,186 @@ async def test_unreadable_meter_messages_are_dropped_and_counted_and_change_noth
     assert await bay_light(database, BAY) is None
     assert await meter_presence(database, DEVICE) is None
     await device.disconnect()
+
+
+# --- through the app: a verified payment, the bus, the gateway, the meter, the API ---
+
+E2E_METERS_CSV = "\n".join(
+    [
+        "device_id,zone_code,zone_name_fa,zone_name_en,district,street_fa,street_en,"
+        "street_class,lon,lat,bays,bay_kinds",
+        "LIGHT-A1,02-test,شهرک غرب,Test zone,2,خیابان ایران‌زمین,Iran Zamin Street,D,"
+        "51.37000,35.76000,8,",
+    ]
+)
+CITIZEN = "citizen-lights-1"
+PLATE = "12B345-67"
+
+
+async def pay_for_bay(container: Container, bay_number: int, *, minutes: int) -> int:
+    """Load a meter, reserve its bay from now and deliver the verified payment; its meter id."""
+    ports: ParkingPorts = container.extras["parking"]
+    vehicles = StaticVehicleDirectory()
+    vehicles.add(CITIZEN, PLATE, "car")
+    ports = dataclasses.replace(ports, payments=FakePayments(), vehicles=vehicles)
+    await load_meters(
+        container.database,
+        container.clock,
+        ports.inventory,
+        records=parse_meter_file(E2E_METERS_CSV),
+    )
+    snapshot = await ports.inventory.current()
+    meter = next(m for m in snapshot.meters.values() if m.device_id == "LIGHT-A1")
+    bay = next(b for b in meter.bays if b.number == bay_number)
+    now = container.clock.now()
+    quote = await quote_bay(
+        ports,
+        citizen_id=CITIZEN,
+        bay_id=bay.id,
+        plate=PLATE,
+        starts_at=now,
+        ends_at=now + timedelta(minutes=minutes),
+    )
+    await reserve(ports, citizen_id=CITIZEN, quote_token=quote.token)
+    assert isinstance(ports.payments, FakePayments)
+    asked = ports.payments.requested[-1]
+    outcome = await take_verified_payment(
+        ports,
+        VerifiedPayment(
+            payment_id=asked["payment_id"],
+            citizen_id=CITIZEN,
+            purpose=asked["purpose"],
+            reference=asked["reference"],
+            amount_rial=asked["amount_rial"],
+            verified_at=now,
+        ),
+    )
+    assert outcome == "confirmed"
+    return meter.id
+
+
+@pytest.fixture
+async def container(settings: Settings, clock: FixedClock) -> AsyncIterator[Container]:
+    """The app's container as a process that runs jobs has it: with the meter gateway."""
+    built = bootstrap.build(settings.model_copy(update={"run_jobs": True}), clock=clock)
+    assert isinstance(built.extras["meter_gateway"], MeterGateway)
+    await built.start()
+    yield built
+    await built.stop()
+
+
+@pytest.fixture
+async def app_meter(container: Container, clock: FixedClock) -> AsyncIterator[SimulatedMeter]:
+    simulated = SimulatedMeter(
+        container.broker, clock, city=container.settings.city, meter_device_id="LIGHT-A1"
+    )
+    await simulated.connect()
+    yield simulated
+    await simulated.shut_down()
+
+
+def sse_events(body: str) -> list[dict[str, Any]]:
+    return [
+        json.loads(frame.split("data: ", 1)[1])
+        for frame in body.split("\n\n")
+        if frame.startswith("event: lights\n")
+    ]
+
+
+async def test_a_verified_payment_turns_the_light_green_and_the_api_shows_desired_and_reported(
+    container: Container, app_meter: SimulatedMeter, client: httpx.AsyncClient
+) -> None:
+    meter_id = await pay_for_bay(container, 2, minutes=60)
+
+    await eventually(lambda: app_meter.shown(2) is LightColor.green)
+    database = container.database
+    await eventually(reported(database, 1, LightColor.green, BayLightKey("LIGHT-A1", 2)))
+    answer = await client.get(f"/api/v1/parking/meters/{meter_id}/lights")
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["meter_device_id"], body["online"]) == ("LIGHT-A1", True)
+    assert [bay["bay_number"] for bay in body["bays"]] == list(range(1, 9))
+    bay = body["bays"][1]
+    assert bay["desired"]["color"] == "green"
+    assert (bay["desired"]["seq"], bay["desired"]["pending"]) == (1, False)
+    assert (bay["reported"]["color"], bay["reported"]["seq"]) == ("green", 1)
+    assert (bay["in_step"], bay["state"]) == (True, "shown")
+    assert bay["message"] == "چراغ جایگاه سبز است: جایگاه رزرو شده است."
+    untouched = body["bays"][0]
+    assert (untouched["desired"]["color"], untouched["desired"]["seq"]) == ("off", 0)
+    assert untouched["reported"] is None
+
+
+async def test_the_stream_shows_the_light_turning_green_live(
+    container: Container, app_meter: SimulatedMeter, client: httpx.AsyncClient
+) -> None:
+    await load_meters(
+        container.database,
+        container.clock,
+        container.extras["parking"].inventory,
+        records=parse_meter_file(E2E_METERS_CSV),
+    )
+    snapshot = await container.extras["parking"].inventory.current()
+    meter_id = next(m.id for m in snapshot.meters.values() if m.device_id == "LIGHT-A1")
+    watching = asyncio.create_task(
+        client.get(f"/api/v1/parking/meters/{meter_id}/lights/stream", params={"max_s": 2})
+    )
+    await asyncio.sleep(0.6)
+    await pay_for_bay(container, 5, minutes=60)
+
+    answer = await watching
+
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    assert answer.text.startswith("retry: 2000\n\n")
+    frames = sse_events(answer.text)
+    states = [(f["bays"][4]["desired"]["color"], f["bays"][4]["state"]) for f in frames]
+    assert states[0] == ("off", "shown")
+    assert states[-1] == ("green", "shown")
+
+
+async def test_the_lights_of_a_meter_that_does_not_exist_are_not_found(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.get("/api/v1/parking/meters/987654/lights")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    stream = await client.get("/api/v1/parking/meters/987654/lights/stream")
+    assert stream.status_code == 404
+
+
+async def test_a_meter_offline_is_said_so_while_its_light_waits(
+    container: Container, app_meter: SimulatedMeter, client: httpx.AsyncClient
+) -> None:
+    await app_meter.power_cut()
+    await eventually(presence_is_device(container.database, "LIGHT-A1", False))
+    meter_id = await pay_for_bay(container, 3, minutes=60)
+    await eventually(desired_seq(container.database, BayLightKey("LIGHT-A1", 3), 1))
+    client.cookies.set("lang", "en")
+
+    body = (await client.get(f"/api/v1/parking/meters/{meter_id}/lights")).json()
+
+    assert body["online"] is False
+    bay = body["bays"][2]
+    assert (bay["desired"]["color"], bay["reported"], bay["state"]) == (
+        "green",
+        None,
+        "meter_offline",
+    )
+    assert bay["message"].startswith("The meter is offline")
+
+
+def presence_is_device(database: Database, device: str, online: bool) -> Condition:
+    async def check() -> bool:
+        presence = await meter_presence(database, device)
+        return presence is not None and presence.online is online
+
+    return check
+
+
+def desired_seq(database: Database, key: BayLightKey, seq: int) -> Condition:
+    async def check() -> bool:
+        light = await bay_light(database, key)
+        return light is not None and light.desired.seq == seq
+
+    return check

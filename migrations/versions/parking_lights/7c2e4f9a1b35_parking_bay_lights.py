@@ -21,7 +21,7 @@ def upgrade() -> None:
         "parking_bay_light",
         sa.Column("meter_device_id", sa.String(length=64), nullable=False),
         sa.Column("bay_number", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("meter_id", sa.String(length=64), nullable=True),
+        sa.Column("meter_id", sa.Integer(), nullable=True),
         sa.Column("desired_color", sa.String(length=8), nullable=False),
         sa.Column("desired_seq", sa.BigInteger(), nullable=False),
         sa.Column("desired_until", sa.DateTime(timezone=True), nullable=True),
@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.create_table(
         "parking_light_window",
         sa.Column("reservation_id", sa.String(length=64), nullable=False),
-        sa.Column("meter_id", sa.String(length=64), nullable=True),
+        sa.Column("meter_id", sa.Integer(), nullable=True),
         sa.Column("meter_device_id", sa.String(length=64), nullable=False),
         sa.Column("bay_number", sa.Integer(), nullable=False),
         sa.Column("starts_at", sa.DateTime(timezone=True), nullable=True),
@@ -60,7 +60,7 @@ def upgrade() -> None:
     op.create_table(
         "parking_meter_presence",
         sa.Column("meter_device_id", sa.String(length=64), nullable=False),
-        sa.Column("meter_id", sa.String(length=64), nullable=True),
+        sa.Column("meter_id", sa.Integer(), nullable=True),
         sa.Column("online", sa.Boolean(), nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),

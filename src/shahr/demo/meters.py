@@ -35,6 +35,7 @@ from shahr.parking.gateways import (
     encode_report,
     encode_status,
 )
+from shahr.parking.queries import InventoryCache
 
 log = logging.getLogger(__name__)
 
@@ -314,3 +315,12 @@ class MeterFleet:
                 log.warning(
                     "simulated meter %s did not come back: %s", meter.meter_device_id, error
                 )
+
+
+async def inventory_meters(inventory: InventoryCache) -> list[MeterSpec]:
+    """One simulated meter per meter in the parking inventory, serving its numbered bays."""
+    snapshot = await inventory.current()
+    return [
+        MeterSpec(meter.device_id, max((bay.number for bay in meter.bays), default=0))
+        for meter in sorted(snapshot.meters.values(), key=lambda m: m.device_id)
+    ]

@@ -21,6 +21,7 @@ from shahr.demo.domain import (
     DemoDisabledError,
     demo_staff_accounts,
 )
+from shahr.demo.parking import seed_demo_parking
 from shahr.identity import services as identity_services
 from shahr.kernel.access import Role
 from shahr.kernel.persian import normalise
@@ -90,6 +91,7 @@ async def seed_demo_city(container: Container) -> list[str]:
         database, centroids=data.centroids, source=DEMO_DISTRICT_SOURCE
     )
     await parking_services.load_metro_stations(database, stations=data.metro_stations)
+    await seed_demo_parking(container)
     await air_quality_services.load_stations(database, stations=data.aq_stations)
 
     staff = demo_staff_accounts()

@@ -33,6 +33,7 @@ from shahr.parking.domain.lights import (
     desired_light,
     next_change,
 )
+from shahr.parking.events import ReservationConfirmed, ReservationEnded, ReservationExtended
 from shahr.parking.persistence.lights import LightRepository, LightUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,8 @@ class RecordingNotifier:
 # online, re-sends a meter's commands when it comes back, and keeps commands the broker
 # did not take as pending until it does.
 
-_DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# As the inventory accepts them (one topic level: no `/`, `+`, `#`).
+_DEVICE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_BAY_NUMBER = 999
 
 
@@ -470,56 +472,32 @@ class MeterGateway:
 
     # --- reservation events: each merges into the reservation's window, then re-decides ---
 
-    async def reservation_confirmed(
-        self,
-        *,
-        reservation_id: object,
-        meter_id: object,
-        meter_device_id: str,
-        bay_number: int,
-        starts_at: datetime,
-        ends_at: datetime,
-    ) -> None:
-        """Green for the reserved window, then back; idempotent for a repeated event."""
+    async def reservation_confirmed(self, event: ReservationConfirmed) -> None:
+        """Green for the reserved window, then back; a repeated event changes nothing."""
         await self._change_window(
-            str(reservation_id),
-            BayLightKey(meter_device_id, bay_number),
-            meter_id=str(meter_id),
-            change=lambda window: window.confirmed(starts_at, ends_at),
+            event.reservation_id,
+            BayLightKey(event.meter_device_id, event.bay_number),
+            meter_id=event.meter_id,
+            change=lambda window: window.confirmed(event.starts_at, event.ends_at),
         )
 
-    async def reservation_extended(
-        self,
-        *,
-        reservation_id: object,
-        meter_id: object,
-        meter_device_id: str,
-        bay_number: int,
-        ends_at: datetime,
-    ) -> None:
+    async def reservation_extended(self, event: ReservationExtended) -> None:
+        """A longer green: the same run with a later `until`, under a new seq."""
         await self._change_window(
-            str(reservation_id),
-            BayLightKey(meter_device_id, bay_number),
-            meter_id=str(meter_id),
-            change=lambda window: window.extended(ends_at),
+            event.reservation_id,
+            BayLightKey(event.meter_device_id, event.bay_number),
+            meter_id=event.meter_id,
+            change=lambda window: window.extended(event.ends_at),
         )
 
-    async def reservation_ended(
-        self,
-        *,
-        reservation_id: object,
-        meter_id: object,
-        meter_device_id: str,
-        bay_number: int,
-        ended_at: datetime,
-        reason: str | None = None,
-    ) -> None:
+    async def reservation_ended(self, event: ReservationEnded) -> None:
+        """Ended early, cancelled or expired: the window stops holding the light at `ended_at`."""
         await self._change_window(
-            str(reservation_id),
-            BayLightKey(meter_device_id, bay_number),
-            meter_id=str(meter_id),
-            change=lambda window: window.ended(ended_at),
-            end_reason=reason,
+            event.reservation_id,
+            BayLightKey(event.meter_device_id, event.bay_number),
+            meter_id=event.meter_id,
+            change=lambda window: window.ended(event.ended_at),
+            end_reason=event.reason,
         )
 
     # --- what meters say (called by mqtt_handlers, idempotent) ---
@@ -720,7 +698,7 @@ class MeterGateway:
         reservation_id: str | None,
         key: BayLightKey,
         *,
-        meter_id: str | None,
+        meter_id: int | None,
         change: Callable[[LightWindow], LightWindow] | None,
         end_reason: str | None = None,
     ) -> None:
@@ -744,7 +722,7 @@ class MeterGateway:
         self,
         reservation_id: str | None,
         key: BayLightKey,
-        meter_id: str | None,
+        meter_id: int | None,
         change: Callable[[LightWindow], LightWindow] | None,
         end_reason: str | None,
     ) -> tuple[BayLight, list[LightWindow], datetime]:

@@ -181,7 +181,7 @@ class BayLight:
     """
 
     key: BayLightKey
-    meter_id: str | None
+    meter_id: int | None
     desired: LightCommand
     sent_seq: int = 0
     reported: LightReport | None = None
@@ -243,7 +243,7 @@ class MeterPresence:
     last_seen_at: datetime
     session: str | None = None
     firmware: str | None = None
-    meter_id: str | None = None
+    meter_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -249,13 +249,23 @@ def _unb64(text: str) -> bytes:
 class QuoteSigner:
     """Signs quotes and reads them back; a changed byte makes the token invalid."""
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 16:
-            raise ValueError("a quote signing key has at least 16 bytes")
-        self._key = key
+    def __init__(self, key: bytes | Callable[[], bytes]) -> None:
+        # A callable is asked once, at the first quote: the app's secret may live in a
+        # file that should not be read (or made) merely by building the app.
+        self._key_source = key
+        self._key: bytes | None = None
+
+    def _secret(self) -> bytes:
+        if self._key is None:
+            source = self._key_source
+            key = source if isinstance(source, bytes) else source()
+            if len(key) < 16:
+                raise ValueError("a quote signing key has at least 16 bytes")
+            self._key = key
+        return self._key
 
     def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
+        return _b64(hmac.new(self._secret(), payload.encode("ascii"), hashlib.sha256).digest())
 
     def sign(self, claims: QuoteClaims) -> str:
         body = {
@@ -303,9 +313,7 @@ class QuoteSigner:
 
 
 def invalid_quote() -> InvalidQuoteError:
-    return InvalidQuoteError(
-        "This quote is not valid. Ask for a new quote.", field="quote_token"
-    )
+    return InvalidQuoteError("This quote is not valid. Ask for a new quote.", field="quote_token")
 
 
 def check_quote_usable(claims: QuoteClaims, *, citizen_id: str, now: datetime) -> None:
@@ -313,6 +321,4 @@ def check_quote_usable(claims: QuoteClaims, *, citizen_id: str, now: datetime) -
     if not hmac.compare_digest(claims.citizen_id.encode(), citizen_id.encode()):
         raise invalid_quote()
     if now >= claims.expires_at:
-        raise QuoteExpiredError(
-            "This quote has expired. Ask for a new quote.", field="quote_token"
-        )
+        raise QuoteExpiredError("This quote has expired. Ask for a new quote.", field="quote_token")

@@ -70,7 +70,7 @@ class BayLightRow(Base):
 
     meter_device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     bay_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    meter_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    meter_id: Mapped[int | None] = mapped_column(Integer, index=True)
     desired_color: Mapped[str] = mapped_column(String(8))
     desired_seq: Mapped[int] = mapped_column(BigInteger)
     desired_until: Mapped[datetime | None] = mapped_column(_UtcDateTime())
@@ -126,7 +126,7 @@ class LightWindowRow(Base):
     )
 
     reservation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    meter_id: Mapped[str | None] = mapped_column(String(64))
+    meter_id: Mapped[int | None] = mapped_column(Integer)
     meter_device_id: Mapped[str] = mapped_column(String(64))
     bay_number: Mapped[int] = mapped_column(Integer)
     starts_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
@@ -157,7 +157,7 @@ class MeterPresenceRow(Base):
     __tablename__ = "parking_meter_presence"
 
     meter_device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    meter_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    meter_id: Mapped[int | None] = mapped_column(Integer, index=True)
     online: Mapped[bool] = mapped_column(Boolean)
     since: Mapped[datetime] = mapped_column(_UtcDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(_UtcDateTime())
@@ -201,7 +201,7 @@ class LightRepository:
         self._session = session
 
     async def window(
-        self, reservation_id: str, key: BayLightKey, *, meter_id: str | None
+        self, reservation_id: str, key: BayLightKey, *, meter_id: int | None
     ) -> LightWindow:
         """The reservation's window, locked for this transaction; a new empty one if unknown."""
         row = await self._session.get(LightWindowRow, reservation_id, with_for_update=True)
@@ -234,7 +234,7 @@ class LightRepository:
         return [row.to_domain() for row in rows]
 
     async def bay_light(
-        self, key: BayLightKey, now: datetime, *, meter_id: str | None = None
+        self, key: BayLightKey, now: datetime, *, meter_id: int | None = None
     ) -> BayLight:
         """The bay's light, locked for this transaction; the unset default if never seen."""
         row = await self._session.get(
@@ -319,7 +319,7 @@ class LightRepository:
             self._session.add(row)
         row.update_from(presence)
 
-    async def link_meter(self, meter_device_id: str, meter_id: str) -> None:
+    async def link_meter(self, meter_device_id: str, meter_id: int) -> None:
         """Name the platform's meter behind a device id, once a reservation has said it."""
         await self._session.execute(
             update(MeterPresenceRow)
@@ -362,7 +362,7 @@ class LightUnitOfWork:
 class MeterLights:
     """A meter's bays as the platform wants them and as the meter reports them."""
 
-    meter_id: str
+    meter_id: int
     meter_device_id: str | None
     presence: MeterPresence | None
     bays: list[BayLightView]
@@ -374,8 +374,14 @@ class BayLightView:
     reported_received_at: datetime | None
 
 
-async def meter_lights(database: Database, meter_id: str) -> MeterLights | None:
-    """Desired and reported light of each bay of a meter, with its presence; None if unknown."""
+async def meter_lights(
+    database: Database, meter_id: int, meter_device_id: str | None = None
+) -> MeterLights | None:
+    """Desired and reported light of each bay of a meter, with its presence; None if unknown.
+
+    Pass the device id when the inventory knows it: the meter may have announced itself
+    before any reservation named its meter id.
+    """
     async with database.session() as session:
         rows = list(
             await session.scalars(
@@ -384,14 +390,16 @@ async def meter_lights(database: Database, meter_id: str) -> MeterLights | None:
                 .order_by(BayLightRow.bay_number)
             )
         )
-        presence_row = await session.scalar(
-            select(MeterPresenceRow).where(MeterPresenceRow.meter_id == meter_id).limit(1)
-        )
+        device_id = meter_device_id or (rows[0].meter_device_id if rows else None)
+        presence_row = None
+        if device_id is not None:
+            presence_row = await session.get(MeterPresenceRow, device_id)
+        if presence_row is None:
+            presence_row = await session.scalar(
+                select(MeterPresenceRow).where(MeterPresenceRow.meter_id == meter_id).limit(1)
+            )
         if not rows and presence_row is None:
             return None
-        device_id = rows[0].meter_device_id if rows else None
-        if presence_row is None and device_id is not None:
-            presence_row = await session.get(MeterPresenceRow, device_id)
         presence = None if presence_row is None else presence_row.to_domain()
         return MeterLights(
             meter_id=meter_id,

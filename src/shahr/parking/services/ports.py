@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -66,6 +67,8 @@ def shipped_rules(policy: ParkingPolicy | None = None) -> ParkingRules:
     )
 
 
-def quote_signer(secret: str) -> QuoteSigner:
-    """Quotes are signed with a key of their own, derived from the app's secret."""
-    return QuoteSigner(hmac.new(secret.encode(), b"shahr.parking.quotes", hashlib.sha256).digest())
+def quote_signer(secret: Callable[[], str]) -> QuoteSigner:
+    """Quotes are signed with a key of their own, derived from the app's secret when first used."""
+    return QuoteSigner(
+        lambda: hmac.new(secret().encode(), b"shahr.parking.quotes", hashlib.sha256).digest()
+    )

@@ -1,0 +1,399 @@
+"""From payment verified to the bay light reported green, on the real broker.
+
+Claim (issue 3): p99 under 1 s with 2,000 simulated meters (16,000 bays) on Mosquitto.
+
+What runs: the meter gateway of the app (`MeterGateway` with its MQTT handlers, on
+PostgreSQL when `psql` can make a database, else SQLite) and, in separate processes,
+2,000 simulated meters (`shahr.demo.meters.SimulatedMeter`), each its own MQTT
+connection to Mosquitto. Once every meter is online, one `ReservationConfirmed` per bay
+(16,000) is published on the app's event bus (the in-process stream, as in the embedded
+app) at a steady rate; the gateway's bus handler decides the desired light, publishes it
+(retained, QoS 1), the meter applies it and reports, and the gateway records the report.
+
+Not in the measured path: the payment itself and the booking transaction that emits
+`ReservationConfirmed` (their cost is measured by the booking benchmark); the gateway is
+driven from the events directly, as a verified payment would drive it through parking.
+Latency of one bay = from `bus.publish(ReservationConfirmed)` to the gateway having
+recorded the meter's green report in the database; its parts are event -> command
+accepted by the broker (PUBACK) and command accepted -> report recorded.
+
+    .venv/bin/python bench/light_latency.py [--meters 2000] [--rate 400] [--database sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import postgres_url, save  # noqa: E402
+
+from shahr.cli import upgrade_database  # noqa: E402
+from shahr.demo.meters import SimulatedMeter  # noqa: E402
+from shahr.kernel.bus import EventBus  # noqa: E402
+from shahr.kernel.clock import SystemClock  # noqa: E402
+from shahr.kernel.db import Database  # noqa: E402
+from shahr.kernel.mqtt import (  # noqa: E402
+    DeviceBroker,
+    DeviceConnection,
+    DeviceMessage,
+    MessageHandler,
+    MqttBroker,
+    Will,
+)
+from shahr.kernel.settings import Settings  # noqa: E402
+from shahr.kernel.stream import InProcessStream  # noqa: E402
+from shahr.parking import mqtt_handlers  # noqa: E402
+from shahr.parking.domain import BayLightKey, LightColor, LightReport  # noqa: E402
+from shahr.parking.events import ReservationConfirmed  # noqa: E402
+from shahr.parking.gateways import MeterGateway  # noqa: E402
+
+BROKER_URL = os.environ.get("SHAHR_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
+
+
+def device_id(n: int) -> str:
+    return f"BENCH-{n:05d}"
+
+
+# --- the meters, in their own processes --------------------------------------------------------
+
+
+async def run_meters(city: str, first: int, count: int, bays: int) -> None:
+    """Connect `count` simulated meters, say "ready", and run until stdin closes."""
+    broker = MqttBroker(BROKER_URL, timeout_s=30.0)
+    clock = SystemClock()
+    meters = [
+        SimulatedMeter(broker, clock, city=city, meter_device_id=device_id(n), bays=bays)
+        for n in range(first, first + count)
+    ]
+    gate = asyncio.Semaphore(50)
+
+    async def power_on(meter: SimulatedMeter) -> None:
+        async with gate:
+            await meter.connect()
+
+    await asyncio.gather(*(power_on(m) for m in meters))
+    print(f"ready {count}", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)  # the driver closes stdin to stop us
+    applied = sum(m.applied_count for m in meters)
+    ignored = sum(m.ignored for m in meters)
+    for meter in meters:
+        await meter.shut_down()
+    await broker.stop()
+    print(f"done applied={applied} ignored={ignored}", flush=True)
+
+
+# --- the platform side -------------------------------------------------------------------------
+
+
+@dataclass
+class Timings:
+    published: dict[str, float] = field(default_factory=dict)
+    reported: dict[BayLightKey, float] = field(default_factory=dict)
+
+
+class TimingConnection:
+    """The gateway's connection, noting when the broker accepted each light command."""
+
+    def __init__(self, inner: DeviceConnection, timings: Timings) -> None:
+        self.client_id = inner.client_id
+        self._inner = inner
+        self._timings = timings
+
+    async def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> None:
+        await self._inner.publish(topic, payload, qos=qos, retain=retain)
+        self._timings.published.setdefault(topic, time.monotonic())
+
+    async def subscribe(self, topic_filter: str, handler: MessageHandler, *, qos: int = 1) -> None:
+        await self._inner.subscribe(topic_filter, handler, qos=qos)
+
+    async def disconnect(self) -> None:
+        await self._inner.disconnect()
+
+    async def drop(self) -> None:
+        await self._inner.drop()
+
+
+class TimingBroker:
+    def __init__(self, inner: DeviceBroker, timings: Timings) -> None:
+        self._inner = inner
+        self._timings = timings
+
+    async def connect(self, client_id: str, *, will: Will | None = None) -> DeviceConnection:
+        return TimingConnection(await self._inner.connect(client_id, will=will), self._timings)
+
+    async def ping(self) -> None:
+        await self._inner.ping()
+
+    async def stop(self) -> None:
+        await self._inner.stop()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+async def clear_city(city: str) -> int:
+    """Empty every retained topic the run left on the broker."""
+    broker = MqttBroker(BROKER_URL, timeout_s=30.0)
+    cleaner = await broker.connect(f"bench-cleaner-{city}")
+    retained: set[str] = set()
+
+    async def note(message: DeviceMessage) -> None:
+        if message.retain and message.payload:
+            retained.add(message.topic)
+
+    await cleaner.subscribe(f"shahr/{city}/#", note)
+    quiet_since, seen = time.monotonic(), 0
+    while time.monotonic() - quiet_since < 1.0:
+        await asyncio.sleep(0.2)
+        if len(retained) != seen:
+            seen, quiet_since = len(retained), time.monotonic()
+    for topic in retained:
+        await cleaner.publish(topic, b"", retain=True)
+    await broker.stop()
+    return len(retained)
+
+
+async def wait_for(condition: object, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def drive(args: argparse.Namespace) -> dict[str, object]:
+    city = f"bench{uuid.uuid4().hex[:8]}"
+    url = None if args.database == "sqlite" else postgres_url("shahr_bench_lights")
+    if url is None:
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='shahr-bench-')}/lights.db"
+    database_kind = "postgresql" if url.startswith("postgresql") else "sqlite"
+    upgrade_database(Settings(database_url=url))
+    database = Database(Settings(database_url=url).sqlalchemy_url)
+    clock = SystemClock()
+    timings = Timings()
+
+    def on_report(key: BayLightKey, report: LightReport) -> None:
+        if report.color is LightColor.green:
+            timings.reported.setdefault(key, time.monotonic())
+
+    gateway = MeterGateway(
+        TimingBroker(MqttBroker(BROKER_URL, timeout_s=30.0), timings),
+        database,
+        clock,
+        city=city,
+    )
+    mqtt_handlers.install(gateway)
+    gateway.observe_reports(on_report)
+    await gateway.start()
+
+    per_process = -(-args.meters // args.processes)
+    processes = []
+    started = time.monotonic()
+    for first in range(0, args.meters, per_process):
+        count = min(per_process, args.meters - first)
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, __file__, "--role", "meters", "--city", city]
+                + ["--first", str(first), "--count", str(count), "--bays", str(args.bays)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for process in processes:
+        assert process.stdout is not None
+        line = await asyncio.to_thread(process.stdout.readline)
+        if not line.startswith("ready"):
+            raise SystemExit(f"a meter process failed to start: {line!r}")
+
+    async def all_online() -> bool:
+        from sqlalchemy import func, select
+
+        from shahr.parking.persistence import MeterPresenceRow
+
+        async with database.session() as session:
+            online = await session.scalar(
+                select(func.count()).where(MeterPresenceRow.online.is_(True))
+            )
+        return (online or 0) >= args.meters
+
+    await wait_for(all_online, 120, "every meter to be seen online")
+    connect_s = time.monotonic() - started
+
+    stream = InProcessStream(city=city)
+    bus = EventBus(stream, city=city)
+    bus.subscribe(ReservationConfirmed, gateway.reservation_confirmed, durable="parking-bay-lights")
+    await bus.start()
+
+    keys = [
+        BayLightKey(device_id(n), bay)
+        for n in range(args.meters)
+        for bay in range(1, args.bays + 1)
+    ]
+    random.Random(3).shuffle(keys)
+    sent_at: dict[BayLightKey, float] = {}
+    now = clock.now()
+    begin = time.monotonic()
+    for i, key in enumerate(keys):
+        delay = begin + i / args.rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent_at[key] = time.monotonic()
+        await bus.publish(
+            ReservationConfirmed(
+                reservation_id=f"{city}-{i}",
+                bay_id=i,
+                meter_id=int(key.meter_device_id.removeprefix("BENCH-")) + 1,
+                meter_device_id=key.meter_device_id,
+                bay_number=key.bay_number,
+                plate="12B34567",
+                starts_at=now,
+                ends_at=now + timedelta(hours=2),
+            )
+        )
+    offered_s = time.monotonic() - begin
+
+    async def all_reported() -> bool:
+        return len(timings.reported) >= len(keys)
+
+    with contextlib.suppress(SystemExit):
+        await wait_for(all_reported, 60, "every report")
+
+    await bus.stop()
+    for process in processes:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.close()
+    meter_lines = [await asyncio.to_thread(p.stdout.read) for p in processes]  # type: ignore[union-attr]
+    for process in processes:
+        process.wait(timeout=60)
+    async with database.session() as session:
+        from sqlalchemy import func, select
+
+        from shahr.parking.persistence import BayLightRow
+
+        pending = await session.scalar(
+            select(func.count()).where(BayLightRow.sent_seq < BayLightRow.desired_seq)
+        )
+        green = await session.scalar(
+            select(func.count()).where(
+                BayLightRow.reported_color == "green", BayLightRow.reported_seq == 1
+            )
+        )
+    await gateway.stop()
+    await database.dispose()
+    cleared = await clear_city(city)
+
+    topic_of = gateway.topics.light_set
+    total = [timings.reported[k] - sent_at[k] for k in keys if k in timings.reported]
+    to_broker = [
+        timings.published[topic_of(k)] - sent_at[k]
+        for k in keys
+        if topic_of(k) in timings.published
+    ]
+    to_report = [
+        timings.reported[k] - timings.published[topic_of(k)]
+        for k in keys
+        if k in timings.reported and topic_of(k) in timings.published
+    ]
+    ms = 1000.0
+    return {
+        "broker": BROKER_URL,
+        "database": database_kind,
+        "meters": args.meters,
+        "bays": len(keys),
+        "meter_processes": len(processes),
+        "cpus": os.cpu_count(),
+        "connect_all_meters_s": round(connect_s, 1),
+        "offered_rate_per_s": args.rate,
+        "achieved_rate_per_s": round(len(keys) / offered_s, 1),
+        "events": len(keys),
+        "commands_accepted_by_broker": len(to_broker),
+        "reported_green": len(total),
+        "recorded_green_in_db": green,
+        "pending_after_run": pending,
+        "missing": len(keys) - len(total),
+        "p50_ms": round(statistics.median(total) * ms, 1) if total else None,
+        "p90_ms": round(percentile(total, 0.90) * ms, 1) if total else None,
+        "p99_ms": round(percentile(total, 0.99) * ms, 1) if total else None,
+        "max_ms": round(max(total) * ms, 1) if total else None,
+        "event_to_broker_p50_ms": round(statistics.median(to_broker) * ms, 1)
+        if to_broker
+        else None,
+        "event_to_broker_p99_ms": round(percentile(to_broker, 0.99) * ms, 1) if to_broker else None,
+        "broker_to_recorded_p50_ms": round(statistics.median(to_report) * ms, 1)
+        if to_report
+        else None,
+        "broker_to_recorded_p99_ms": round(percentile(to_report, 0.99) * ms, 1)
+        if to_report
+        else None,
+        "meter_processes_said": [line.strip().splitlines()[-1] for line in meter_lines if line],
+        "retained_topics_cleared": cleared,
+    }
+
+
+def broker_reachable() -> bool:
+    parsed = urlparse(BROKER_URL)
+    try:
+        socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 1883), 2).close()
+    except OSError:
+        return False
+    return True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--meters", type=int, default=2000)
+    parser.add_argument("--bays", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=400.0, help="confirmations per second")
+    parser.add_argument("--processes", type=int, default=2, help="processes for the meters")
+    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--role", choices=["driver", "meters"], default="driver")
+    parser.add_argument("--city", default="")
+    parser.add_argument("--first", type=int, default=0)
+    parser.add_argument("--count", type=int, default=0)
+    args = parser.parse_args()
+    if args.role == "meters":
+        asyncio.run(run_meters(args.city, args.first, args.count, args.bays))
+        return 0
+    if not broker_reachable():
+        print(f"no MQTT broker at {BROKER_URL}: start Mosquitto (see ../shared/services.md)")
+        return 1
+    print(
+        f"light latency: {args.meters} meters x {args.bays} bays on {BROKER_URL},"
+        f" {args.rate:g} confirmations/s ...",
+        flush=True,
+    )
+    figures = asyncio.run(drive(args))
+    save("light_latency", figures)
+    for name, value in figures.items():
+        print(f"  {name}: {value}")
+    p99 = figures["p99_ms"]
+    ok = figures["missing"] == 0 and isinstance(p99, float) and p99 < 1000.0
+    print(f"claim (p99 < 1000 ms, nothing missing): {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The twin's network and sensors, put into the platform through traffic's own services.
+
+Each SUMO edge becomes a road segment with the same id (so SUMO's ground truth and the
+platform's state line up by id), each loop a lane detector on it (lane 1 = kerb side =
+SUMO's lane 0), each camera a plate camera over the whole road. Importing twice changes
+nothing: segments and detectors are matched by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shahr.demo.twin.scenario import Scenario
+from shahr.kernel.clock import Clock
+from shahr.kernel.db import Database
+from shahr.traffic.domain import DetectorKind, DetectorSpec, SegmentSpec
+from shahr.traffic.services import NetworkImportReport, import_road_network, register_detectors
+
+SOURCE = "sumo-twin"
+
+
+def segment_specs(scenario: Scenario) -> list[SegmentSpec]:
+    return [
+        SegmentSpec(
+            id=edge.id,
+            geometry=edge.geometry,
+            road_class=edge.road_class,
+            lanes=edge.lanes,
+            from_node=edge.from_node,
+            to_node=edge.to_node,
+            name=edge.name,
+            free_flow_kmh=edge.speed_limit_kmh,
+            length_m=edge.length_m,
+        )
+        for edge in scenario.edges
+    ]
+
+
+def detector_specs(scenario: Scenario) -> list[DetectorSpec]:
+    loops = [
+        DetectorSpec(
+            id=detector.id,
+            segment_id=detector.edge_id,
+            kind=DetectorKind.loop,
+            lane=detector.lane,
+            position_m=detector.position_m,
+        )
+        for detector in scenario.detectors
+    ]
+    cameras = [
+        DetectorSpec(
+            id=camera.id,
+            segment_id=camera.edge_id,
+            kind=DetectorKind.plate_camera,
+            lane=None,
+            position_m=camera.position_m,
+        )
+        for camera in scenario.cameras
+    ]
+    return loops + cameras
+
+
+async def load_into_platform(
+    database: Database,
+    scenario: Scenario,
+    *,
+    districts: Sequence[tuple[int, Mapping[str, Any]]] = (),
+    clock: Clock | None = None,
+) -> NetworkImportReport:
+    """Import the scenario's segments, then register its loops and cameras."""
+    report = await import_road_network(
+        database,
+        segments=segment_specs(scenario),
+        source=f"{SOURCE}:{scenario.name}",
+        districts=districts,
+        clock=clock,
+    )
+    await register_detectors(database, detectors=detector_specs(scenario), clock=clock)
+    return report

@@ -1,0 +1,80 @@
+"""Traffic's domain: pure rules and arithmetic, time always passed in."""
+
+from shahr.traffic.domain.detectors import (
+    Detector,
+    DetectorHealth,
+    DetectorId,
+    DetectorKind,
+    DetectorSpec,
+    Fault,
+    IntervalSample,
+    detector_from_spec,
+    diagnose,
+)
+from shahr.traffic.domain.errors import (
+    DetectorNotFoundError,
+    InvalidDetectorError,
+    InvalidNetworkError,
+    InvalidQueryError,
+    NetworkInUseError,
+    NoTrafficDataError,
+    SegmentNotFoundError,
+)
+from shahr.traffic.domain.indices import Indices, Journey, indices_from, match_journeys
+from shahr.traffic.domain.network import (
+    Adjacency,
+    NodeId,
+    RoadClass,
+    Segment,
+    SegmentId,
+    SegmentSpec,
+    adjacency_of,
+    capacity_veh_h,
+    segment_from_spec,
+)
+from shahr.traffic.domain.readings import (
+    DetectorReading,
+    PlatePassage,
+    RejectReason,
+    batch_payload,
+)
+from shahr.traffic.domain.state import INTERVAL_S, LOS_LETTERS, interval_start_of
+
+__all__ = [
+    "INTERVAL_S",
+    "LOS_LETTERS",
+    "Adjacency",
+    "Detector",
+    "DetectorHealth",
+    "DetectorId",
+    "DetectorKind",
+    "DetectorNotFoundError",
+    "DetectorReading",
+    "DetectorSpec",
+    "Fault",
+    "Indices",
+    "IntervalSample",
+    "InvalidDetectorError",
+    "InvalidNetworkError",
+    "InvalidQueryError",
+    "Journey",
+    "NetworkInUseError",
+    "NoTrafficDataError",
+    "NodeId",
+    "PlatePassage",
+    "RejectReason",
+    "RoadClass",
+    "Segment",
+    "SegmentId",
+    "SegmentNotFoundError",
+    "SegmentSpec",
+    "adjacency_of",
+    "batch_payload",
+    "capacity_veh_h",
+    "detector_from_spec",
+    "diagnose",
+    "indices_from",
+    "interval_start_of",
+    "match_journeys",
+    "segment_from_spec",
+]

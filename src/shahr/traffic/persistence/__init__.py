@@ -1,0 +1,79 @@
+"""Traffic's tables, repositories and unit of work (tables are prefixed `traffic_`)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from shahr.kernel.db import Database
+from shahr.traffic.persistence.base import UtcDateTime, aware, upsert
+from shahr.traffic.persistence.detectors import DetectorRepository, DetectorRow
+from shahr.traffic.persistence.indices import (
+    AreaDayRow,
+    AreaHourRow,
+    HistoryRepository,
+    JobMarkRow,
+    SegmentHourRow,
+)
+from shahr.traffic.persistence.network import NetworkRepository, RegistryVersionRow, SegmentRow
+from shahr.traffic.persistence.readings import (
+    DetectorIntervalRow,
+    JourneyRow,
+    PassageRow,
+    ReadingRepository,
+    ReadingRow,
+)
+from shahr.traffic.persistence.state import SegmentStateRow, StateRepository
+
+
+class TrafficUnitOfWork:
+    """One transaction: commit makes every change at once; leaving without it changes nothing."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def __aenter__(self) -> Self:
+        self.session = self._database.sessions()
+        self.network = NetworkRepository(self.session)
+        self.detectors = DetectorRepository(self.session)
+        self.readings = ReadingRepository(self.session)
+        self.states = StateRepository(self.session)
+        self.history = HistoryRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.session.rollback()
+        await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+
+__all__ = [
+    "AreaDayRow",
+    "AreaHourRow",
+    "DetectorIntervalRow",
+    "DetectorRepository",
+    "DetectorRow",
+    "HistoryRepository",
+    "JobMarkRow",
+    "JourneyRow",
+    "NetworkRepository",
+    "PassageRow",
+    "ReadingRepository",
+    "ReadingRow",
+    "RegistryVersionRow",
+    "SegmentHourRow",
+    "SegmentRow",
+    "SegmentStateRow",
+    "StateRepository",
+    "TrafficUnitOfWork",
+    "UtcDateTime",
+    "aware",
+    "upsert",
+]

@@ -1,0 +1,189 @@
+"""The read side of segment state: the latest interval, with estimates filling the gaps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from shahr.kernel.clock import in_tehran
+from shahr.kernel.db import Database
+from shahr.traffic.domain.estimates import estimate
+from shahr.traffic.domain.state import INTERVAL_S, LOS_LETTERS
+from shahr.traffic.persistence import TrafficUnitOfWork
+from shahr.traffic.services.registry import Registry, current_registry
+
+HISTORY_WEEKS = 4
+
+
+@dataclass(frozen=True)
+class SegmentStateView:
+    """A segment's state over one interval; `estimated` ones carry no occupancy."""
+
+    segment_id: str
+    interval_start: datetime
+    flow_veh_h: float
+    speed_kmh: float
+    occupancy_pct: float | None
+    density_veh_km: float
+    vc_ratio: float
+    los: str
+    congestion_level: int
+    confidence: float
+    estimated: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    """Every segment's state over one interval, and what it was built from."""
+
+    interval_start: datetime | None
+    states: list[SegmentStateView]
+    registry: Registry
+    updated_at: datetime | None
+
+    @property
+    def version(self) -> str:
+        stamp = self.updated_at.timestamp() if self.updated_at else 0
+        start = self.interval_start.timestamp() if self.interval_start else 0
+        return f"{self.registry.version}-{int(start)}-{stamp:.6f}"
+
+
+def interval_holding(moment: datetime) -> datetime:
+    return datetime.fromtimestamp(moment.timestamp() // INTERVAL_S * INTERVAL_S, moment.tzinfo)
+
+
+async def history_shares(
+    uow: TrafficUnitOfWork, registry: Registry, interval_start: datetime
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each segment's usual speed share and v/c at this hour of the week (NaN: no history)."""
+    n = len(registry.segments)
+    hour = interval_start.replace(minute=0, second=0, microsecond=0)
+    vht = np.zeros(n)
+    ff = np.zeros(n)
+    flow = np.zeros(n)
+    hours = np.zeros(n)
+    for week in range(1, HISTORY_WEEKS + 1):
+        start = hour - timedelta(weeks=week)
+        for row in await uow.history.segment_hours(start, start + timedelta(hours=1)):
+            index = registry.segment_index.get(row.segment_id)
+            if index is None:
+                continue
+            vht[index] += row.vht
+            ff[index] += row.ff_vht
+            flow[index] += row.flow_veh_h
+            hours[index] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(vht > 0, ff / vht, np.nan)
+        vc = np.where(hours > 0, flow / np.maximum(hours, 1) / registry.segment_table.capacity_veh_h, np.nan)
+    return share, vc
+
+
+async def state_snapshot(
+    database: Database, *, at: datetime | None = None, estimate_missing: bool = True
+) -> StateSnapshot:
+    """The latest interval with measurements (or the interval holding `at`), every segment."""
+    registry = await current_registry(database)
+    async with TrafficUnitOfWork(database) as uow:
+        if at is None:
+            interval = await uow.states.latest_interval()
+        else:
+            interval = interval_holding(at)
+        updated_at = await uow.states.last_update()
+        if interval is None or not registry.segments:
+            return StateSnapshot(None, [], registry, updated_at)
+        rows = await uow.states.at_interval(interval)
+        views: dict[str, SegmentStateView] = {
+            row.segment_id: SegmentStateView(
+                segment_id=row.segment_id,
+                interval_start=interval,
+                flow_veh_h=row.flow_veh_h,
+                speed_kmh=row.speed_kmh,
+                occupancy_pct=row.occupancy_pct,
+                density_veh_km=row.density_veh_km,
+                vc_ratio=row.vc_ratio,
+                los=LOS_LETTERS[row.los],
+                congestion_level=row.congestion_level,
+                confidence=row.confidence,
+                estimated=row.estimated,
+                source=row.source,
+            )
+            for row in rows
+            if row.segment_id in registry.segment_index
+        }
+        if estimate_missing and len(views) < len(registry.segments):
+            shares = await history_shares(uow, registry, interval)
+            views.update(_estimates(registry, views, interval, shares))
+    ordered = [views[s.id] for s in registry.segments if s.id in views]
+    return StateSnapshot(interval, ordered, registry, updated_at)
+
+
+def _estimates(
+    registry: Registry,
+    known: dict[str, SegmentStateView],
+    interval: datetime,
+    history: tuple[np.ndarray, np.ndarray],
+) -> dict[str, SegmentStateView]:
+    n = len(registry.segments)
+    table = registry.segment_table
+    unknown = np.ones(n, dtype=np.bool_)
+    measured = np.zeros(n, dtype=np.bool_)
+    share = np.zeros(n)
+    vc = np.zeros(n)
+    for segment_id, view in known.items():
+        index = registry.segment_index[segment_id]
+        # A stored estimate stands, but only measurements are spread to neighbours.
+        unknown[index] = False
+        if not view.estimated:
+            measured[index] = True
+            share[index] = view.speed_kmh / table.free_flow_kmh[index]
+            vc[index] = view.vc_ratio
+    result = estimate(
+        unknown=unknown,
+        measured=measured,
+        edge_a=registry.edge_a,
+        edge_b=registry.edge_b,
+        speed_share=share,
+        vc_ratio=vc,
+        history_share=history[0],
+        history_vc=history[1],
+        free_flow_kmh=table.free_flow_kmh,
+        capacity_veh_h=table.capacity_veh_h,
+    )
+    estimates = {}
+    for i, seg in enumerate(result.segment.tolist()):
+        segment_id = registry.segments[seg].id
+        estimates[segment_id] = SegmentStateView(
+            segment_id=segment_id,
+            interval_start=interval,
+            flow_veh_h=float(result.flow_veh_h[i]),
+            speed_kmh=float(result.speed_kmh[i]),
+            occupancy_pct=None,
+            density_veh_km=float(result.density_veh_km[i]),
+            vc_ratio=float(result.vc_ratio[i]),
+            los=LOS_LETTERS[int(result.los[i])],
+            congestion_level=int(result.congestion_level[i]),
+            confidence=float(result.confidence[i]),
+            estimated=True,
+            source=result.source[i],
+        )
+    return estimates
+
+
+async def segment_states(
+    database: Database, *, at: datetime | None = None
+) -> list[SegmentStateView]:
+    """Every segment's state for the latest interval (or the one holding `at`).
+
+    Segments without usable detectors are estimated from neighbours and history, and
+    say so (`estimated=True`, `source`). Empty when nothing has been measured yet.
+    """
+    return (await state_snapshot(database, at=at)).states
+
+
+def tehran_hour_of_week(moment: datetime) -> tuple[int, int]:
+    """(weekday with Saturday = 0, hour) in Tehran: Iran's week starts on Saturday."""
+    local = in_tehran(moment)
+    return (local.weekday() + 2) % 7, local.hour

@@ -1,0 +1,105 @@
+"""The network and registry as arrays, cached per process and reloaded when they change.
+
+Every batch checks one row (the registry version); only a change reloads the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from shahr.kernel.db import Database
+from shahr.traffic.domain.detectors import Detector, DetectorHealth, DetectorKind
+from shahr.traffic.domain.network import Adjacency, Segment, adjacency_of
+from shahr.traffic.domain.state import WHOLE_ROAD, DetectorTable, SegmentTable
+from shahr.traffic.persistence import TrafficUnitOfWork
+
+
+@dataclass(frozen=True)
+class Registry:
+    version: int
+    segments: list[Segment]
+    segment_index: dict[str, int]
+    detectors: list[Detector]
+    detector_index: dict[str, int]
+    detector_table: DetectorTable
+    segment_table: SegmentTable
+    adjacency: Adjacency
+    edge_a: np.ndarray
+    edge_b: np.ndarray
+
+    def detector(self, detector_id: str) -> Detector | None:
+        index = self.detector_index.get(detector_id)
+        return None if index is None else self.detectors[index]
+
+
+def build_registry(version: int, segments: list[Segment], detectors: list[Detector]) -> Registry:
+    segment_index = {s.id: i for i, s in enumerate(segments)}
+    placed = [d for d in detectors if d.segment_id in segment_index]
+    detector_index = {d.id: i for i, d in enumerate(placed)}
+    usable = np.array(
+        [d.counts and d.health is DetectorHealth.ok for d in placed], dtype=np.bool_
+    )
+    segment_of = np.array([segment_index[d.segment_id] for d in placed], dtype=np.int64)
+    counting = np.bincount(
+        segment_of[usable] if len(placed) else np.zeros(0, dtype=np.int64),
+        minlength=len(segments),
+    ).astype(np.float64)
+    adjacency = adjacency_of(segments)
+    pairs = [
+        (segment_index[a], segment_index[b])
+        for a, following in adjacency.downstream.items()
+        for b in following
+    ]
+    edges = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return Registry(
+        version=version,
+        segments=segments,
+        segment_index=segment_index,
+        detectors=placed,
+        detector_index=detector_index,
+        detector_table=DetectorTable(
+            segment=segment_of,
+            lane=np.array(
+                [d.lane if d.lane is not None else WHOLE_ROAD for d in placed], dtype=np.int64
+            ),
+            usable=usable,
+        ),
+        segment_table=SegmentTable(
+            lanes=np.array([s.lanes for s in segments], dtype=np.float64),
+            free_flow_kmh=np.array([s.free_flow_kmh for s in segments], dtype=np.float64),
+            capacity_veh_h=np.array([s.capacity_veh_h for s in segments], dtype=np.float64),
+            length_m=np.array([s.length_m for s in segments], dtype=np.float64),
+            counting_detectors=counting,
+        ),
+        adjacency=adjacency,
+        edge_a=edges[:, 0],
+        edge_b=edges[:, 1],
+    )
+
+
+_cache: weakref.WeakKeyDictionary[Database, Registry] = weakref.WeakKeyDictionary()
+_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+async def current_registry(database: Database) -> Registry:
+    """The registry as it stands in the database, reloaded only when its version moved."""
+    lock = _locks.setdefault(database, asyncio.Lock())
+    async with lock:
+        async with TrafficUnitOfWork(database) as uow:
+            version = await uow.network.version()
+            cached = _cache.get(database)
+            if cached is not None and cached.version == version:
+                return cached
+            segments = await uow.network.all()
+            detectors = await uow.detectors.all()
+        registry = build_registry(version, segments, detectors)
+        _cache[database] = registry
+        return registry
+
+
+def is_plate_camera(detector: Detector) -> bool:
+    return detector.kind is DetectorKind.plate_camera

@@ -1,0 +1,215 @@
+"""Search: meters near a point or in the map view, nearest first, with live free bays."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from shahr.bootstrap import Container
+from shahr.kernel.geo import LonLat
+from shahr.parking import queries, services
+from shahr.parking.domain import TimeWindow, VehicleKind, parse_meter_file
+from shahr.parking.queries import SearchResult
+from shahr.parking.services import ParkingPorts
+
+from .geodata import metro_stations
+from .test_reservations import (
+    OTHER,
+    OTHER_CAR,
+    TEST_METERS_CSV,
+    book,
+    pay_last,
+    seeded_ports,
+    tehran,
+)
+
+HERE = LonLat(51.37000, 35.76000)  # at TEST-A1
+
+
+async def search(
+    ports: ParkingPorts,
+    *,
+    starts_at: int = 11,
+    minutes: int = 60,
+    day: int = 26,
+    **kw: object,
+) -> SearchResult:
+    start = tehran(day, starts_at)
+    arguments: dict[str, object] = {"near": HERE, "vehicle_kind": VehicleKind.car, **kw}
+    return await queries.search_meters(
+        ports.database,
+        ports.inventory,
+        ports.rules,
+        now=ports.clock.now(),
+        window=TimeWindow(start, start + timedelta(minutes=minutes)),
+        **arguments,  # type: ignore[arg-type]
+    )
+
+
+def devices(result: SearchResult) -> list[str]:
+    return [found.meter.device_id for found in result.meters]
+
+
+async def test_meters_come_nearest_first_within_the_radius(container: Container) -> None:
+    ports = await seeded_ports(container)
+
+    result = await search(ports, radius_m=1_000)
+
+    assert devices(result) == ["TEST-A1", "TEST-D1", "TEST-D2"]
+    distances = [found.distance_m for found in result.meters]
+    assert distances == sorted(distances)
+    assert distances[0] == 0
+
+
+async def test_a_map_view_finds_what_lies_inside_it(container: Container) -> None:
+    ports = await seeded_ports(container)
+
+    result = await search(ports, near=None, bbox=(51.36, 35.75, 51.41, 35.77))
+    small = await search(ports, near=None, bbox=(51.3695, 35.7595, 51.3702, 35.7602))
+
+    assert sorted(devices(result)) == ["TEST-A1", "TEST-B1", "TEST-D1", "TEST-D2"]
+    assert devices(small) == ["TEST-A1"]
+
+
+async def test_only_meters_with_a_bay_for_the_vehicle_are_found(container: Container) -> None:
+    ports = await seeded_ports(container)
+
+    motorcycles = await search(ports, vehicle_kind=VehicleKind.motorcycle)
+    trucks = await search(ports, vehicle_kind=VehicleKind.light_truck)
+
+    assert devices(motorcycles) == ["TEST-A1"]
+    assert [
+        (f.bays_total, f.price.total_rial if f.price else None) for f in motorcycles.meters
+    ] == [(1, 21_600)]
+    assert devices(trucks) == ["TEST-D1"]
+
+
+async def test_a_price_ceiling_leaves_out_dearer_streets(container: Container) -> None:
+    ports = await seeded_ports(container)
+
+    cheap = await search(ports, max_price_rial=70_000)
+
+    assert devices(cheap) == ["TEST-D1", "TEST-D2"]
+    assert {f.price.total_rial for f in cheap.meters if f.price} == {60_000}
+
+
+async def test_free_bays_count_only_holds_that_overlap_the_window(container: Container) -> None:
+    ports = await seeded_ports(container)
+    bay = next(
+        b for b in (await ports.inventory.current()).meters.values() if b.device_id == "TEST-D1"
+    ).bays[1]
+    await book(ports, bay.id, starts_at=tehran(26, 11), minutes=60)
+
+    overlapping = await search(ports, starts_at=11, minutes=90)
+    after = await search(ports, starts_at=12, minutes=60)
+
+    free = {f.meter.device_id: (f.bays_total, f.bays_free) for f in overlapping.meters}
+    assert free["TEST-D1"] == (7, 6)
+    assert {f.meter.device_id: f.bays_free for f in after.meters}["TEST-D1"] == 7
+
+
+async def test_available_only_leaves_out_full_meters(container: Container) -> None:
+    ports = await seeded_ports(container)
+    snapshot = await ports.inventory.current()
+    moto_bay = next(m for m in snapshot.meters.values() if m.device_id == "TEST-A1").bays[7]
+    directory = ports.vehicles
+    directory.add(OTHER, "34D567-89", "motorcycle")  # type: ignore[attr-defined]  # static fake
+    await book(
+        ports, moto_bay.id, starts_at=tehran(26, 11), minutes=60, citizen=OTHER, plate="34D567-89"
+    )
+    assert await pay_last(ports) == "confirmed"
+
+    every = await search(ports, vehicle_kind=VehicleKind.motorcycle)
+    available = await search(ports, vehicle_kind=VehicleKind.motorcycle, available_only=True)
+
+    assert [(f.meter.device_id, f.bays_free) for f in every.meters] == [("TEST-A1", 0)]
+    assert available.meters == []
+
+
+async def test_the_answer_names_the_closest_metro_station(container: Container) -> None:
+    ports = await seeded_ports(container)
+    await services.load_metro_stations(container.database, stations=metro_stations())
+    ports.inventory.invalidate()
+
+    result = await search(ports)
+
+    assert result.nearest_metro is not None
+    assert result.nearest_metro.name_en == "Meydan-e San'at"
+    assert 500 < result.nearest_metro.distance_m < 900
+    assert result.meters[0].metro == result.nearest_metro
+
+
+async def test_on_a_day_off_meters_show_but_cannot_be_booked(container: Container) -> None:
+    ports = await seeded_ports(container)
+
+    friday = await search(ports, day=27)
+
+    assert devices(friday)[0] == "TEST-A1"
+    assert {(f.bays_free, f.price) for f in friday.meters} == {(0, None)}
+    assert all(f.refusal is not None for f in friday.meters)
+
+
+async def test_the_index_follows_inventory_changes(container: Container) -> None:
+    ports = await seeded_ports(container)
+    before = await search(ports, radius_m=2_000)
+    moved = TEST_METERS_CSV.replace("51.40000,35.75700", "51.37020,35.76010")
+
+    await services.load_meters(
+        ports.database, ports.clock, ports.inventory, records=parse_meter_file(moved)
+    )
+    after = await search(ports, radius_m=2_000)
+
+    assert "TEST-B1" not in devices(before)
+    assert devices(after)[:2] == ["TEST-A1", "TEST-B1"]
+
+
+async def test_another_process_sees_an_inventory_change_within_its_check_interval(
+    container: Container,
+) -> None:
+    ports = await seeded_ports(container)
+    other_process = dataclasses.replace(
+        ports, inventory=queries.InventoryCache(container.database, check_every_s=0)
+    )
+    await search(other_process)
+    moved = TEST_METERS_CSV.replace("51.40000,35.75700", "51.37020,35.76010")
+
+    await services.load_meters(ports.database, ports.clock, None, records=parse_meter_file(moved))
+
+    assert "TEST-B1" in devices(await search(other_process))
+
+
+async def test_a_meters_bays_show_held_paid_and_fitting_for_the_window(
+    container: Container,
+) -> None:
+    ports = await seeded_ports(container)
+    snapshot = await ports.inventory.current()
+    meter = next(m for m in snapshot.meters.values() if m.device_id == "TEST-A1")
+    await book(ports, meter.bays[0].id, starts_at=tehran(26, 11), minutes=60)
+    await book(
+        ports,
+        meter.bays[1].id,
+        starts_at=tehran(26, 11),
+        minutes=60,
+        citizen=OTHER,
+        plate=OTHER_CAR,
+    )
+    assert await pay_last(ports) == "confirmed"
+
+    detail = await queries.meter_detail(
+        ports.database,
+        ports.inventory,
+        ports.rules,
+        meter_id=meter.id,
+        window=TimeWindow(tehran(26, 11, 30), tehran(26, 12, 30)),
+        vehicle_kind=VehicleKind.car,
+        now=ports.clock.now(),
+    )
+
+    states = {s.bay.number: (s.reserved, s.paid, s.fits, s.available) for s in detail.bays}
+    assert states[1] == (True, False, True, False)
+    assert states[2] == (True, True, True, False)
+    assert states[3] == (False, False, True, True)
+    assert states[8] == (False, False, False, False)  # a motorcycle bay
+    assert {s.status for s in detail.bays} == {"unknown"}
+    assert detail.price is not None
+    assert detail.price.total_rial == 108_000
