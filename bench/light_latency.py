@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
 import socket
@@ -42,14 +41,13 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import postgres_url, save  # noqa: E402
-
-from shahr.cli import upgrade_database  # noqa: E402
-from shahr.demo.meters import SimulatedMeter  # noqa: E402
-from shahr.kernel.bus import EventBus  # noqa: E402
-from shahr.kernel.clock import SystemClock  # noqa: E402
-from shahr.kernel.db import Database  # noqa: E402
-from shahr.kernel.mqtt import (  # noqa: E402
+from harness import postgres_url, save
+from shahr.cli import upgrade_database
+from shahr.demo.meters import SimulatedMeter
+from shahr.kernel.bus import EventBus
+from shahr.kernel.clock import SystemClock
+from shahr.kernel.db import Database
+from shahr.kernel.mqtt import (
     DeviceBroker,
     DeviceConnection,
     DeviceMessage,
@@ -57,12 +55,12 @@ from shahr.kernel.mqtt import (  # noqa: E402
     MqttBroker,
     Will,
 )
-from shahr.kernel.settings import Settings  # noqa: E402
-from shahr.kernel.stream import InProcessStream  # noqa: E402
-from shahr.parking import mqtt_handlers  # noqa: E402
-from shahr.parking.domain import BayLightKey, LightColor, LightReport  # noqa: E402
-from shahr.parking.events import ReservationConfirmed  # noqa: E402
-from shahr.parking.gateways import MeterGateway  # noqa: E402
+from shahr.kernel.settings import Settings
+from shahr.kernel.stream import InProcessStream
+from shahr.parking import mqtt_handlers
+from shahr.parking.domain import BayLightKey, LightColor, LightReport
+from shahr.parking.events import ReservationConfirmed
+from shahr.parking.gateways import MeterGateway
 
 BROKER_URL = os.environ.get("SHAHR_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
 

@@ -18,9 +18,11 @@ app = typer.Typer(help="Shahr (شهر): the smart-city platform.", no_args_is_he
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo city.", no_args_is_help=True)
 import_app = typer.Typer(help="Load a city's data from files.", no_args_is_help=True)
+simulate_app = typer.Typer(help="Digital twins that feed the platform.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(import_app, name="import")
+app.add_typer(simulate_app, name="simulate")
 
 
 def upgrade_database(settings: Settings) -> None:
@@ -290,6 +292,29 @@ def import_readings(
             typer.echo(
                 f"  rolled up {len(report.rollup.hours)} hours and {len(report.rollup.days)} days"
             )
+
+
+@simulate_app.command("traffic")
+def simulate_traffic(
+    hours: Annotated[float, typer.Option(min=0.0, help="Simulated hours to run.")] = 1.0,
+    speed: Annotated[
+        float, typer.Option(min=0.0, help="Simulated seconds per second; 0: as fast as possible.")
+    ] = 1.0,
+    replay: Annotated[bool, typer.Option(help="Replay the recorded day, not SUMO.")] = False,
+    start: Annotated[
+        str | None, typer.Option(help="ISO date-time to start at (Tehran time without a zone).")
+    ] = None,
+    record: Annotated[
+        Path | None, typer.Option(help="Record the run into this directory as a replay.")
+    ] = None,
+) -> None:
+    """Run the SUMO digital twin: its detectors and cameras publish onto the sensor stream."""
+    from shahr.demo.twin.command import simulate_traffic as run_twin
+
+    settings = Settings()
+    if record is None:
+        upgrade_database(settings)
+    run_twin(settings, hours=hours, speed=speed, replay=replay, start=start, record=record)
 
 
 @app.command()

@@ -423,9 +423,10 @@ async def test_the_read_side_shows_desired_and_reported_apart_per_bay(database: 
 async def test_live_windows_leave_out_windows_that_are_over(database: Database) -> None:
     async with LightUnitOfWork(database) as uow:
         for held in (window("r1", -90, -30), window("r2", 0, 60), window("r3", 0, 60, ended=-1)):
-            await uow.lights.window(held.reservation_id, BAY, meter_id=1)
-            await uow.lights.save_window(held)
+            await uow.lights.save_window(held, meter_id=1)
         await uow.commit()
     async with LightUnitOfWork(database) as uow:
         live = await uow.lights.live_windows(BAY, T0)
+        _, own = await uow.lights.windows_for(BAY, T0, reservation_id="r1")
     assert [w.reservation_id for w in live] == ["r2"]
+    assert own == window("r1", -90, -30)

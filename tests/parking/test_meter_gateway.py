@@ -600,10 +600,14 @@ async def test_recorded_meter_payloads_replayed_twice_are_recorded_once(
         marker_report = f'{{"seq":{round_number},"color":"off","at":"2026-11-26T06:31:00Z"}}'
         await device.publish(topics.light_state(marker), marker_report.encode())
         await eventually(reported(database, round_number, LightColor.off, marker))
-        snapshots.append((await stored(database), await meter_presence(database, DEVICE)))
+        await eventually(desired_seq(database, BAY, 2))
+        light = await stored(database)
+        snapshots.append((light.reported, light.desired, await meter_presence(database, DEVICE)))
     assert snapshots[0] == snapshots[1]
-    light, presence = snapshots[0]
-    assert light.reported == decode_report(green)
+    report, desired, presence = snapshots[0]
+    assert report == decode_report(green)
+    # The platform never asked for green: it says off again, above the meter's seq.
+    assert (desired.color, desired.seq) == (LightColor.off, 2)
     assert presence is not None
     assert (presence.online, presence.session) == (True, "7d1e0c95a4f2")
     await device.disconnect()

@@ -79,8 +79,14 @@ async def test_a_late_reading_inside_the_window_is_added_to_its_interval(
     [
         ({"detector_id": "nobody", "count": 1}, "malformed"),
         (
-            {"detector_id": "ghost", "observed_at": "T", "period_s": 30, "count": 1,
-             "occupancy_pct": 1, "speed_kmh": None},
+            {
+                "detector_id": "ghost",
+                "observed_at": "T",
+                "period_s": 30,
+                "count": 1,
+                "occupancy_pct": 1,
+                "speed_kmh": None,
+            },
             "malformed",
         ),
     ],

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "b41f7e2c9a06"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = ("traffic",)

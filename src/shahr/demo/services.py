@@ -22,6 +22,7 @@ from shahr.demo.domain import (
     demo_staff_accounts,
 )
 from shahr.demo.parking import seed_demo_parking
+from shahr.demo.roads import seed_demo_roads
 from shahr.identity import services as identity_services
 from shahr.kernel.access import Role
 from shahr.kernel.persian import normalise
@@ -93,6 +94,7 @@ async def seed_demo_city(container: Container) -> list[str]:
     await parking_services.load_metro_stations(database, stations=data.metro_stations)
     await seed_demo_parking(container)
     await air_quality_services.load_stations(database, stations=data.aq_stations)
+    await seed_demo_roads(database, container.clock, centroids=data.centroids)
 
     staff = demo_staff_accounts()
     for account in staff:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import re
@@ -391,16 +392,19 @@ def decode_status(payload: bytes) -> MeterStatus:
 
 ReportObserver = Callable[[BayLightKey, LightReport], None]
 _LOCK_STRIPES = 256
-_PENDING_BATCH = 500
+_PAGE = 500
 
 
 class MeterGateway:
     """The meter gateway: bay lights out, reports and presence in, over one MQTT session.
 
     Runs for the process's lifetime (`start`/`stop`). Reservation events reach it through
-    the bus; meter messages through the handlers `mqtt_handlers.install` registers. A
-    scheduler task wakes when a bay's light must change by itself (a window starts or
-    ends), and a retry task re-sends what the broker did not take.
+    the bus and are recorded before the handler returns (so the bus redelivers if the
+    process dies first); meter messages arrive through the handlers `mqtt_handlers.install`
+    registers. Four tasks: a sender publishing commands in the order they were decided, a
+    recorder writing meters' reports in batches, the schedule waking when a bay's light
+    must change by itself (a window starts or ends), and a retry loop reconnecting and
+    re-sending what the broker did not take.
     """
 
     def __init__(
@@ -433,6 +437,12 @@ class MeterGateway:
         self._wake = asyncio.Event()
         self._retry_wake = asyncio.Event()
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
+        # Commands wait here for the sender, in the order they were decided; `_latest` is the
+        # newest seq queued per bay, so an older copy still in the queue is skipped.
+        self._outbox: asyncio.Queue[BayLight] = asyncio.Queue()
+        self._latest: dict[BayLightKey, int] = {}
+        self._reports: asyncio.Queue[tuple[BayLightKey, LightReport]] = asyncio.Queue()
+        self._linked: set[tuple[str, int]] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- wiring and lifetime ---
@@ -451,12 +461,14 @@ class MeterGateway:
 
     async def start(self) -> None:
         await self._restore_schedule()
-        if await self._connect():
-            await self.send_pending()
         self._tasks = [
+            asyncio.create_task(self._run_sender(), name="meter-gateway-sender"),
+            asyncio.create_task(self._run_recorder(), name="meter-gateway-recorder"),
             asyncio.create_task(self._run_schedule(), name="meter-gateway-schedule"),
             asyncio.create_task(self._run_retries(), name="meter-gateway-retries"),
         ]
+        if await self._connect():
+            await self.send_pending()
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
@@ -515,47 +527,62 @@ class MeterGateway:
                 firmware=status.firmware,
                 received_at=now,
             )
-            await uow.lights.save_presence(change.presence)
-            await uow.commit()
+            presence = change.presence
+            if presence.meter_id is None:
+                meter_id = await uow.lights.meter_id_of_device(meter_device_id)
+                presence = dataclasses.replace(presence, meter_id=meter_id)
+            if presence != current:
+                await uow.lights.save_presence(presence)
+                await uow.commit()
         if change.came_online:
             await self.resend(meter_device_id)
         return change
 
-    async def record_report(self, key: BayLightKey, report: LightReport) -> BayLight:
-        """Record what a meter says a bay shows; an older or repeated report changes nothing."""
+    def take_report(self, key: BayLightKey, report: LightReport) -> None:
+        """Queue a meter's report for the recorder, which writes them in batches."""
+        self._reports.put_nowait((key, report))
+
+    async def record_reports(self, reports: list[tuple[BayLightKey, LightReport]]) -> None:
+        """Record what meters say bays show, in one transaction; old or repeated ones change
+        nothing."""
+        newest: dict[BayLightKey, LightReport] = {}
+        for key, report in reports:
+            if report.is_newer_than(newest.get(key)):
+                newest[key] = report
         now = self._clock.now()
+        ahead: list[BayLightKey] = []
         for attempt in range(2):
             try:
                 async with LightUnitOfWork(self._database) as uow:
-                    light = await uow.lights.bay_light(key, now)
-                    reported = light.report(report)
-                    if reported != light:
-                        await uow.lights.save_bay_light(reported, received_at=now)
+                    lights = await uow.lights.bay_lights(list(newest), now)
+                    ahead.clear()
+                    for key, report in newest.items():
+                        light = lights[key]
+                        reported = light.report(report)
+                        if reported != light:
+                            await uow.lights.save_bay_light(reported, received_at=now)
+                        if reported.meter_is_ahead:
+                            ahead.append(key)
                     await uow.commit()
                 break
             except IntegrityError:
-                # Another process created the row first; the second attempt finds it.
+                # Another process created one of the rows first; the second attempt finds it.
                 if attempt:
                     raise
-        for observer in self._observers:
-            observer(key, report)
-        if reported.meter_is_ahead:
+        for key, report in reports:
+            for observer in self._observers:
+                observer(key, report)
+        for key in ahead:
             await self._change_window(None, key, meter_id=None, change=None)
-        return reported
 
     async def resend(self, meter_device_id: str) -> int:
-        """Publish a meter's commands again, same seqs: a meter that has them ignores them."""
+        """Queue a meter's commands again, same seqs: a meter that has them ignores them."""
         async with LightUnitOfWork(self._database) as uow:
             lights = await uow.lights.lights_of_device(meter_device_id)
-        sent = 0
-        for light in lights:
-            async with self._lock_for(light.key):
-                # Read again under the lock: a command decided meanwhile must not be
-                # overtaken by this older copy, or the broker would retain a stale seq.
-                current = await self._current(light.key)
-                if current is not None:
-                    sent += await self._publish(current)
-        return sent
+        commanded = [light for light in lights if light.desired.seq > 0]
+        for light in commanded:
+            self._enqueue(light)
+        return len(commanded)
 
     # --- the schedule: lights that change by themselves ---
 
@@ -604,24 +631,54 @@ class MeterGateway:
     # --- sending, and re-sending what the broker did not take ---
 
     async def send_pending(self) -> int:
-        """Publish every command the broker has not taken; returns how many went out."""
-        sent = 0
-        while self.connected:
+        """Queue every command the broker has not taken yet; returns how many."""
+        self._maybe_pending = False
+        queued = 0
+        after: BayLightKey | None = None
+        while True:
             async with LightUnitOfWork(self._database) as uow:
-                pending = await uow.lights.pending_lights(_PENDING_BATCH)
-            if not pending:
-                self._maybe_pending = False
-                break
-            progress = 0
-            for light in pending:
-                async with self._lock_for(light.key):
-                    current = await self._current(light.key)
-                    if current is not None and current.pending:
-                        progress += await self._publish(current)
-            sent += progress
-            if progress == 0:
-                break
-        return sent
+                page = await uow.lights.pending_lights(_PAGE, after=after)
+            for light in page:
+                self._enqueue(light)
+            queued += len(page)
+            if len(page) < _PAGE:
+                return queued
+            after = page[-1].key
+
+    def _enqueue(self, light: BayLight) -> None:
+        key, seq = light.key, light.desired.seq
+        self._latest[key] = max(self._latest.get(key, 0), seq)
+        self._outbox.put_nowait(light)
+
+    async def _run_sender(self) -> None:
+        while True:
+            batch = [await self._outbox.get()]
+            while not self._outbox.empty() and len(batch) < _PAGE:
+                batch.append(self._outbox.get_nowait())
+            sent: dict[BayLightKey, int] = {}
+            for light in batch:
+                if light.desired.seq < self._latest.get(light.key, 0):
+                    continue  # a newer command for this bay is queued behind it
+                if await self._publish(light):
+                    sent[light.key] = max(sent.get(light.key, 0), light.desired.seq)
+            try:
+                async with LightUnitOfWork(self._database) as uow:
+                    await uow.lights.mark_sent_many(sent)
+                    await uow.commit()
+            except Exception:
+                # The commands are out; unmarked, they are only sent once more later.
+                log.exception("could not record %d sent bay lights", len(sent))
+
+    async def _run_recorder(self) -> None:
+        while True:
+            batch = [await self._reports.get()]
+            while not self._reports.empty() and len(batch) < _PAGE:
+                batch.append(self._reports.get_nowait())
+            try:
+                await self.record_reports(batch)
+            except Exception:
+                # Reports are retained: the next reconnection brings them back.
+                log.exception("could not record %d bay light reports", len(batch))
 
     async def _run_retries(self) -> None:
         while True:
@@ -658,16 +715,16 @@ class MeterGateway:
         log.info("meter gateway connected as %s", self._client_id)
         return True
 
-    async def _publish(self, light: BayLight) -> int:
-        """Send a bay's desired light, retained; 1 if the broker took it, 0 if left pending.
+    async def _publish(self, light: BayLight) -> bool:
+        """Send a bay's desired light, retained at QoS 1; False leaves it pending.
 
-        Called holding the bay's lock, so a bay's commands reach the broker in seq order
-        and the retained one is always the latest.
+        Only the sender calls this, one command at a time in the order they were decided,
+        so a bay's commands reach the broker in seq order and the retained one is the latest.
         """
         connection = self._connection
         if connection is None or self._link_down:
             self._pending_from_now()
-            return 0
+            return False
         command = light.desired
         try:
             async with asyncio.timeout(self._publish_timeout_s):
@@ -678,20 +735,12 @@ class MeterGateway:
             log.warning("bay light %s seq %s left pending: %s", light.key, command.seq, error)
             self._link_down = True
             self._pending_from_now()
-            return 0
-        async with LightUnitOfWork(self._database) as uow:
-            await uow.lights.mark_sent(light.key, command.seq)
-            await uow.commit()
-        return 1
+            return False
+        return True
 
     def _pending_from_now(self) -> None:
         self._maybe_pending = True
         self._retry_wake.set()
-
-    async def _current(self, key: BayLightKey) -> BayLight | None:
-        async with LightUnitOfWork(self._database) as uow:
-            light = await uow.lights.bay_light(key, self._clock.now())
-            return light if light.desired.seq > 0 else None
 
     async def _change_window(
         self,
@@ -716,7 +765,7 @@ class MeterGateway:
             self._schedule.set(key, next_change(windows, now))
             self._wake.set()
             if light.pending:
-                await self._publish(light)
+                self._enqueue(light)
 
     async def _decide(
         self,
@@ -726,20 +775,28 @@ class MeterGateway:
         change: Callable[[LightWindow], LightWindow] | None,
         end_reason: str | None,
     ) -> tuple[BayLight, list[LightWindow], datetime]:
+        """Merge the event into its window and decide the bay's light, in one transaction."""
         now = self._clock.now()
         async with LightUnitOfWork(self._database) as uow:
             repository: LightRepository = uow.lights
-            if reservation_id is not None and change is not None:
-                window = await repository.window(reservation_id, key, meter_id=meter_id)
-                await repository.save_window(change(window), end_reason=end_reason)
-            windows = await repository.live_windows(key, now)
+            # The bay light's row lock comes first: it serialises every decision on the bay.
             light = await repository.bay_light(key, now, meter_id=meter_id)
+            windows, own = await repository.windows_for(key, now, reservation_id=reservation_id)
+            if reservation_id is not None and change is not None:
+                changed = change(own or LightWindow(reservation_id, key))
+                await repository.save_window(changed, meter_id=meter_id, end_reason=end_reason)
+                windows = [w for w in windows if w.reservation_id != reservation_id]
+                end = changed.effective_end
+                if changed.key == key and changed.complete and end is not None and end > now:
+                    windows.append(changed)
             decided = light.desire(desired_light(windows, now), now)
             if decided != light:
                 await repository.save_bay_light(decided)
-            if meter_id is not None:
+            if meter_id is not None and (key.meter_device_id, meter_id) not in self._linked:
                 await repository.link_meter(key.meter_device_id, meter_id)
             await uow.commit()
+        if meter_id is not None:
+            self._linked.add((key.meter_device_id, meter_id))
         return decided, windows, now
 
     def _lock_for(self, key: BayLightKey) -> asyncio.Lock:

@@ -48,7 +48,7 @@ def install(gateway: MeterGateway) -> None:
             REJECTED.labels("light_state").inc()
             log.warning("bay light report dropped on %s: %s", message.topic, error)
             return
-        await gateway.record_report(key, report)
+        gateway.take_report(key, report)
 
     gateway.listen(topics.every_status, on_status)
     gateway.listen(topics.every_light_state, on_light_state)

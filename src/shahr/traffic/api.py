@@ -23,6 +23,7 @@ from shahr.traffic.domain import (
     NoTrafficDataError,
     SegmentNotFoundError,
 )
+from shahr.traffic.domain.network import Segment
 from shahr.traffic.queries import indices as index_queries
 from shahr.traffic.queries.indices import Scope, detector_position, week_start_of
 from shahr.traffic.queries.live import LiveStates
@@ -111,10 +112,17 @@ async def history(request: Request, database: DatabaseDep, at: datetime) -> Resp
 
 
 @router.get("/live", dependencies=[PUBLIC], response_class=Response)
-async def live_stream(request: Request, live: LiveDep) -> Response:
+async def live_stream(
+    request: Request,
+    live: LiveDep,
+    max_s: Annotated[
+        float, Query(gt=0, le=LIVE_MAX_S, description="Seconds before the stream ends")
+    ] = LIVE_MAX_S,
+) -> Response:
     """Server-Sent Events: a `states` event with the compact state whenever it changes.
 
     A client that does not ask for `text/event-stream` gets the current state once, as JSON.
+    The stream ends after `max_s`; EventSource reconnects by itself.
     """
     if "text/event-stream" not in request.headers.get("accept", ""):
         view = await live.view()
@@ -125,7 +133,7 @@ async def live_stream(request: Request, live: LiveDep) -> Response:
         loop = asyncio.get_running_loop()
         started = loop.time()
         yield b"retry: 2000\n\n"
-        while loop.time() - started < LIVE_MAX_S:
+        while loop.time() - started < max_s:
             if await request.is_disconnected():
                 return
             view = await live.view()
@@ -233,9 +241,7 @@ async def indices(
 ) -> IndicesReport:
     """Travel time, planning time and buffer indices, congestion and VKT (default: 7 days)."""
     start, end = _period(clock, since, until)
-    found = await index_queries.indices(
-        database, scope=scope, scope_id=id, since=start, until=end
-    )
+    found = await index_queries.indices(database, scope=scope, scope_id=id, since=start, until=end)
     return IndicesReport(
         scope=scope.value, id=id, since=start, until=end, indices=IndicesOut.of(found)
     )
@@ -295,7 +301,7 @@ async def traffic_flow_observed(
 ) -> Response:
     """The latest measured states as FIWARE TrafficFlowObserved entities (NGSI-LD)."""
     view = await live.view()
-    segments = {s.id: s for s in view.snapshot.registry.segments}
+    segments: dict[str, Segment] = {s.id: s for s in view.snapshot.registry.segments}
     entities: list[dict[str, Any]] = fiware.traffic_flow_observed(
         view.snapshot.states, segments, city=settings.city, key_values=options == "keyValues"
     )

@@ -13,7 +13,7 @@ import json
 import statistics
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,9 @@ from shahr.demo.twin.scenario import Scenario
 from shahr.demo.twin.seed import load_into_platform
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.db import Database
-from shahr.traffic.domain import DetectorReading
+from shahr.traffic.domain import DetectorReading, PlatePassage
 
-Ingest = Callable[[Sequence[bytes]], Awaitable[None]]
+Send = Callable[["Span"], Awaitable[None]]
 
 MIN_TRUTH_VEHICLES = 1.0  # vehicle-minutes on the edge in the interval (sampledSeconds / 60)
 MIN_TRUTH_FLOW_VEH_H = 60.0
@@ -117,9 +117,7 @@ class AccuracyReport:
 def truth_by_key(
     truth: Iterable[EdgeTruth], *, day_start: datetime
 ) -> dict[tuple[str, datetime], EdgeTruth]:
-    return {
-        (edge.edge_id, day_start + timedelta(seconds=edge.begin_s)): edge for edge in truth
-    }
+    return {(edge.edge_id, day_start + timedelta(seconds=edge.begin_s)): edge for edge in truth}
 
 
 def _figure(pairs: Sequence[tuple[float, float]]) -> Figure:
@@ -167,7 +165,7 @@ def _aggregated(pairs: Sequence[StatePair], seconds: int) -> list[StatePair]:
         merged.append(
             StatePair(
                 segment_id=first.segment_id,
-                interval_start=datetime.fromtimestamp(bucket * seconds, first.interval_start.tzinfo),
+                interval_start=datetime.fromtimestamp(bucket * seconds, UTC),
                 monitored=first.monitored,
                 estimated=first.estimated,
                 speed_kmh=flow / density if density > 0 else first.speed_kmh,
@@ -255,15 +253,16 @@ async def measure_accuracy(
     spans: Sequence[Span],
     *,
     day_start: datetime,
-    ingest: Ingest | None = None,
+    send: Send | None = None,
     finalise: bool = True,
 ) -> AccuracyReport:
     """Feed the twin's readings to the platform minute by minute, then compare its states.
 
     The platform's network and registry come from the scenario; the clock is moved to each
     minute's end as the readings arrive, as the devices would send them, and the interval
-    job (`finalise_intervals`) runs after each minute, as it does in a worker. `ingest`
-    replaces the direct `ingest_batch` call (the end-to-end test sends through the stream).
+    job (`finalise_intervals`) runs after each minute, as it does in a worker. `send`
+    delivers a minute's readings and passages: by default straight to `ingest_batch`; the
+    end-to-end tests send them through the stream instead.
     """
     from shahr.traffic.domain.readings import encode
     from shahr.traffic.queries import segment_states
@@ -272,23 +271,36 @@ async def measure_accuracy(
 
     await load_into_platform(database, scenario, clock=clock)
 
-    async def direct(payloads: Sequence[bytes]) -> None:
+    async def ingest_directly(minute: Span) -> None:
+        payloads = [encode(r.to_payload()) for r in minute.readings]
+        payloads += [encode(p.to_payload()) for p in minute.passages]
         await ingest_batch(database, clock, payloads)
 
-    send = ingest or direct
+    deliver = send or ingest_directly
     period = timedelta(seconds=scenario.period_s)
     readings = [reading for span in spans for reading in span.readings]
-    passages = [passage for span in spans for passage in span.passages]
-    by_minute: dict[datetime, list[bytes]] = {}
+    by_minute: dict[datetime, tuple[list[DetectorReading], list[PlatePassage]]] = {}
     for reading in readings:
-        by_minute.setdefault(reading.observed_at, []).append(encode(reading.to_payload()))
-    for passage in passages:
-        end = day_start + (passage.observed_at - day_start) // period * period + period
-        by_minute.setdefault(end, []).append(encode(passage.to_payload()))
+        by_minute.setdefault(reading.observed_at, ([], []))[0].append(reading)
+    for span in spans:
+        for passage in span.passages:
+            end = day_start + (passage.observed_at - day_start) // period * period + period
+            by_minute.setdefault(end, ([], []))[1].append(passage)
     for minute_end in sorted(by_minute):
-        # The last device reports a moment after the minute ends.
+        # The devices report a moment after the minute ends.
         clock.set(minute_end + timedelta(seconds=2))
-        await send(by_minute[minute_end])
+        minute_readings, minute_passages = by_minute[minute_end]
+        end_s = int((minute_end - day_start).total_seconds())
+        await deliver(
+            Span(
+                begin_s=end_s - scenario.period_s,
+                end_s=end_s,
+                readings=minute_readings,
+                passages=minute_passages,
+                truth=[],
+                state=None,
+            )
+        )
         if finalise:
             await finalise_intervals(database, clock)
     # Let the job close the last minutes too.

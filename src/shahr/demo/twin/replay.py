@@ -119,9 +119,10 @@ def write_recording(
             n_passages += 1
     # mtime=0: the same day recorded twice gives the same bytes.
     for name, text in ((READINGS_FILE, readings_text), (PASSAGES_FILE, passages_text)):
-        with (directory / name).open("wb") as raw, gzip.GzipFile(
-            fileobj=raw, mode="wb", compresslevel=9, mtime=0
-        ) as packed:
+        with (
+            (directory / name).open("wb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as packed,
+        ):
             packed.write(text.getvalue().encode())
     return n_readings, n_passages
 

@@ -94,7 +94,7 @@ def simulate_span(
             "--save-state.rng=true",
         ]
     if state is not None:
-        arguments.append(f"--load-state={state}")
+        arguments.append(f"--load-state={state.resolve()}")
     run_program("sumo", arguments, cwd=directory)
     loops = [
         interval

@@ -194,11 +194,12 @@ class Scenario:
 def load_scenario(directory: Path) -> Scenario:
     """A scenario written by `build_scenario` (or shipped with a replay)."""
     document = json.loads((directory / SCENARIO_FILE).read_text(encoding="utf-8"))
-    return Scenario.from_json(document, directory)
+    return Scenario.from_json(document, directory.resolve())
 
 
 def build_scenario(spec: ScenarioSpec, directory: Path) -> Scenario:
     """Build (or reuse, if already built from the same spec) the scenario in `directory`."""
+    directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     if (directory / SCENARIO_FILE).exists():
         existing = load_scenario(directory)
@@ -294,7 +295,8 @@ def _name_of(grid: GridSpec, centre: Sequence[tuple[float, float]]) -> str:
 def read_edges(net_file: Path, projection: LocalProjection, grid: GridSpec) -> list[TwinEdge]:
     """The net's normal edges, with a centre line in lon/lat and a street name."""
     edges = []
-    for element in ET.parse(net_file).getroot().iter("edge"):
+    # netgenerate's output in the twin's own directory, not input from outside.
+    for element in ET.parse(net_file).getroot().iter("edge"):  # noqa: S314
         if element.get("function") in ("internal", "crossing", "walkingarea"):
             continue
         lanes = sorted(element.iter("lane"), key=lambda lane: int(lane.get("index", "0")))
@@ -338,15 +340,13 @@ def place_sensors(
     edges: Sequence[TwinEdge], sensors: SensorSpec
 ) -> tuple[list[TwinDetector], list[TwinCamera]]:
     """Loops in every lane of every n-th edge by id; cameras on the named edges."""
-    detectors = []
+    detectors: list[TwinDetector] = []
     for index, edge in enumerate(edges):
         if sensors.monitor_every <= 0 or index % sensors.monitor_every:
             continue
         position = round(edge.length_m * sensors.loop_position, 1)
         detectors.extend(
-            TwinDetector(
-                id=f"L-{edge.id}-{lane}", edge_id=edge.id, lane=lane, position_m=position
-            )
+            TwinDetector(id=f"L-{edge.id}-{lane}", edge_id=edge.id, lane=lane, position_m=position)
             for lane in range(1, edge.lanes + 1)
         )
     by_id = {edge.id: edge for edge in edges}
@@ -403,7 +403,9 @@ def write_sensors(
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def day_rates(peak_veh_h: float, profile: Sequence[float] = TEHRAN_WEEKDAY_PROFILE) -> tuple[float, ...]:
+def day_rates(
+    peak_veh_h: float, profile: Sequence[float] = TEHRAN_WEEKDAY_PROFILE
+) -> tuple[float, ...]:
     """Hourly vehicles entering the network through the day, the profile scaled to a peak."""
     return tuple(math.floor(peak_veh_h * share) for share in profile)
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -16,9 +16,12 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     and_,
+    bindparam,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -195,43 +198,68 @@ def _live(now: datetime) -> Any:
 
 
 class LightRepository:
-    """Bay lights, windows and presence inside one unit of work."""
+    """Bay lights, windows and presence inside one unit of work.
+
+    Rows read here are kept for the transaction, so saving what was read costs no second
+    query: the gateway decides a bay in four round trips.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._light_rows: dict[BayLightKey, BayLightRow] = {}
+        self._window_rows: dict[str, LightWindowRow | None] = {}
 
-    async def window(
-        self, reservation_id: str, key: BayLightKey, *, meter_id: int | None
-    ) -> LightWindow:
-        """The reservation's window, locked for this transaction; a new empty one if unknown."""
-        row = await self._session.get(LightWindowRow, reservation_id, with_for_update=True)
-        if row is None:
-            row = LightWindowRow(reservation_id=reservation_id, meter_id=meter_id)
-            row.update_from(LightWindow(reservation_id, key))
-            self._session.add(row)
-        elif meter_id is not None:
-            row.meter_id = meter_id
-        return row.to_domain()
+    async def windows_for(
+        self, key: BayLightKey, now: datetime, *, reservation_id: str | None = None
+    ) -> tuple[list[LightWindow], LightWindow | None]:
+        """The bay's windows that hold its light now or later, and the reservation's window.
 
-    async def save_window(self, window: LightWindow, *, end_reason: str | None = None) -> None:
-        row = await self._session.get(LightWindowRow, window.reservation_id)
+        Lock the bay light first (`bay_light`): that row is what serialises decisions about
+        one bay, so the windows need no lock of their own.
+        """
+        condition = and_(
+            LightWindowRow.meter_device_id == key.meter_device_id,
+            LightWindowRow.bay_number == key.bay_number,
+            _live(now),
+        )
+        if reservation_id is not None:
+            condition = or_(condition, LightWindowRow.reservation_id == reservation_id)
+        live: list[LightWindow] = []
+        own: LightWindow | None = None
+        if reservation_id is not None:
+            self._window_rows[reservation_id] = None
+        for row in await self._session.scalars(select(LightWindowRow).where(condition)):
+            self._window_rows[row.reservation_id] = row
+            window = row.to_domain()
+            if window.reservation_id == reservation_id:
+                own = window
+            if window.key == key and window.complete:
+                end = window.effective_end
+                if end is not None and end > now:
+                    live.append(window)
+        return live, own
+
+    async def save_window(
+        self, window: LightWindow, *, meter_id: int | None, end_reason: str | None = None
+    ) -> None:
+        if window.reservation_id in self._window_rows:
+            row = self._window_rows[window.reservation_id]
+        else:
+            row = await self._session.get(LightWindowRow, window.reservation_id)
         if row is None:
             row = LightWindowRow(reservation_id=window.reservation_id)
             self._session.add(row)
+            self._window_rows[window.reservation_id] = row
         row.update_from(window)
+        if meter_id is not None:
+            row.meter_id = meter_id
         if end_reason is not None:
             row.end_reason = end_reason
 
     async def live_windows(self, key: BayLightKey, now: datetime) -> list[LightWindow]:
         """The bay's windows that hold its light now or later."""
-        rows = await self._session.scalars(
-            select(LightWindowRow).where(
-                LightWindowRow.meter_device_id == key.meter_device_id,
-                LightWindowRow.bay_number == key.bay_number,
-                _live(now),
-            )
-        )
-        return [row.to_domain() for row in rows]
+        live, _ = await self.windows_for(key, now)
+        return live
 
     async def bay_light(
         self, key: BayLightKey, now: datetime, *, meter_id: int | None = None
@@ -245,25 +273,86 @@ class LightRepository:
             row = BayLightRow(meter_device_id=key.meter_device_id, bay_number=key.bay_number)
             row.update_from(light)
             self._session.add(row)
-            return light
-        light = row.to_domain()
-        if meter_id is not None and light.meter_id != meter_id:
+        elif meter_id is not None and row.meter_id != meter_id:
             row.meter_id = meter_id
+        self._light_rows[key] = row
         return row.to_domain()
 
-    async def save_bay_light(self, light: BayLight, *, received_at: datetime | None = None) -> None:
-        row = await self._session.get(
-            BayLightRow, (light.key.meter_device_id, light.key.bay_number)
+    async def bay_lights(
+        self, keys: list[BayLightKey], now: datetime
+    ) -> dict[BayLightKey, BayLight]:
+        """Several bays' lights in one query, locked; the unset default for bays never seen."""
+        found: dict[BayLightKey, BayLight] = {}
+        if keys:
+            rows = await self._session.scalars(
+                select(BayLightRow)
+                .where(
+                    tuple_(BayLightRow.meter_device_id, BayLightRow.bay_number).in_(
+                        [(key.meter_device_id, key.bay_number) for key in keys]
+                    )
+                )
+                .order_by(BayLightRow.meter_device_id, BayLightRow.bay_number)
+                .with_for_update()
+            )
+            for row in rows:
+                light = row.to_domain()
+                self._light_rows[light.key] = row
+                found[light.key] = light
+        for key in keys:
+            if key not in found:
+                light = BayLight(key=key, meter_id=None, desired=unset_command(now))
+                row = BayLightRow(meter_device_id=key.meter_device_id, bay_number=key.bay_number)
+                row.update_from(light)
+                self._session.add(row)
+                self._light_rows[key] = row
+                found[key] = light
+        return found
+
+    async def meter_id_of_device(self, meter_device_id: str) -> int | None:
+        """The platform's meter behind a device id, as a reservation named it."""
+        return await self._session.scalar(
+            select(BayLightRow.meter_id)
+            .where(
+                BayLightRow.meter_device_id == meter_device_id, BayLightRow.meter_id.is_not(None)
+            )
+            .limit(1)
         )
+
+    async def save_bay_light(self, light: BayLight, *, received_at: datetime | None = None) -> None:
+        row = self._light_rows.get(light.key)
+        if row is None:
+            row = await self._session.get(
+                BayLightRow, (light.key.meter_device_id, light.key.bay_number)
+            )
         if row is None:
             row = BayLightRow(
                 meter_device_id=light.key.meter_device_id, bay_number=light.key.bay_number
             )
             self._session.add(row)
+        self._light_rows[light.key] = row
         reported_before = row.reported()
         row.update_from(light)
         if received_at is not None and light.reported != reported_before:
             row.reported_received_at = received_at
+
+    async def mark_sent_many(self, sent: dict[BayLightKey, int]) -> None:
+        """The broker took these commands (bay -> seq), in one statement run for each."""
+        if not sent:
+            return
+        table = cast(Table, BayLightRow.__table__)
+        await self._session.execute(
+            update(table)
+            .where(
+                table.c.meter_device_id == bindparam("b_device"),
+                table.c.bay_number == bindparam("b_bay"),
+                table.c.sent_seq < bindparam("b_seq"),
+            )
+            .values(sent_seq=bindparam("b_seq")),
+            [
+                {"b_device": key.meter_device_id, "b_bay": key.bay_number, "b_seq": seq}
+                for key, seq in sent.items()
+            ],
+        )
 
     async def mark_sent(self, key: BayLightKey, seq: int) -> None:
         """The broker took command `seq`; a later success never lowers it."""
@@ -285,15 +374,26 @@ class LightRepository:
         )
         return [row.to_domain() for row in rows]
 
-    async def pending_lights(self, limit: int) -> list[BayLight]:
-        """Bays whose latest command the broker has not taken yet, oldest command first."""
+    async def pending_lights(
+        self, limit: int, *, after: BayLightKey | None = None
+    ) -> list[BayLight]:
+        """Bays whose latest command the broker has not taken yet, a page at a time."""
+        query = select(BayLightRow).where(BayLightRow.sent_seq < BayLightRow.desired_seq)
+        if after is not None:
+            query = query.where(
+                or_(
+                    BayLightRow.meter_device_id > after.meter_device_id,
+                    and_(
+                        BayLightRow.meter_device_id == after.meter_device_id,
+                        BayLightRow.bay_number > after.bay_number,
+                    ),
+                )
+            )
         rows = await self._session.scalars(
-            select(BayLightRow)
-            .where(BayLightRow.sent_seq < BayLightRow.desired_seq)
-            .order_by(BayLightRow.desired_issued_at)
-            .limit(limit)
+            query.order_by(BayLightRow.meter_device_id, BayLightRow.bay_number).limit(limit)
         )
-        return [row.to_domain() for row in rows]
+        # A meter's report of the seq is as good as the broker's word (see BayLight.pending).
+        return [light for light in (row.to_domain() for row in rows) if light.pending]
 
     async def schedule_inputs(
         self, now: datetime

@@ -358,7 +358,9 @@ async def start_payment(
             return_url=return_url or f"/parking/reservations/{reservation.id}",
             method=method,
         )
-    except Exception:
+    except DomainError:
+        # Refused or unreachable (PSP down, wallet short): no money moved, so the hold goes.
+        # Any other failure leaves the hold to lapse by itself, in case money did move.
         await on_failure(ports, reservation)
         raise
 

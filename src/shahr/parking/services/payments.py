@@ -45,11 +45,11 @@ def unused_payment_reason(payment_id: str) -> str:
 async def take_verified_payment(ports: ParkingPorts, payment: VerifiedPayment) -> str:
     """Confirm what the payment paid for, or owe it back; idempotent by payment id.
 
-    Answers the outcome: `confirmed`, `extended`, `refunded`, `duplicate` (seen before) or
-    `ignored` (not a parking payment). A payment that comes after its hold ran out still
-    confirms the reservation if the bay is free for the window; otherwise, like a payment
-    with the wrong amount, for someone else's reservation, for one already paid or
-    cancelled, it is refunded in full.
+    Answers the outcome: `confirmed`, `extended`, `refunded`, `duplicate` (seen before),
+    `unknown` (no such reservation) or `ignored` (not a parking payment). A payment that
+    comes after its hold ran out still confirms the reservation if the bay is free for the
+    window; otherwise, like a payment with the wrong amount, for someone else's
+    reservation, for one already paid or cancelled, it is refunded in full.
     """
     if payment.purpose not in PARKING_PURPOSES:
         return "ignored"
@@ -61,7 +61,16 @@ async def take_verified_payment(ports: ParkingPorts, payment: VerifiedPayment) -
             return "duplicate"
         reservation = await uow.reservations.get(payment.reference, lock=True)
         outcome = "refunded"
-        if reservation is not None and reservation.citizen_id == payment.citizen_id:
+        if reservation is None:
+            # Parking asks for money only for reservations it has written, so this is no
+            # payment of ours: recorded (once) and left to payments' reconciliation.
+            outcome = "unknown"
+            log.warning(
+                "parking: payment %s names reservation %s, which does not exist",
+                payment.payment_id,
+                payment.reference,
+            )
+        elif reservation.citizen_id == payment.citizen_id:
             meter = snapshot.meters.get(MeterId(reservation.meter_id))
             bay = snapshot.bays.get(BayId(reservation.bay_id))
             if payment.purpose == RESERVATION_PURPOSE and _pays_reservation(reservation, payment):

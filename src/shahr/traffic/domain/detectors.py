@@ -8,6 +8,7 @@ used; its segment is filled from the other lanes, or estimated from its neighbou
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,9 +82,12 @@ class Detector:
 
 def detector_from_spec(spec: DetectorSpec, *, segment_lanes: int | None) -> Detector:
     """Check a spec against the segment it names (None: no such segment)."""
-    if not spec.id or len(spec.id) > MAX_ID_LENGTH or not spec.id.replace("-", "").replace(
-        "_", ""
-    ).isalnum() or not spec.id.isascii():
+    if (
+        not spec.id
+        or len(spec.id) > MAX_ID_LENGTH
+        or not spec.id.replace("-", "").replace("_", "").isalnum()
+        or not spec.id.isascii()
+    ):
         raise InvalidDetectorError(
             "A detector id must be 1 to {limit} letters, digits, - or _.", limit=MAX_ID_LENGTH
         )
@@ -162,7 +166,7 @@ def diagnose(
     recent = [s for s in samples if s.interval_start.timestamp() >= hour_ago]
     jumps = sum(
         1
-        for a, b in zip(recent, recent[1:], strict=False)
+        for a, b in itertools.pairwise(recent)
         if abs(b.flow_veh_h - a.flow_veh_h) / lanes > JUMP_VEH_H
     )
     if jumps >= JUMPS_PER_HOUR:

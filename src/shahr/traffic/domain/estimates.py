@@ -101,8 +101,12 @@ def estimate(
     w_nb = np.where(has_nb, weight, 0.0)
     w_hist = np.where(has_hist, HISTORY_WEIGHT, 0.0)
     total = w_nb + w_hist
-    share = np.where(total > 0, (w_nb * share_nb + w_hist * hist_share) / np.maximum(total, 1e-9), 1.0)
-    vc = np.where(total > 0, (w_nb * vc_nb + w_hist * hist_vc) / np.maximum(total, 1e-9), DEFAULT_VC)
+    share = np.where(
+        total > 0, (w_nb * share_nb + w_hist * hist_share) / np.maximum(total, 1e-9), 1.0
+    )
+    vc = np.where(
+        total > 0, (w_nb * vc_nb + w_hist * hist_vc) / np.maximum(total, 1e-9), DEFAULT_VC
+    )
     confidence = np.where(
         has_nb,
         NEIGHBOUR_CONFIDENCE * weight * 2 * np.where(has_hist, 1.2, 1.0),
@@ -114,7 +118,13 @@ def estimate(
     flow = np.maximum(vc[idx], 0.0) * capacity_veh_h[idx]
     vc_out = flow / capacity_veh_h[idx]
     sources = [
-        "neighbours+history" if nb and h else "neighbours" if nb else "history" if h else "free_flow"
+        "neighbours+history"
+        if nb and h
+        else "neighbours"
+        if nb
+        else "history"
+        if h
+        else "free_flow"
         for nb, h in zip(has_nb[idx].tolist(), has_hist[idx].tolist(), strict=True)
     ]
     return Estimates(
@@ -125,6 +135,6 @@ def estimate(
         vc_ratio=vc_out,
         los=level_of_service(speed, free_flow, vc_out),
         congestion_level=congestion_level(speed, free_flow),
-        confidence=np.round(np.minimum(confidence[idx], 0.8), 3),
+        confidence=np.round(np.minimum(confidence[idx], 0.8), 3).astype(np.float64),
         source=sources,
     )

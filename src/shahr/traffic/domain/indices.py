@@ -13,6 +13,7 @@ than a quiet lane; summed, that is Σ vehicle-hours / Σ free-flow vehicle-hours
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,7 +100,7 @@ def match_journeys(
     journeys = []
     for key, seen in by_plate.items():
         seen.sort()
-        for (t0, c0), (t1, c1) in zip(seen, seen[1:], strict=False):
+        for (t0, c0), (t1, c1) in itertools.pairwise(seen):
             duration = (t1 - t0).total_seconds()
             if c0 != c1 and 0 < duration <= max_journey_s:
                 journeys.append(Journey(key, c0, c1, t0, duration))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ def capacity_veh_h(road_class: RoadClass, lanes: int) -> int:
 
 def length_of(geometry: Sequence[LonLat]) -> float:
     """A polyline's length in metres."""
-    return sum(haversine_m(a, b) for a, b in zip(geometry, geometry[1:], strict=False))
+    return sum(haversine_m(a, b) for a, b in itertools.pairwise(geometry))
 
 
 def bearing_deg(a: LonLat, b: LonLat) -> float:
@@ -141,9 +142,13 @@ class Segment:
     @property
     def midpoint(self) -> LonLat:
         """The vertex nearest the middle of the line (good enough to place a label or area)."""
-        return self.geometry[len(self.geometry) // 2] if len(self.geometry) > 2 else LonLat(
-            (self.geometry[0].lon + self.geometry[-1].lon) / 2,
-            (self.geometry[0].lat + self.geometry[-1].lat) / 2,
+        return (
+            self.geometry[len(self.geometry) // 2]
+            if len(self.geometry) > 2
+            else LonLat(
+                (self.geometry[0].lon + self.geometry[-1].lon) / 2,
+                (self.geometry[0].lat + self.geometry[-1].lat) / 2,
+            )
         )
 
 

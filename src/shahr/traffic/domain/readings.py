@@ -128,8 +128,10 @@ def split_payload(data: bytes) -> Iterator[dict[str, Any] | Rejection]:
             yield Rejection(RejectReason.malformed, f"more than {MAX_BATCH} items")
             return
         for item in items:
-            yield item if isinstance(item, dict) else Rejection(
-                RejectReason.malformed, "an item is not an object"
+            yield (
+                item
+                if isinstance(item, dict)
+                else Rejection(RejectReason.malformed, "an item is not an object")
             )
         return
     yield body
@@ -155,9 +157,7 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _within_window(
-    observed_at: datetime, now: datetime, *, backfill: bool
-) -> Rejection | None:
+def _within_window(observed_at: datetime, now: datetime, *, backfill: bool) -> Rejection | None:
     if observed_at > now + FUTURE_TOLERANCE:
         return Rejection(RejectReason.future, "observed_at is in the future")
     if not backfill and observed_at < now - LATE_WINDOW:

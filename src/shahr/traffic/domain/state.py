@@ -128,13 +128,13 @@ def sum_by_detector_interval(readings: ReadingArrays) -> DetectorIntervalSums:
         detector=(keys // span).astype(np.int64),
         interval=(keys % span + first).astype(np.int64),
         readings=np.bincount(group, minlength=n).astype(np.float64),
-        count=np.bincount(group, weights=readings.count, minlength=n),
-        period_s=np.bincount(group, weights=readings.period_s, minlength=n),
+        count=np.bincount(group, weights=readings.count, minlength=n).astype(np.float64),
+        period_s=np.bincount(group, weights=readings.period_s, minlength=n).astype(np.float64),
         occupancy_s=np.bincount(
             group, weights=readings.occupancy_pct * readings.period_s, minlength=n
-        ),
-        speed_count=np.bincount(group, weights=counted, minlength=n),
-        inv_speed=np.bincount(group, weights=inverse, minlength=n),
+        ).astype(np.float64),
+        speed_count=np.bincount(group, weights=counted, minlength=n).astype(np.float64),
+        inv_speed=np.bincount(group, weights=inverse, minlength=n).astype(np.float64),
     )
 
 
@@ -155,7 +155,7 @@ class SegmentTable:
     free_flow_kmh: FloatArray
     capacity_veh_h: FloatArray
     length_m: FloatArray
-    counting_detectors: FloatArray  # usable counting detectors registered on the segment
+    counting_detectors: FloatArray  # counting detectors registered on the segment, any health
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,9 @@ def segment_states_from(
     )
     from_occupancy = np.minimum(from_occupancy, free_flow)
     from_occupancy = np.where(
-        (flow <= 0) & (occ >= 90.0), STOPPED_SPEED_KMH, np.where(flow <= 0, free_flow, from_occupancy)
+        (flow <= 0) & (occ >= 90.0),
+        STOPPED_SPEED_KMH,
+        np.where(flow <= 0, free_flow, from_occupancy),
     )
     speed = np.where(measured, speed, np.maximum(from_occupancy, STOPPED_SPEED_KMH))
     density = flow / speed

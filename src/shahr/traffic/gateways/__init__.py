@@ -18,4 +18,11 @@ def read_road_file(path: Path, *, origin: tuple[float, float] = TEHRAN_CENTRE) -
     return read_osm(path)
 
 
-__all__ = ["TEHRAN_CENTRE", "TimeBounds", "read_osm", "read_payloads", "read_road_file", "read_sumo"]
+__all__ = [
+    "TEHRAN_CENTRE",
+    "TimeBounds",
+    "read_osm",
+    "read_payloads",
+    "read_road_file",
+    "read_sumo",
+]

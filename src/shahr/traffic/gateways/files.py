@@ -60,7 +60,7 @@ def read_payloads(path: Path, bounds: TimeBounds) -> Iterator[bytes]:
             line = line.strip()
             if not line:
                 continue
-            for item in split_payload(line):
-                if isinstance(item, dict):
-                    bounds.see(item.get("observed_at"))
+            for found in split_payload(line):
+                if isinstance(found, dict):
+                    bounds.see(found.get("observed_at"))
             yield line

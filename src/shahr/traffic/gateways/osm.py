@@ -9,6 +9,7 @@ else the class's usual count; free-flow speed from `maxspeed`, else the class's.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ def read_osm(path: Path) -> list[SegmentSpec]:
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for item in processor:
-            if not item.is_way():
+            if not isinstance(item, osmium.osm.Way):
                 continue
             tags = {tag.k: tag.v for tag in item.tags}
             if tags.get("highway") not in OSM_HIGHWAY_CLASS or tags.get("area") == "yes":
@@ -129,7 +130,7 @@ def _segments_of(way: _Way, uses: dict[int, int]) -> list[SegmentSpec]:
     cuts = [0] + [i for i in range(1, len(way.refs) - 1) if uses.get(way.refs[i], 0) >= 2]
     cuts.append(len(way.refs) - 1)
     specs = []
-    for piece, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
+    for piece, (a, b) in enumerate(itertools.pairwise(cuts)):
         refs = way.refs[a : b + 1]
         points = way.points[a : b + 1]
         if len(set(points)) < 2:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-import xml.etree.ElementTree as ElementTree  # noqa: S405  # our own or the city's SUMO files
+import xml.etree.ElementTree as ElementTree  # our own or the city's SUMO files
 from pathlib import Path
 
 from shahr.traffic.domain.errors import InvalidNetworkError
@@ -34,7 +34,9 @@ def utm_to_lonlat(x: float, y: float, zone: int, *, south: bool = False) -> tupl
     delta = (2 * n - 2 * n**2 / 3 - 2 * n**3, 7 * n**2 / 3 - 8 * n**3 / 5, 56 * n**3 / 15)
     xi = (y - (10_000_000.0 if south else 0.0)) / (_UTM_K0 * big_a)
     eta = (x - 500_000.0) / (_UTM_K0 * big_a)
-    xi_p = xi - sum(b * math.sin(2 * j * xi) * math.cosh(2 * j * eta) for j, b in enumerate(beta, 1))
+    xi_p = xi - sum(
+        b * math.sin(2 * j * xi) * math.cosh(2 * j * eta) for j, b in enumerate(beta, 1)
+    )
     eta_p = eta - sum(
         b * math.cos(2 * j * xi) * math.sinh(2 * j * eta) for j, b in enumerate(beta, 1)
     )
@@ -118,7 +120,7 @@ def read_sumo(path: Path, *, origin: tuple[float, float] = TEHRAN_CENTRE) -> lis
         if not lanes:
             continue
         speed_kmh = float(lanes[0].get("speed", "13.89")) * 3.6
-        shape = edge.get("shape") or lanes[len(lanes) // 2].get("shape", "")
+        shape = edge.get("shape") or lanes[len(lanes) // 2].get("shape") or ""
         points = _points(shape)
         if len(points) < 2:
             continue

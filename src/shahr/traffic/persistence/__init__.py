@@ -47,6 +47,9 @@ class TrafficUnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        # Rows read here stay readable after the block: detach them before the rollback
+        # that would expire them.
+        self.session.expunge_all()
         await self.session.rollback()
         await self.session.close()
 

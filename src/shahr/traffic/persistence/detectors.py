@@ -114,9 +114,10 @@ class DetectorRepository:
             if row.last_seen_at is None or row.last_seen_at < seen[row.id]
         ]
         if newer:
+            table = DetectorRow.__table__
             statement = (
-                update(DetectorRow.__table__)
-                .where(DetectorRow.__table__.c.id == bindparam("b_id"))
+                update(table)  # type: ignore[arg-type]  # a mapped class's Table
+                .where(table.c.id == bindparam("b_id"))
                 .values(last_seen_at=bindparam("b_seen"))
             )
             await self.session.execute(statement, newer)

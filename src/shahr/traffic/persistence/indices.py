@@ -17,7 +17,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shahr.kernel.db import Base
 from shahr.traffic.persistence.base import UtcDateTime, upsert
 
-ROLLUP_COLUMNS = ("intervals", "estimated_intervals", "vkt", "vht", "ff_vht", "p95_ratio", "flow_veh_h")
+ROLLUP_COLUMNS = (
+    "intervals",
+    "estimated_intervals",
+    "vkt",
+    "vht",
+    "ff_vht",
+    "p95_ratio",
+    "flow_veh_h",
+)
 
 
 class SegmentHourRow(Base):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String, case, select, update
+from sqlalchemy import JSON, Boolean, Float, Integer, String, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -108,7 +108,7 @@ class NetworkRepository:
         return {row.id: row.lanes for row in rows}
 
     async def save(self, segments: Sequence[Segment], now: datetime) -> None:
-        """Insert or replace; a capacity an operator set by hand survives a re-import."""
+        """Insert or replace; a capacity set by hand and a known district survive a re-import."""
         table = SegmentRow.__table__
         for start in range(0, len(segments), 500):
             chunk = [segment_values(s, now) for s in segments[start : start + 500]]
@@ -122,6 +122,8 @@ class NetworkRepository:
                 (by_hand, table.c.capacity_veh_h), else_=excluded.capacity_veh_h
             )
             kept["capacity_overridden"] = table.c.capacity_overridden | excluded.capacity_overridden
+            # A file without districts leaves the districts found before.
+            kept["district"] = func.coalesce(excluded.district, table.c.district)
             statement = statement.on_conflict_do_update(index_elements=["id"], set_=kept)
             await self.session.execute(statement)
 

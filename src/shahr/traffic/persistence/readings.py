@@ -68,9 +68,7 @@ class JourneyRow(Base):
     """One plate seen at two cameras: a journey time between them."""
 
     __tablename__ = "traffic_journey"
-    __table_args__ = (
-        Index("ix_traffic_journey_pair", "from_camera", "to_camera", "arrived_at"),
-    )
+    __table_args__ = (Index("ix_traffic_journey_pair", "from_camera", "to_camera", "arrived_at"),)
 
     to_camera: Mapped[str] = mapped_column(String(120), primary_key=True)
     plate_key: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -200,4 +198,3 @@ class ReadingRepository:
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,10 +16,11 @@ from shahr.kernel.db import Database
 from shahr.kernel.geo import LonLat, haversine_m
 from shahr.traffic.domain.errors import InvalidQueryError
 from shahr.traffic.domain.indices import Indices, indices_from, robust_travel_time
+from shahr.traffic.domain.network import SegmentId
 from shahr.traffic.persistence import TrafficUnitOfWork
 from shahr.traffic.queries.state import StateSnapshot, tehran_hour_of_week
 from shahr.traffic.services.history import CITY_ID
-from shahr.traffic.services.registry import current_registry
+from shahr.traffic.services.registry import Registry, current_registry
 
 MAX_SPAN = timedelta(days=400)
 
@@ -139,7 +141,9 @@ async def district_cards(
         usual_rows = []
         for week in range(1, 5):
             start = hour - timedelta(weeks=week)
-            usual_rows += await uow.history.area_hours("district", start, start + timedelta(hours=1))
+            usual_rows += await uow.history.area_hours(
+                "district", start, start + timedelta(hours=1)
+            )
     measured_ids = {s.segment_id for s in snapshot.states if not s.estimated}
     cards = []
     for district, indexes in sorted(members.items()):
@@ -202,7 +206,9 @@ async def week_comparison(
         raise InvalidQueryError("Compare cities, districts or corridors.")
     before = week_start - timedelta(weeks=52)
     async with TrafficUnitOfWork(database) as uow:
-        now_rows = await uow.history.area_days(scope.value, week_start, week_start + timedelta(days=7))
+        now_rows = await uow.history.area_days(
+            scope.value, week_start, week_start + timedelta(days=7)
+        )
         then_rows = await uow.history.area_days(scope.value, before, before + timedelta(days=7))
     ids = sorted({r.scope_id for r in now_rows} | {r.scope_id for r in then_rows}, key=_natural)
     result = []
@@ -278,7 +284,7 @@ async def journey_times(
     return result
 
 
-def detector_position(registry: Any, detector_id: str) -> LonLat | None:
+def detector_position(registry: Registry, detector_id: str) -> LonLat | None:
     """Where a detector sits: `position_m` along its segment, else the segment's middle."""
     detector = registry.detector(detector_id)
     if detector is None:
@@ -296,7 +302,7 @@ def detector_position(registry: Any, detector_id: str) -> LonLat | None:
     return segment.geometry[-1]
 
 
-def _camera_distance(registry: Any, a: str, b: str) -> float | None:
+def _camera_distance(registry: Registry, a: str, b: str) -> float | None:
     """Metres along the road from camera a to camera b, through the network's segments."""
     first, second = registry.detector(a), registry.detector(b)
     if first is None or second is None:
@@ -306,17 +312,17 @@ def _camera_distance(registry: Any, a: str, b: str) -> float | None:
         return None
     start_seg = registry.segments[registry.segment_index[first.segment_id]]
     end_seg = registry.segments[registry.segment_index[second.segment_id]]
-    from_a = start_seg.length_m - (first.position_m if first.position_m is not None else start_seg.length_m / 2)
+    from_a = start_seg.length_m - (
+        first.position_m if first.position_m is not None else start_seg.length_m / 2
+    )
     to_b = second.position_m if second.position_m is not None else end_seg.length_m / 2
     if first.segment_id == second.segment_id:
         return max(to_b - (start_seg.length_m - from_a), 0.0) or None
     return from_a + path + to_b
 
 
-def _shortest_path_m(registry: Any, source: str, target: str) -> float | None:
+def _shortest_path_m(registry: Registry, source: str, target: str) -> float | None:
     """Length of the segments strictly between source and target (Dijkstra), or None."""
-    import heapq
-
     if source == target:
         return 0.0
     lengths = {s.id: s.length_m for s in registry.segments}
@@ -325,12 +331,12 @@ def _shortest_path_m(registry: Any, source: str, target: str) -> float | None:
     while queue:
         distance, segment_id = heapq.heappop(queue)
         if segment_id == target:
-            return distance - 0.0
+            return distance
         if distance > best.get(segment_id, float("inf")) or distance > 50_000:
             continue
-        for following in registry.adjacency.downstream.get(segment_id, []):
+        for following in registry.adjacency.downstream.get(SegmentId(segment_id), []):
             step = 0.0 if following == target else lengths[following]
-            through = distance + (0.0 if segment_id == source else 0.0) + step
+            through = distance + step
             if through < best.get(following, float("inf")):
                 best[following] = through
                 heapq.heappush(queue, (through, following))

@@ -110,7 +110,12 @@ class LiveStates:
             {
                 "interval_start": interval,
                 "states": {
-                    s.segment_id: [s.los, round(s.speed_kmh, 1), round(s.flow_veh_h), int(s.estimated)]
+                    s.segment_id: [
+                        s.los,
+                        round(s.speed_kmh, 1),
+                        round(s.flow_veh_h),
+                        int(s.estimated),
+                    ]
                     for s in snapshot.states
                 },
             }
@@ -125,7 +130,7 @@ class LiveStates:
     def _geometry(self, registry: Registry) -> dict[str, str]:
         if self._fragments is not None and self._fragments[0] == registry.version:
             return self._fragments[1]
-        fragments = {}
+        fragments: dict[str, str] = {}
         for segment in registry.segments:
             geometry = _dumps(
                 {"type": "LineString", "coordinates": [[p.lon, p.lat] for p in segment.geometry]}

@@ -77,7 +77,9 @@ async def history_shares(
             hours[index] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(vht > 0, ff / vht, np.nan)
-        vc = np.where(hours > 0, flow / np.maximum(hours, 1) / registry.segment_table.capacity_veh_h, np.nan)
+        vc = np.where(
+            hours > 0, flow / np.maximum(hours, 1) / registry.segment_table.capacity_veh_h, np.nan
+        )
     return share, vc
 
 

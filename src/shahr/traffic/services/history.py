@@ -117,7 +117,10 @@ def hour_rollups(
     starts = np.searchsorted(group[order], np.arange(n))
     ends = np.append(starts[1:], len(order))
     p95 = np.array(
-        [ratio[order[s:e]][min(int(0.95 * (e - s)), e - s - 1)] for s, e in zip(starts, ends, strict=True)]
+        [
+            ratio[order[s:e]][min(int(0.95 * (e - s)), e - s - 1)]
+            for s, e in zip(starts, ends, strict=True)
+        ]
     )
     segment_rows = [
         {

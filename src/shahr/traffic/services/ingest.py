@@ -116,7 +116,9 @@ def _sort(
             if isinstance(checked, Rejection):
                 _reject(report, checked.reason)
                 continue
-            device_id = checked.detector_id if isinstance(checked, DetectorReading) else checked.camera_id
+            device_id = (
+                checked.detector_id if isinstance(checked, DetectorReading) else checked.camera_id
+            )
             detector = registry.detector(device_id)
             if detector is None:
                 _reject(report, RejectReason.unknown_detector)
@@ -137,7 +139,9 @@ def _arrays(readings: Sequence[DetectorReading], registry: Registry) -> ReadingA
         [r.observed_at.timestamp() - r.period_s / 2 for r in readings], dtype=np.float64
     )
     return ReadingArrays(
-        detector=np.array([registry.detector_index[r.detector_id] for r in readings], dtype=np.int64),
+        detector=np.array(
+            [registry.detector_index[r.detector_id] for r in readings], dtype=np.int64
+        ),
         interval=(middle // INTERVAL_S).astype(np.int64),
         count=np.array([r.count for r in readings], dtype=np.float64),
         period_s=np.array([r.period_s for r in readings], dtype=np.float64),

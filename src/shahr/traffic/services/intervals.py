@@ -62,14 +62,17 @@ async def finalise_intervals(
     interval = start
     while interval <= last_closed:
         snapshot = await state_snapshot(database, at=interval)
-        rows = [_estimate_row(v, now) for v in snapshot.states if v.estimated]
+        measured = any(not v.estimated for v in snapshot.states)
+        # Without a single measurement (the feed was down) an estimate is a guess: skip it.
+        rows = [_estimate_row(v, now) for v in snapshot.states if v.estimated and measured]
         async with TrafficUnitOfWork(database) as uow:
             await uow.states.save_estimates(rows)
             await uow.history.set_mark(JOB, interval)
             await uow.commit()
-        report.intervals.append(interval)
+        if measured:
+            report.intervals.append(interval)
         report.estimated += len(rows)
-        if bus is not None and snapshot.states:
+        if bus is not None and measured:
             await bus.publish(_event(snapshot.states, interval))
         interval += timedelta(seconds=INTERVAL_S)
     report.health_changes = await judge_health(database, clock, bus=bus)

@@ -62,9 +62,7 @@ async def import_road_network(
     if districts:
         locate = districts_locator(districts)
         built = [
-            s
-            if s.district is not None
-            else Segment(**{**s.__dict__, "district": locate(s)})
+            s if s.district is not None else Segment(**{**s.__dict__, "district": locate(s)})
             for s in built
         ]
     now = (clock or SystemClock()).now()
@@ -91,7 +89,9 @@ async def register_detectors(
     now = (clock or SystemClock()).now()
     async with TrafficUnitOfWork(database) as uow:
         lanes = await uow.network.lanes_of(sorted({spec.segment_id for spec in detectors}))
-        built = [detector_from_spec(spec, segment_lanes=lanes.get(spec.segment_id)) for spec in detectors]
+        built = [
+            detector_from_spec(spec, segment_lanes=lanes.get(spec.segment_id)) for spec in detectors
+        ]
         await uow.detectors.save(built)
         await uow.network.bump_version(now)
         await uow.commit()
@@ -102,7 +102,10 @@ async def set_segment_capacity(
     database: Database, clock: Clock, *, segment_id: str, capacity_veh_h_override: int | None
 ) -> Segment:
     """Override a segment's capacity (veh/h), or with None go back to class x lanes."""
-    if capacity_veh_h_override is not None and not 1 <= capacity_veh_h_override <= MAX_CAPACITY_VEH_H:
+    if (
+        capacity_veh_h_override is not None
+        and not 1 <= capacity_veh_h_override <= MAX_CAPACITY_VEH_H
+    ):
         raise InvalidNetworkError(
             "A capacity must be between 1 and {limit} vehicles an hour.", limit=MAX_CAPACITY_VEH_H
         )

@@ -37,15 +37,16 @@ class Registry:
 
 
 def build_registry(version: int, segments: list[Segment], detectors: list[Detector]) -> Registry:
-    segment_index = {s.id: i for i, s in enumerate(segments)}
+    segment_index: dict[str, int] = {s.id: i for i, s in enumerate(segments)}
     placed = [d for d in detectors if d.segment_id in segment_index]
-    detector_index = {d.id: i for i, d in enumerate(placed)}
-    usable = np.array(
-        [d.counts and d.health is DetectorHealth.ok for d in placed], dtype=np.bool_
-    )
+    detector_index: dict[str, int] = {d.id: i for i, d in enumerate(placed)}
+    usable = np.array([d.counts and d.health is DetectorHealth.ok for d in placed], dtype=np.bool_)
     segment_of = np.array([segment_index[d.segment_id] for d in placed], dtype=np.int64)
+    # Every counting detector a segment should have, failed ones too: a lane filled in from
+    # its neighbour lowers the confidence.
+    counts = np.array([d.counts for d in placed], dtype=np.bool_)
     counting = np.bincount(
-        segment_of[usable] if len(placed) else np.zeros(0, dtype=np.int64),
+        segment_of[counts] if len(placed) else np.zeros(0, dtype=np.int64),
         minlength=len(segments),
     ).astype(np.float64)
     adjacency = adjacency_of(segments)
