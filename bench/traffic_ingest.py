@@ -37,8 +37,8 @@ from shahr.traffic.domain import DetectorSpec, RoadClass, SegmentSpec  # noqa: E
 from shahr.traffic.ingest import DURABLE, readings_batch_subject, traffic_filter  # noqa: E402
 from shahr.traffic.ingest import TrafficIngestConsumer  # noqa: E402
 
-SIDE = 71  # 71 x 71 nodes: 2 x 2 x 70 x 71 = 19,880 directed segments... halved below
 BATCH = 1000
+CONCURRENCY = 8
 
 
 def network(segments: int) -> tuple[list[SegmentSpec], list[DetectorSpec]]:
@@ -84,11 +84,11 @@ async def run(database_url: str, nats_url: str, segments: int) -> dict[str, obje
     rng = np.random.default_rng(7)
     city = f"bench{uuid.uuid4().hex[:8]}"
     publisher = JetStreamStream(nats_url, city=city)
-    worker = JetStreamStream(nats_url, city=city, fetch_batch=4)
+    worker = JetStreamStream(nats_url, city=city, fetch_batch=2)
     await publisher.start()
     await worker.start()
     consumer = TrafficIngestConsumer(
-        database, clock, worker, city=city, plate_secret=lambda: "bench"
+        database, clock, worker, city=city, plate_secret=lambda: "bench", concurrency=CONCURRENCY
     )
     latencies: list[float] = []
     committed = 0
@@ -112,7 +112,11 @@ async def run(database_url: str, nats_url: str, segments: int) -> dict[str, obje
                 await publisher.publish(readings_batch_subject(city), body)
                 total += min(BATCH, len(ids) - start)
         started = time.perf_counter()
-        await worker.subscribe(traffic_filter(city), durable=DURABLE, handler=handle, max_deliver=20)
+        # What TrafficIngestConsumer.start() does, with the handler wrapped to time it.
+        for _ in range(CONCURRENCY):
+            await worker.subscribe(
+                traffic_filter(city), durable=DURABLE, handler=handle, max_deliver=20
+            )
         while committed < total:
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - started

@@ -23,6 +23,7 @@ from shahr.kernel.clock import FixedClock
 from shahr.kernel.db import Database
 from shahr.kernel.settings import Settings
 from shahr.kernel.stream import JetStreamStream
+from shahr.traffic.ingest import TrafficIngestConsumer
 
 from .conftest import DAY_START, service_url, sqlite_copy
 
@@ -100,11 +101,18 @@ async def test_readings_sent_through_the_stream_give_the_same_states_as_direct_i
         nats_url=nats_url,
         city=city,
         var_dir=tmp_path / "var",
-        secret_key="test-secret-key-not-for-production",  # type: ignore[arg-type]
+        secret_key="test-secret-key-not-for-production",
         run_jobs=False,
     )
     clock = FixedClock(DAY_START)
     container = bootstrap.build(settings, clock=clock)
+    if nats_url is not None:
+        # This process stands in for a `shahr worker`: web replicas do not consume.
+        container.background.append(
+            TrafficIngestConsumer(
+                container.database, clock, container.stream, city=city, plate_secret=lambda: ""
+            )
+        )
     await container.start()
 
     async def through_the_stream(minute: Span) -> None:

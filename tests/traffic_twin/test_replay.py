@@ -11,7 +11,14 @@ from typer.testing import CliRunner
 
 from shahr import bootstrap
 from shahr.cli import app
-from shahr.demo.twin import DEMO_RECORDING, DEMO_SCENARIO, Pace, TwinFeed, read_recording
+from shahr.demo.twin import (
+    DEMO_RECORDING,
+    DEMO_SCENARIO,
+    Pace,
+    Recording,
+    TwinFeed,
+    read_recording,
+)
 from shahr.demo.twin.replay import DAY_S, write_recording
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.db import Database
@@ -26,9 +33,13 @@ A_TEHRAN_PEAK = datetime(2026, 11, 28, 4, 30, tzinfo=UTC)
 MAX_RECORDING_BYTES = 2_000_000
 
 
-def test_the_shipped_recording_is_small_and_covers_a_whole_day() -> None:
+@pytest.fixture(scope="module")
+def recording() -> Recording:
+    return read_recording(DEMO_RECORDING)
+
+
+def test_the_shipped_recording_is_small_and_covers_a_whole_day(recording: Recording) -> None:
     size = sum(path.stat().st_size for path in DEMO_RECORDING.iterdir() if path.is_file())
-    recording = read_recording(DEMO_RECORDING)
 
     assert size < MAX_RECORDING_BYTES
     # Recorded from the scenario the demo runs when SUMO is installed.
@@ -43,9 +54,7 @@ def test_the_shipped_recording_is_small_and_covers_a_whole_day() -> None:
     assert len(ends) == DAY_S // recording.scenario.period_s
 
 
-def test_a_replayed_hour_is_what_field_devices_would_send() -> None:
-    recording = read_recording(DEMO_RECORDING)
-
+def test_a_replayed_hour_is_what_field_devices_would_send(recording: Recording) -> None:
     span = recording.span(day_start=DAY_START, begin_s=8 * 3600, end_s=9 * 3600)
 
     assert len(span.readings) == 60 * len(recording.scenario.detectors)
@@ -56,9 +65,7 @@ def test_a_replayed_hour_is_what_field_devices_would_send() -> None:
         assert check_passage(passage.to_payload(), passage.observed_at) == passage
 
 
-def test_a_recording_reads_back_as_it_was_written(tmp_path: Path) -> None:
-    recording = read_recording(DEMO_RECORDING)
-    hour = recording.span(day_start=DAY_START, begin_s=3600, end_s=7200)
+def test_a_recording_reads_back_as_it_was_written(recording: Recording, tmp_path: Path) -> None:    hour = recording.span(day_start=DAY_START, begin_s=3600, end_s=7200)
 
     write_recording(tmp_path, recording.scenario, [hour], day_start=DAY_START)
     again = read_recording(tmp_path).span(day_start=DAY_START, begin_s=3600, end_s=7200)
@@ -81,12 +88,12 @@ def test_pace_sends_a_message_when_its_simulated_time_comes() -> None:
 
 
 async def test_the_demo_feed_without_sumo_puts_live_traffic_on_the_map(
-    request: pytest.FixtureRequest, tmp_path: Path
+    recording: Recording, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     settings = Settings(
         database_url=sqlite_copy(request, tmp_path, "demo"),
         var_dir=tmp_path / "var",
-        secret_key="test-secret-key-not-for-production",  # type: ignore[arg-type]
+        secret_key="test-secret-key-not-for-production",
         run_jobs=False,
     )
     clock = FixedClock(A_TEHRAN_PEAK)
@@ -112,7 +119,6 @@ async def test_the_demo_feed_without_sumo_puts_live_traffic_on_the_map(
     finally:
         await container.stop()
 
-    recording = read_recording(DEMO_RECORDING)
     assert feed.published >= 4 * len(recording.scenario.detectors)
     assert len(states) == len(recording.scenario.edges)
     assert states[0].interval_start == A_TEHRAN_PEAK - timedelta(minutes=1)
@@ -120,7 +126,10 @@ async def test_the_demo_feed_without_sumo_puts_live_traffic_on_the_map(
 
 
 def test_simulate_traffic_replays_onto_the_platform_from_the_command_line(
-    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    recording: Recording,
+    sqlite_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     database_path = tmp_path / "cli.db"
     database_path.write_bytes(sqlite_template.read_bytes())
@@ -147,7 +156,7 @@ def test_simulate_traffic_replays_onto_the_platform_from_the_command_line(
         finally:
             await database.dispose()
 
-    assert asyncio.run(states()) == len(read_recording(DEMO_RECORDING).scenario.edges)
+    assert asyncio.run(states()) == len(recording.scenario.edges)
 
 
 def test_simulate_traffic_records_a_replay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

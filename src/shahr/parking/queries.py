@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -46,6 +46,7 @@ from shahr.parking.persistence import (
     RefundRow,
     ReservationPaymentRow,
     ReservationRepository,
+    holds_on_meters,
 )
 
 
@@ -89,6 +90,7 @@ class InventorySnapshot:
     meter_index: PointIndex[MeterId]
     metro_stations: tuple[MetroStation, ...]
     metro_index: PointIndex[int]
+    metro_by_meter: dict[MeterId, MetroNearby | None] = field(default_factory=dict)
 
     def meter(self, meter_id: int) -> Meter:
         meter = self.meters.get(MeterId(meter_id))
@@ -104,6 +106,12 @@ class InventorySnapshot:
 
     def zone_of(self, meter: Meter) -> Zone:
         return self.zones[meter.zone_code]
+
+    def metro_of(self, meter: Meter) -> MetroNearby | None:
+        """The metro station closest to a meter (worked out once per snapshot)."""
+        if meter.id not in self.metro_by_meter:
+            self.metro_by_meter[meter.id] = self.nearest_metro(meter.lon, meter.lat)
+        return self.metro_by_meter[meter.id]
 
     def nearest_metro(self, lon: float, lat: float) -> MetroNearby | None:
         found = self.metro_index.nearest(LonLat(lon, lat), 1)
@@ -263,8 +271,7 @@ async def held_bays(
     database: Database, meter_ids: list[MeterId], window: TimeWindow, *, now: datetime
 ) -> tuple[set[int], set[int]]:
     """The bays held over any part of the window, and those of them paid for."""
-    async with database.session() as session:
-        holds = await ReservationRepository(session).holds_on_meters(meter_ids, window)
+    holds = await holds_on_meters(database, meter_ids, window)
     held: set[int] = set()
     paid: set[int] = set()
     for hold in holds:
@@ -362,7 +369,7 @@ async def search_meters(
                 bays_free=free,
                 price=price if isinstance(price, Price) else None,
                 refusal=None if isinstance(price, Price) else price,
-                metro=snapshot.nearest_metro(meter.lon, meter.lat),
+                metro=snapshot.metro_of(meter),
             )
         )
         if len(found) == limit:
@@ -425,7 +432,7 @@ async def meter_detail(
         bays=states,
         price=price,
         refusal=refusal,
-        metro=snapshot.nearest_metro(meter.lon, meter.lat),
+        metro=snapshot.metro_of(meter),
     )
 
 

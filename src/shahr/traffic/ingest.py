@@ -7,6 +7,8 @@ database is down) is redelivered; a bad item inside it is counted and skipped, n
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -41,7 +43,13 @@ def traffic_filter(city: str) -> str:
 
 
 class TrafficIngestConsumer:
-    """A background part: binds the ingest handler to the sensor stream when started."""
+    """A background part: binds the ingest handler to the sensor stream when started.
+
+    It binds `concurrency` handlers to the one durable, and the messages they hold at the
+    same moment go to the database in one batch (one transaction); each handler returns,
+    and so lets its message be acknowledged, only after that commit. A failed batch fails
+    every message in it, and each is redelivered.
+    """
 
     def __init__(
         self,
@@ -52,6 +60,8 @@ class TrafficIngestConsumer:
         city: str,
         plate_secret: Callable[[], str],
         durable: str = DURABLE,
+        concurrency: int = 8,
+        linger_s: float = 0.005,
     ) -> None:
         self._database = database
         self._clock = clock
@@ -59,17 +69,47 @@ class TrafficIngestConsumer:
         self._city = city
         self._plate_secret = plate_secret
         self._durable = durable
+        self._concurrency = concurrency
+        self._linger_s = linger_s
+        self._pending: list[tuple[StreamMessage, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._bound = False
 
     async def handle(self, message: StreamMessage) -> None:
-        report = await ingest_batch(
-            self._database, self._clock, [message.data], plate_secret=self._plate_secret()
-        )
+        """Queue the message for the next batch and wait until that batch is committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((message, done))
+        if len(self._pending) >= self._concurrency and self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush(0.0))
+        elif self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush(self._linger_s))
+        await done
+
+    async def _flush(self, linger_s: float) -> None:
+        if linger_s:
+            await asyncio.sleep(linger_s)
+        batch, self._pending = self._pending, []
+        self._flusher = None  # messages from now on wait for the next batch
+        try:
+            report = await ingest_batch(
+                self._database,
+                self._clock,
+                [message.data for message, _ in batch],
+                plate_secret=self._plate_secret(),
+            )
+        except Exception as error:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(error)
+            return
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
         if report.rejected_total:
             log.info(
-                "traffic ingest refused %d item(s) from %s: %s",
+                "traffic ingest refused %d item(s) in %d message(s): %s",
                 report.rejected_total,
-                message.subject,
+                len(batch),
                 dict(report.rejected),
             )
 
@@ -77,10 +117,18 @@ class TrafficIngestConsumer:
         # A stream keeps its consumers across its own restarts; bind once per process.
         if self._bound:
             return
-        await self._stream.subscribe(
-            traffic_filter(self._city), durable=self._durable, handler=self.handle, max_deliver=20
-        )
+        for _ in range(self._concurrency):
+            await self._stream.subscribe(
+                traffic_filter(self._city),
+                durable=self._durable,
+                handler=self.handle,
+                max_deliver=20,
+            )
         self._bound = True
 
     async def stop(self) -> None:
-        return None
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None

@@ -235,6 +235,9 @@ class TwinFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def _count(self, _: Outgoing) -> None:
+        self.published += 1
+
     async def _run(self) -> None:
         try:
             source = await asyncio.to_thread(open_source, self._source, work_dir=self._work_dir)
@@ -256,8 +259,11 @@ class TwinFeed:
                     upcoming = asyncio.create_task(
                         asyncio.to_thread(source.compute, *next(windows))
                     )
-                    self.published += await publish(
-                        self._stream, messages_of(span, city=self._city), pace=pace
+                    await publish(
+                        self._stream,
+                        messages_of(span, city=self._city),
+                        pace=pace,
+                        on_sent=self._count,
                     )
             finally:
                 upcoming.cancel()

@@ -246,4 +246,3 @@ def _tariff(entry: Any) -> Tariff:
         if isinstance(error, TariffFileError):
             raise
         raise TariffFileError(f"a tariff entry cannot be read: {error!r}") from error
-

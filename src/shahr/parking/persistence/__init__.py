@@ -38,6 +38,7 @@ from shahr.parking.persistence.reservations import (
     ReservationRepository,
     ReservationRow,
     ReservationUnitOfWork,
+    holds_on_meters,
     is_overlap_violation,
 )
 
@@ -81,5 +82,6 @@ __all__ += [
     "ReservationUnitOfWork",
     "UtcDateTime",
     "ZoneRow",
+    "holds_on_meters",
     "is_overlap_violation",
 ]

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    insert,
     select,
 )
 from sqlalchemy.engine import Dialect
@@ -257,8 +258,14 @@ class InventoryRepository:
                 meter.updated_at = now
                 updated += 1
         await self._session.flush()
-        for meter, record in new_meters:
-            self._update_bays(meter.id, {}, record)
+        # New meters' bays in one statement: a city file brings tens of thousands.
+        new_bays = [
+            {"meter_id": meter.id, "number": number, "kind": kind.value, "in_service": True}
+            for meter, record in new_meters
+            for number, kind in enumerate(record.bay_kinds, start=1)
+        ]
+        if new_bays:
+            await self._session.execute(insert(BayRow), new_bays)
         if created or updated or zones_created or zones_updated:
             await self.bump_revision(now)
         await self._session.flush()

@@ -327,30 +327,8 @@ class ReservationRepository:
         row = (await self._session.execute(query)).first()
         return None if row is None else _hold(row)
 
-    async def holds_on_meters(self, meter_ids: Iterable[int], window: TimeWindow) -> list[Hold]:
-        """Rows that may hold bays of these meters during the window (read side)."""
-        ids = list(meter_ids)
-        if not ids:
-            return []
-        query = self._holds().where(
-            ReservationRow.meter_id.in_(ids),
-            ReservationRow.starts_at < window.ends_at,
-            ReservationRow.ends_at > window.starts_at,
-        )
-        return [_hold(row) for row in await self._session.execute(query)]
-
     def _holds(self) -> Any:
-        r = ReservationRow
-        return select(
-            r.id,
-            r.bay_id,
-            r.meter_id,
-            r.status,
-            r.starts_at,
-            r.ends_at,
-            r.extension_from,
-            r.hold_expires_at,
-        ).where(r.status.in_(_HOLDING))
+        return _holds_query()
 
     async def of_citizen(self, citizen_id: str, *, limit: int) -> list[Reservation]:
         rows = await self._session.scalars(
@@ -511,6 +489,37 @@ class ReservationRepository:
             )
             for row in rows
         ]
+
+
+def _holds_query() -> Any:
+    r = ReservationRow
+    return select(
+        r.id,
+        r.bay_id,
+        r.meter_id,
+        r.status,
+        r.starts_at,
+        r.ends_at,
+        r.extension_from,
+        r.hold_expires_at,
+    ).where(r.status.in_(_HOLDING))
+
+
+async def holds_on_meters(
+    database: Database, meter_ids: Iterable[int], window: TimeWindow
+) -> list[Hold]:
+    """Rows that may hold bays of these meters during the window (read side, no session:
+    search runs this on every request)."""
+    ids = list(meter_ids)
+    if not ids:
+        return []
+    query = _holds_query().where(
+        ReservationRow.meter_id.in_(ids),
+        ReservationRow.starts_at < window.ends_at,
+        ReservationRow.ends_at > window.starts_at,
+    )
+    async with database.engine.connect() as connection:
+        return [_hold(row) for row in await connection.execute(query)]
 
 
 def _hold(row: Any) -> Hold:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Float, Index, Integer, String, delete, select
+from sqlalchemy import Float, Index, Integer, String, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -79,6 +79,20 @@ class JourneyRow(Base):
 
 
 SUM_COLUMNS = ("readings", "count", "period_s", "occupancy_s", "speed_count", "inv_speed")
+RETURNED = ("detector_id", "interval_start", *SUM_COLUMNS)
+
+
+class IntervalSums(NamedTuple):
+    """A detector's sums over an interval, as plain values."""
+
+    detector_id: str
+    interval_start: datetime
+    readings: int
+    count: int
+    period_s: float
+    occupancy_s: float
+    speed_count: float
+    inv_speed: float
 
 
 class ReadingRepository:
@@ -98,18 +112,33 @@ class ReadingRepository:
         result = await self.session.execute(statement, list(rows))
         return {(row[0], _utc(row[1])) for row in result}
 
-    async def add_to_intervals(self, sums: Sequence[dict[str, Any]]) -> None:
-        """Add each (detector, interval)'s new sums to what it already holds."""
+    async def add_to_intervals(self, sums: Sequence[dict[str, Any]]) -> list[IntervalSums]:
+        """Add each (detector, interval)'s new sums to what it holds; the totals after."""
         if not sums:
-            return
+            return []
         table = DetectorIntervalRow.__table__
         statement = upsert(self.session, table)  # type: ignore[arg-type]
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=["detector_id", "interval_start"],
             set_={name: table.c[name] + excluded[name] for name in SUM_COLUMNS},
-        )
-        await self.session.execute(statement, list(sums))
+        ).returning(*(table.c[name] for name in RETURNED))
+        result = await self.session.execute(statement, list(sums))
+        return [IntervalSums(*row) for row in result]
+
+    async def sums_of(self, keys: Sequence[tuple[str, datetime]]) -> list[IntervalSums]:
+        """The stored sums of these (detector, interval) pairs (those that exist)."""
+        table = DetectorIntervalRow.__table__
+        found: list[IntervalSums] = []
+        for start in range(0, len(keys), 2000):
+            chunk = list(keys[start : start + 2000])
+            rows = await self.session.execute(
+                select(*(table.c[name] for name in RETURNED)).where(
+                    tuple_(table.c.detector_id, table.c.interval_start).in_(chunk)
+                )
+            )
+            found.extend(IntervalSums(*row) for row in rows)
+        return found
 
     async def interval_sums(
         self, segment_ids: Sequence[str], interval_starts: Sequence[datetime]

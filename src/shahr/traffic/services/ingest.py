@@ -43,6 +43,7 @@ from shahr.traffic.domain.state import (
     sum_by_detector_interval,
 )
 from shahr.traffic.persistence import DetectorIntervalRow, TrafficUnitOfWork
+from shahr.traffic.persistence.readings import IntervalSums
 from shahr.traffic.services.registry import Registry, current_registry
 
 READINGS_REJECTED = PrometheusCounter(
@@ -152,7 +153,9 @@ def _arrays(readings: Sequence[DetectorReading], registry: Registry) -> ReadingA
     )
 
 
-def sums_from_rows(rows: Sequence[DetectorIntervalRow], registry: Registry) -> DetectorIntervalSums:
+def sums_from_rows(
+    rows: Sequence[DetectorIntervalRow | IntervalSums], registry: Registry
+) -> DetectorIntervalSums:
     """Stored interval sums as arrays (rows of detectors no longer registered are left out)."""
     known = [r for r in rows if r.detector_id in registry.detector_index]
     return DetectorIntervalSums(
@@ -263,42 +266,51 @@ async def _update_state(
 ) -> None:
     sums = sum_by_detector_interval(_arrays(fresh, registry))
     detectors = registry.detectors
-    await uow.readings.add_to_intervals(
-        [
-            {
-                "detector_id": detectors[det].id,
-                "interval_start": interval_at(interval),
-                "segment_id": detectors[det].segment_id,
-                "readings": int(n),
-                "count": int(count),
-                "period_s": period,
-                "occupancy_s": occupancy,
-                "speed_count": speed_count,
-                "inv_speed": inv_speed,
-            }
-            for det, interval, n, count, period, occupancy, speed_count, inv_speed in zip(
-                sums.detector.tolist(),
-                sums.interval.tolist(),
-                sums.readings.tolist(),
-                sums.count.tolist(),
-                sums.period_s.tolist(),
-                sums.occupancy_s.tolist(),
-                sums.speed_count.tolist(),
-                sums.inv_speed.tolist(),
-                strict=True,
-            )
-        ]
-    )
-    touched_segments = sorted({detectors[d].segment_id for d in set(sums.detector.tolist())})
-    touched_intervals = sorted({interval_at(i) for i in set(sums.interval.tolist())})
-    stored = await uow.readings.interval_sums(touched_segments, touched_intervals)
+    rows = [
+        {
+            "detector_id": detectors[det].id,
+            "interval_start": interval_at(interval),
+            "segment_id": detectors[det].segment_id,
+            "readings": int(n),
+            "count": int(count),
+            "period_s": period,
+            "occupancy_s": occupancy,
+            "speed_count": speed_count,
+            "inv_speed": inv_speed,
+        }
+        for det, interval, n, count, period, occupancy, speed_count, inv_speed in zip(
+            sums.detector.tolist(),
+            sums.interval.tolist(),
+            sums.readings.tolist(),
+            sums.count.tolist(),
+            sums.period_s.tolist(),
+            sums.occupancy_s.tolist(),
+            sums.speed_count.tolist(),
+            sums.inv_speed.tolist(),
+            strict=True,
+        )
+    ]
+    # The totals after this batch come back from the upsert; a segment's other detectors in
+    # the same interval (usually none: lanes report together) are read.
+    totals = await uow.readings.add_to_intervals(rows)
+    have = {(t.detector_id, t.interval_start) for t in totals}
+    wanted = {
+        (other, t.interval_start)
+        for t in totals
+        for other in registry.counting_on.get(
+            detectors[registry.detector_index[t.detector_id]].segment_id, []
+        )
+    }
+    missing = sorted(wanted - have)
+    if missing:
+        totals += await uow.readings.sums_of(missing)
     states = segment_states_from(
-        sums_from_rows(stored, registry), registry.detector_table, registry.segment_table
+        sums_from_rows(totals, registry), registry.detector_table, registry.segment_table
     )
-    rows = state_rows(states, registry, now)
-    await uow.states.save_measured(rows)
-    report.segment_states = len(rows)
-    report.intervals = touched_intervals
+    measured = state_rows(states, registry, now)
+    await uow.states.save_measured(measured)
+    report.segment_states = len(measured)
+    report.intervals = sorted({t.interval_start for t in totals})
 
 
 async def _store_passages(

@@ -30,6 +30,7 @@ class Registry:
     adjacency: Adjacency
     edge_a: np.ndarray
     edge_b: np.ndarray
+    counting_on: dict[str, list[str]]  # segment id -> its counting detectors' ids
 
     def detector(self, detector_id: str) -> Detector | None:
         index = self.detector_index.get(detector_id)
@@ -56,6 +57,10 @@ def build_registry(version: int, segments: list[Segment], detectors: list[Detect
         for b in following
     ]
     edges = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    counting_on: dict[str, list[str]] = {}
+    for detector in placed:
+        if detector.counts:
+            counting_on.setdefault(detector.segment_id, []).append(detector.id)
     return Registry(
         version=version,
         segments=segments,
@@ -79,6 +84,7 @@ def build_registry(version: int, segments: list[Segment], detectors: list[Detect
         adjacency=adjacency,
         edge_a=edges[:, 0],
         edge_b=edges[:, 1],
+        counting_on=counting_on,
     )
 
 
