@@ -60,7 +60,7 @@ from shahr.kernel.stream import InProcessStream
 from shahr.parking import mqtt_handlers
 from shahr.parking.domain import BayLightKey, LightColor, LightReport
 from shahr.parking.events import ReservationConfirmed
-from shahr.parking.gateways import MeterGateway
+from shahr.parking.gateways import LIGHT_EVENT_WORKERS, MeterGateway
 
 BROKER_URL = os.environ.get("SHAHR_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
 
@@ -181,6 +181,20 @@ async def wait_for(condition: object, timeout_s: float, what: str) -> None:
         await asyncio.sleep(0.2)
 
 
+def start_meter_processes(city: str, args: argparse.Namespace) -> list[subprocess.Popen[str]]:
+    """The meters, split over `--processes` processes so they do not share one event loop."""
+    per_process = -(-args.meters // args.processes)
+    processes = []
+    for first in range(0, args.meters, per_process):
+        count = min(per_process, args.meters - first)
+        command = [sys.executable, __file__, "--role", "meters", "--city", city]
+        command += ["--first", str(first), "--count", str(count), "--bays", str(args.bays)]
+        processes.append(
+            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        )
+    return processes
+
+
 async def drive(args: argparse.Namespace) -> dict[str, object]:
     city = f"bench{uuid.uuid4().hex[:8]}"
     url = None if args.database == "sqlite" else postgres_url("shahr_bench_lights")
@@ -206,20 +220,8 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
     gateway.observe_reports(on_report)
     await gateway.start()
 
-    per_process = -(-args.meters // args.processes)
-    processes = []
     started = time.monotonic()
-    for first in range(0, args.meters, per_process):
-        count = min(per_process, args.meters - first)
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, __file__, "--role", "meters", "--city", city]
-                + ["--first", str(first), "--count", str(count), "--bays", str(args.bays)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-        )
+    processes = await asyncio.to_thread(start_meter_processes, city, args)
     for process in processes:
         assert process.stdout is not None
         line = await asyncio.to_thread(process.stdout.readline)
@@ -242,7 +244,11 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
 
     stream = InProcessStream(city=city)
     bus = EventBus(stream, city=city)
-    bus.subscribe(ReservationConfirmed, gateway.reservation_confirmed, durable="parking-bay-lights")
+    # As bootstrap wires it: several competing deliveries on one durable consumer.
+    for _ in range(LIGHT_EVENT_WORKERS):
+        bus.subscribe(
+            ReservationConfirmed, gateway.reservation_confirmed, durable="parking-bay-lights"
+        )
     await bus.start()
 
     keys = [
@@ -281,7 +287,7 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
 
     await bus.stop()
     for process in processes:
-        assert process.stdin is not None and process.stdout is not None
+        assert process.stdin is not None
         process.stdin.close()
     meter_lines = [await asyncio.to_thread(p.stdout.read) for p in processes]  # type: ignore[union-attr]
     for process in processes:

@@ -22,9 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from harness import save  # noqa: E402
-
-from shahr.traffic.domain.state import (  # noqa: E402
+from harness import save
+from shahr.traffic.domain.state import (
     DetectorTable,
     ReadingArrays,
     SegmentTable,
@@ -32,7 +31,9 @@ from shahr.traffic.domain.state import (  # noqa: E402
 )
 
 
-def make_readings(n: int, segments: int, rng: np.random.Generator) -> tuple[ReadingArrays, DetectorTable, SegmentTable]:
+def make_readings(
+    n: int, segments: int, rng: np.random.Generator
+) -> tuple[ReadingArrays, DetectorTable, SegmentTable]:
     detectors = segments * 2  # two lanes each
     intervals = max(1, n // detectors)  # every detector reports once an interval
     lanes = np.full(segments, 2.0)
@@ -86,7 +87,9 @@ def main() -> None:
 
     def bare() -> None:
         first = readings.interval.min()
-        key = readings.detector * (readings.interval.max() - first + 1) + (readings.interval - first)
+        key = readings.detector * (readings.interval.max() - first + 1) + (
+            readings.interval - first
+        )
         _, group = np.unique(key, return_inverse=True)
         np.bincount(group, weights=readings.count)
 
@@ -106,7 +109,10 @@ def main() -> None:
     print(f"traffic aggregation kernel, {n:,} readings over {args.segments:,} segments, one core")
     print(f"  kernel:             {n / t_kernel:>14,.0f} readings/s  ({t_kernel * 1000:.0f} ms)")
     print(f"  bare numpy groupby: {n / t_bare:>14,.0f} readings/s  ({t_bare * 1000:.0f} ms)")
-    print(f"  kernel / bare speed: {t_bare / t_kernel:.2f} (the kernel does two group-bys and the state)")
+    print(
+        f"  kernel / bare speed: {t_bare / t_kernel:.2f}"
+        " (the kernel does two group-bys and the state)"
+    )
     print(f"  target 1,000,000 readings/s per core: {'met' if n / t_kernel >= 1e6 else 'NOT met'}")
     save("traffic_aggregation", figures)
 

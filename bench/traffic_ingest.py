@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
@@ -25,17 +26,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from harness import postgres_url, save  # noqa: E402
-
-from shahr.cli import upgrade_database  # noqa: E402
-from shahr.kernel.clock import SystemClock  # noqa: E402
-from shahr.kernel.db import Database  # noqa: E402
-from shahr.kernel.settings import Settings  # noqa: E402
-from shahr.kernel.stream import JetStreamStream, StreamMessage, stream_name  # noqa: E402
-from shahr.traffic import services  # noqa: E402
-from shahr.traffic.domain import DetectorSpec, RoadClass, SegmentSpec  # noqa: E402
-from shahr.traffic.ingest import DURABLE, readings_batch_subject, traffic_filter  # noqa: E402
-from shahr.traffic.ingest import TrafficIngestConsumer  # noqa: E402
+from harness import postgres_url, save
+from shahr.cli import upgrade_database
+from shahr.kernel.clock import SystemClock
+from shahr.kernel.db import Database
+from shahr.kernel.settings import Settings
+from shahr.kernel.stream import JetStreamStream, StreamMessage, stream_name
+from shahr.traffic import services
+from shahr.traffic.domain import DetectorSpec, RoadClass, SegmentSpec
+from shahr.traffic.ingest import (
+    DURABLE,
+    TrafficIngestConsumer,
+    readings_batch_subject,
+    traffic_filter,
+)
 
 BATCH = 1000
 CONCURRENCY = 8
@@ -56,7 +60,9 @@ def network(segments: int) -> tuple[list[SegmentSpec], list[DetectorSpec]]:
                 to_node=f"n{row}-{col + 1}",
             )
         )
-        detectors += [DetectorSpec(id=f"b{k}-{lane}", segment_id=f"b{k}", lane=lane) for lane in (1, 2)]
+        detectors += [
+            DetectorSpec(id=f"b{k}-{lane}", segment_id=f"b{k}", lane=lane) for lane in (1, 2)
+        ]
     return specs, detectors
 
 
@@ -117,11 +123,13 @@ async def run(database_url: str, nats_url: str, segments: int) -> dict[str, obje
             await worker.subscribe(
                 traffic_filter(city), durable=DURABLE, handler=handle, max_deliver=20
             )
-        while committed < total:
+        while committed < total:  # noqa: ASYNC110  # polling a counter is the measurement
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - started
         throughput = total / elapsed
-        print(f"  {total:,} readings in {elapsed:.1f} s: {throughput:,.0f} readings/s on one worker")
+        print(
+            f"  {total:,} readings in {elapsed:.1f} s: {throughput:,.0f} readings/s on one worker"
+        )
 
         # 2. Latency at a steady 10,000 readings/s for 10 s.
         latencies.clear()
@@ -137,7 +145,7 @@ async def run(database_url: str, nats_url: str, segments: int) -> dict[str, obje
             next_at += period
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
         deadline = time.perf_counter() + 30
-        while len(latencies) < 100 and time.perf_counter() < deadline:
+        while len(latencies) < 100 and time.perf_counter() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         p50, p99 = (float(np.percentile(latencies, q)) for q in (50, 99))
         print(
@@ -158,10 +166,8 @@ async def run(database_url: str, nats_url: str, segments: int) -> dict[str, obje
 
         connection = await nats.connect(nats_url)
         for family in ("events", "sensors"):
-            try:
+            with contextlib.suppress(Exception):  # best-effort cleanup
                 await connection.jetstream().delete_stream(stream_name(city, family))
-            except Exception:  # noqa: S110  # best effort cleanup
-                pass
         await connection.close()
         await database.dispose()
 

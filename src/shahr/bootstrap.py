@@ -293,7 +293,7 @@ def wire(container: Container) -> None:
     # where scheduled jobs run (its schedule is one), with the reservation events driving it.
     from shahr.parking import mqtt_handlers as parking_mqtt_handlers
     from shahr.parking.events import ReservationConfirmed, ReservationEnded, ReservationExtended
-    from shahr.parking.gateways import MeterGateway
+    from shahr.parking.gateways import LIGHT_EVENT_WORKERS, MeterGateway
 
     if settings.run_jobs:
         meter_gateway = MeterGateway(
@@ -302,11 +302,12 @@ def wire(container: Container) -> None:
         parking_mqtt_handlers.install(meter_gateway)
         container.extras["meter_gateway"] = meter_gateway
         container.background.append(meter_gateway)
-        bay_lights = "parking-bay-lights"
-        bus = container.bus
-        bus.subscribe(ReservationConfirmed, meter_gateway.reservation_confirmed, durable=bay_lights)
-        bus.subscribe(ReservationExtended, meter_gateway.reservation_extended, durable=bay_lights)
-        bus.subscribe(ReservationEnded, meter_gateway.reservation_ended, durable=bay_lights)
+        lights, durable = meter_gateway, "parking-bay-lights"
+        for _ in range(LIGHT_EVENT_WORKERS):  # competing deliveries, see LIGHT_EVENT_WORKERS
+            bus = container.bus
+            bus.subscribe(ReservationConfirmed, lights.reservation_confirmed, durable=durable)
+            bus.subscribe(ReservationExtended, lights.reservation_extended, durable=durable)
+            bus.subscribe(ReservationEnded, lights.reservation_ended, durable=durable)
     if settings.demo:
         from shahr.demo.meters import MeterFleet, inventory_meters
 
@@ -353,3 +354,18 @@ def wire(container: Container) -> None:
                 lambda: traffic_jobs.prune_history(container.database, container.clock),
             ),
         ]
+
+    # demo: the SUMO digital twin (or its recorded day when SUMO is absent) feeds the traffic
+    # map like field devices would; only where jobs run, so tests keep a quiet stream.
+    if settings.demo and settings.run_jobs:
+        from shahr.demo.twin import TwinFeed
+
+        container.background.append(
+            TwinFeed(
+                container.stream,
+                container.database,
+                container.clock,
+                city=settings.city,
+                var_dir=settings.var_dir,
+            )
+        )

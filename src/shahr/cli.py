@@ -246,7 +246,8 @@ def import_readings(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="Detector readings: JSON Lines of stream payloads, or CSV (docs/traffic-feeds.md).",
+            help="Detector readings: JSON Lines of stream payloads, or CSV"
+            " (docs/traffic-feeds.md).",
         ),
     ],
 ) -> None:

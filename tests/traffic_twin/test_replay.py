@@ -65,7 +65,8 @@ def test_a_replayed_hour_is_what_field_devices_would_send(recording: Recording) 
         assert check_passage(passage.to_payload(), passage.observed_at) == passage
 
 
-def test_a_recording_reads_back_as_it_was_written(recording: Recording, tmp_path: Path) -> None:    hour = recording.span(day_start=DAY_START, begin_s=3600, end_s=7200)
+def test_a_recording_reads_back_as_it_was_written(recording: Recording, tmp_path: Path) -> None:
+    hour = recording.span(day_start=DAY_START, begin_s=3600, end_s=7200)
 
     write_recording(tmp_path, recording.scenario, [hour], day_start=DAY_START)
     again = read_recording(tmp_path).span(day_start=DAY_START, begin_s=3600, end_s=7200)

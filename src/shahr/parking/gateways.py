@@ -391,6 +391,10 @@ def decode_status(payload: bytes) -> MeterStatus:
 
 
 ReportObserver = Callable[[BayLightKey, LightReport], None]
+# Reservation events for the lights are handled this many at a time (competing deliveries
+# on one durable consumer): merging a window commutes, and each bay's row lock orders the
+# decisions about that bay, so events may be handled in any order and in parallel.
+LIGHT_EVENT_WORKERS = 8
 _LOCK_STRIPES = 256
 _PAGE = 500
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Protocol, runtime_checkable
+from urllib.parse import urlencode
 
 from babel.dates import format_date
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -43,6 +44,7 @@ from shahr.parking.domain import (
     end_early_refund,
     next_whole_minute,
 )
+from shahr.parking.gateways import StartedPayment
 from shahr.parking.queries import ReservationView
 from shahr.parking.schemas import render_notice
 from shahr.parking.services import ParkingPorts
@@ -495,7 +497,9 @@ async def _meter_page(
     bay_id = int(form.bay) if form.bay.isdigit() else None
     picked = next((s for s in detail.bays if s.bay.id == bay_id), None)
     quote = None
-    if picked is not None and picked.available and signed_in and plate and not shown:
+    # An error about the quote itself (expired, price changed) still shows a fresh quote.
+    blocking = shown.keys() - {"quote", "method"}
+    if picked is not None and picked.available and signed_in and plate and not blocking:
         try:
             quote = await services.quote_bay(
                 ports,
@@ -511,7 +515,7 @@ async def _meter_page(
             status_code = max(status_code, _status_for(error))
     elif picked is not None and signed_in and not plate:
         shown.setdefault("plate", i18n.gettext("Choose the vehicle you will park."))
-    if picked is not None and not picked.available and not shown:
+    if picked is not None and not picked.available and not blocking:
         shown["bay"] = i18n.gettext("This bay is not free for that time. Choose a free bay.")
     context = {
         "meter": meter,
@@ -599,10 +603,23 @@ async def reserve(
             errors={where: _say(error)}, alternatives=alternatives,
             status_code=_status_for(error),
         )  # fmt: skip
-    payment = started.payment
+    return _after_payment(started.reservation.id, started.payment)
+
+
+def _after_payment(reservation_id: str, payment: StartedPayment | None, done: str = "") -> Response:
+    """To the bank's page; or, paid from the wallet, to the reservation, told it was paid.
+
+    The wallet pays at once, but the reservation is confirmed when parking hears of the
+    payment (an event), so the page may still say pending for a moment: told the payment
+    went through, it waits for the confirmation instead of offering to pay again.
+    """
     if payment is not None and payment.redirect_url:
         return RedirectResponse(payment.redirect_url, status_code=303)
-    return RedirectResponse(f"/parking/reservations/{started.reservation.id}", status_code=303)
+    query = {"done": done} if done else {}
+    if payment is not None:
+        query["payment_status"] = payment.status
+    suffix = f"?{urlencode(query)}" if query else ""
+    return RedirectResponse(f"/parking/reservations/{reservation_id}{suffix}", status_code=303)
 
 
 # --- a reservation: the confirmation page with the live bay light ------------------------------
@@ -664,8 +681,10 @@ async def _reservation_page(
     )
     r = view.reservation
     notice = PAYMENT_NOTICES.get(payment_status)
+    confirming = payment_status in ("verified", "settled") and r.amount_due_rial > 0
     can_pay = (
-        r.amount_due_rial > 0
+        not confirming
+        and r.amount_due_rial > 0
         and r.hold_expires_at is not None
         and now < r.hold_expires_at
         and r.status in (ReservationStatus.pending, ReservationStatus.confirmed)
@@ -678,6 +697,7 @@ async def _reservation_page(
         "done": i18n.gettext(DONE_NOTICES[done]) if done in DONE_NOTICES else "",
         "payment_status": payment_status,
         "can_pay": can_pay,
+        "confirming": confirming,
         "running": r.status is ReservationStatus.confirmed and r.starts_at <= now < r.paid_ends_at,
         "upcoming": r.status is ReservationStatus.confirmed and now < r.starts_at,
         "receipts": _receipts(view),
@@ -728,9 +748,7 @@ async def pay_again(
             request, templates, ports, citizen, reservation_id,
             errors={"method": _say(error)}, status_code=_status_for(error),
         )  # fmt: skip
-    if payment.redirect_url:
-        return RedirectResponse(payment.redirect_url, status_code=303)
-    return RedirectResponse(f"/parking/reservations/{reservation_id}", status_code=303)
+    return _after_payment(reservation_id, payment)
 
 
 # --- my parking: current and upcoming stays, and what can be done with them ------------------
@@ -895,9 +913,7 @@ async def extend(
         return await _refused(
             request, templates, ports, principal, reservation_id, "extend", error, where
         )
-    if change.payment is not None and change.payment.redirect_url:
-        return RedirectResponse(change.payment.redirect_url, status_code=303)
-    return RedirectResponse(f"/parking/reservations/{reservation_id}?done=extended", 303)
+    return _after_payment(reservation_id, change.payment, done="extended")
 
 
 @router.post("/parking/reservations/{reservation_id}/end")

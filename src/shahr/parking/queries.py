@@ -153,7 +153,10 @@ class InventoryCache:
 
     async def current(self) -> InventorySnapshot:
         snapshot = self._snapshot
-        if snapshot is not None and time.monotonic() - self._checked_at < self._check_every_s:
+        if snapshot is not None and (
+            time.monotonic() - self._checked_at < self._check_every_s or self._lock.locked()
+        ):
+            # While one request checks the revision, the others go on with what is there.
             return snapshot
         async with self._lock:
             if self._snapshot is not None and (

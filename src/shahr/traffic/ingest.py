@@ -73,35 +73,39 @@ class TrafficIngestConsumer:
         self._linger_s = linger_s
         self._pending: list[tuple[StreamMessage, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._lock: asyncio.Lock | None = None
         self._bound = False
 
     async def handle(self, message: StreamMessage) -> None:
         """Queue the message for the next batch and wait until that batch is committed."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((message, done))
-        if len(self._pending) >= self._concurrency and self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush(0.0))
-        elif self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush(self._linger_s))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush())
         await done
 
-    async def _flush(self, linger_s: float) -> None:
-        if linger_s:
-            await asyncio.sleep(linger_s)
-        batch, self._pending = self._pending, []
-        self._flusher = None  # messages from now on wait for the next batch
-        try:
-            report = await ingest_batch(
-                self._database,
-                self._clock,
-                [message.data for message, _ in batch],
-                plate_secret=self._plate_secret(),
-            )
-        except Exception as error:
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(error)
-            return
+    async def _flush(self) -> None:
+        # One transaction at a time per worker: what arrives meanwhile waits for the next
+        # batch, so batches grow with the load (and SQLite's single writer is not raced).
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        if len(self._pending) < self._concurrency:
+            await asyncio.sleep(self._linger_s)
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            self._flusher = None  # messages from now on wait for the next batch
+            try:
+                report = await ingest_batch(
+                    self._database,
+                    self._clock,
+                    [message.data for message, _ in batch],
+                    plate_secret=self._plate_secret(),
+                )
+            except Exception as error:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+                return
         for _, done in batch:
             if not done.done():
                 done.set_result(None)

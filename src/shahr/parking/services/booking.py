@@ -252,33 +252,41 @@ def _disabled(plate: Plate) -> bool:
 async def _hold(
     ports: ParkingPorts, reservation: Reservation, snapshot: InventorySnapshot, *, now: datetime
 ) -> Reservation | None:
-    """Write the hold, or answer the reservation this quote already made."""
-    try:
-        async with ReservationUnitOfWork(ports.database, write=True) as uow:
-            existing = await uow.reservations.by_quote(reservation.quote_id)
-            if existing is not None:
-                return _same_citizen(existing, reservation.citizen_id)
-            await uow.reservations.release_lapsed(reservation.bay_id, now)
-            # SQLite has no exclusion constraint: under its write lock, look before writing.
-            if uow.is_sqlite and await uow.reservations.overlapping(
-                reservation.bay_id, reservation.window
-            ):
-                taken = True
-            else:
-                taken = False
+    """Write the hold, or answer the reservation this quote already made.
+
+    The usual case is one INSERT. Only when the bay looks taken are its lapsed holds let go
+    and the write tried once more; only then is the quote looked up, in case it was used.
+    """
+    for attempt in range(2):
+        try:
+            async with ReservationUnitOfWork(ports.database, write=True) as uow:
+                if attempt:
+                    await uow.reservations.release_lapsed(reservation.bay_id, now)
+                # SQLite has no exclusion constraint: under its write lock, look first.
+                if uow.is_sqlite and await uow.reservations.overlapping(
+                    reservation.bay_id, reservation.window
+                ):
+                    continue
                 await uow.reservations.add(reservation)
                 await uow.commit()
-    except IntegrityError as error:
-        if not is_overlap_violation(error):
-            async with ReservationUnitOfWork(ports.database) as uow:
-                existing = await uow.reservations.by_quote(reservation.quote_id)
-            if existing is None:
-                raise
-            return _same_citizen(existing, reservation.citizen_id)
-        taken = True
-    if taken:
-        raise bay_taken(await alternatives(ports, snapshot, reservation, now=now))
-    return None
+                return None
+        except IntegrityError as error:
+            if not is_overlap_violation(error):
+                return await _already_made(ports, reservation, error)
+    return await _already_made(
+        ports, reservation, bay_taken(await alternatives(ports, snapshot, reservation, now=now))
+    )
+
+
+async def _already_made(
+    ports: ParkingPorts, reservation: Reservation, error: Exception
+) -> Reservation:
+    """The reservation this quote already made, if it did; otherwise `error` stands."""
+    async with ReservationUnitOfWork(ports.database) as uow:
+        existing = await uow.reservations.by_quote(reservation.quote_id)
+    if existing is None:
+        raise error
+    return _same_citizen(existing, reservation.citizen_id)
 
 
 def _same_citizen(existing: Reservation, citizen_id: str) -> Reservation:

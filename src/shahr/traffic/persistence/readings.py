@@ -7,8 +7,9 @@ that first inserts it, so a redelivered message inserts nothing and adds nothing
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Float, Index, Integer, String, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,7 +83,8 @@ SUM_COLUMNS = ("readings", "count", "period_s", "occupancy_s", "speed_count", "i
 RETURNED = ("detector_id", "interval_start", *SUM_COLUMNS)
 
 
-class IntervalSums(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class IntervalSums:
     """A detector's sums over an interval, as plain values."""
 
     detector_id: str

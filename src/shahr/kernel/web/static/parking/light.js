@@ -3,8 +3,8 @@
 // Events stream (polling the same API when the stream is not available). The drawing of the
 // meter lights each lamp with its reported colour; the citizen's bay is ringed.
 //
-// While a paid reservation is still being confirmed (the bank has answered, the event is on
-// its way), the page asks for the reservation until it is confirmed and then reloads.
+// While a payment is still being taken in (the bank or the wallet has paid, the event is on
+// its way), the page asks for the reservation until nothing is due and then reloads.
 
 const panel = document.getElementById("bay-light");
 const strings = JSON.parse(document.getElementById("light-strings")?.textContent || "{}");
@@ -120,7 +120,7 @@ async function waitForConfirmation() {
     await new Promise((resolve) => setTimeout(resolve, CONFIRM_POLL_MS));
     try {
       const reservation = await read(panel.dataset.reservationUrl);
-      if (reservation.status !== "pending") {
+      if (reservation.amount_due_rial === 0) {
         location.reload();
         return;
       }
@@ -135,6 +135,5 @@ if (panel) {
     .then(render)
     .catch(() => {})
     .finally(watch);
-  const paid = ["verified", "settled"].includes(panel.dataset.paymentStatus);
-  if (panel.dataset.status === "pending" && paid) waitForConfirmation();
+  if (panel.dataset.confirming === "true") waitForConfirmation();
 }

@@ -91,9 +91,10 @@ function pinIcon(L, meter) {
   return L.divIcon({
     className: `meter-pin${state}`,
     html: pin,
-    iconSize: [34, 34],
-    iconAnchor: [6, 34],
-    popupAnchor: [10, -30],
+    // A 30px square turned 45 degrees: its sharp corner, the pin's tip, is 21px below centre.
+    iconSize: [30, 30],
+    iconAnchor: [15, 36],
+    popupAnchor: [0, -34],
   });
 }
 
@@ -148,7 +149,8 @@ function start(L) {
     L.tileLayer(root.dataset.tileUrl, { maxZoom: 19, crossOrigin: true }).addTo(map);
     root.classList.add("has-tiles");
   }
-  for (const [name, zIndex] of Object.entries({ districts: 410, metro: 440, meters: 620 })) {
+  const panes = { districts: 410, streets: 420, streetLabels: 430, metro: 440, meters: 620 };
+  for (const [name, zIndex] of Object.entries(panes)) {
     map.createPane(name).style.zIndex = String(zIndex);
   }
 
@@ -207,8 +209,49 @@ function start(L) {
     keyboard: false,
   }).addTo(map);
 
+  // Without tiles, the streets the meters stand on are drawn from the meters themselves:
+  // meters alternate sides of a street, so the midpoints of neighbours lie on its centre line.
+  const streetLayer = L.layerGroup().addTo(map);
+  const drawn = new Map();
+  function drawStreets() {
+    if (root.classList.contains("has-tiles")) return;
+    streetLayer.clearLayers();
+    const byStreet = new Map();
+    for (const meter of drawn.values()) {
+      if (!byStreet.has(meter.street)) byStreet.set(meter.street, []);
+      byStreet.get(meter.street).push(meter);
+    }
+    for (const [name, meters] of byStreet) {
+      if (meters.length < 2) continue;
+      const lons = meters.map((m) => m.lon);
+      const lats = meters.map((m) => m.lat);
+      const alongLon =
+        (Math.max(...lons) - Math.min(...lons)) * Math.cos((lats[0] * Math.PI) / 180) >
+        Math.max(...lats) - Math.min(...lats);
+      meters.sort((a, b) => (alongLon ? a.lon - b.lon : a.lat - b.lat));
+      const line = [[meters[0].lat, meters[0].lon]];
+      for (let i = 1; i < meters.length; i++) {
+        const a = meters[i - 1];
+        const b = meters[i];
+        line.push([(a.lat + b.lat) / 2, (a.lon + b.lon) / 2]);
+      }
+      line.push([meters.at(-1).lat, meters.at(-1).lon]);
+      const options = { pane: "streets", interactive: false, lineCap: "round", lineJoin: "round" };
+      L.polyline(line, { ...options, color: "#c5ccd4", weight: 13 }).addTo(streetLayer);
+      const street = L.polyline(line, { ...options, color: "#ffffff", weight: 10 });
+      street.addTo(streetLayer);
+      street.bindTooltip(name, {
+        permanent: true,
+        direction: "center",
+        className: "street-label",
+        pane: "streetLabels",
+      });
+    }
+  }
+
   const markers = new Map();
   function show(meter) {
+    drawn.set(meter.id, meter);
     const known = markers.get(meter.id);
     if (known) {
       known.setIcon(pinIcon(L, meter));
@@ -226,6 +269,7 @@ function start(L) {
     markers.set(meter.id, marker);
   }
   for (const meter of listed) show(meter);
+  drawStreets();
   root.dataset.meterCount = String(markers.size);
   root.dataset.ready = "true";
 
@@ -253,6 +297,7 @@ function start(L) {
       for (const meter of found.meters || []) {
         show(summaryOf(meter, listed.find((m) => m.id === meter.id)));
       }
+      drawStreets();
       root.dataset.meterCount = String(markers.size);
     } catch {
       // The list and the markers already drawn still work.
