@@ -45,10 +45,15 @@ def require_open_streets() -> None:
         )
 
 
-def shot(page: Page, screenshots: Path, name: str) -> None:
-    page.screenshot(path=screenshots / f"parking-{name}.png", full_page=True)
+def shot(page: Page, screenshots: Path, name: str, *, at: str | None = None) -> None:
+    """What the phone's screen shows (scrolled to `at`), and the whole page."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{name}: the page is {width}px wide on a phone"
+    if at is not None:
+        page.locator(at).first.evaluate("element => element.scrollIntoView({block: 'start'})")
+    page.screenshot(path=screenshots / f"parking-{name}.png")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=screenshots / f"parking-{name}-full.png", full_page=True)
 
 
 def ensure_vehicle(page: Page) -> None:
@@ -96,7 +101,7 @@ def test_a_citizen_books_a_bay_pays_online_and_sees_the_bay_light_turn_green(
     expect(page.get_by_role("heading", name=street)).to_be_visible()
     choose_vehicle(page)
     expect(page.locator(".bay")).to_have_count(8)
-    shot(page, screenshots, "2-meter-fa")
+    shot(page, screenshots, "2-meter-fa", at="#meter-form")
 
     # A free bay for an hour from now (the form's default): the page asks for the quote as
     # soon as a bay is picked.
@@ -110,8 +115,7 @@ def test_a_citizen_books_a_bay_pays_online_and_sees_the_bay_light_turn_green(
     expect(quote.locator(".breakdown-first")).to_contain_text("نیم‌ساعت ×")
     expect(quote.locator(".total-toman")).to_contain_text("تومان")
     expect(quote.locator(".no-fees")).to_be_visible()
-    quote.scroll_into_view_if_needed()
-    shot(page, screenshots, "3-quote-fa")
+    shot(page, screenshots, "3-quote-fa", at="#quote")
 
     # Reserve and pay by card at the sandbox bank.
     quote.locator('input[name="method"][value="psp"]').check()
@@ -135,7 +139,9 @@ def test_a_citizen_books_a_bay_pays_online_and_sees_the_bay_light_turn_green(
         re.compile("lamp-green")
     )
     expect(light.locator(".light-reported")).to_contain_text("سبز")
-    expect(page.locator(".reservation-plate .plate")).to_have_text(re.compile("۱۲.*ب.*۳۴۵"))
+    plate = page.locator(".reservation-plate .plate")
+    expect(plate).to_have_attribute("aria-label", "۱۲ ب ۳۴۵ ایران ۶۷")
+    expect(plate).to_have_text("۱۲ ب ۳۴۵ ایران ۶۷")
     shot(page, screenshots, "5-confirmation-fa")
     reservation_path = page.url.split("?")[0].removeprefix(live_server.url)
 
@@ -150,7 +156,7 @@ def test_a_citizen_books_a_bay_pays_online_and_sees_the_bay_light_turn_green(
     expect(first_choice).to_contain_text("بیشتر")
     stay.locator(".action-end > summary").click()
     expect(stay.locator(".refund-preview")).to_be_visible()
-    shot(page, screenshots, "6-my-parking-fa")
+    shot(page, screenshots, "6-my-parking-fa", at=".stays-current")
     stay.locator(".action-end > summary").click()
     stay.locator('.action-extend input[name="method"][value="wallet"]').check()
     stay.get_by_role("button", name="پرداخت و تمدید").click()
@@ -159,7 +165,7 @@ def test_a_citizen_books_a_bay_pays_online_and_sees_the_bay_light_turn_green(
     expect(page.locator("#bay-light")).to_have_attribute(
         "data-reported", "green", timeout=LIGHT_TIMEOUT_MS
     )
-    shot(page, screenshots, "7-extended-fa")
+    shot(page, screenshots, "7-extended-fa", at="#bay-light")
 
     # The receipt of the extension, from the payments area.
     page.locator(".receipt-link").last.click()
@@ -187,7 +193,7 @@ def test_the_map_and_a_meter_read_in_english(
     expect(page.get_by_role("heading", name="Your vehicle and time")).to_be_visible()
     expect(page.locator(".bay")).to_have_count(8)
     expect(page.locator("#quote")).to_contain_text("Rial")
-    shot(page, screenshots, "10-meter-en")
+    shot(page, screenshots, "10-meter-en", at="#bays")
 
     assert [e for e in console.errors if "Content Security Policy" in e] == []
     assert [e for e in console.errors if e.startswith("uncaught")] == []

@@ -42,7 +42,6 @@ from shahr.parking.domain import (
     check_open,
     check_stay_length,
     end_early_refund,
-    next_whole_minute,
 )
 from shahr.parking.gateways import StartedPayment
 from shahr.parking.queries import ReservationView
@@ -254,7 +253,9 @@ def read_window(
     if clock_time is not None:
         starts_at = datetime.combine(picked_day, clock_time, TEHRAN)
     elif picked_day == today:
-        starts_at = next_whole_minute(now)
+        # "Now" is the minute the citizen is in: the policy's grace admits a start this
+        # recent, and the bay light turns green at once rather than at the next minute.
+        starts_at = now.replace(second=0, microsecond=0)
     else:
         # "Now" on another day means from the time the street opens.
         opens = time(rules.opens_min // 60, rules.opens_min % 60)

@@ -149,7 +149,7 @@ function start(L) {
     L.tileLayer(root.dataset.tileUrl, { maxZoom: 19, crossOrigin: true }).addTo(map);
     root.classList.add("has-tiles");
   }
-  const panes = { districts: 410, streets: 420, streetLabels: 430, metro: 440, meters: 620 };
+  const panes = { districts: 410, streets: 420, metro: 440, meters: 620 };
   for (const [name, zIndex] of Object.entries(panes)) {
     map.createPane(name).style.zIndex = String(zIndex);
   }
@@ -221,7 +221,7 @@ function start(L) {
       if (!byStreet.has(meter.street)) byStreet.set(meter.street, []);
       byStreet.get(meter.street).push(meter);
     }
-    for (const [name, meters] of byStreet) {
+    for (const meters of byStreet.values()) {
       if (meters.length < 2) continue;
       const lons = meters.map((m) => m.lon);
       const lats = meters.map((m) => m.lat);
@@ -229,23 +229,21 @@ function start(L) {
         (Math.max(...lons) - Math.min(...lons)) * Math.cos((lats[0] * Math.PI) / 180) >
         Math.max(...lats) - Math.min(...lats);
       meters.sort((a, b) => (alongLon ? a.lon - b.lon : a.lat - b.lat));
-      const line = [[meters[0].lat, meters[0].lon]];
+      const mids = [];
       for (let i = 1; i < meters.length; i++) {
         const a = meters[i - 1];
         const b = meters[i];
-        line.push([(a.lat + b.lat) / 2, (a.lon + b.lon) / 2]);
+        mids.push([(a.lat + b.lat) / 2, (a.lon + b.lon) / 2]);
       }
-      line.push([meters.at(-1).lat, meters.at(-1).lon]);
+      // Half a spacing past the first and last midpoints, to the ends of the row of meters.
+      const beyond = (p, q) => [p[0] + (p[0] - q[0]) / 2, p[1] + (p[1] - q[1]) / 2];
+      const line =
+        mids.length > 1
+          ? [beyond(mids[0], mids[1]), ...mids, beyond(mids.at(-1), mids.at(-2))]
+          : [[meters[0].lat, meters[0].lon], [meters[1].lat, meters[1].lon]];
       const options = { pane: "streets", interactive: false, lineCap: "round", lineJoin: "round" };
       L.polyline(line, { ...options, color: "#c5ccd4", weight: 13 }).addTo(streetLayer);
-      const street = L.polyline(line, { ...options, color: "#ffffff", weight: 10 });
-      street.addTo(streetLayer);
-      street.bindTooltip(name, {
-        permanent: true,
-        direction: "center",
-        className: "street-label",
-        pane: "streetLabels",
-      });
+      L.polyline(line, { ...options, color: "#ffffff", weight: 10 }).addTo(streetLayer);
     }
   }
 
