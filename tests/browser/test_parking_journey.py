@@ -161,7 +161,10 @@ def test_a_citizen_books_a_bay_pays_online_and_sees_the_bay_light_turn_green(
     stay.locator('.action-extend input[name="method"][value="wallet"]').check()
     stay.get_by_role("button", name="پرداخت و تمدید").click()
     expect(page.locator(".done-notice")).to_have_text("پارک شما تمدید شد.")
-    expect(page.locator(".receipt-link")).to_have_count(2, timeout=15_000)
+    # Paid from the wallet at once; the page waits for parking to take the payment in.
+    expect(page.locator(".confirming-notice")).to_have_count(0, timeout=15_000)
+    expect(page.locator(".receipt-link")).to_have_count(2)
+    expect(page.locator(".extension-pending")).to_have_count(0)
     expect(page.locator("#bay-light")).to_have_attribute(
         "data-reported", "green", timeout=LIGHT_TIMEOUT_MS
     )

@@ -391,8 +391,8 @@ async def test_a_bay_light_round_trips_and_sent_never_goes_back(database: Databa
         await uow.commit()
     async with LightUnitOfWork(database) as uow:
         assert [p.key for p in await uow.lights.pending_lights(10)] == [BAY]
-        await uow.lights.mark_sent(BAY, 1)
-        await uow.lights.mark_sent(BAY, 0)
+        await uow.lights.mark_sent_many({BAY: 1})
+        await uow.lights.mark_sent_many({BAY: 0})
         await uow.commit()
     async with LightUnitOfWork(database) as uow:
         stored = await uow.lights.bay_light(BAY, T0)
@@ -427,6 +427,6 @@ async def test_live_windows_leave_out_windows_that_are_over(database: Database) 
         await uow.commit()
     async with LightUnitOfWork(database) as uow:
         live = await uow.lights.live_windows(BAY, T0)
-        _, own = await uow.lights.windows_for(BAY, T0, reservation_id="r1")
+        _, own = await uow.lights.windows_of_bays([BAY], T0, reservation_ids=["r1"])
     assert [w.reservation_id for w in live] == ["r2"]
-    assert own == window("r1", -90, -30)
+    assert own == {"r1": window("r1", -90, -30)}

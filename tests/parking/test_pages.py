@@ -24,7 +24,7 @@ from shahr.kernel.web.security import CSRF_COOKIE, LANGUAGE_COOKIE
 from shahr.parking.domain import ReservationStatus
 from shahr.parking.gateways import StaticVehicleDirectory
 from shahr.parking.pages import ListsVehicles
-from shahr.parking.services import ParkingPorts, load_metro_stations
+from shahr.parking.services import ParkingPorts, load_metro_stations, run_upkeep
 from shahr.web import create_app
 
 from .geodata import metro_stations
@@ -698,3 +698,16 @@ async def test_a_payment_delivered_for_a_held_reservation_confirms_it_on_the_pag
         html = (await client.get(f"/parking/reservations/{reservation_id}")).text
 
     assert "پرداخت و رزرو شد" in html
+
+
+async def test_a_reminder_before_the_stay_ends_shows_on_my_parking(
+    citizen: httpx.AsyncClient, parking: ParkingPorts, clock: FixedClock, container: Container
+) -> None:
+    await running_stay(parking, container)
+    clock.advance(timedelta(minutes=52))
+    await run_upkeep(parking)
+
+    html = (await citizen.get("/parking/my")).text
+
+    assert "پارک شما در خیابان ایران‌زمین، جایگاه ۳" in html
+    assert "۱۱:۰۰" in html[html.index('class="notice warning reminder"') :]

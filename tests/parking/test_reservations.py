@@ -17,10 +17,12 @@ import pytest
 from sqlalchemy import text
 
 from shahr.bootstrap import Container
+from shahr.identity import services as identity_services
+from shahr.identity.gateways import ConsoleSms
 from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import TEHRAN, FixedClock
 from shahr.kernel.errors import DomainError
-from shahr.parking import services
+from shahr.parking import queries, services
 from shahr.parking.domain import (
     Bay,
     BayKindMismatchError,
@@ -40,7 +42,12 @@ from shahr.parking.events import (
     ReservationExtended,
     ReservationPlateChanged,
 )
-from shahr.parking.gateways import FakePayments, RecordingNotifier, StaticVehicleDirectory
+from shahr.parking.gateways import (
+    FakePayments,
+    Notice,
+    RecordingNotifier,
+    StaticVehicleDirectory,
+)
 from shahr.parking.queries import InventorySnapshot
 from shahr.parking.services import (
     ParkingPorts,
@@ -758,8 +765,6 @@ async def test_a_stay_that_ran_out_ends_by_itself_and_a_reminder_comes_first(
 
 
 async def services_notifications(ports: ParkingPorts) -> list[Any]:
-    from shahr.parking import queries
-
     return await queries.notifications_of(ports.database, citizen_id=CITIZEN)
 
 
@@ -809,3 +814,34 @@ async def test_paying_from_the_wallet_confirms_and_cancelling_gives_the_money_ba
         container.database, container.clock, citizen_id=CITIZEN
     )
     assert refunded == balance
+
+
+# --- how bootstrap wires parking to identity ---------------------------------------------------
+
+
+async def test_the_vehicle_directory_and_sms_notices_come_from_identity(
+    container: Container,
+) -> None:
+    citizen_id = await identity_services.ensure_citizen(
+        container.database, phone="09121234567", display_name="راننده"
+    )
+    await identity_services.register_vehicle(
+        container.database, container.clock, None, citizen_id=citizen_id, plate=VAN, kind="van"
+    )
+    ports: ParkingPorts = container.extras["parking"]
+
+    assert await ports.vehicles.vehicle_kind(citizen_id=citizen_id, plate=VAN) == "van"
+    assert await ports.vehicles.vehicle_kind(citizen_id=citizen_id, plate=CAR) is None
+    await ports.notifier.notify(
+        Notice(
+            citizen_id,
+            "r-1",
+            "reminder",
+            services.REMINDER_MESSAGE,
+            {"street_fa": "خیابان ولیعصر", "street_en": "Valiasr", "bay": 3, "time": "18:30"},
+        )
+    )
+    sms = container.extras["sms"]
+    assert isinstance(sms, ConsoleSms)
+    assert sms.sent[-1].to == "+989121234567"
+    assert sms.sent[-1].text.startswith("پارک شما در خیابان ولیعصر، جایگاه ۳، ساعت ۱۸:۳۰")

@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+from shapely.geometry import Point, shape
+
 from shahr.bootstrap import Container
+from shahr.demo.parking import demo_meters, seed_demo_parking
 from shahr.kernel.geo import LonLat
 from shahr.parking import queries, services
-from shahr.parking.domain import TimeWindow, VehicleKind, parse_meter_file
+from shahr.parking.domain import BayKind, TimeWindow, VehicleKind, parse_meter_file
 from shahr.parking.queries import SearchResult
 from shahr.parking.services import ParkingPorts
 
-from .geodata import metro_stations
+from .geodata import metro_stations, official_features
 from .test_reservations import (
     OTHER,
     OTHER_CAR,
@@ -213,3 +216,48 @@ async def test_a_meters_bays_show_held_paid_and_fitting_for_the_window(
     assert {s.status for s in detail.bays} == {"unknown"}
     assert detail.price is not None
     assert detail.price.total_rial == 108_000
+
+
+# --- the demo city's meters ----------------------------------------------------------------
+
+
+def test_the_demo_has_a_few_hundred_meters_along_streets_of_several_districts() -> None:
+    meters = demo_meters()
+    districts = [m.zone.district for m in meters]
+
+    assert 300 <= len(meters) <= 500
+    assert districts[0] == 2
+    assert districts.count(2) > len(meters) / 3
+    assert set(districts) == {2, 3, 6, 7}
+    assert all(m.demo for m in meters)
+    assert len({m.device_id for m in meters}) == len(meters)
+    assert all(len(m.bay_kinds) == 8 for m in meters)
+    assert {k for m in meters for k in m.bay_kinds} == {
+        BayKind.car,
+        BayKind.motorcycle,
+        BayKind.disabled,
+        BayKind.loading,
+    }
+
+
+def test_each_demo_meter_stands_in_its_district_by_the_hand_digitised_polygons() -> None:
+    polygons = {f["properties"]["district"]: shape(f["geometry"]) for f in official_features()}
+
+    misplaced = [
+        m.device_id
+        for m in demo_meters()
+        if not polygons[m.zone.district].buffer(0.002).contains(Point(m.lon, m.lat))
+    ]
+
+    assert misplaced == []
+
+
+async def test_seeding_the_demo_meters_twice_changes_nothing(container: Container) -> None:
+    first = await seed_demo_parking(container)
+    snapshot = await container.extras["parking"].inventory.current()
+    second = await seed_demo_parking(container)
+    again = await container.extras["parking"].inventory.current()
+
+    assert first == second == len(snapshot.meters)
+    assert again.revision == snapshot.revision
+    assert len(again.bays) == 8 * first

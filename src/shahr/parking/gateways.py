@@ -10,7 +10,6 @@ import json
 import logging
 import re
 import uuid
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -392,10 +391,10 @@ def decode_status(payload: bytes) -> MeterStatus:
 
 ReportObserver = Callable[[BayLightKey, LightReport], None]
 # Reservation events for the lights are handled this many at a time (competing deliveries
-# on one durable consumer): merging a window commutes, and each bay's row lock orders the
-# decisions about that bay, so events may be handled in any order and in parallel.
-LIGHT_EVENT_WORKERS = 8
-_LOCK_STRIPES = 256
+# on one durable consumer), and decided together, a batch per transaction. Merging a window
+# commutes and each bay's row lock orders the decisions about it, so events may be handled
+# in any order and in parallel.
+LIGHT_EVENT_WORKERS = 32
 _PAGE = 500
 
 
@@ -440,7 +439,8 @@ class MeterGateway:
         self._schedule = LightSchedule()
         self._wake = asyncio.Event()
         self._retry_wake = asyncio.Event()
-        self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
+        self._decisions: asyncio.Queue[_Decision] = asyncio.Queue()
+        self._decider: asyncio.Task[None] | None = None
         # Commands wait here for the sender, in the order they were decided; `_latest` is the
         # newest seq queued per bay, so an older copy still in the queue is skipped.
         self._outbox: asyncio.Queue[BayLight] = asyncio.Queue()
@@ -465,7 +465,9 @@ class MeterGateway:
 
     async def start(self) -> None:
         await self._restore_schedule()
+        self._decider = asyncio.create_task(self._run_decider(), name="meter-gateway-decider")
         self._tasks = [
+            self._decider,
             asyncio.create_task(self._run_sender(), name="meter-gateway-sender"),
             asyncio.create_task(self._run_recorder(), name="meter-gateway-recorder"),
             asyncio.create_task(self._run_schedule(), name="meter-gateway-schedule"),
@@ -481,6 +483,19 @@ class MeterGateway:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # Events already taken are decided before leaving: their handlers are waiting.
+        waiting = []
+        while not self._decisions.empty():
+            waiting.append(self._decisions.get_nowait())
+        if waiting:
+            try:
+                await self._decide_with_retry(waiting)
+            except Exception as error:
+                for decision in waiting:
+                    decision.done.set_exception(error)
+            else:
+                for decision in waiting:
+                    decision.done.set_result(None)
         connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(ConnectionError, OSError):
@@ -593,8 +608,9 @@ class MeterGateway:
     async def run_due(self) -> int:
         """Re-decide every bay whose change time has come; returns how many."""
         due = self._schedule.pop_due(self._clock.now())
-        for key in due:
-            await self._change_window(None, key, meter_id=None, change=None)
+        await asyncio.gather(
+            *(self._change_window(None, key, meter_id=None, change=None) for key in due)
+        )
         return len(due)
 
     def next_scheduled_at(self) -> datetime | None:
@@ -629,8 +645,10 @@ class MeterGateway:
             if next_at is not None:
                 delay = min(delay, max((next_at - self._clock.now()).total_seconds(), 0.0))
             # Woken early by a new window; capped so a clock jump is never slept through.
+            # (`asyncio.timeout`, not `wait_for`: on 3.11 `wait_for` can swallow a cancel.)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.001))
+                async with asyncio.timeout(max(delay, 0.001)):
+                    await self._wake.wait()
 
     # --- sending, and re-sending what the broker did not take ---
 
@@ -687,7 +705,8 @@ class MeterGateway:
     async def _run_retries(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._retry_wake.wait(), timeout=self._retry_s)
+                async with asyncio.timeout(self._retry_s):
+                    await self._retry_wake.wait()
             self._retry_wake.clear()
             try:
                 if (self._connection is None or self._link_down) and not await self._connect():
@@ -755,54 +774,112 @@ class MeterGateway:
         change: Callable[[LightWindow], LightWindow] | None,
         end_reason: str | None = None,
     ) -> None:
-        async with self._lock_for(key):
-            for attempt in range(2):
-                try:
-                    light, windows, now = await self._decide(
-                        reservation_id, key, meter_id, change, end_reason
-                    )
-                    break
-                except IntegrityError:
-                    # A concurrent process inserted the same row; re-read it and decide again.
-                    if attempt:
-                        raise
-            self._schedule.set(key, next_change(windows, now))
-            self._wake.set()
-            if light.pending:
-                self._enqueue(light)
+        """Decide the bay again with this change; returns once it is committed.
 
-    async def _decide(
-        self,
-        reservation_id: str | None,
-        key: BayLightKey,
-        meter_id: int | None,
-        change: Callable[[LightWindow], LightWindow] | None,
-        end_reason: str | None,
-    ) -> tuple[BayLight, list[LightWindow], datetime]:
-        """Merge the event into its window and decide the bay's light, in one transaction."""
+        Decisions are made by one task, a batch per transaction (group commit), so many
+        events cost a few round trips, and the caller still returns only when its change
+        is in the database.
+        """
+        decision = _Decision(
+            reservation_id,
+            key,
+            meter_id,
+            change,
+            end_reason,
+            asyncio.get_running_loop().create_future(),
+        )
+        if self._decider is None or self._decider.done():
+            await self._decide_with_retry([decision])
+            return
+        self._decisions.put_nowait(decision)
+        await decision.done
+
+    async def _run_decider(self) -> None:
+        while True:
+            batch = [await self._decisions.get()]
+            while not self._decisions.empty() and len(batch) < _PAGE:
+                batch.append(self._decisions.get_nowait())
+            try:
+                await self._decide_with_retry(batch)
+            except Exception as error:
+                for decision in batch:
+                    if not decision.done.done():
+                        decision.done.set_exception(error)
+            else:
+                for decision in batch:
+                    if not decision.done.done():
+                        decision.done.set_result(None)
+
+    async def _decide_with_retry(self, batch: list[_Decision]) -> None:
+        for attempt in range(2):
+            try:
+                await self._decide(batch)
+                return
+            except IntegrityError:
+                # Another process inserted one of the rows; read again and decide again.
+                if attempt:
+                    raise
+
+    async def _decide(self, batch: list[_Decision]) -> None:
+        """Merge the batch's events into their windows and decide each bay, in one transaction."""
         now = self._clock.now()
+        keys = list(dict.fromkeys(decision.key for decision in batch))
+        meter_of = {d.key: d.meter_id for d in batch if d.meter_id is not None}
+        changes = [d for d in batch if d.reservation_id is not None and d.change is not None]
+        reservation_ids = list(dict.fromkeys(d.reservation_id for d in changes if d.reservation_id))
+        links = {(key.meter_device_id, meter_id) for key, meter_id in meter_of.items()}
+        links -= self._linked
         async with LightUnitOfWork(self._database) as uow:
             repository: LightRepository = uow.lights
-            # The bay light's row lock comes first: it serialises every decision on the bay.
-            light = await repository.bay_light(key, now, meter_id=meter_id)
-            windows, own = await repository.windows_for(key, now, reservation_id=reservation_id)
-            if reservation_id is not None and change is not None:
-                changed = change(own or LightWindow(reservation_id, key))
-                await repository.save_window(changed, meter_id=meter_id, end_reason=end_reason)
-                windows = [w for w in windows if w.reservation_id != reservation_id]
-                end = changed.effective_end
-                if changed.key == key and changed.complete and end is not None and end > now:
-                    windows.append(changed)
-            decided = light.desire(desired_light(windows, now), now)
-            if decided != light:
-                await repository.save_bay_light(decided)
-            if meter_id is not None and (key.meter_device_id, meter_id) not in self._linked:
-                await repository.link_meter(key.meter_device_id, meter_id)
+            # The bay lights' row locks come first: they serialise decisions about a bay.
+            lights = await repository.bay_lights(keys, now)
+            live, known = await repository.windows_of_bays(
+                keys, now, reservation_ids=reservation_ids
+            )
+            changed: dict[str, tuple[LightWindow, int | None, str | None]] = {}
+            for decision in changes:
+                rid = decision.reservation_id
+                if rid is None or decision.change is None:
+                    continue
+                before = changed[rid][0] if rid in changed else known.get(rid)
+                window = decision.change(before or LightWindow(rid, decision.key))
+                reason = decision.end_reason or (changed[rid][2] if rid in changed else None)
+                changed[rid] = (window, decision.meter_id, reason)
+            for window, meter_id, reason in changed.values():
+                await repository.save_window(window, meter_id=meter_id, end_reason=reason)
+            windows = {
+                key: [w for w in live.get(key, []) if w.reservation_id not in changed]
+                for key in keys
+            }
+            for window, _, _ in changed.values():
+                end = window.effective_end
+                if window.key in windows and window.complete and end is not None and end > now:
+                    windows[window.key].append(window)
+            decided: dict[BayLightKey, BayLight] = {}
+            for key in keys:
+                light = lights[key]
+                if key in meter_of and light.meter_id != meter_of[key]:
+                    light = dataclasses.replace(light, meter_id=meter_of[key])
+                decided[key] = light.desire(desired_light(windows[key], now), now)
+                if decided[key] != lights[key]:
+                    await repository.save_bay_light(decided[key])
+            await repository.link_meters(links)
             await uow.commit()
-        if meter_id is not None:
-            self._linked.add((key.meter_device_id, meter_id))
-        return decided, windows, now
+        self._linked |= links
+        for key in keys:
+            self._schedule.set(key, next_change(windows[key], now))
+            if decided[key].pending:
+                self._enqueue(decided[key])
+        self._wake.set()
 
-    def _lock_for(self, key: BayLightKey) -> asyncio.Lock:
-        stripe = zlib.crc32(f"{key.meter_device_id}/{key.bay_number}".encode()) % _LOCK_STRIPES
-        return self._locks[stripe]
+
+@dataclass
+class _Decision:
+    """One event's change to one bay, waiting for the decider's next transaction."""
+
+    reservation_id: str | None
+    key: BayLightKey
+    meter_id: int | None
+    change: Callable[[LightWindow], LightWindow] | None
+    end_reason: str | None
+    done: asyncio.Future[None]

@@ -260,6 +260,7 @@ def read_window(
         # "Now" on another day means from the time the street opens.
         opens = time(rules.opens_min // 60, rules.opens_min % 60)
         starts_at = datetime.combine(picked_day, opens, TEHRAN)
+        picked_start = opens.strftime("%H:%M")
     window = TimeWindow(starts_at, starts_at + timedelta(minutes=minutes))
     return WindowChoice(picked_day, picked_start, minutes, window, errors)
 
@@ -310,19 +311,29 @@ def window_options(
         note = i18n.gettext("no street parking, free") if day.weekday() == 4 else ""
         comma = "،" if i18n.current_language.get() == "fa" else ","
         days.append(Option(day.isoformat(), f"{name}{comma} {_day_and_month(day)}", note))
-    starts = [Option("now", i18n.gettext("Now"))]
+    # Times already past today, and stays that would run past closing, are not offered
+    # (the one chosen stays in the list, so a refused choice is shown with its error).
+    local = in_tehran(now)
+    past = local.hour * 60 + local.minute if choice.day == today else -1
     latest = rules.closes_min - rules.min_stay_min
+    starts = [Option("now", i18n.gettext("Now"))] if choice.day == today else []
     for minute in range(rules.opens_min, latest + 1, STEP_MIN):
         value = f"{minute // 60:02d}:{minute % 60:02d}"
-        starts.append(Option(value, _minute_of_day(minute)))
+        if minute > past or value == choice.start:
+            starts.append(Option(value, _minute_of_day(minute)))
     if choice.start not in {o.value for o in starts}:
-        starts.append(Option(choice.start, _digits(choice.start)))
-    durations = []
+        label = i18n.gettext("Now") if choice.start == "now" else _digits(choice.start)
+        starts.insert(0, Option(choice.start, label))
+    start = in_tehran(choice.window.starts_at)
+    room = rules.closes_min - (start.hour * 60 + start.minute)
+    durations: list[Option] = []
     for minutes in range(rules.min_stay_min, rules.max_stay_min + 1, STEP_MIN):
+        if minutes > room and minutes != choice.duration_min and durations:
+            break
         end = choice.window.starts_at + timedelta(minutes=minutes)
         until = i18n.gettext("until {time}", time=_clock(end))
         durations.append(Option(str(minutes), duration_label(minutes), until))
-    if choice.duration_min not in range(rules.min_stay_min, rules.max_stay_min + 1, STEP_MIN):
+    if choice.duration_min not in {int(o.value) for o in durations}:
         durations.insert(0, Option(str(choice.duration_min), duration_label(choice.duration_min)))
     return {"days": days, "starts": starts, "durations": durations}
 
@@ -507,7 +518,7 @@ async def _meter_page(
                 citizen_id=citizen_id(principal),
                 bay_id=picked.bay.id,
                 plate=plate,
-                vehicle_kind=None if chosen else kind.value,
+                vehicle_kind=None,  # the plate's registered kind decides
                 starts_at=choice.window.starts_at,
                 ends_at=choice.window.ends_at,
             )

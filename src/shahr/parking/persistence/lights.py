@@ -206,38 +206,8 @@ class LightRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._light_rows: dict[BayLightKey, BayLightRow] = {}
+        self._light_rows: dict[BayLightKey, BayLightRow | None] = {}
         self._window_rows: dict[str, LightWindowRow | None] = {}
-
-    async def windows_for(
-        self, key: BayLightKey, now: datetime, *, reservation_id: str | None = None
-    ) -> tuple[list[LightWindow], LightWindow | None]:
-        """The bay's windows that hold its light now or later, and the reservation's window.
-
-        Lock the bay light first (`bay_light`): that row is what serialises decisions about
-        one bay, so the windows need no lock of their own.
-        """
-        condition = and_(
-            LightWindowRow.meter_device_id == key.meter_device_id,
-            LightWindowRow.bay_number == key.bay_number,
-            _live(now),
-        )
-        if reservation_id is not None:
-            condition = or_(condition, LightWindowRow.reservation_id == reservation_id)
-        live: list[LightWindow] = []
-        own: LightWindow | None = None
-        if reservation_id is not None:
-            self._window_rows[reservation_id] = None
-        for row in await self._session.scalars(select(LightWindowRow).where(condition)):
-            self._window_rows[row.reservation_id] = row
-            window = row.to_domain()
-            if window.reservation_id == reservation_id:
-                own = window
-            if window.key == key and window.complete:
-                end = window.effective_end
-                if end is not None and end > now:
-                    live.append(window)
-        return live, own
 
     async def save_window(
         self, window: LightWindow, *, meter_id: int | None, end_reason: str | None = None
@@ -258,8 +228,8 @@ class LightRepository:
 
     async def live_windows(self, key: BayLightKey, now: datetime) -> list[LightWindow]:
         """The bay's windows that hold its light now or later."""
-        live, _ = await self.windows_for(key, now)
-        return live
+        live, _ = await self.windows_of_bays([key], now, reservation_ids=[])
+        return live.get(key, [])
 
     async def bay_light(
         self, key: BayLightKey, now: datetime, *, meter_id: int | None = None
@@ -268,20 +238,21 @@ class LightRepository:
         row = await self._session.get(
             BayLightRow, (key.meter_device_id, key.bay_number), with_for_update=True
         )
-        if row is None:
-            light = BayLight(key=key, meter_id=meter_id, desired=unset_command(now))
-            row = BayLightRow(meter_device_id=key.meter_device_id, bay_number=key.bay_number)
-            row.update_from(light)
-            self._session.add(row)
-        elif meter_id is not None and row.meter_id != meter_id:
-            row.meter_id = meter_id
         self._light_rows[key] = row
+        if row is None:
+            return BayLight(key=key, meter_id=meter_id, desired=unset_command(now))
+        if meter_id is not None and row.meter_id != meter_id:
+            row.meter_id = meter_id
         return row.to_domain()
 
     async def bay_lights(
         self, keys: list[BayLightKey], now: datetime
     ) -> dict[BayLightKey, BayLight]:
-        """Several bays' lights in one query, locked; the unset default for bays never seen."""
+        """Several bays' lights in one query, locked; the unset default for bays never seen.
+
+        Rows are locked in key order, so two processes deciding overlapping bays queue up
+        rather than deadlock.
+        """
         found: dict[BayLightKey, BayLight] = {}
         if keys:
             rows = await self._session.scalars(
@@ -300,13 +271,43 @@ class LightRepository:
                 found[light.key] = light
         for key in keys:
             if key not in found:
-                light = BayLight(key=key, meter_id=None, desired=unset_command(now))
-                row = BayLightRow(meter_device_id=key.meter_device_id, bay_number=key.bay_number)
-                row.update_from(light)
-                self._session.add(row)
-                self._light_rows[key] = row
-                found[key] = light
+                self._light_rows[key] = None
+                found[key] = BayLight(key=key, meter_id=None, desired=unset_command(now))
         return found
+
+    async def windows_of_bays(
+        self, keys: list[BayLightKey], now: datetime, *, reservation_ids: list[str]
+    ) -> tuple[dict[BayLightKey, list[LightWindow]], dict[str, LightWindow]]:
+        """In one query: each bay's windows that hold its light now or later, and the
+        windows of the named reservations (wherever they are, and whether over or not)."""
+        live: dict[BayLightKey, list[LightWindow]] = defaultdict(list)
+        own: dict[str, LightWindow] = {}
+        conditions = []
+        if keys:
+            conditions.append(
+                and_(
+                    tuple_(LightWindowRow.meter_device_id, LightWindowRow.bay_number).in_(
+                        [(key.meter_device_id, key.bay_number) for key in keys]
+                    ),
+                    _live(now),
+                )
+            )
+        if reservation_ids:
+            conditions.append(LightWindowRow.reservation_id.in_(reservation_ids))
+            for reservation_id in reservation_ids:
+                self._window_rows.setdefault(reservation_id, None)
+        if not conditions:
+            return {}, {}
+        wanted = set(keys)
+        for row in await self._session.scalars(select(LightWindowRow).where(or_(*conditions))):
+            self._window_rows[row.reservation_id] = row
+            window = row.to_domain()
+            if window.reservation_id in reservation_ids:
+                own[window.reservation_id] = window
+            end = window.effective_end
+            if window.key in wanted and window.complete and end is not None and end > now:
+                live[window.key].append(window)
+        return dict(live), own
 
     async def meter_id_of_device(self, meter_device_id: str) -> int | None:
         """The platform's meter behind a device id, as a reservation named it."""
@@ -319,8 +320,9 @@ class LightRepository:
         )
 
     async def save_bay_light(self, light: BayLight, *, received_at: datetime | None = None) -> None:
-        row = self._light_rows.get(light.key)
-        if row is None:
+        if light.key in self._light_rows:
+            row = self._light_rows[light.key]
+        else:
             row = await self._session.get(
                 BayLightRow, (light.key.meter_device_id, light.key.bay_number)
             )
@@ -352,18 +354,6 @@ class LightRepository:
                 {"b_device": key.meter_device_id, "b_bay": key.bay_number, "b_seq": seq}
                 for key, seq in sent.items()
             ],
-        )
-
-    async def mark_sent(self, key: BayLightKey, seq: int) -> None:
-        """The broker took command `seq`; a later success never lowers it."""
-        await self._session.execute(
-            update(BayLightRow)
-            .where(
-                BayLightRow.meter_device_id == key.meter_device_id,
-                BayLightRow.bay_number == key.bay_number,
-                BayLightRow.sent_seq < seq,
-            )
-            .values(sent_seq=seq)
         )
 
     async def lights_of_device(self, meter_device_id: str) -> list[BayLight]:
@@ -419,15 +409,19 @@ class LightRepository:
             self._session.add(row)
         row.update_from(presence)
 
-    async def link_meter(self, meter_device_id: str, meter_id: int) -> None:
-        """Name the platform's meter behind a device id, once a reservation has said it."""
+    async def link_meters(self, links: set[tuple[str, int]]) -> None:
+        """Name the platform's meter behind each device id, once a reservation has said it."""
+        if not links:
+            return
+        table = cast(Table, MeterPresenceRow.__table__)
         await self._session.execute(
-            update(MeterPresenceRow)
+            update(table)
             .where(
-                MeterPresenceRow.meter_device_id == meter_device_id,
-                or_(MeterPresenceRow.meter_id.is_(None), MeterPresenceRow.meter_id != meter_id),
+                table.c.meter_device_id == bindparam("b_device"),
+                or_(table.c.meter_id.is_(None), table.c.meter_id != bindparam("b_meter")),
             )
-            .values(meter_id=meter_id)
+            .values(meter_id=bindparam("b_meter")),
+            [{"b_device": device, "b_meter": meter_id} for device, meter_id in sorted(links)],
         )
 
 
