@@ -260,6 +260,13 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
     sent_at: dict[BayLightKey, float] = {}
     now = clock.now()
     begin = time.monotonic()
+
+    async def watch() -> None:
+        while args.verbose:
+            await asyncio.sleep(2)
+            print(f"  t={time.monotonic() - begin:5.1f}s backlog {gateway.backlog()}", flush=True)
+
+    watcher = asyncio.create_task(watch())
     for i, key in enumerate(keys):
         delay = begin + i / args.rate - time.monotonic()
         if delay > 0:
@@ -278,6 +285,7 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
             )
         )
     offered_s = time.monotonic() - begin
+    watcher.cancel()
 
     async def all_reported() -> bool:
         return len(timings.reported) >= len(keys)
@@ -373,6 +381,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=400.0, help="confirmations per second")
     parser.add_argument("--processes", type=int, default=2, help="processes for the meters")
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--verbose", action="store_true", help="print the gateway's backlog")
     parser.add_argument("--role", choices=["driver", "meters"], default="driver")
     parser.add_argument("--city", default="")
     parser.add_argument("--first", type=int, default=0)

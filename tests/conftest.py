@@ -18,12 +18,19 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.settings import Settings
 
 if TYPE_CHECKING:
     from shahr.bootstrap import Container
+
+# No per-example deadline: these machines are shared and noisy, and speed is measured in
+# bench/, not asserted in tests. CI derandomises so a run can be repeated exactly.
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 SERVICE_VARIABLES = {
     "postgres": "SHAHR_TEST_DATABASE_URL",

@@ -191,6 +191,14 @@ def test_the_map_and_a_meter_read_in_english(
     expect(page.locator(".meter-item").first).to_contain_text("per half-hour")
     shot(page, screenshots, "9-map-en")
 
+    # "Near me" asks the phone where it is and lists the meters around it.
+    page.context.grant_permissions(["geolocation"], origin=live_server.url)
+    page.context.set_geolocation({"latitude": 35.7660, "longitude": 51.3630})
+    page.get_by_role("button", name="Near me").click()
+    expect(page).to_have_url(re.compile(r"lon=51\.363.*lat=35\.766|lat=35\.766.*lon=51\.363"))
+    expect(page.locator(".parking-where")).to_contain_text("Meters near the place you chose")
+    expect(page.locator(".meter-item").first).to_contain_text("Farahzadi Boulevard")
+
     page.locator(".meter-item .meter-link").first.click()
     expect(page).to_have_url(re.compile(r"/parking/meters/\d+"))
     expect(page.get_by_role("heading", name="Your vehicle and time")).to_be_visible()

@@ -9,8 +9,12 @@ import pytest
 from shahr.demo.services import DATA_DIR
 
 SHARED_TEHRAN = Path(__file__).resolve().parents[3] / "shared" / "data" / "tehran"
+# The twin's recorded day is made by our own code (demo/data/twin/README.md), not shared data.
+GENERATED = DATA_DIR / "twin"
 SHIPPED = sorted(
-    p.relative_to(DATA_DIR) for p in DATA_DIR.rglob("*") if p.is_file() and p.name != "README.md"
+    p.relative_to(DATA_DIR)
+    for p in DATA_DIR.rglob("*")
+    if p.is_file() and p.name != "README.md" and GENERATED not in p.parents
 )
 
 

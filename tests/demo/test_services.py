@@ -93,7 +93,7 @@ async def test_each_demo_staff_account_signs_in_with_its_printed_password(
             username=role.value,
             password=f"demo-{role.value}",
         )
-        assert signed_in.principal.roles == frozenset({role})
+        assert signed_in.staff.roles == frozenset({role})
 
 
 async def test_the_seed_prints_how_each_demo_account_signs_in(container: Container) -> None:

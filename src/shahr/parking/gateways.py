@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -446,6 +446,8 @@ class MeterGateway:
         self._outbox: asyncio.Queue[BayLight] = asyncio.Queue()
         self._latest: dict[BayLightKey, int] = {}
         self._reports: asyncio.Queue[tuple[BayLightKey, LightReport]] = asyncio.Queue()
+        self._statuses: asyncio.Queue[tuple[str, MeterStatus]] = asyncio.Queue()
+        self._said = asyncio.Event()
         self._linked: set[tuple[str, int]] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -462,6 +464,15 @@ class MeterGateway:
     @property
     def connected(self) -> bool:
         return self._connection is not None and not self._link_down
+
+    def backlog(self) -> dict[str, int]:
+        """What waits inside the gateway: events to decide, commands to send, reports to record."""
+        return {
+            "decisions": self._decisions.qsize(),
+            "commands": self._outbox.qsize(),
+            "reports": self._reports.qsize(),
+            "statuses": self._statuses.qsize(),
+        }
 
     async def start(self) -> None:
         await self._restore_schedule()
@@ -533,33 +544,52 @@ class MeterGateway:
 
     # --- what meters say (called by mqtt_handlers, idempotent) ---
 
-    async def record_status(self, meter_device_id: str, status: MeterStatus) -> StatusChange:
-        """Record a status or will; a meter that came back gets its bays' commands again."""
+    def take_status(self, meter_device_id: str, status: MeterStatus) -> None:
+        """Queue a meter's status (or will) for the recorder."""
+        self._statuses.put_nowait((meter_device_id, status))
+        self._said.set()
+
+    async def record_statuses(self, statuses: list[tuple[str, MeterStatus]]) -> list[StatusChange]:
+        """Record statuses and wills in order, in one transaction; repeating one changes nothing.
+
+        Meters that came back (online with a new session) get their bays' commands again.
+        """
         now = self._clock.now()
+        devices = list(dict.fromkeys(device for device, _ in statuses))
+        changes: list[StatusChange] = []
+        back: list[str] = []
         async with LightUnitOfWork(self._database) as uow:
-            current = await uow.lights.presence(meter_device_id)
-            change = apply_status(
-                current,
-                meter_device_id=meter_device_id,
-                online=status.online,
-                session=status.session,
-                firmware=status.firmware,
-                received_at=now,
-            )
-            presence = change.presence
-            if presence.meter_id is None:
-                meter_id = await uow.lights.meter_id_of_device(meter_device_id)
-                presence = dataclasses.replace(presence, meter_id=meter_id)
-            if presence != current:
-                await uow.lights.save_presence(presence)
-                await uow.commit()
-        if change.came_online:
-            await self.resend(meter_device_id)
-        return change
+            before = await uow.lights.presences(devices)
+            current = dict(before)
+            for device, status in statuses:
+                change = apply_status(
+                    current.get(device),
+                    meter_device_id=device,
+                    online=status.online,
+                    session=status.session,
+                    firmware=status.firmware,
+                    received_at=now,
+                )
+                current[device] = change.presence
+                changes.append(change)
+                if change.came_online:
+                    back.append(device)
+            unnamed = [d for d, p in current.items() if p.meter_id is None]
+            meter_ids = await uow.lights.meter_ids_of_devices(unnamed)
+            for device, presence in current.items():
+                if presence.meter_id is None and device in meter_ids:
+                    presence = dataclasses.replace(presence, meter_id=meter_ids[device])
+                if presence != before.get(device):
+                    await uow.lights.save_presence(presence)
+            await uow.commit()
+        if back:
+            await self.resend(*dict.fromkeys(back))
+        return changes
 
     def take_report(self, key: BayLightKey, report: LightReport) -> None:
         """Queue a meter's report for the recorder, which writes them in batches."""
         self._reports.put_nowait((key, report))
+        self._said.set()
 
     async def record_reports(self, reports: list[tuple[BayLightKey, LightReport]]) -> None:
         """Record what meters say bays show, in one transaction; old or repeated ones change
@@ -594,10 +624,10 @@ class MeterGateway:
         for key in ahead:
             await self._change_window(None, key, meter_id=None, change=None)
 
-    async def resend(self, meter_device_id: str) -> int:
-        """Queue a meter's commands again, same seqs: a meter that has them ignores them."""
+    async def resend(self, *meter_device_ids: str) -> int:
+        """Queue meters' commands again, same seqs: a meter that has them ignores them."""
         async with LightUnitOfWork(self._database) as uow:
-            lights = await uow.lights.lights_of_device(meter_device_id)
+            lights = await uow.lights.lights_of_devices(list(meter_device_ids))
         commanded = [light for light in lights if light.desired.seq > 0]
         for light in commanded:
             self._enqueue(light)
@@ -677,12 +707,16 @@ class MeterGateway:
             batch = [await self._outbox.get()]
             while not self._outbox.empty() and len(batch) < _PAGE:
                 batch.append(self._outbox.get_nowait())
-            sent: dict[BayLightKey, int] = {}
+            newest: dict[BayLightKey, BayLight] = {}
             for light in batch:
-                if light.desired.seq < self._latest.get(light.key, 0):
-                    continue  # a newer command for this bay is queued behind it
-                if await self._publish(light):
-                    sent[light.key] = max(sent.get(light.key, 0), light.desired.seq)
+                if light.desired.seq >= self._latest.get(light.key, 0):
+                    newest[light.key] = light  # older copies queued before it are skipped
+            # Published together: each publish hands its message to the client before the
+            # first await, so the broker gets them in this order, at most one per bay.
+            lights = list(newest.values())
+            results = await asyncio.gather(*(self._publish(light) for light in lights))
+            taken = [light for light, ok in zip(lights, results, strict=True) if ok]
+            sent = {light.key: light.desired.seq for light in taken}
             try:
                 async with LightUnitOfWork(self._database) as uow:
                     await uow.lights.mark_sent_many(sent)
@@ -692,15 +726,23 @@ class MeterGateway:
                 log.exception("could not record %d sent bay lights", len(sent))
 
     async def _run_recorder(self) -> None:
+        """Write what meters say, in batches: presence first, then reported lights."""
         while True:
-            batch = [await self._reports.get()]
-            while not self._reports.empty() and len(batch) < _PAGE:
-                batch.append(self._reports.get_nowait())
+            if self._statuses.empty() and self._reports.empty():
+                self._said.clear()
+                await self._said.wait()
+            statuses = _drain(self._statuses)
+            reports = _drain(self._reports)
             try:
-                await self.record_reports(batch)
+                if statuses:
+                    await self.record_statuses(statuses)
+                if reports:
+                    await self.record_reports(reports)
             except Exception:
-                # Reports are retained: the next reconnection brings them back.
-                log.exception("could not record %d bay light reports", len(batch))
+                # Statuses and reports are retained: the next reconnection brings them back.
+                log.exception(
+                    "could not record %d statuses and %d reports", len(statuses), len(reports)
+                )
 
     async def _run_retries(self) -> None:
         while True:
@@ -883,3 +925,14 @@ class _Decision:
     change: Callable[[LightWindow], LightWindow] | None
     end_reason: str | None
     done: asyncio.Future[None]
+
+
+T = TypeVar("T")
+
+
+def _drain(queue: asyncio.Queue[T], limit: int = _PAGE) -> list[T]:
+    """Take what is waiting in a queue, up to `limit`, without waiting."""
+    taken: list[T] = []
+    while not queue.empty() and len(taken) < limit:
+        taken.append(queue.get_nowait())
+    return taken

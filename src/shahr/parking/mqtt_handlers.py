@@ -36,7 +36,7 @@ def install(gateway: MeterGateway) -> None:
             REJECTED.labels("status").inc()
             log.warning("meter status dropped on %s: %s", message.topic, error)
             return
-        await gateway.record_status(meter_device_id, status)
+        gateway.take_status(meter_device_id, status)
 
     async def on_light_state(message: DeviceMessage) -> None:
         if not message.payload:

@@ -208,6 +208,7 @@ class LightRepository:
         self._session = session
         self._light_rows: dict[BayLightKey, BayLightRow | None] = {}
         self._window_rows: dict[str, LightWindowRow | None] = {}
+        self._presence_rows: dict[str, MeterPresenceRow | None] = {}
 
     async def save_window(
         self, window: LightWindow, *, meter_id: int | None, end_reason: str | None = None
@@ -309,15 +310,19 @@ class LightRepository:
                 live[window.key].append(window)
         return dict(live), own
 
-    async def meter_id_of_device(self, meter_device_id: str) -> int | None:
-        """The platform's meter behind a device id, as a reservation named it."""
-        return await self._session.scalar(
-            select(BayLightRow.meter_id)
+    async def meter_ids_of_devices(self, meter_device_ids: list[str]) -> dict[str, int]:
+        """The platform's meter behind each device id, as reservations named them."""
+        if not meter_device_ids:
+            return {}
+        rows = await self._session.execute(
+            select(BayLightRow.meter_device_id, BayLightRow.meter_id)
             .where(
-                BayLightRow.meter_device_id == meter_device_id, BayLightRow.meter_id.is_not(None)
+                BayLightRow.meter_device_id.in_(meter_device_ids),
+                BayLightRow.meter_id.is_not(None),
             )
-            .limit(1)
+            .distinct()
         )
+        return {device: meter_id for device, meter_id in rows if meter_id is not None}
 
     async def save_bay_light(self, light: BayLight, *, received_at: datetime | None = None) -> None:
         if light.key in self._light_rows:
@@ -356,11 +361,11 @@ class LightRepository:
             ],
         )
 
-    async def lights_of_device(self, meter_device_id: str) -> list[BayLight]:
+    async def lights_of_devices(self, meter_device_ids: list[str]) -> list[BayLight]:
         rows = await self._session.scalars(
             select(BayLightRow)
-            .where(BayLightRow.meter_device_id == meter_device_id)
-            .order_by(BayLightRow.bay_number)
+            .where(BayLightRow.meter_device_id.in_(meter_device_ids))
+            .order_by(BayLightRow.meter_device_id, BayLightRow.bay_number)
         )
         return [row.to_domain() for row in rows]
 
@@ -398,15 +403,34 @@ class LightRepository:
         )
         return dict(windows), {row.to_domain().key: row.to_domain() for row in lit}
 
-    async def presence(self, meter_device_id: str) -> MeterPresence | None:
-        row = await self._session.get(MeterPresenceRow, meter_device_id, with_for_update=True)
-        return None if row is None else row.to_domain()
+    async def presences(self, meter_device_ids: list[str]) -> dict[str, MeterPresence]:
+        """The meters' presence rows, locked for this transaction, in device order."""
+        if not meter_device_ids:
+            return {}
+        rows = await self._session.scalars(
+            select(MeterPresenceRow)
+            .where(MeterPresenceRow.meter_device_id.in_(meter_device_ids))
+            .order_by(MeterPresenceRow.meter_device_id)
+            .with_for_update()
+        )
+        found = {}
+        for row in rows:
+            self._presence_rows[row.meter_device_id] = row
+            found[row.meter_device_id] = row.to_domain()
+        for device in meter_device_ids:
+            self._presence_rows.setdefault(device, None)
+        return found
 
     async def save_presence(self, presence: MeterPresence) -> None:
-        row = await self._session.get(MeterPresenceRow, presence.meter_device_id)
+        device = presence.meter_device_id
+        if device in self._presence_rows:
+            row = self._presence_rows[device]
+        else:
+            row = await self._session.get(MeterPresenceRow, device)
         if row is None:
-            row = MeterPresenceRow(meter_device_id=presence.meter_device_id)
+            row = MeterPresenceRow(meter_device_id=device)
             self._session.add(row)
+        self._presence_rows[device] = row
         row.update_from(presence)
 
     async def link_meters(self, links: set[tuple[str, int]]) -> None:

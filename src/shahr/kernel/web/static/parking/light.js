@@ -36,7 +36,7 @@ function render(snapshot) {
   const mine = Number(panel.dataset.bayNumber);
   for (const lamp of panel.querySelectorAll(".lamp")) {
     const bay = snapshot.bays.find((b) => b.bay_number === Number(lamp.dataset.bayNumber));
-    const shown = bay?.reported?.color || "off";
+    const shown = bay?.reported?.color || (bay?.state === "shown" ? bay.desired.color : "off");
     lamp.classList.remove("lamp-unknown", "lamp-green", "lamp-red", "lamp-off");
     lamp.classList.add(`lamp-${shown}`);
   }
@@ -51,11 +51,15 @@ function render(snapshot) {
   if (bay.desired.until && bay.desired.color !== "off") {
     desired.textContent += ` · ${fill(strings.until, { time: clock(bay.desired.until) })}`;
   }
-  const shown = bay.reported?.color || "unknown";
+  // No report yet, but nothing was ever asked of the bay: it shows the default, off.
+  const unasked = !bay.reported && bay.state === "shown";
+  const shown = bay.reported?.color || (unasked ? bay.desired.color : "unknown");
   reported.dataset.color = bay.reported ? shown : "";
   reported.textContent = bay.reported
     ? `${colourName(shown)} · ${fill(strings.since, { time: clock(bay.reported.at) })}`
-    : strings.unknown;
+    : unasked
+      ? colourName(shown)
+      : strings.unknown;
   const dot = big.querySelector(".light-dot");
   dot.className = `light-dot light-${shown}`;
   big.querySelector(".light-text").textContent =

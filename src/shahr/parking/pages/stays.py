@@ -1,0 +1,409 @@
+"""A reservation's page with the live bay light, and "my parking": extend, end, cancel,
+change plate, receipts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from shahr.kernel.access import Principal
+from shahr.kernel.errors import DomainError
+from shahr.kernel.persian import ascii_digits
+from shahr.kernel.plates import InvalidPlateError
+from shahr.kernel.web import i18n
+from shahr.kernel.web.deps import TemplatesDep
+from shahr.parking import queries, services
+from shahr.parking.api import PortsDep, citizen_id
+from shahr.parking.domain import (
+    InvalidWindowError,
+    ReservationStatus,
+    TimeWindow,
+    check_open,
+    check_stay_length,
+    end_early_refund,
+)
+from shahr.parking.pages.booking import after_payment
+from shahr.parking.pages.forms import (
+    STEP_MIN,
+    CitizenCaller,
+    FormText,
+    citizen_vehicles,
+    formatting,
+    plate_parts,
+    say,
+    status_for,
+)
+from shahr.parking.queries import ReservationView
+from shahr.parking.schemas import render_notice
+from shahr.parking.services import ParkingPorts
+
+router = APIRouter(tags=["parking pages"], include_in_schema=False)
+
+
+def _(message: str) -> str:
+    """Marks a message id kept in a table, so the translation test finds it."""
+    return message
+
+
+EXTENSION_CHOICES = 8
+
+
+# --- a reservation: the confirmation page with the live bay light ------------------------------
+
+
+def _receipts(view: ReservationView) -> list[dict[str, Any]]:
+    return [
+        {
+            "payment_id": p.payment_id,
+            "purpose": p.purpose,
+            "amount_rial": p.amount_rial,
+            "verified_at": p.verified_at,
+            "page": f"/payments/{p.payment_id}/receipt",
+        }
+        for p in view.payments
+        if p.outcome in ("confirmed", "extended")
+    ]
+
+
+PAYMENT_NOTICES = {
+    "verified": ("success", _("The payment went through.")),
+    "settled": ("success", _("The payment went through.")),
+    "cancelled": ("error", _("The payment was cancelled at the bank. Nothing was charged.")),
+    "failed": (
+        "error",
+        _(
+            "The payment did not go through. Nothing was booked; if money was taken from your"
+            " card, your bank will return it within 72 hours."
+        ),
+    ),
+    "expired": ("error", _("The payment was not completed in time. Nothing was charged.")),
+    "reversed": ("error", _("The payment was reversed and the money returned to your card.")),
+}
+DONE_NOTICES = {
+    "extended": _("Your stay has been extended."),
+    "ended": _("Your stay has ended. The unused time has gone back to your wallet."),
+    "cancelled": _(
+        "Your reservation has been cancelled. What you paid has gone back to your wallet."
+    ),
+    "plate": _("The vehicle on this reservation has been changed."),
+}
+
+
+async def _reservation_page(
+    request: Request,
+    templates: TemplatesDep,
+    ports: ParkingPorts,
+    citizen: str,
+    reservation_id: str,
+    *,
+    payment_status: str = "",
+    done: str = "",
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    now = ports.clock.now()
+    view = await queries.reservation_view(
+        ports.database, ports.inventory, reservation_id=reservation_id, citizen_id=citizen
+    )
+    r = view.reservation
+    notice = PAYMENT_NOTICES.get(payment_status)
+    confirming = payment_status in ("verified", "settled") and r.amount_due_rial > 0
+    can_pay = (
+        not confirming
+        and r.amount_due_rial > 0
+        and r.hold_expires_at is not None
+        and now < r.hold_expires_at
+        and r.status in (ReservationStatus.pending, ReservationStatus.confirmed)
+    )
+    context = {
+        "view": view,
+        "r": r,
+        "plate": plate_parts(r.plate),
+        "notice": None if notice is None else {"kind": notice[0], "text": i18n.gettext(notice[1])},
+        "done": i18n.gettext(DONE_NOTICES[done]) if done in DONE_NOTICES else "",
+        "payment_status": payment_status,
+        "can_pay": can_pay,
+        "confirming": confirming,
+        "running": r.status is ReservationStatus.confirmed and r.starts_at <= now < r.paid_ends_at,
+        "upcoming": r.status is ReservationStatus.confirmed and now < r.starts_at,
+        "receipts": _receipts(view),
+        "errors": errors or {},
+        "now": now,
+        **formatting(),
+    }
+    return templates.render(request, "parking/reservation.html", context, status_code=status_code)
+
+
+@router.get("/parking/reservations/{reservation_id}")
+async def reservation_page(
+    reservation_id: str,
+    request: Request,
+    principal: CitizenCaller,
+    ports: PortsDep,
+    templates: TemplatesDep,
+    payment_status: Annotated[str, Query(max_length=30)] = "",
+    done: Annotated[str, Query(max_length=30)] = "",
+) -> Response:
+    """Status, bay, plate, window and amount, with the bay light seen live."""
+    return await _reservation_page(
+        request, templates, ports, citizen_id(principal), reservation_id,
+        payment_status=payment_status, done=done,
+    )  # fmt: skip
+
+
+@router.post("/parking/reservations/{reservation_id}/pay")
+async def pay_again(
+    reservation_id: str,
+    request: Request,
+    principal: CitizenCaller,
+    ports: PortsDep,
+    templates: TemplatesDep,
+    method: FormText = "psp",
+) -> Response:
+    """Pay for a held reservation (or its waiting extension) again, by card or wallet."""
+    citizen = citizen_id(principal)
+    try:
+        payment = await services.pay_reservation(
+            ports,
+            citizen_id=citizen,
+            reservation_id=reservation_id,
+            method="wallet" if method == "wallet" else "psp",
+        )
+    except DomainError as error:
+        return await _reservation_page(
+            request, templates, ports, citizen, reservation_id,
+            errors={"method": say(error)}, status_code=status_for(error),
+        )  # fmt: skip
+    return after_payment(reservation_id, payment)
+
+
+# --- my parking: current and upcoming stays, and what can be done with them ------------------
+
+
+@dataclass(frozen=True)
+class ExtensionChoice:
+    ends_at: datetime
+    extra_rial: int
+
+
+def extension_choices(
+    view: ReservationView, ports: ParkingPorts, *, now: datetime
+) -> list[ExtensionChoice]:
+    """Later ends in half-hour steps, each with the extra to pay; within hours and max stay.
+
+    Someone else's later booking is found only when extending (the service says how far).
+    """
+    r = view.reservation
+    tariff = ports.rules.tariffs.version(r.tariff_version)
+    choices = []
+    for step in range(1, EXTENSION_CHOICES + 1):
+        ends_at = r.paid_ends_at + timedelta(minutes=STEP_MIN * step)
+        window = TimeWindow(r.starts_at, ends_at)
+        try:
+            check_open(window, view.zone.rules, ports.rules.holidays)
+            check_stay_length(window.duration_min, view.zone.rules)
+        except InvalidWindowError:
+            break
+        price = tariff.price(window.duration_min, r.vehicle_kind, r.street_class)
+        choices.append(ExtensionChoice(ends_at, max(0, price.total_rial - r.amount_rial)))
+    return choices if now < r.paid_ends_at else []
+
+
+def end_refund(view: ReservationView, ports: ParkingPorts, *, now: datetime) -> int:
+    """What ending the stay now gives back: the unused whole half-hours."""
+    r = view.reservation
+    tariff = ports.rules.tariffs.version(r.tariff_version)
+    return end_early_refund(r, tariff, ports.rules.policy, at=now)
+
+
+async def _my_page(
+    request: Request,
+    templates: TemplatesDep,
+    ports: ParkingPorts,
+    principal: Principal | None,
+    *,
+    errors: dict[str, dict[str, str]] | None = None,
+    open_form: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    now = ports.clock.now()
+    citizen = citizen_id(principal)
+    found = await queries.reservations_of(ports.database, ports.inventory, citizen_id=citizen)
+    current, upcoming, past = [], [], []
+    for summary in found:
+        r = summary.reservation
+        holding = r.status is ReservationStatus.confirmed or (
+            r.status is ReservationStatus.pending
+            and r.hold_expires_at is not None
+            and now < r.hold_expires_at
+        )
+        if holding and r.starts_at <= now < r.paid_ends_at:
+            current.append(summary)
+        elif holding and now < r.starts_at:
+            upcoming.append(summary)
+        else:
+            past.append(summary)
+    full: dict[str, ReservationView] = {}
+    for summary in [*current, *upcoming, *past[:10]]:
+        full[summary.reservation.id] = await queries.reservation_view(
+            ports.database,
+            ports.inventory,
+            reservation_id=summary.reservation.id,
+            citizen_id=citizen,
+        )
+    notices = await queries.notifications_of(ports.database, citizen_id=citizen, limit=3)
+    language = i18n.current_language.get()
+    context = {
+        "current": [full[v.reservation.id] for v in current],
+        "upcoming": list(reversed([full[v.reservation.id] for v in upcoming])),
+        "past": [full[v.reservation.id] for v in past[:10]],
+        "extensions": {
+            v.reservation.id: extension_choices(v, ports, now=now)
+            for v in current
+            if v.reservation.status is ReservationStatus.confirmed
+        },
+        "refunds": {
+            v.reservation.id: end_refund(v, ports, now=now)
+            for v in current
+            if v.reservation.status is ReservationStatus.confirmed
+        },
+        "receipts": {rid: _receipts(view) for rid, view in full.items()},
+        "vehicles": await citizen_vehicles(ports, principal),
+        "notices": [render_notice(n.message, n.params, language) for n in notices],
+        "errors": errors or {},
+        "open_form": open_form,
+        "now": now,
+        **formatting(),
+    }
+    return templates.render(request, "parking/my.html", context, status_code=status_code)
+
+
+@router.get("/parking/my")
+async def my_parking(
+    request: Request, principal: CitizenCaller, ports: PortsDep, templates: TemplatesDep
+) -> Response:
+    """The citizen's current and upcoming stays, with extend, end, cancel, plate and receipts."""
+    return await _my_page(request, templates, ports, principal)
+
+
+async def _refused(
+    request: Request,
+    templates: TemplatesDep,
+    ports: ParkingPorts,
+    principal: Principal | None,
+    reservation_id: str,
+    action: str,
+    error: DomainError,
+    where: str,
+) -> HTMLResponse:
+    """My parking again, the error beside the form of the stay it concerns."""
+    return await _my_page(
+        request,
+        templates,
+        ports,
+        principal,
+        errors={reservation_id: {where: say(error)}},
+        open_form=f"{action}-{reservation_id}",
+        status_code=status_for(error),
+    )
+
+
+@router.post("/parking/reservations/{reservation_id}/extend")
+async def extend(
+    reservation_id: str,
+    request: Request,
+    principal: CitizenCaller,
+    ports: PortsDep,
+    templates: TemplatesDep,
+    ends_at: FormText = "",
+    method: FormText = "psp",
+) -> Response:
+    """Extend to a later end, paying only the difference (shown before paying)."""
+    try:
+        try:
+            new_end = datetime.fromisoformat(ascii_digits(ends_at).strip())
+        except ValueError:
+            raise InvalidWindowError("Choose the new end from the list.", field="ends_at") from None
+        if new_end.tzinfo is None:
+            raise InvalidWindowError("Choose the new end from the list.", field="ends_at")
+        change = await services.extend_reservation(
+            ports,
+            citizen_id=citizen_id(principal),
+            reservation_id=reservation_id,
+            ends_at=new_end,
+            method="wallet" if method == "wallet" else "psp",
+            return_url=f"/parking/reservations/{reservation_id}",
+        )
+    except DomainError as error:
+        where = "method" if error.field == "amount_rial" else "ends_at"
+        return await _refused(
+            request, templates, ports, principal, reservation_id, "extend", error, where
+        )
+    return after_payment(reservation_id, change.payment, done="extended")
+
+
+@router.post("/parking/reservations/{reservation_id}/end")
+async def end(
+    reservation_id: str,
+    request: Request,
+    principal: CitizenCaller,
+    ports: PortsDep,
+    templates: TemplatesDep,
+) -> Response:
+    """End the stay now; the unused whole half-hours go back to the wallet."""
+    try:
+        await services.end_reservation(
+            ports, citizen_id=citizen_id(principal), reservation_id=reservation_id
+        )
+    except DomainError as error:
+        return await _refused(
+            request, templates, ports, principal, reservation_id, "end", error, "end"
+        )
+    return RedirectResponse(f"/parking/reservations/{reservation_id}?done=ended", 303)
+
+
+@router.post("/parking/reservations/{reservation_id}/cancel")
+async def cancel(
+    reservation_id: str,
+    request: Request,
+    principal: CitizenCaller,
+    ports: PortsDep,
+    templates: TemplatesDep,
+) -> Response:
+    """Cancel before the start; everything paid goes back to the wallet."""
+    try:
+        await services.cancel_reservation(
+            ports, citizen_id=citizen_id(principal), reservation_id=reservation_id
+        )
+    except DomainError as error:
+        return await _refused(
+            request, templates, ports, principal, reservation_id, "cancel", error, "cancel"
+        )
+    return RedirectResponse(f"/parking/reservations/{reservation_id}?done=cancelled", 303)
+
+
+@router.post("/parking/reservations/{reservation_id}/plate")
+async def change_plate(
+    reservation_id: str,
+    request: Request,
+    principal: CitizenCaller,
+    ports: PortsDep,
+    templates: TemplatesDep,
+    plate: FormText = "",
+) -> Response:
+    """Put another of the citizen's vehicles on the reservation, before it starts."""
+    try:
+        if not plate.strip():
+            raise InvalidPlateError("Enter a licence plate.", field="plate")
+        await services.change_plate(
+            ports, citizen_id=citizen_id(principal), reservation_id=reservation_id, plate=plate
+        )
+    except DomainError as error:
+        return await _refused(
+            request, templates, ports, principal, reservation_id, "plate", error, "plate"
+        )
+    return RedirectResponse(f"/parking/reservations/{reservation_id}?done=plate", 303)
