@@ -70,6 +70,8 @@ def running_server(database_url: str | None, *, workers: int = 1) -> Iterator[tu
         "SHAHR_VAR_DIR": str(var_dir),
         "SHAHR_DEMO": "1",
         "SHAHR_COOKIE_SECURE": "0",
+        # The server alone: no traffic twin, meter simulators or scheduled jobs beside it.
+        "SHAHR_RUN_JOBS": "0",
     }
     env.pop("SHAHR_DATABASE_URL", None)
     if database_url:
@@ -151,3 +153,87 @@ def wrk(
 def save(name: str, figures: dict[str, object]) -> None:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(figures, indent=2))
+
+
+def wrk_paced(
+    url: str,
+    *,
+    rate_per_s: float,
+    connections: int = 16,
+    duration_s: int = 10,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """Like `wrk`, but each connection waits between requests so all of them together aim
+    at `rate_per_s` (wrk's Lua `delay()`; wrk has no rate option and wrk2 is not packaged).
+
+    The wait follows each response, so the rate achieved falls below the aim as latency
+    grows, and latency is measured per request (not corrected for coordinated omission):
+    report the achieved rate beside the percentiles.
+    """
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `apt-get install wrk` (Debian package)")
+    delay_ms = max(connections * 1000.0 / rate_per_s, 0.0)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(f"function delay()\n  return {delay_ms:.3f}\nend\n")
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "5s"]
+    command += ["-s", script.name]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    try:
+        output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script.name)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return LoadResult(rate, p50, p99, errors)
+
+
+@contextmanager
+def running_plain_server(database_url: str | None) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    """Seed the demo city, then serve it outside demo mode; yields (base URL, var dir, env).
+
+    Demo mode runs a simulated meter fleet in the server, one MQTT meter per meter in the
+    inventory: with a city-sized inventory imported that fleet, not the request, is what
+    the server spends its time on. Outside demo mode there are no demo wallets either.
+    `env` is the server's environment, for CLI commands on the same database.
+    """
+    var_dir = Path(tempfile.mkdtemp(prefix="shahr-bench-"))
+    env = {**os.environ, "SHAHR_VAR_DIR": str(var_dir), "SHAHR_COOKIE_SECURE": "0"}
+    env.pop("SHAHR_DATABASE_URL", None)
+    if database_url:
+        env["SHAHR_DATABASE_URL"] = database_url
+    subprocess.run(
+        [SHAHR, "demo", "seed"], env={**env, "SHAHR_DEMO": "1"}, check=True, capture_output=True
+    )
+    env["SHAHR_DEMO"] = "0"
+    port = free_port()
+    server = subprocess.Popen(
+        [SHAHR, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("the server did not answer /healthz within 60 s")
+        yield base, var_dir, env
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        shutil.rmtree(var_dir, ignore_errors=True)

@@ -308,7 +308,8 @@ def wire(container: Container) -> None:
             bus.subscribe(ReservationConfirmed, lights.reservation_confirmed, durable=durable)
             bus.subscribe(ReservationExtended, lights.reservation_extended, durable=durable)
             bus.subscribe(ReservationEnded, lights.reservation_ended, durable=durable)
-    if settings.demo:
+    if settings.demo and settings.run_jobs:
+        # Simulators run only where jobs run, so tests and benchmarks keep a quiet process.
         from shahr.demo.meters import MeterFleet, inventory_meters
 
         # After the gateway, so it is listening when the meters announce themselves.
