@@ -50,7 +50,6 @@ from shahr.kernel.db import Database
 from shahr.kernel.mqtt import (
     DeviceBroker,
     DeviceConnection,
-    DeviceMessage,
     MessageHandler,
     MqttBroker,
     Will,
@@ -60,7 +59,7 @@ from shahr.kernel.stream import InProcessStream
 from shahr.parking import mqtt_handlers
 from shahr.parking.domain import BayLightKey, LightColor, LightReport
 from shahr.parking.events import ReservationConfirmed
-from shahr.parking.gateways import LIGHT_EVENT_WORKERS, MeterGateway
+from shahr.parking.gateways import LIGHT_EVENT_WORKERS, MeterGateway, MeterTopics
 
 BROKER_URL = os.environ.get("SHAHR_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
 
@@ -151,26 +150,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-async def clear_city(city: str) -> int:
-    """Empty every retained topic the run left on the broker."""
+async def clear_city(city: str, meters: int, bays: int) -> int:
+    """Empty every retained topic the run used, so the broker keeps nothing of it."""
+    topics = MeterTopics(city)
     broker = MqttBroker(BROKER_URL, timeout_s=30.0)
     cleaner = await broker.connect(f"bench-cleaner-{city}")
-    retained: set[str] = set()
-
-    async def note(message: DeviceMessage) -> None:
-        if message.retain and message.payload:
-            retained.add(message.topic)
-
-    await cleaner.subscribe(f"shahr/{city}/#", note)
-    quiet_since, seen = time.monotonic(), 0
-    while time.monotonic() - quiet_since < 1.0:
-        await asyncio.sleep(0.2)
-        if len(retained) != seen:
-            seen, quiet_since = len(retained), time.monotonic()
-    for topic in retained:
-        await cleaner.publish(topic, b"", retain=True)
+    cleared = 0
+    for n in range(meters):
+        names = [topics.status(device_id(n))]
+        for bay in range(1, bays + 1):
+            key = BayLightKey(device_id(n), bay)
+            names += [topics.light_set(key), topics.light_state(key)]
+        for name in names:  # QoS 0: nothing to wait for, and in order on one connection
+            await cleaner.publish(name, b"", qos=0, retain=True)
+        cleared += len(names)
     await broker.stop()
-    return len(retained)
+    return cleared
 
 
 async def wait_for(condition: object, timeout_s: float, what: str) -> None:
@@ -315,7 +310,7 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
         )
     await gateway.stop()
     await database.dispose()
-    cleared = await clear_city(city)
+    cleared = await clear_city(city, args.meters, args.bays)
 
     topic_of = gateway.topics.light_set
     total = [timings.reported[k] - sent_at[k] for k in keys if k in timings.reported]

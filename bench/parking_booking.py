@@ -204,17 +204,26 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)
     reservation_ids: list[str] = field(default_factory=list)
     polls: int = 0
+    steps: dict[str, list[float]] = field(default_factory=dict)
+
+    def step(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.steps.setdefault(name, []).append((now - since) * 1000)
+        return now
 
 
 class Booker:
     """One client: its keep-alive connection, its citizens in turn, one booking at a time."""
 
-    def __init__(self, base: str, citizens: list[Citizen], flow: str) -> None:
+    def __init__(
+        self, base: str, citizens: list[Citizen], flow: str, *, wait_confirmed: bool = True
+    ) -> None:
         self.http = httpx.AsyncClient(
             base_url=base, timeout=30, limits=httpx.Limits(max_connections=1)
         )
         self.citizens = citizens
         self.flow = flow
+        self.wait_confirmed = wait_confirmed
 
     def citizen(self) -> Citizen | None:
         return next((c for c in self.citizens if not c.exhausted), None)
@@ -225,7 +234,7 @@ class Booker:
         if citizen is None:
             return "no-citizen-left"
         auth = {"authorization": f"Bearer {citizen.token}"}
-        t0 = time.perf_counter()
+        t0 = t = time.perf_counter()
         quote = await self.http.post(
             "/api/v1/parking/quotes",
             json={
@@ -239,6 +248,7 @@ class Booker:
         if quote.status_code != 201:
             return f"quote {quote.status_code}"
         body = quote.json()
+        t = tally.step("quote", t)
         method = "wallet" if self.flow == "reserve-wallet" else "psp"
         reserved = await self.http.post(
             "/api/v1/parking/reservations",
@@ -257,7 +267,10 @@ class Booker:
             return "taken" if code == "BayTakenError" else f"reserve 409 {code}"
         if reserved.status_code != 201:
             return f"reserve {reserved.status_code}"
+        t = tally.step("reserve", t)
         reservation = reserved.json()["reservation"]
+        if not self.wait_confirmed:
+            return "held"
         if self.flow == "reserve-then-pay":
             paid = await self.http.post(
                 f"/api/v1/parking/reservations/{reservation['id']}/pay",
@@ -269,10 +282,13 @@ class Booker:
                 return "no-money"
             if paid.status_code != 200:
                 return f"pay {paid.status_code}"
+            t = tally.step("pay", t)
         status = reservation["status"] if self.flow == "reserve-wallet" else "pending"
         deadline = time.perf_counter() + 10
+        pause = 0.01  # the confirmation page polls too; backing off spares the server
         while status != "confirmed" and time.perf_counter() < deadline:
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, 0.25)
             seen = await self.http.get(
                 f"/api/v1/parking/reservations/{reservation['id']}", headers=auth
             )
@@ -280,6 +296,7 @@ class Booker:
             status = seen.json()["status"]
         if status != "confirmed":
             return f"not confirmed ({status})"
+        tally.step("until confirmed", t)
         tally.latencies_ms.append((time.perf_counter() - t0) * 1000)
         tally.reservation_ids.append(reservation["id"])
         return "confirmed"
@@ -329,6 +346,12 @@ def report_load(label: str, tally: Tally, elapsed_s: float) -> dict[str, float]:
         f"  {label:<36} {rate:>10.1f} {p50:>8.1f} {p99:>8.1f} {confirmed:>9} "
         f"{tally.polls:>7}  {others or ''}"
     )
+    if tally.steps:
+        parts = ", ".join(
+            f"{name} {statistics.median(ms):.0f}/{percentile(ms, 99):.0f}"
+            for name, ms in tally.steps.items()
+        )
+        print(f"  {'':<4}steps, p50/p99 ms: {parts}")
     return {"bookings_per_s": rate, "p50_ms": p50, "p99_ms": p99, "confirmed": confirmed}
 
 
@@ -546,7 +569,7 @@ async def overlap_attempts(
 
     async def client(n: int) -> None:
         rng = random.Random(n)
-        booker = Booker(base, [citizens[n]], "reserve-wallet")
+        booker = Booker(base, [citizens[n]], "reserve-wallet", wait_confirmed=False)
         try:
             while time.perf_counter() < deadline:
                 bay = rng.choice(bays)
@@ -570,19 +593,22 @@ async def overlap_attempts(
 
 async def count_overlaps(
     database_url: str | None, var_dir: Path, bays: list[Bay]
-) -> tuple[int, int]:
-    """(overlapping pairs of holding reservations, holding reservations) on the bays."""
+) -> tuple[int, int, int]:
+    """(overlapping pairs of holding reservations, holding rows, confirmed rows) on the bays."""
     ids = ",".join(str(b.id) for b in bays)
+    confirmed_sum = "coalesce(sum(CASE WHEN status = 'confirmed' THEN 1 ELSE 0 END), 0)"
     holding = (
-        f"SELECT count(*) FROM parking_reservation WHERE bay_id IN ({ids})"  # noqa: S608
-        " AND status IN ('pending', 'confirmed')"
+        f"SELECT count(*), {confirmed_sum} FROM parking_reservation"  # noqa: S608
+        f" WHERE bay_id IN ({ids}) AND status IN ('pending', 'confirmed')"
     )
     if database_url is None:
         with sqlite3.connect(var_dir / "shahr.db") as db:
-            return db.execute(OVERLAPS_SQL).fetchone()[0], db.execute(holding).fetchone()[0]
+            held, confirmed = db.execute(holding).fetchone()
+            return db.execute(OVERLAPS_SQL).fetchone()[0], held, confirmed
     connection = await asyncpg.connect(database_url)
     try:
-        return await connection.fetchval(OVERLAPS_SQL), await connection.fetchval(holding)
+        held, confirmed = await connection.fetchrow(holding)
+        return await connection.fetchval(OVERLAPS_SQL), held, confirmed
     finally:
         await connection.close()
 
@@ -599,14 +625,20 @@ async def overlap_check(
 ) -> None:
     targets = bays[:OVERLAP_BAYS]
     outcomes = await overlap_attempts(base, citizens, targets, day)
-    await asyncio.sleep(1)  # let the last verified payments confirm
-    overlaps, holding = await count_overlaps(database_url, var_dir, targets)
+    # Every hold was paid from the wallet: wait (a little) for the payments to confirm them.
+    deadline = time.perf_counter() + 15
+    while True:
+        overlaps, holding, confirmed = await count_overlaps(database_url, var_dir, targets)
+        if confirmed == holding or time.perf_counter() > deadline:
+            break
+        await asyncio.sleep(0.5)
     figures[f"{name} overlaps"] = {"outcomes": dict(outcomes), "overlaps": overlaps}
-    others = {k: v for k, v in outcomes.items() if k not in ("confirmed", "taken")}
+    others = {k: v for k, v in outcomes.items() if k not in ("held", "taken")}
     print(
         f"  {name:<11} attempts {sum(outcomes.values()):>5}: "
-        f"confirmed {outcomes['confirmed']:>4}, 409 taken {outcomes['taken']:>5}, "
-        f"other {sum(others.values())} {others or ''}; holding rows {holding}; "
+        f"held (201) {outcomes['held']:>4}, 409 taken {outcomes['taken']:>5}, "
+        f"other {sum(others.values())} {others or ''}; holding rows {holding} "
+        f"({confirmed} confirmed); "
         f"overlapping pairs in the database: {overlaps} -> {'OK' if overlaps == 0 else 'FAIL'}"
     )
 

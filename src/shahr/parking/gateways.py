@@ -396,6 +396,8 @@ ReportObserver = Callable[[BayLightKey, LightReport], None]
 # in any order and in parallel.
 LIGHT_EVENT_WORKERS = 32
 _PAGE = 500
+# QoS 1 publishes awaiting their PUBACK at once (aiomqtt warns above ten).
+_IN_FLIGHT = 10
 
 
 class MeterGateway:
@@ -711,12 +713,16 @@ class MeterGateway:
             for light in batch:
                 if light.desired.seq >= self._latest.get(light.key, 0):
                     newest[light.key] = light  # older copies queued before it are skipped
-            # Published together: each publish hands its message to the client before the
-            # first await, so the broker gets them in this order, at most one per bay.
+            # Published a few at a time: each publish hands its message to the client before
+            # its first await, so the broker gets them in this order, at most one per bay.
             lights = list(newest.values())
-            results = await asyncio.gather(*(self._publish(light) for light in lights))
-            taken = [light for light, ok in zip(lights, results, strict=True) if ok]
-            sent = {light.key: light.desired.seq for light in taken}
+            sent: dict[BayLightKey, int] = {}
+            for start in range(0, len(lights), _IN_FLIGHT):
+                chunk = lights[start : start + _IN_FLIGHT]
+                results = await asyncio.gather(*(self._publish(light) for light in chunk))
+                for light, ok in zip(chunk, results, strict=True):
+                    if ok:
+                        sent[light.key] = light.desired.seq
             try:
                 async with LightUnitOfWork(self._database) as uow:
                     await uow.lights.mark_sent_many(sent)
