@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import socket
@@ -370,6 +371,8 @@ def broker_reachable() -> bool:
 
 
 def main() -> int:
+    # aiomqtt warns of every publish past ten awaiting its PUBACK; the cleanup sends thousands.
+    logging.getLogger("mqtt").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meters", type=int, default=2000)
     parser.add_argument("--bays", type=int, default=8)

@@ -164,6 +164,19 @@ async def test_switching_a_meter_off_says_offline_without_a_will(
     assert len(watcher.on(status_topic)) == 2
 
 
+async def test_a_meter_reports_every_bay_when_it_connects(
+    watcher: Watcher, meter: SimulatedMeter, clock: FixedClock, city: str
+) -> None:
+    topics = MeterTopics(city)
+
+    def reported_bays() -> list[int]:
+        return [n for n in range(1, 5) if watcher.on(topics.light_state(BayLightKey(DEVICE, n)))]
+
+    await eventually(lambda: reported_bays() == [1, 2, 3, 4])
+    first = decode_report(watcher.on(topics.light_state(BAY))[0])
+    assert (first.seq, first.color, first.at) == (0, LightColor.off, clock.now())
+
+
 async def test_a_meter_applies_a_fresh_command_and_reports_what_the_bay_shows(
     watcher: Watcher,
     meter: SimulatedMeter,
@@ -188,17 +201,21 @@ async def test_a_meter_ignores_stale_commands_and_repeats_its_report_for_the_sam
     city: str,
 ) -> None:
     state_topic = MeterTopics(city).light_state(BAY)
+
+    def seq_5() -> list[bytes]:
+        return [p for p in watcher.on(state_topic) if decode_report(p).seq == 5]
+
     await command(platform, city, 5, LightColor.green, clock)
-    await eventually(lambda: len(watcher.on(state_topic)) == 1)
+    await eventually(lambda: len(seq_5()) == 1)
 
     await command(platform, city, 3, LightColor.off, clock)
     await eventually(lambda: meter.ignored == 1)
     await command(platform, city, 5, LightColor.green, clock)
-    await eventually(lambda: len(watcher.on(state_topic)) == 2)
+    await eventually(lambda: len(seq_5()) == 2)
 
     assert meter.shown(2) is LightColor.green
     assert meter.applied_count == 1
-    assert watcher.on(state_topic)[0] == watcher.on(state_topic)[1]
+    assert seq_5()[0] == seq_5()[1]
 
 
 async def test_a_meter_ignores_commands_for_bays_it_lacks_and_unreadable_ones(
@@ -230,7 +247,11 @@ async def test_a_meter_goes_back_to_the_default_by_itself_when_until_passes(
     assert await meter.tick() == 1
     assert meter.shown(2) is LightColor.off
     state_topic = MeterTopics(city).light_state(BAY)
-    await eventually(lambda: len(watcher.on(state_topic)) == 2)
+
+    def reports() -> list[tuple[int, LightColor]]:
+        return [(r.seq, r.color) for r in map(decode_report, watcher.on(state_topic))]
+
+    await eventually(lambda: (1, LightColor.off) in reports())
     timed_out = decode_report(watcher.on(state_topic)[-1])
     # Same seq (no new command), the default color, since the moment `until` passed.
     assert (timed_out.seq, timed_out.color, timed_out.at) == (1, LightColor.off, clock.now())

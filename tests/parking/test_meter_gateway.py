@@ -753,6 +753,7 @@ async def test_a_verified_payment_turns_the_light_green_and_the_api_shows_desire
     await eventually(lambda: app_meter.shown(2) is LightColor.green)
     database = container.database
     await eventually(reported(database, 1, LightColor.green, BayLightKey("LIGHT-A1", 2)))
+    await eventually(reported(database, 0, LightColor.off, BayLightKey("LIGHT-A1", 1)))
     answer = await client.get(f"/api/v1/parking/meters/{meter_id}/lights")
 
     assert answer.status_code == 200
@@ -767,7 +768,9 @@ async def test_a_verified_payment_turns_the_light_green_and_the_api_shows_desire
     assert bay["message"] == "چراغ جایگاه سبز است: جایگاه رزرو شده است."
     untouched = body["bays"][0]
     assert (untouched["desired"]["color"], untouched["desired"]["seq"]) == ("off", 0)
-    assert untouched["reported"] is None
+    # Reported when the meter connected, before any reservation named its meter id.
+    assert (untouched["reported"]["color"], untouched["reported"]["seq"]) == ("off", 0)
+    assert (untouched["in_step"], untouched["state"]) == (True, "shown")
 
 
 async def test_the_stream_shows_the_light_turning_green_live(
@@ -810,6 +813,7 @@ async def test_the_lights_of_a_meter_that_does_not_exist_are_not_found(
 async def test_a_meter_offline_is_said_so_while_its_light_waits(
     container: Container, app_meter: SimulatedMeter, client: httpx.AsyncClient
 ) -> None:
+    await eventually(reported(container.database, 0, LightColor.off, BayLightKey("LIGHT-A1", 3)))
     await app_meter.power_cut()
     await eventually(presence_is_device(container.database, "LIGHT-A1", False))
     meter_id = await pay_for_bay(container, 3, minutes=60)
@@ -820,11 +824,9 @@ async def test_a_meter_offline_is_said_so_while_its_light_waits(
 
     assert body["online"] is False
     bay = body["bays"][2]
-    assert (bay["desired"]["color"], bay["reported"], bay["state"]) == (
-        "green",
-        None,
-        "meter_offline",
-    )
+    assert (bay["desired"]["color"], bay["state"]) == ("green", "meter_offline")
+    # What the meter said before it went dark: off, no command yet.
+    assert (bay["reported"]["color"], bay["reported"]["seq"]) == ("off", 0)
     assert bay["message"].startswith("The meter is offline")
 
 

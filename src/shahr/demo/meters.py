@@ -112,9 +112,11 @@ class SimulatedMeter:
             bays=self.bays,
         )
         await connection.publish(status_topic, encode_status(online), qos=1, retain=True)
+        # Every bay's light, as it shows now: off (seq 0) for a bay never commanded.
         for bay_number in range(1, self.bays + 1):
-            if bay_number in self._showing:
-                self._report(bay_number)
+            if bay_number not in self._showing:
+                self._showing[bay_number] = LightReport(0, DEFAULT_COLOR, self._clock.now())
+            self._report(bay_number)
 
     async def power_cut(self) -> None:
         """Lose power: no goodbye, so the broker publishes the will; unsent reports are lost."""

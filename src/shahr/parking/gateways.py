@@ -10,12 +10,12 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
@@ -404,12 +404,13 @@ class MeterGateway:
     """The meter gateway: bay lights out, reports and presence in, over one MQTT session.
 
     Runs for the process's lifetime (`start`/`stop`). Reservation events reach it through
-    the bus and are recorded before the handler returns (so the bus redelivers if the
+    the bus and are committed before their handler returns (so the bus redelivers if the
     process dies first); meter messages arrive through the handlers `mqtt_handlers.install`
-    registers. Four tasks: a sender publishing commands in the order they were decided, a
-    recorder writing meters' reports in batches, the schedule waking when a bay's light
-    must change by itself (a window starts or ends), and a retry loop reconnecting and
-    re-sending what the broker did not take.
+    registers. Five tasks: the decider, committing the events waiting at that moment in one
+    transaction (group commit); the sender, publishing commands in the order they were
+    decided; the recorder, writing meters' statuses and reports in batches; the schedule,
+    waking when a bay's light must change by itself (a window starts or ends); and a retry
+    loop, reconnecting and re-sending what the broker did not take.
     """
 
     def __init__(
@@ -442,6 +443,7 @@ class MeterGateway:
         self._wake = asyncio.Event()
         self._retry_wake = asyncio.Event()
         self._decisions: asyncio.Queue[_Decision] = asyncio.Queue()
+        self._in_flight = asyncio.Semaphore(_IN_FLIGHT)
         self._decider: asyncio.Task[None] | None = None
         # Commands wait here for the sender, in the order they were decided; `_latest` is the
         # newest seq queued per bay, so an older copy still in the queue is skipped.
@@ -560,30 +562,36 @@ class MeterGateway:
         devices = list(dict.fromkeys(device for device, _ in statuses))
         changes: list[StatusChange] = []
         back: list[str] = []
-        async with LightUnitOfWork(self._database) as uow:
-            before = await uow.lights.presences(devices)
-            current = dict(before)
-            for device, status in statuses:
-                change = apply_status(
-                    current.get(device),
-                    meter_device_id=device,
-                    online=status.online,
-                    session=status.session,
-                    firmware=status.firmware,
-                    received_at=now,
-                )
-                current[device] = change.presence
-                changes.append(change)
-                if change.came_online:
-                    back.append(device)
-            unnamed = [d for d, p in current.items() if p.meter_id is None]
-            meter_ids = await uow.lights.meter_ids_of_devices(unnamed)
-            for device, presence in current.items():
-                if presence.meter_id is None and device in meter_ids:
-                    presence = dataclasses.replace(presence, meter_id=meter_ids[device])
-                if presence != before.get(device):
-                    await uow.lights.save_presence(presence)
-            await uow.commit()
+
+        async def record() -> None:
+            changes.clear()
+            back.clear()
+            async with LightUnitOfWork(self._database) as uow:
+                before = await uow.lights.presences(devices)
+                current = dict(before)
+                for device, status in statuses:
+                    change = apply_status(
+                        current.get(device),
+                        meter_device_id=device,
+                        online=status.online,
+                        session=status.session,
+                        firmware=status.firmware,
+                        received_at=now,
+                    )
+                    current[device] = change.presence
+                    changes.append(change)
+                    if change.came_online:
+                        back.append(device)
+                unnamed = [d for d, p in current.items() if p.meter_id is None]
+                meter_ids = await uow.lights.meter_ids_of_devices(unnamed)
+                for device, presence in current.items():
+                    if presence.meter_id is None and device in meter_ids:
+                        presence = dataclasses.replace(presence, meter_id=meter_ids[device])
+                    if presence != before.get(device):
+                        await uow.lights.save_presence(presence)
+                await uow.commit()
+
+        await _retrying(record)
         if back:
             await self.resend(*dict.fromkeys(back))
         return changes
@@ -602,29 +610,27 @@ class MeterGateway:
                 newest[key] = report
         now = self._clock.now()
         ahead: list[BayLightKey] = []
-        for attempt in range(2):
-            try:
-                async with LightUnitOfWork(self._database) as uow:
-                    lights = await uow.lights.bay_lights(list(newest), now)
-                    ahead.clear()
-                    for key, report in newest.items():
-                        light = lights[key]
-                        reported = light.report(report)
-                        if reported != light:
-                            await uow.lights.save_bay_light(reported, received_at=now)
-                        if reported.meter_is_ahead:
-                            ahead.append(key)
-                    await uow.commit()
-                break
-            except IntegrityError:
-                # Another process created one of the rows first; the second attempt finds it.
-                if attempt:
-                    raise
+
+        async def record() -> None:
+            async with LightUnitOfWork(self._database) as uow:
+                lights = await uow.lights.bay_lights(list(newest), now)
+                ahead.clear()
+                for key, report in newest.items():
+                    light = lights[key]
+                    reported = light.report(report)
+                    if reported != light:
+                        await uow.lights.save_bay_light(reported, received_at=now)
+                    if reported.meter_is_ahead:
+                        ahead.append(key)
+                await uow.commit()
+
+        await _retrying(record)
         for key, report in reports:
             for observer in self._observers:
                 observer(key, report)
-        for key in ahead:
-            await self._change_window(None, key, meter_id=None, change=None)
+        await asyncio.gather(
+            *(self._change_window(None, key, meter_id=None, change=None) for key in ahead)
+        )
 
     async def resend(self, *meter_device_ids: str) -> int:
         """Queue meters' commands again, same seqs: a meter that has them ignores them."""
@@ -713,16 +719,15 @@ class MeterGateway:
             for light in batch:
                 if light.desired.seq >= self._latest.get(light.key, 0):
                     newest[light.key] = light  # older copies queued before it are skipped
-            # Published a few at a time: each publish hands its message to the client before
-            # its first await, so the broker gets them in this order, at most one per bay.
+            # At most one command per bay in a batch, so their order within it is free; a
+            # few wait for their PUBACK at once, which keeps the pipe to the broker full.
             lights = list(newest.values())
-            sent: dict[BayLightKey, int] = {}
-            for start in range(0, len(lights), _IN_FLIGHT):
-                chunk = lights[start : start + _IN_FLIGHT]
-                results = await asyncio.gather(*(self._publish(light) for light in chunk))
-                for light, ok in zip(chunk, results, strict=True):
-                    if ok:
-                        sent[light.key] = light.desired.seq
+            results = await asyncio.gather(*(self._publish_in_window(light) for light in lights))
+            sent = {
+                light.key: light.desired.seq
+                for light, ok in zip(lights, results, strict=True)
+                if ok
+            }
             try:
                 async with LightUnitOfWork(self._database) as uow:
                     await uow.lights.mark_sent_many(sent)
@@ -785,6 +790,10 @@ class MeterGateway:
         self._link_down = False
         log.info("meter gateway connected as %s", self._client_id)
         return True
+
+    async def _publish_in_window(self, light: BayLight) -> bool:
+        async with self._in_flight:
+            return await self._publish(light)
 
     async def _publish(self, light: BayLight) -> bool:
         """Send a bay's desired light, retained at QoS 1; False leaves it pending.
@@ -859,14 +868,7 @@ class MeterGateway:
                         decision.done.set_result(None)
 
     async def _decide_with_retry(self, batch: list[_Decision]) -> None:
-        for attempt in range(2):
-            try:
-                await self._decide(batch)
-                return
-            except IntegrityError:
-                # Another process inserted one of the rows; read again and decide again.
-                if attempt:
-                    raise
+        await _retrying(lambda: self._decide(batch))
 
     async def _decide(self, batch: list[_Decision]) -> None:
         """Merge the batch's events into their windows and decide each bay, in one transaction."""
@@ -942,3 +944,23 @@ def _drain(queue: asyncio.Queue[T], limit: int = _PAGE) -> list[T]:
     while not queue.empty() and len(taken) < limit:
         taken.append(queue.get_nowait())
     return taken
+
+
+async def _retrying(work: Callable[[], Awaitable[None]], attempts: int = 3) -> None:
+    """Run a transaction again when another writer got in the way (a row inserted first,
+    a deadlock, a busy SQLite); everything it does is decided afresh from what it reads."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await work()
+            return
+        except (IntegrityError, OperationalError, DBAPIError) as error:
+            if attempt == attempts or not _transient(error):
+                raise
+            log.info("bay-light transaction retried after %s", type(error).__name__)
+
+
+def _transient(error: DBAPIError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    text = str(error.orig).lower()
+    return any(sign in text for sign in ("deadlock", "could not serialize", "database is locked"))

@@ -355,9 +355,10 @@ class LightRepository:
                 table.c.sent_seq < bindparam("b_seq"),
             )
             .values(sent_seq=bindparam("b_seq")),
+            # In key order, as every other writer locks these rows, so none deadlocks.
             [
                 {"b_device": key.meter_device_id, "b_bay": key.bay_number, "b_seq": seq}
-                for key, seq in sent.items()
+                for key, seq in sorted(sent.items())
             ],
         )
 
@@ -501,11 +502,16 @@ async def meter_lights(
     before any reservation named its meter id.
     """
     async with database.session() as session:
+        # By device id when known: bays a meter reported before any reservation named its
+        # meter id have none yet.
+        same_meter = (
+            BayLightRow.meter_id == meter_id
+            if meter_device_id is None
+            else BayLightRow.meter_device_id == meter_device_id
+        )
         rows = list(
             await session.scalars(
-                select(BayLightRow)
-                .where(BayLightRow.meter_id == meter_id)
-                .order_by(BayLightRow.bay_number)
+                select(BayLightRow).where(same_meter).order_by(BayLightRow.bay_number)
             )
         )
         device_id = meter_device_id or (rows[0].meter_device_id if rows else None)
