@@ -187,7 +187,7 @@ async def test_a_meter_applies_a_fresh_command_and_reports_what_the_bay_shows(
     await command(platform, city, 4, LightColor.green, clock)
     await eventually(lambda: meter.shown(2) is LightColor.green)
     state_topic = MeterTopics(city).light_state(BAY)
-    await eventually(lambda: bool(watcher.on(state_topic)))
+    await eventually(lambda: any(decode_report(p).seq == 4 for p in watcher.on(state_topic)))
     report = decode_report(watcher.on(state_topic)[-1])
     assert (report.seq, report.color, report.at) == (4, LightColor.green, clock.now())
     assert meter.last_seq(2) == 4

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from shahr.kernel.clock import Clock
 from shahr.kernel.mqtt import DeviceBroker, DeviceConnection, DeviceMessage, Will
+from shahr.kernel.tasks import cancel_and_wait
 from shahr.parking.domain import (
     DEFAULT_COLOR,
     BayLightKey,
@@ -210,9 +211,7 @@ class SimulatedMeter:
     async def _stop_sender(self) -> None:
         sender, self._sender = self._sender, None
         if sender is not None:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            await cancel_and_wait([sender])
 
 
 @dataclass(frozen=True)
@@ -286,11 +285,7 @@ class MeterFleet:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
         for meter in self.meters.values():
             with contextlib.suppress(ConnectionError, OSError):
                 await meter.shut_down()

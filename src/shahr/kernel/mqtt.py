@@ -18,6 +18,7 @@ import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from shahr.kernel.settings import Settings
+from shahr.kernel.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +199,7 @@ class InProcessConnection:
             return False
         self._closed = True
         self._broker._forget(self)
-        if self._task is not asyncio.current_task():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait([self._task])
         return True
 
     async def _run(self) -> None:
@@ -471,11 +469,7 @@ class MqttConnection:
 
     async def _stop_reader(self) -> None:
         task, self._task = self._task, None
-        if task is None or task is asyncio.current_task():
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
 
 
 def _is_failure(code: ReasonCode | int) -> bool:

@@ -7,6 +7,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from shahr.kernel.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 
@@ -30,11 +32,8 @@ class Every:
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait([task])
 
     async def _run(self) -> None:
         while not self._stop.is_set():

@@ -30,6 +30,7 @@ from nats.js.client import JetStreamContext
 from nats.js.manager import JetStreamManager
 
 from shahr.kernel.settings import Settings
+from shahr.kernel.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -182,12 +183,7 @@ class InProcessStream:
 
     async def stop(self) -> None:
         self._started = False
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(list(self._tasks))
         self._tasks.clear()
 
     async def ping(self) -> None:
@@ -383,12 +379,7 @@ class JetStreamStream:
             raise
 
     async def stop(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(list(self._tasks))
         self._tasks.clear()
         nc, self._nc, self._js, self._jsm = self._nc, None, None, None
         pulls, self._pulls = self._pulls, []

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.mqtt import DeviceBroker, DeviceConnection, MessageHandler
+from shahr.kernel.tasks import cancel_and_wait
 from shahr.parking.domain.lights import (
     BayLight,
     BayLightKey,
@@ -493,11 +494,7 @@ class MeterGateway:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
         # Events already taken are decided before leaving: their handlers are waiting.
         waiting = []
         while not self._decisions.empty():

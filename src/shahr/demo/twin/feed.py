@@ -14,7 +14,6 @@ and publishes in real time, day after day.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from shahr.demo.twin.seed import load_into_platform
 from shahr.kernel.clock import TEHRAN, Clock
 from shahr.kernel.db import Database
 from shahr.kernel.stream import Stream
+from shahr.kernel.tasks import cancel_and_wait
 from shahr.traffic.domain.readings import encode, iso
 from shahr.traffic.ingest import passage_subject, reading_subject
 
@@ -230,10 +230,7 @@ class TwinFeed:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([task])
 
     def _count(self, _: Outgoing) -> None:
         self.published += 1
