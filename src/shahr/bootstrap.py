@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import MetaData
 
 from shahr.kernel.bus import EventBus
 from shahr.kernel.cache import Cache, RateLimiter, make_cache
-from shahr.kernel.clock import Clock, SystemClock
+from shahr.kernel.clock import Clock, ShiftedClock, SystemClock
 from shahr.kernel.db import Base, Database
 from shahr.kernel.errors import DomainError
 from shahr.kernel.mqtt import DeviceBroker, make_broker
@@ -116,7 +117,9 @@ class Container:
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Container:
     """Pick each port's adapter from settings: unset URLs mean the embedded adapters."""
     settings = settings or Settings()
-    clock = clock or SystemClock()
+    if clock is None:
+        shift = timedelta(seconds=settings.clock_shift_s)
+        clock = ShiftedClock(shift) if shift else SystemClock()
     stream = make_stream(settings)
     cache = make_cache(settings, clock)
     container = Container(

@@ -4,6 +4,11 @@
 folder and SQLite database (the SMS outbox, for one, is `<var_dir>/sms-outbox.jsonl`).
 `page` is a phone: 390x844, Persian, Tehran time, a new browser context for each test.
 
+Streets are booked only in working hours (06:00-22:00 Tehran time, not on Fridays or
+holidays). So that the journeys run whenever CI does, the server and the browser both run
+the city's clock shifted to the next working morning when the real one is outside them
+(`SHAHR_CLOCK_SHIFT_S`; no shift in working hours).
+
 Chromium is `SHAHR_TEST_CHROMIUM`, or Debian's `/usr/bin/chromium`; Playwright's own
 browser download is never used. Without Chromium the suite is skipped, unless
 `SHAHR_TEST_REQUIRE_SERVICES=1` (CI), which makes it a failure.
@@ -18,11 +23,17 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+from shahr.kernel.clock import TEHRAN
+from shahr.parking.domain import ZoneRules, day_off
+from shahr.parking.services import shipped_holidays
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
@@ -41,6 +52,9 @@ CHROMIUM_ARGS = [
 ]
 PHONE = {"width": 390, "height": 844}
 SERVER_START_TIMEOUT_S = 180
+# The longest journey books an hour from now and extends it by half an hour; the street
+# must still be open when it ends.
+JOURNEY_NEEDS = timedelta(hours=2)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -82,6 +96,11 @@ class LiveServer:
     url: str
     var_dir: Path
     log_path: Path = field(repr=False)
+    clock_shift: timedelta = timedelta(0)
+
+    def now(self) -> datetime:
+        """The server's now, in Tehran."""
+        return (datetime.now(UTC) + self.clock_shift).astimezone(TEHRAN)
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():
@@ -101,7 +120,24 @@ def _shahr_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "shahr"]
 
 
-def _server_environment(var_dir: Path, database: Path) -> dict[str, str]:
+def shift_into_working_hours(now: datetime) -> timedelta:
+    """Nothing when a journey can be booked from `now`, else the way to 09:00 of the next
+    working day in Tehran."""
+    rules, holidays = ZoneRules(), shipped_holidays()
+    local = now.astimezone(TEHRAN)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    opens = midnight + timedelta(minutes=rules.opens_min)
+    closes = midnight + timedelta(minutes=rules.closes_min)
+    if not day_off(local.date(), rules, holidays) and opens <= local <= closes - JOURNEY_NEEDS:
+        return timedelta(0)
+    day = local.date() if local < opens else local.date() + timedelta(days=1)
+    while day_off(day, rules, holidays):
+        day += timedelta(days=1)
+    morning = datetime.combine(day, time_of_day(9, 0), tzinfo=TEHRAN)
+    return timedelta(seconds=round((morning - local).total_seconds()))
+
+
+def _server_environment(var_dir: Path, database: Path, shift: timedelta) -> dict[str, str]:
     # The live server is the embedded shape only: no variable of the developer's own setup
     # (a PostgreSQL URL, a broker) may leak into it.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHAHR_")}
@@ -109,6 +145,7 @@ def _server_environment(var_dir: Path, database: Path) -> dict[str, str]:
         SHAHR_VAR_DIR=str(var_dir),
         SHAHR_DATABASE_URL=f"sqlite:///{database}",
         SHAHR_COOKIE_SECURE="0",
+        SHAHR_CLOCK_SHIFT_S=str(int(shift.total_seconds())),
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -141,12 +178,13 @@ def live_server(
     var_dir = root / "var"
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    server = LiveServer(url=url, var_dir=var_dir, log_path=root / "server.log")
+    shift = shift_into_working_hours(datetime.now(UTC))
+    server = LiveServer(url, var_dir, root / "server.log", shift)
     with server.log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603  # our own command line, no shell
             [*_shahr_command(), "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
             cwd=root,
-            env=_server_environment(var_dir, root / "shahr.db"),
+            env=_server_environment(var_dir, root / "shahr.db", shift),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -214,6 +252,9 @@ def page(browser: Browser, live_server: LiveServer, console: ConsoleLog) -> Iter
         locale="fa-IR",
         timezone_id="Asia/Tehran",
     )
+    if live_server.clock_shift:
+        # Time flows from there as usual; the page and the server agree on "now".
+        context.clock.install(time=datetime.now(UTC) + live_server.clock_shift)
     opened = context.new_page()
     opened.on("console", console.record)
     opened.on("pageerror", lambda error: console.errors.append(f"uncaught: {error}"))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from shahr.kernel.clock import TEHRAN, Clock, FixedClock, SystemClock, in_tehran
+from shahr import bootstrap
+from shahr.kernel.clock import TEHRAN, Clock, FixedClock, ShiftedClock, SystemClock, in_tehran
+from shahr.kernel.settings import Settings
 
 NAIVE = datetime(2026, 11, 26, 10, 0)  # noqa: DTZ001  naive on purpose: it must be refused
 
@@ -74,3 +78,20 @@ def test_an_instant_is_shown_in_tehran_wall_clock_time() -> None:
 def test_a_naive_instant_cannot_be_shown_in_tehran_time() -> None:
     with pytest.raises(ValueError, match="naive"):
         in_tehran(NAIVE)
+
+
+def test_a_shifted_clock_runs_with_real_time_a_constant_ahead() -> None:
+    shift = timedelta(hours=9)
+    before = datetime.now(UTC)
+    shifted = ShiftedClock(shift).now()
+    after = datetime.now(UTC)
+    assert shifted.tzinfo is not None
+    assert before + shift <= shifted <= after + shift
+
+
+def test_the_city_runs_shifted_only_when_told_and_never_in_production(tmp_path: Path) -> None:
+    assert isinstance(bootstrap.build(Settings(var_dir=tmp_path)).clock, SystemClock)
+    shifted = bootstrap.build(Settings(var_dir=tmp_path, clock_shift_s=3600)).clock
+    assert isinstance(shifted, ShiftedClock) and shifted.shift == timedelta(hours=1)
+    with pytest.raises(ValidationError, match="SHAHR_CLOCK_SHIFT_S"):
+        Settings(environment="production", secret_key="k" * 32, clock_shift_s=3600)

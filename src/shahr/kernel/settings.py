@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Scheduled jobs (reconciliation, expiry) run in every process unless turned off; at city
     # scale the web replicas set SHAHR_RUN_JOBS=0 and `shahr worker` processes run them.
     run_jobs: bool = True
+    # Runs the city this many seconds ahead of the real clock (kernel.clock.ShiftedClock):
+    # only for a demo or a browser test that must be in working hours at any hour.
+    clock_shift_s: int = 0
 
     otp_ttl_s: int = 120
     otp_length: int = 6
@@ -48,6 +51,8 @@ class Settings(BaseSettings):
     def _production_needs_a_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key is None:
             raise ValueError("SHAHR_SECRET_KEY must be set in production")
+        if self.environment == "production" and self.clock_shift_s:
+            raise ValueError("SHAHR_CLOCK_SHIFT_S is for demos and tests, never production")
         return self
 
     @property
