@@ -15,7 +15,10 @@ Not in the measured path: the payment itself and the booking transaction that em
 driven from the events directly, as a verified payment would drive it through parking.
 Latency of one bay = from `bus.publish(ReservationConfirmed)` to the gateway having
 recorded the meter's green report in the database; its parts are event -> command
-accepted by the broker (PUBACK) and command accepted -> report recorded.
+accepted by the broker (PUBACK) and command accepted -> report recorded, the latter split at
+the report reaching the gateway (the meter and the broker before, the recorder after). The
+baseline, in the same run: the broker's own publish -> receive round trip (QoS 1, between
+two clients of this process), 100 times before the events and every 50 ms while they run.
 
     .venv/bin/python bench/light_latency.py [--meters 2000] [--rate 400] [--database sqlite]
 """
@@ -51,18 +54,23 @@ from shahr.kernel.db import Database
 from shahr.kernel.mqtt import (
     DeviceBroker,
     DeviceConnection,
+    DeviceMessage,
     MessageHandler,
     MqttBroker,
     Will,
 )
 from shahr.kernel.settings import Settings
 from shahr.kernel.stream import InProcessStream
+from shahr.kernel.tasks import cancel_and_wait
 from shahr.parking import mqtt_handlers
 from shahr.parking.domain import BayLightKey, LightColor, LightReport
 from shahr.parking.events import ReservationConfirmed
 from shahr.parking.gateways import LIGHT_EVENT_WORKERS, MeterGateway, MeterTopics
 
 BROKER_URL = os.environ.get("SHAHR_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
+# The baseline: publish -> receive through the broker, before the events and during them.
+PROBES_IDLE = 100
+PROBE_EVERY_S = 0.05
 
 
 def device_id(n: int) -> str:
@@ -103,8 +111,21 @@ async def run_meters(city: str, first: int, count: int, bays: int) -> None:
 
 @dataclass
 class Timings:
+    handed: dict[str, float] = field(default_factory=dict)
     published: dict[str, float] = field(default_factory=dict)
+    arrived: dict[BayLightKey, float] = field(default_factory=dict)
     reported: dict[BayLightKey, float] = field(default_factory=dict)
+
+
+class TimingGateway(MeterGateway):
+    """The gateway, noting when each green report reached it (before it is recorded)."""
+
+    timings: Timings
+
+    def take_report(self, key: BayLightKey, report: LightReport) -> None:
+        if report.color is LightColor.green:
+            self.timings.arrived.setdefault(key, time.monotonic())
+        super().take_report(key, report)
 
 
 class TimingConnection:
@@ -118,6 +139,7 @@ class TimingConnection:
     async def publish(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
     ) -> None:
+        self._timings.handed.setdefault(topic, time.monotonic())
         await self._inner.publish(topic, payload, qos=qos, retain=retain)
         self._timings.published.setdefault(topic, time.monotonic())
 
@@ -169,6 +191,60 @@ async def clear_city(city: str, meters: int, bays: int) -> int:
     return cleared
 
 
+class BrokerProbe:
+    """The baseline: the broker's own publish -> receive round trip (QoS 1, one client
+    publishing, another subscribed), sampled in the same run as the lights."""
+
+    def __init__(self, city: str) -> None:
+        self._broker = MqttBroker(BROKER_URL, timeout_s=30.0)
+        self._topic = f"shahr/{city}/bench/probe"
+        self._sent: dict[bytes, float] = {}
+        self._arrived: asyncio.Queue[float] = asyncio.Queue()
+        self._n = 0
+
+    async def start(self) -> None:
+        self._publisher = await self._broker.connect(f"bench-probe-pub-{uuid.uuid4().hex[:8]}")
+        self._subscriber = await self._broker.connect(f"bench-probe-sub-{uuid.uuid4().hex[:8]}")
+
+        async def arrived(message: DeviceMessage) -> None:
+            sent = self._sent.pop(message.payload, None)
+            if sent is not None:
+                self._arrived.put_nowait(time.monotonic() - sent)
+
+        await self._subscriber.subscribe(self._topic, arrived, qos=1)
+
+    async def round_trip(self) -> float:
+        self._n += 1
+        payload = str(self._n).encode()
+        self._sent[payload] = time.monotonic()
+        await self._publisher.publish(self._topic, payload, qos=1)
+        async with asyncio.timeout(30):
+            return await self._arrived.get()
+
+    async def sample(self, count: int) -> list[float]:
+        return [await self.round_trip() for _ in range(count)]
+
+    async def sample_every(self, interval_s: float, into: list[float]) -> None:
+        while True:
+            into.append(await self.round_trip())
+            await asyncio.sleep(interval_s)
+
+    async def stop(self) -> None:
+        await self._publisher.disconnect()
+        await self._subscriber.disconnect()
+        await self._broker.stop()
+
+
+def spread(values: list[float]) -> dict[str, float | None]:
+    """p50 and p99 in ms."""
+    if not values:
+        return {"p50_ms": None, "p99_ms": None}
+    return {
+        "p50_ms": round(statistics.median(values) * 1000, 1),
+        "p99_ms": round(percentile(values, 0.99) * 1000, 1),
+    }
+
+
 async def wait_for(condition: object, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not await condition():  # type: ignore[operator]
@@ -206,12 +282,13 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
         if report.color is LightColor.green:
             timings.reported.setdefault(key, time.monotonic())
 
-    gateway = MeterGateway(
+    gateway = TimingGateway(
         TimingBroker(MqttBroker(BROKER_URL, timeout_s=30.0), timings),
         database,
         clock,
         city=city,
     )
+    gateway.timings = timings
     mqtt_handlers.install(gateway)
     gateway.observe_reports(on_report)
     await gateway.start()
@@ -248,8 +325,19 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
             known = await session.scalar(select(func.count()).select_from(BayLightRow))
         return (online or 0) >= args.meters and (known or 0) >= args.meters * args.bays
 
-    await wait_for(settled, 300, "every meter online and every bay reported")
+    # A run that never settles still stops its meters and clears the broker of its city.
+    not_settled = None
+    try:
+        await wait_for(settled, 300, "every meter online and every bay reported")
+    except SystemExit as error:
+        not_settled = str(error)
+        print(not_settled, flush=True)
     connect_s = time.monotonic() - started
+    probe = BrokerProbe(city)
+    await probe.start()
+    probe_idle = await probe.sample(PROBES_IDLE)
+    probe_loaded: list[float] = []
+    prober = asyncio.create_task(probe.sample_every(PROBE_EVERY_S, probe_loaded))
 
     stream = InProcessStream(city=city)
     bus = EventBus(stream, city=city)
@@ -262,7 +350,7 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
 
     keys = [
         BayLightKey(device_id(n), bay)
-        for n in range(args.meters)
+        for n in range(args.meters if not_settled is None else 0)
         for bay in range(1, args.bays + 1)
     ]
     random.Random(3).shuffle(keys)
@@ -286,8 +374,7 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
                 ends_at=now + timedelta(hours=2),
             )
         )
-    offered_s = time.monotonic() - begin
-    watcher.cancel()
+    offered_s = max(time.monotonic() - begin, 1e-9)
 
     async def all_reported() -> bool:
         return len(timings.reported) >= len(keys)
@@ -295,6 +382,8 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
     with contextlib.suppress(SystemExit):
         await wait_for(all_reported, 60, "every report")
 
+    await cancel_and_wait([watcher, prober])
+    await probe.stop()
     await bus.stop()
     for process in processes:
         assert process.stdin is not None
@@ -326,6 +415,19 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
         for k in keys
         if topic_of(k) in timings.published
     ]
+    to_handed = [
+        timings.handed[topic_of(k)] - sent_at[k] for k in keys if topic_of(k) in timings.handed
+    ]
+    to_arrival = [
+        timings.arrived[k] - timings.published[topic_of(k)]
+        for k in keys
+        if k in timings.arrived and topic_of(k) in timings.published
+    ]
+    to_record = [
+        timings.reported[k] - timings.arrived[k]
+        for k in keys
+        if k in timings.arrived and k in timings.reported
+    ]
     to_report = [
         timings.reported[k] - timings.published[topic_of(k)]
         for k in keys
@@ -343,6 +445,7 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
         "offered_rate_per_s": args.rate,
         "achieved_rate_per_s": round(len(keys) / offered_s, 1),
         "events": len(keys),
+        "not_settled": not_settled,
         "commands_accepted_by_broker": len(to_broker),
         "reported_green": len(total),
         "recorded_green_in_db": green,
@@ -356,12 +459,22 @@ async def drive(args: argparse.Namespace) -> dict[str, object]:
         if to_broker
         else None,
         "event_to_broker_p99_ms": round(percentile(to_broker, 0.99) * ms, 1) if to_broker else None,
+        "event_to_publish_call_p50_ms": round(statistics.median(to_handed) * ms, 1)
+        if to_handed
+        else None,
+        "event_to_publish_call_p99_ms": round(percentile(to_handed, 0.99) * ms, 1)
+        if to_handed
+        else None,
         "broker_to_recorded_p50_ms": round(statistics.median(to_report) * ms, 1)
         if to_report
         else None,
         "broker_to_recorded_p99_ms": round(percentile(to_report, 0.99) * ms, 1)
         if to_report
         else None,
+        "broker_to_report_at_gateway": spread(to_arrival),
+        "report_at_gateway_to_recorded": spread(to_record),
+        "baseline_broker_round_trip_idle": spread(probe_idle),
+        "baseline_broker_round_trip_during_run": spread(probe_loaded),
         "meter_processes_said": [line.strip().splitlines()[-1] for line in meter_lines if line],
         "retained_topics_cleared": cleared,
     }

@@ -9,20 +9,25 @@ Citizens sign in through the one-time code (distinct 0912 phones) and each regis
 car. 64 async clients (httpx, keep-alive, bearer tokens), each with its own bays and
 windows so they never collide, loop for a fixed time over one booking:
 
-    POST /quotes -> POST /reservations (method wallet: the wallet pays at once) ->
-    confirmed (the reservation answer, else GET /reservations/{id} until it says so;
-    a verified payment confirms the reservation through the event bus, after the answer)
+    POST /quotes -> POST /reservations (method wallet: the wallet pays at once, and parking
+    takes the verified payment in the same request, so the answer says confirmed; else
+    GET /reservations/{id} until it does. `PaymentVerified` still goes out on the bus, where
+    parking's handler finds the payment handled.)
 
 and, as the brief words it, a second flow: reserve (card), then
 `POST /reservations/{id}/pay` with method wallet. A booking's latency runs from the quote
 to "confirmed" seen. Every demo wallet starts with 2,000,000 Rial (about 20-30 one-hour
 stays), so each client has several citizens and moves to the next when a wallet is short.
+The main flow runs `--runs` times; its rate is the median run's, p50/p99 over all runs.
+Beside each run: the server's CPU per confirmed booking and how long it waited for a core,
+the figures that move least with the neighbours on this shared machine.
 
 The raw-SQL baseline writes the same rows a booking writes (copied, column for column,
 from a booking the server made in this run: parking_reservation, payments_account balance,
 payments_transaction, two payments_entry, payments_order, parking_reservation_payment) with
 asyncpg from 64 connections, in the app's three transactions (hold; wallet debit under
-`FOR UPDATE`; confirm under `FOR UPDATE`), on windows far in the future.
+`FOR UPDATE`; confirm under `FOR UPDATE`), on windows far in the future, once the server
+has stopped (its pool and these 64 connections would pass PostgreSQL's max_connections).
 
 The overlap check: 64 clients (each its own citizen) book random overlapping windows on the
 same 10 bays for a few seconds; then the database is asked for any two holding
@@ -31,14 +36,16 @@ same 10 bays for a few seconds; then the database is asked for any two holding
 The load generator is Python in this process: it competes with the server (and, for the
 baseline, with PostgreSQL) for the machine's 2 shared cores.
 
-    .venv/bin/python bench/parking_booking.py [--duration 15]
+    .venv/bin/python bench/parking_booking.py [--duration 15] [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
 import re
 import sqlite3
@@ -62,7 +69,7 @@ from harness import postgres_url, running_server, save
 from shahr.payments.domain import wallet_account
 
 CLIENTS = 64
-CITIZENS_PER_CLIENT = 2
+CITIZENS_PER_CLIENT = 3
 OVERLAP_BAYS = 10
 OVERLAP_S = 6.0
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -643,6 +650,70 @@ async def overlap_check(
     )
 
 
+# --- the server's CPU -----------------------------------------------------------------------
+
+
+class ServerClock:
+    """The server process's CPU time, and its time spent runnable but waiting for a core.
+
+    On a shared machine the rate moves with the neighbours; CPU per booking does much less.
+    """
+
+    def __init__(self, base: str) -> None:
+        port = base.rsplit(":", 1)[1]
+        self.pid = next(
+            (
+                proc.name
+                for proc in Path("/proc").iterdir()
+                if proc.name.isdigit() and _is_server(proc, port)
+            ),
+            None,
+        )
+        self._since = (0.0, 0.0, 0.0)
+
+    def _read(self) -> tuple[float, float, float]:
+        mine = time.process_time()  # the load generator: this process
+        if self.pid is None:
+            return 0.0, 0.0, mine
+        stat = (Path("/proc") / self.pid / "stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        waited_ns = 0
+        for task in (Path("/proc") / self.pid / "task").iterdir():
+            with contextlib.suppress(OSError):
+                waited_ns += int((task / "schedstat").read_text().split()[1])
+        return (int(stat[11]) + int(stat[12])) / ticks, waited_ns / 1e9, mine
+
+    def start(self) -> None:
+        self._since = self._read()
+
+    def report(self, confirmed: int, elapsed_s: float) -> dict[str, float]:
+        cpu_s, waited_s, generator_s = (
+            now - then for now, then in zip(self._read(), self._since, strict=True)
+        )
+        figures = {
+            "server_cpu_ms_per_booking": cpu_s * 1000 / max(confirmed, 1),
+            "server_cpu_share": cpu_s / elapsed_s,
+            "server_waiting_for_cpu_share": waited_s / elapsed_s,
+            "load_generator_cpu_share": generator_s / elapsed_s,
+        }
+        if self.pid is not None:
+            print(
+                f"  {'':<4}server: {figures['server_cpu_ms_per_booking']:.1f} ms CPU per "
+                f"confirmed booking, busy {figures['server_cpu_share']:.0%} of the time, "
+                f"waiting for a core {figures['server_waiting_for_cpu_share']:.0%}; "
+                f"load generator busy {figures['load_generator_cpu_share']:.0%}"
+            )
+        return figures
+
+
+def _is_server(proc: Path, port: str) -> bool:
+    try:
+        arguments = (proc / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"serve" in arguments and port.encode() in arguments
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -653,8 +724,9 @@ def make_citizens(first: int, count: int) -> list[Citizen]:
     ]
 
 
-async def postgres_run(url: str, duration_s: float, figures: dict[str, object]) -> None:
+async def postgres_run(url: str, duration_s: float, runs: int, figures: dict[str, object]) -> None:
     with running_server(url) as (base, var_dir):
+        server = ServerClock(base)
         citizens = make_citizens(0, CLIENTS * CITIZENS_PER_CLIENT * 2)
         racers = make_citizens(len(citizens), CLIENTS)
         t0 = time.perf_counter()
@@ -668,12 +740,14 @@ async def postgres_run(url: str, duration_s: float, figures: dict[str, object]) 
         )
         overlap_day, days = days[-1], days[:-1]
         throughput_bays = bays[OVERLAP_BAYS:]
+        slots = len(days) * len(HOURS)
         print(
             f"\n  {'booking, 64 clients, ' + str(int(duration_s)) + ' s':<36} {'bookings/s':>10} "
             f"{'p50 ms':>8} {'p99 ms':>8} {'confirmed':>9} {'polls':>7}  other outcomes"
         )
         half = len(citizens) // 2
-        # Warm-up, a couple of seconds, on slots the measured runs do not use.
+        # Warm-up, a couple of seconds, on slots the measured runs do not use: the server's
+        # connection pool fills, statements are prepared.
         warm, _ = await booking_load(
             base,
             citizens[half:],
@@ -681,20 +755,43 @@ async def postgres_run(url: str, duration_s: float, figures: dict[str, object]) 
             days,
             flow="reserve-wallet",
             duration_s=2,
-            skip_slots=len(days) * len(HOURS) - 2,
+            skip_slots=slots - 2,
         )
-        tally, elapsed = await booking_load(
-            base,
-            citizens[:half],
-            throughput_bays,
-            days,
-            flow="reserve-wallet",
-            duration_s=duration_s,
-            skip_slots=0,
-        )
-        http = report_load("HTTP: quote, reserve(wallet)", tally, elapsed)
+        # The claim's figure: the median of several runs (the machine is shared), each on
+        # its own slots; p50/p99 over every booking of every run.
+        rates, every = [], Tally()
+        for run in range(runs):
+            server.start()
+            tally, elapsed = await booking_load(
+                base,
+                citizens[:half],
+                throughput_bays,
+                days,
+                flow="reserve-wallet",
+                duration_s=duration_s,
+                skip_slots=run * slots // (2 * runs),
+            )
+            figures[f"postgresql http reserve-wallet run {run + 1}"] = {
+                **report_load(f"HTTP: quote, reserve(wallet) #{run + 1}", tally, elapsed),
+                **server.report(len(tally.latencies_ms), elapsed),
+            }
+            rates.append(len(tally.latencies_ms) / elapsed)
+            every.latencies_ms += tally.latencies_ms
+            every.reservation_ids += tally.reservation_ids
+        http = {
+            "bookings_per_s": statistics.median(rates),
+            "p50_ms": statistics.median(every.latencies_ms or [0]),
+            "p99_ms": percentile(every.latencies_ms, 99),
+            "confirmed": len(every.latencies_ms),
+        }
         figures["postgresql http reserve-wallet"] = http
-        template_id = tally.reservation_ids[0] if tally.reservation_ids else warm.reservation_ids[0]
+        print(
+            f"  {'HTTP: quote, reserve(wallet), median':<36} {http['bookings_per_s']:>10.1f} "
+            f"{http['p50_ms']:>8.1f} {http['p99_ms']:>8.1f} {http['confirmed']:>9}"
+            f"  (runs: {', '.join(f'{r:.1f}' for r in rates)}/s)"
+        )
+        template_id = (every.reservation_ids or warm.reservation_ids)[0]
+        server.start()
         tally2, elapsed2 = await booking_load(
             base,
             citizens[half:],
@@ -702,35 +799,38 @@ async def postgres_run(url: str, duration_s: float, figures: dict[str, object]) 
             days,
             flow="reserve-then-pay",
             duration_s=duration_s,
-            skip_slots=len(days) * len(HOURS) // 2,
+            skip_slots=slots // 2,
         )
-        figures["postgresql http reserve-then-pay"] = report_load(
-            "HTTP: quote, reserve, /pay(wallet)", tally2, elapsed2
-        )
+        figures["postgresql http reserve-then-pay"] = {
+            **report_load("HTTP: quote, reserve, /pay(wallet)", tally2, elapsed2),
+            **server.report(len(tally2.latencies_ms), elapsed2),
+        }
         connection = await asyncpg.connect(url)
         try:
             template = await booking_template(connection, template_id)
         finally:
             await connection.close()
-        raw, raw_elapsed = await raw_load(url, template, throughput_bays, duration_s)
-        figures["postgresql raw sql"] = report_load(
-            "raw SQL (asyncpg), same rows", raw, raw_elapsed
-        )
-        ratio = http["bookings_per_s"] / figures["postgresql raw sql"]["bookings_per_s"]  # type: ignore[index]
-        p99_ratio = http["p99_ms"] / figures["postgresql raw sql"]["p99_ms"]  # type: ignore[index]
-        figures["postgresql ratio http/raw"] = {"throughput": ratio, "p99": p99_ratio}
-        print(f"  HTTP (reserve-wallet) / raw SQL: {ratio:.3f}x bookings/s, {p99_ratio:.1f}x p99")
-        meets = http["bookings_per_s"] >= 1000 and http["p99_ms"] < 50
-        print(
-            f"  claim (>= 1,000 confirmed bookings/s, p99 < 50 ms): "
-            f"{'meets' if meets else 'does NOT meet'} it "
-            f"({http['bookings_per_s']:.0f}/s, p99 {http['p99_ms']:.0f} ms)"
-        )
         print(
             "\n  overlap check: 64 clients, 10 bays, overlapping windows, "
             f"{OVERLAP_S:.0f} s, quote + reserve(wallet)"
         )
         await overlap_check("postgresql", base, var_dir, url, racers, bays, overlap_day, figures)
+    # After the server has stopped: its pool and the baseline's 64 connections together
+    # would pass PostgreSQL's max_connections (100), which the machine's other users share.
+    raw, raw_elapsed = await raw_load(url, template, throughput_bays, duration_s)
+    figures["postgresql raw sql"] = report_load("raw SQL (asyncpg), same rows", raw, raw_elapsed)
+    ratio = http["bookings_per_s"] / figures["postgresql raw sql"]["bookings_per_s"]  # type: ignore[index]
+    p99_ratio = http["p99_ms"] / figures["postgresql raw sql"]["p99_ms"]  # type: ignore[index]
+    figures["postgresql ratio http/raw"] = {"throughput": ratio, "p99": p99_ratio}
+    print(
+        f"  HTTP (reserve-wallet, median) / raw SQL: {ratio:.3f}x bookings/s, {p99_ratio:.1f}x p99"
+    )
+    meets = http["bookings_per_s"] >= 1000 and http["p99_ms"] < 50
+    print(
+        f"  claim (>= 1,000 confirmed bookings/s, p99 < 50 ms): "
+        f"{'meets' if meets else 'does NOT meet'} it "
+        f"({http['bookings_per_s']:.0f}/s, p99 {http['p99_ms']:.0f} ms)"
+    )
 
 
 async def sqlite_run(figures: dict[str, object]) -> None:
@@ -746,6 +846,7 @@ async def sqlite_run(figures: dict[str, object]) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per measured load")
+    parser.add_argument("--runs", type=int, default=3, help="measured runs of the main flow")
     args = parser.parse_args()
     figures: dict[str, object] = {}
     print(
@@ -756,7 +857,7 @@ async def main() -> None:
     if url is None:
         print("postgresql: skipped, no server reachable (the throughput claim is not measured)")
     else:
-        await postgres_run(url, args.duration, figures)
+        await postgres_run(url, args.duration, args.runs, figures)
     await sqlite_run(figures)
     save("parking_booking", figures)
 

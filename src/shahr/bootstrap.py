@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import MetaData
@@ -18,6 +18,9 @@ from shahr.kernel.mqtt import DeviceBroker, make_broker
 from shahr.kernel.schedule import Every
 from shahr.kernel.settings import Settings
 from shahr.kernel.stream import Stream, make_stream
+
+# Deliveries of `PaymentVerified` parking takes at once (each locks its own reservation).
+PAYMENT_EVENT_WORKERS = 4
 
 # Every area, in the order their routes and tables are loaded.
 AREAS = (
@@ -191,10 +194,11 @@ def wire(container: Container) -> None:
     # and the reservation a verified payment confirms (docs/decisions/0011).
     from shahr.identity import queries as identity_queries
     from shahr.parking import services as parking_services
-    from shahr.parking.gateways import Notice, StartedPayment
+    from shahr.parking.gateways import Notice, StartedPayment, VerifiedPayment
     from shahr.parking.jobs import UPKEEP_EVERY_S, parking_upkeep
     from shahr.parking.queries import InventoryCache
     from shahr.parking.schemas import render_notice
+    from shahr.payments import queries as payments_queries
     from shahr.payments.events import PaymentVerified
 
     class PaymentsForParking:
@@ -241,6 +245,27 @@ def wire(container: Container) -> None:
                 reason=reason,
             )
 
+        async def verified_payments(
+            self, *, verified_from: datetime, verified_to: datetime
+        ) -> list[VerifiedPayment]:
+            orders = await payments_queries.verified_payments(
+                container.database,
+                purposes=parking_services.PARKING_PURPOSES,
+                verified_from=verified_from,
+                verified_to=verified_to,
+            )
+            return [
+                VerifiedPayment(
+                    payment_id=o.id,
+                    citizen_id=o.citizen_id,
+                    purpose=o.purpose.value,
+                    reference=o.reference,
+                    amount_rial=int(o.amount_rial),
+                    verified_at=o.verified_at or o.created_at,
+                )
+                for o in orders
+            ]
+
     class VehiclesFromIdentity:
         """Parking's vehicle directory on identity's read side."""
 
@@ -286,7 +311,10 @@ def wire(container: Container) -> None:
             ),
         )
 
-    container.bus.subscribe(PaymentVerified, take_parking_payment, durable="parking-payments")
+    # Competing deliveries on one durable: a card payment's confirmation does not queue
+    # behind the others' (wallet payments are taken at once and arrive here as duplicates).
+    for _ in range(PAYMENT_EVENT_WORKERS):
+        container.bus.subscribe(PaymentVerified, take_parking_payment, durable="parking-payments")
     if settings.run_jobs:
         container.background.append(
             Every("parking-upkeep", UPKEEP_EVERY_S, lambda: parking_upkeep(parking))

@@ -92,6 +92,7 @@ def test_a_shifted_clock_runs_with_real_time_a_constant_ahead() -> None:
 def test_the_city_runs_shifted_only_when_told_and_never_in_production(tmp_path: Path) -> None:
     assert isinstance(bootstrap.build(Settings(var_dir=tmp_path)).clock, SystemClock)
     shifted = bootstrap.build(Settings(var_dir=tmp_path, clock_shift_s=3600)).clock
-    assert isinstance(shifted, ShiftedClock) and shifted.shift == timedelta(hours=1)
+    assert isinstance(shifted, ShiftedClock)
+    assert shifted.shift == timedelta(hours=1)
     with pytest.raises(ValidationError, match="SHAHR_CLOCK_SHIFT_S"):
         Settings(environment="production", secret_key="k" * 32, clock_shift_s=3600)

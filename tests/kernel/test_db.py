@@ -64,3 +64,25 @@ def test_a_postgres_url_is_driven_by_asyncpg() -> None:
 def test_production_refuses_to_start_without_a_secret() -> None:
     with pytest.raises(ValueError, match="SHAHR_SECRET_KEY"):
         Settings(environment="production")
+
+
+async def test_the_migrations_build_exactly_the_tables_the_code_declares(
+    database: Database,
+) -> None:
+    """A column, index or table added to a model without a migration (or the reverse) fails."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.engine import Connection
+
+    from shahr.bootstrap import load_all_tables
+
+    metadata = load_all_tables()
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        return list(compare_metadata(context, metadata))
+
+    async with database.engine.connect() as connection:
+        found = await connection.run_sync(differences)
+    await database.dispose()
+    assert found == []

@@ -154,6 +154,20 @@ def test_nearest_with_a_filter_skips_refused_keys_and_still_finds_k(
     assert len(got) == k
 
 
+@given(queries, st.integers(1, 10), st.integers(2, 50))
+def test_nearest_positions_with_an_array_filter_agree_with_brute_force(
+    point: LonLat, k: int, modulus: int
+) -> None:
+    allowed = np.array([key % modulus == 0 for key, _ in CLUSTERED])
+
+    items, distances = CLUSTERED_INDEX.nearest_positions(point, k, keep=lambda at: allowed[at])
+
+    got = [(CLUSTERED[i][0], d) for i, d in zip(items.tolist(), distances.tolist(), strict=True)]
+    assert_same_results(
+        got, brute_nearest(CLUSTERED, point, k, where=lambda key: key % modulus == 0)
+    )
+
+
 @given(queries, st.integers(1, 20), st.floats(0, 5_000))
 def test_nearest_stops_at_the_maximum_distance(point: LonLat, k: int, limit_m: float) -> None:
     got = POINT_INDEX.nearest(point, k, max_distance_m=limit_m)

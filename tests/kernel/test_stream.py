@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 from hypothesis import given
@@ -93,6 +93,60 @@ async def test_workers_sharing_a_durable_handle_each_message_once(
     await stream.drain()
     handled = first.payloads + second.payloads
     assert sorted(handled) == sorted(sent)
+
+
+class BatchRecorder:
+    """A batch handler that remembers each batch and can fail the first few."""
+
+    def __init__(self, *, failures: int = 0) -> None:
+        self.batches: list[list[StreamMessage]] = []
+        self._failures = failures
+
+    async def __call__(self, messages: Sequence[StreamMessage]) -> None:
+        self.batches.append(list(messages))
+        if self._failures > 0:
+            self._failures -= 1
+            raise RuntimeError("the readings table is locked")
+
+    @property
+    def payloads(self) -> list[bytes]:
+        return [message.data for batch in self.batches for message in batch]
+
+
+async def test_a_batch_consumer_gets_every_message_once_in_batches_no_larger_than_asked(
+    stream: Stream, city: str
+) -> None:
+    ingest = BatchRecorder()
+    await stream.subscribe_batch(
+        subject(city, "sensors", ">"), durable="ingest-batch", handler=ingest, max_batch=8
+    )
+    await stream.start()
+    sent = [f"reading-{n}".encode() for n in range(50)]
+    for payload in sent:
+        await stream.publish(subject(city, "sensors", "loop", "d-7"), payload)
+    await stream.drain()
+    assert sorted(ingest.payloads) == sorted(sent)
+    assert all(1 <= len(batch) <= 8 for batch in ingest.batches)
+
+
+async def test_a_failed_batch_is_delivered_again_whole_and_counted(
+    stream: Stream, city: str
+) -> None:
+    ingest = BatchRecorder(failures=1)
+    await stream.subscribe_batch(
+        subject(city, "sensors", ">"), durable="ingest-retry", handler=ingest, max_batch=64
+    )
+    await stream.start()
+    sent = [f"reading-{n}".encode() for n in range(5)]
+    for payload in sent:
+        await stream.publish(subject(city, "sensors", "loop", "d-9"), payload)
+    await stream.drain()
+    # Every message of the failed batch comes again, once more, marked as a redelivery.
+    once_failed = {m.data for m in ingest.batches[0]}
+    redelivered = [m for batch in ingest.batches[1:] for m in batch if m.data in once_failed]
+    assert sorted(m.data for m in redelivered) == sorted(once_failed)
+    assert all(m.delivery_count == 2 for m in redelivered)
+    assert set(ingest.payloads) == set(sent)
 
 
 async def test_a_repeated_msg_id_is_stored_once(stream: Stream, city: str) -> None:

@@ -255,7 +255,8 @@ async def test_the_journey_quote_reserve_pay_from_the_wallet_receipt(
     ]
     assert quoted.json()["plate_fa"] == "۱۲ ب ۳۴۵ ایران ۶۷"
     assert reserved.status_code == 201
-    assert reserved.json()["reservation"]["status"] == "pending"
+    # The wallet pays before the answer, so the answer already says confirmed.
+    assert reserved.json()["reservation"]["status"] == "confirmed"
     assert reserved.json()["payment"]["method"] == "wallet"
     assert shown.json()["status"] == "confirmed"
     assert shown.json()["paid_rial"] == 108_000
@@ -264,6 +265,38 @@ async def test_the_journey_quote_reserve_pay_from_the_wallet_receipt(
     paid = await http.get(receipt["receipt_url"])
     assert paid.status_code == 200
     assert [r["id"] for r in mine.json()] == [shown.json()["id"]]
+
+
+async def test_the_receipt_names_the_bay_plate_and_jalali_window_with_the_rial_paid(
+    http: httpx.AsyncClient, container: Container, parking: ParkingPorts
+) -> None:
+    bay = await bay_of(parking, "TEST-A1", 1)
+    quoted = await quote(http, bay.id)
+    reserved = await http.post(
+        "/api/v1/parking/reservations",
+        json={"quote_token": quoted.json()["quote_token"], "method": "wallet"},
+    )
+    await container.bus.drain()
+    url = f"/api/v1/parking/reservations/{reserved.json()['reservation']['id']}/receipt"
+
+    persian = (await http.get(url)).json()
+    http.cookies.set("lang", "en")
+    english = (await http.get(url)).json()
+
+    assert (persian["bay_number"], persian["meter_device_id"]) == (1, "TEST-A1")
+    assert (persian["plate_fa"], persian["street"]) == ("۱۲ ب ۳۴۵ ایران ۶۷", "خیابان ایران‌زمین")
+    assert persian["window_jalali"] == "۵ آذر ۱۴۰۵، ۱۱:۰۰–۱۲:۰۰"
+    assert (persian["amount_rial"], persian["paid_rial"], persian["refunded_rial"]) == (
+        108_000,
+        108_000,
+        0,
+    )
+    [receipt] = persian["receipts"]
+    assert (receipt["amount_rial"], receipt["paid_at_jalali"]) == (108_000, "۵ آذر ۱۴۰۵، ۱۰:۰۰")
+    assert (english["window_jalali"], english["street"]) == (
+        "5 Azar 1405, 11:00–12:00",
+        "Iran Zamin Street",
+    )
 
 
 async def test_a_taken_bay_answers_409_with_free_alternatives_and_books_nothing(

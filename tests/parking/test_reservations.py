@@ -271,6 +271,45 @@ async def test_a_verified_payment_confirms_the_reservation_once_and_says_so(
     ]
 
 
+async def test_a_payment_taken_twice_at_once_confirms_once_and_refunds_nothing(
+    container: Container,
+) -> None:
+    # The wallet's flow takes its payment at once while the bus delivers the same event.
+    ports = await seeded_ports(container)
+    bay = await bay_of(ports, "TEST-A1", 4)
+    start = await book(ports, bay.id, starts_at=tehran(26, 11), minutes=60)
+
+    outcomes = await asyncio.gather(pay_last(ports), pay_last(ports))
+
+    assert sorted(outcomes) == ["confirmed", "duplicate"]
+    assert await status_of(ports, start.reservation.id) is ReservationStatus.confirmed
+    counts = await row_counts(ports)
+    assert (counts["parking_reservation_payment"], counts["parking_refund"]) == (1, 0)
+    assert fake_payments(ports).refunds == []
+    assert len(events(ports).of(ReservationConfirmed)) == 1
+
+
+async def test_paying_from_the_wallet_answers_with_the_reservation_confirmed(
+    container: Container,
+) -> None:
+    ports = await seeded_ports(container)
+    ports = dataclasses.replace(ports, payments=container.extras["parking"].payments)
+    bay = await bay_of(ports, "TEST-A1", 5)
+    await payments_services.wallet_balance(
+        container.database, container.clock, citizen_id=CITIZEN, demo_wallet_rial=2_000_000
+    )
+
+    start = await book(ports, bay.id, starts_at=tehran(26, 15), minutes=60, method="wallet")
+
+    # Taken in the same call, or by the bus a moment before it: confirmed either way, once.
+    assert start.taken is not None
+    assert start.taken.outcome in ("confirmed", "duplicate")
+    assert start.reservation.status is ReservationStatus.confirmed
+    assert await status_of(ports, start.reservation.id) is ReservationStatus.confirmed
+    await container.bus.drain()
+    assert (await row_counts(ports))["parking_reservation_payment"] == 1
+
+
 async def test_a_payment_of_the_wrong_amount_confirms_nothing_and_is_refunded(
     container: Container,
 ) -> None:
@@ -786,7 +825,55 @@ async def test_a_refund_that_fails_is_owed_and_issued_by_a_later_upkeep(
     ]
 
 
+async def test_a_verified_payment_whose_event_never_came_is_taken_by_the_next_upkeep(
+    container: Container, clock: FixedClock
+) -> None:
+    ports = await seeded_ports(container)
+    bay = await bay_of(ports, "TEST-D2", 2)
+    start = await book(ports, bay.id, starts_at=tehran(26, 14), minutes=60)
+    asked = fake_payments(ports).requested[-1]
+    # Payments verified it, and its process stopped before publishing `PaymentVerified`.
+    fake_payments(ports).verified.append(
+        VerifiedPayment(
+            asked["payment_id"], CITIZEN, "reservation", start.reservation.id, 60_000, clock.now()
+        )
+    )
+    clock.advance(timedelta(minutes=2))
+
+    first = await services.run_upkeep(ports)
+    again = await services.run_upkeep(ports)
+
+    assert (first.missed_payments, again.missed_payments) == (1, 0)
+    assert await status_of(ports, start.reservation.id) is ReservationStatus.confirmed
+    assert [e.reservation_id for e in events(ports).of(ReservationConfirmed)] == [
+        start.reservation.id
+    ]
+    assert await pay_last(ports) == "duplicate"  # the event, if it comes after all
+
+
 # --- with the payments area itself -------------------------------------------------------------
+
+
+async def test_payments_tell_parking_which_of_its_payments_were_verified_lately(
+    container: Container,
+) -> None:
+    ports = await seeded_ports(container)
+    ports = dataclasses.replace(ports, payments=container.extras["parking"].payments)
+    bay = await bay_of(ports, "TEST-A1", 2)
+    start = await book(ports, bay.id, starts_at=tehran(26, 14), minutes=60, method="wallet")
+    now = container.clock.now()
+
+    found = await ports.payments.verified_payments(
+        verified_from=now - timedelta(minutes=1), verified_to=now + timedelta(minutes=1)
+    )
+    later = await ports.payments.verified_payments(
+        verified_from=now + timedelta(minutes=1), verified_to=now + timedelta(minutes=2)
+    )
+
+    assert [(p.citizen_id, p.purpose, p.reference, p.amount_rial) for p in found] == [
+        (CITIZEN, "reservation", start.reservation.id, 108_000)
+    ]
+    assert later == []
 
 
 async def test_paying_from_the_wallet_confirms_and_cancelling_gives_the_money_back(

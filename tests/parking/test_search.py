@@ -9,6 +9,7 @@ from shapely.geometry import Point, shape
 
 from shahr.bootstrap import Container
 from shahr.demo.parking import demo_meters, seed_demo_parking
+from shahr.kernel.clock import FixedClock
 from shahr.kernel.geo import LonLat
 from shahr.parking import queries, services
 from shahr.parking.domain import BayKind, TimeWindow, VehicleKind, parse_meter_file
@@ -261,3 +262,47 @@ async def test_seeding_the_demo_meters_twice_changes_nothing(container: Containe
     assert first == second == len(snapshot.meters)
     assert again.revision == snapshot.revision
     assert len(again.bays) == 8 * first
+
+
+async def test_a_window_priced_by_an_earlier_search_is_refused_once_it_has_passed(
+    container: Container, clock: FixedClock
+) -> None:
+    ports = await seeded_ports(container)
+    start = tehran(26, 11)
+    window = TimeWindow(start, start + timedelta(hours=1))
+
+    async def at_hand() -> SearchResult:
+        return await queries.search_meters(
+            ports.database,
+            ports.inventory,
+            ports.rules,
+            now=clock.now(),
+            window=window,
+            vehicle_kind=VehicleKind.car,
+            near=HERE,
+        )
+
+    before = await at_hand()
+    clock.set(start + timedelta(minutes=5))
+    after = await at_hand()
+
+    assert all(f.price is not None for f in before.meters)
+    assert {(f.price, f.bays_free) for f in after.meters} == {(None, 0)}
+    assert {f.refusal.message for f in after.meters if f.refusal} == {
+        "This time has already passed."
+    }
+
+
+async def test_search_counts_bays_per_vehicle_from_the_same_snapshot_for_each_kind(
+    container: Container,
+) -> None:
+    ports = await seeded_ports(container)
+
+    cars = await search(ports)
+    motorcycles = await search(ports, vehicle_kind=VehicleKind.motorcycle)
+    cars_again = await search(ports)
+
+    assert [(f.meter.device_id, f.bays_total) for f in cars_again.meters] == [
+        (f.meter.device_id, f.bays_total) for f in cars.meters
+    ]
+    assert [(f.meter.device_id, f.bays_total) for f in motorcycles.meters] == [("TEST-A1", 1)]

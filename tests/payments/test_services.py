@@ -513,6 +513,33 @@ async def test_a_demo_wallet_is_usable_for_a_first_payment_without_being_read_fi
     assert await services.wallet_balance(database, clock, citizen_id=CITIZEN) == 1_880_000
 
 
+async def test_a_demo_wallet_spent_is_refused_and_not_credited_again(
+    database: Database, clock: FixedClock, psp: SandboxPsp, bus: RecordingBus
+) -> None:
+    async def pay(amount_rial: int) -> PaymentStatus:
+        start = await services.request_payment(
+            database,
+            clock,
+            psp,
+            bus,
+            citizen_id=CITIZEN,
+            amount_rial=amount_rial,
+            purpose="reservation",
+            reference=RESERVATION,
+            return_url=RETURN_URL,
+            method="wallet",
+            demo_wallet_rial=DEMO_WALLET_RIAL,
+        )
+        return start.status
+
+    assert await pay(1_900_000) is PaymentStatus.settled
+    with pytest.raises(InsufficientBalanceError):
+        await pay(200_000)
+
+    assert await services.wallet_balance(database, clock, citizen_id=CITIZEN) == 100_000
+    assert (await balances(database))["demo_funding"] == -2_000_000
+
+
 # --- refunds ---
 
 

@@ -15,7 +15,7 @@ import nats
 import pytest
 
 from shahr.bootstrap import Container
-from shahr.kernel.stream import JetStreamStream, stream_name, subject
+from shahr.kernel.stream import InProcessStream, JetStreamStream, stream_name, subject
 from shahr.traffic import queries
 from shahr.traffic.ingest import TrafficIngestConsumer
 from shahr.traffic.persistence import ReadingRow, TrafficUnitOfWork
@@ -100,6 +100,36 @@ async def test_two_workers_share_the_jetstream_durable_and_count_a_replay_once(
             with contextlib.suppress(nats.js.errors.NotFoundError):
                 await connection.jetstream().delete_stream(stream_name(city, family))
         await connection.close()
+
+    assert await stored_readings(network) == GOOD_READINGS
+    states = await queries.segment_states(network.database)
+    assert {s.segment_id for s in states if not s.estimated} == {"s01-11", "s11-21", "s10-11"}
+
+
+async def test_a_backlog_larger_than_one_transaction_is_committed_in_several_once(
+    network: Container,
+) -> None:
+    city = network.settings.city
+    stream = InProcessStream(city=city)
+    consumer = TrafficIngestConsumer(
+        network.database,
+        network.clock,
+        stream,
+        city=city,
+        plate_secret=lambda: "secret",
+        durable="traffic-ingest-small",
+        max_flush_bytes=1,  # one message per transaction
+    )
+    await consumer.start()
+    await stream.start()
+    try:
+        for _ in range(2):
+            for suffix, data in recorded():
+                await stream.publish(subject(city, "sensors", "traffic", *suffix.split(".")), data)
+        await stream.drain()
+    finally:
+        await consumer.stop()
+        await stream.stop()
 
     assert await stored_readings(network) == GOOD_READINGS
     states = await queries.segment_states(network.database)

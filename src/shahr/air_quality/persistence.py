@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Float, Integer, String, select
@@ -10,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shahr.air_quality.domain import AqStation
-from shahr.kernel.db import Base, Database
+from shahr.kernel.db import Base, UnitOfWork
 
 
 class StationRow(Base):
@@ -62,25 +61,10 @@ class StationRepository:
         row.update_from(station)
 
 
-class AirQualityUnitOfWork:
-    """One transaction: commit makes every change at once; leaving without it changes nothing."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
+class AirQualityUnitOfWork(UnitOfWork):
+    """The air-quality tables in one transaction."""
 
     async def __aenter__(self) -> Self:
-        self._session = self._database.sessions()
-        self.stations = StationRepository(self._session)
+        await super().__aenter__()
+        self.stations = StationRepository(self.session)
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self._session.rollback()
-        await self._session.close()
-
-    async def commit(self) -> None:
-        await self._session.commit()

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -17,10 +15,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
 from shahr.identity.domain import (
     ApiKey,
@@ -36,32 +32,12 @@ from shahr.identity.domain import (
     VehicleKind,
 )
 from shahr.kernel.access import Role
-from shahr.kernel.db import Base
+from shahr.kernel.db import Base, UtcDateTime
 
 
 def new_id() -> str:
     """A new row id: random, so ids reveal neither order nor count."""
     return str(uuid.uuid4())
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC in and out: SQLite keeps no zone and would hand back naive datetimes."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use aware UTC")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        moment: datetime = value
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class CitizenRow(Base):

@@ -28,8 +28,11 @@ EARTH_RADIUS_M = 6_371_008.8  # the mean radius (IUGG), which haversine assumes
 K = TypeVar("K")
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
 # A point's distance to one search candidate: the item it belongs to, and metres.
 Evaluate = Callable[[IndexArray], tuple[IndexArray, FloatArray]]
+# Which of these candidate positions a search may return.
+Keep = Callable[[IndexArray], BoolArray]
 
 # Floating-point slack on the bound that says which results are certain.
 _SAFETY = 1.0 - 1e-9
@@ -221,6 +224,11 @@ class PointIndex(Generic[K]):
     def __len__(self) -> int:
         return len(self._keys)
 
+    @property
+    def keys(self) -> Sequence[K]:
+        """The keys in the order the points were given: what positions refer to."""
+        return self._keys
+
     def nearest(
         self,
         point: LonLat,
@@ -234,23 +242,45 @@ class PointIndex(Generic[K]):
         `where` keeps only the keys it accepts, and the search goes on past the ones it
         refuses, so k results come back whenever k such points exist (within the limit).
         """
-        _check_nearest(k, max_distance_m)
-        if not self._keys:
-            return []
-        accepted: dict[int, bool] = {}
+        keep: Keep | None = None
+        if where is not None:
+            accepted: dict[int, bool] = {}
+            keys = self._keys
 
-        def evaluate(candidates: IndexArray) -> tuple[IndexArray, FloatArray]:
-            if where is not None:
+            def keep(candidates: IndexArray) -> BoolArray:
                 for i in candidates.tolist():
                     if i not in accepted:
-                        accepted[i] = where(self._keys[i])
-                candidates = candidates[[accepted[i] for i in candidates.tolist()]]
-            return candidates, self._distances(point, candidates)
+                        accepted[i] = where(keys[i])
+                return np.array([accepted[i] for i in candidates.tolist()], dtype=np.bool_)
 
-        items, distances = _search(
-            self._plane, self._tree, point, k, max_distance_m, evaluate, self._spacing_m
+        items, distances = self.nearest_positions(
+            point, k, max_distance_m=max_distance_m, keep=keep
         )
         return [(self._keys[i], d) for i, d in zip(items.tolist(), distances.tolist(), strict=True)]
+
+    def nearest_positions(
+        self,
+        point: LonLat,
+        k: int = 1,
+        *,
+        max_distance_m: float | None = None,
+        keep: Keep | None = None,
+    ) -> tuple[IndexArray, FloatArray]:
+        """`nearest` as arrays: positions in the order the points were given, and metres.
+
+        `keep` filters candidates a batch at a time (positions in, a boolean for each out),
+        so a caller holding its filters in arrays pays no Python call per point.
+        """
+        _check_nearest(k, max_distance_m)
+        if not self._keys:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.float64)
+
+        def evaluate(candidates: IndexArray) -> tuple[IndexArray, FloatArray]:
+            if keep is not None and len(candidates):
+                candidates = candidates[keep(candidates)]
+            return candidates, self._distances(point, candidates)
+
+        return _search(self._plane, self._tree, point, k, max_distance_m, evaluate, self._spacing_m)
 
     def within_radius(self, point: LonLat, radius_m: float) -> list[tuple[K, float]]:
         """Every (key, metres) within `radius_m` of the point, nearest first."""

@@ -8,7 +8,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 DUPLICATE_WINDOW_S = 120.0
 MSG_ID_HEADER = "Nats-Msg-Id"
 MAX_REDELIVER_DELAY_S = 60.0
+# How long a batch consumer waits for more once one message is in hand (only when the
+# stream has nothing stored: what is stored comes at once).
+FETCH_MORE_S = 0.01
 # Stream families a city has: domain events, and the much larger flow of sensor readings.
 FAMILIES = ("events", "sensors")
 
@@ -56,6 +59,8 @@ class StreamMessage:
 
 
 Handler = Callable[[StreamMessage], Awaitable[None]]
+BatchHandler = Callable[[Sequence[StreamMessage]], Awaitable[None]]
+"""Gets up to `max_batch` messages at once: returning acks them all, raising redelivers each."""
 
 
 class Stream(Protocol):
@@ -81,6 +86,19 @@ class Stream(Protocol):
     async def subscribe(
         self, subject_filter: str, *, durable: str, handler: Handler, max_deliver: int = 5
     ) -> None: ...
+
+    async def subscribe_batch(
+        self,
+        subject_filter: str,
+        *,
+        durable: str,
+        handler: BatchHandler,
+        max_batch: int = 256,
+        max_deliver: int = 5,
+    ) -> None:
+        """Like `subscribe`, for a handler that takes the messages at hand (up to `max_batch`)
+        at once, so a consumer can store many in one transaction and ack them together."""
+        ...
 
     async def drain(self) -> None:
         """Wait until every stored message has been handled (or given up on) by every consumer."""
@@ -136,12 +154,21 @@ class _Delivery:
     delivery_count: int = 0
 
 
+@dataclass(frozen=True)
+class _Binding:
+    """A handler bound to a durable: one message at a time, or up to `max_batch` at once."""
+
+    handler: Handler | None = None
+    batch_handler: BatchHandler | None = None
+    max_batch: int = 1
+
+
 @dataclass
 class _Consumer:
     subject_filter: str
     max_deliver: int
     queue: asyncio.Queue[_Delivery] = field(default_factory=asyncio.Queue)
-    handlers: list[Handler] = field(default_factory=list)
+    handlers: list[_Binding] = field(default_factory=list)
 
 
 class InProcessStream:
@@ -214,6 +241,25 @@ class InProcessStream:
     async def subscribe(
         self, subject_filter: str, *, durable: str, handler: Handler, max_deliver: int = 5
     ) -> None:
+        await self._subscribe(subject_filter, durable, _Binding(handler=handler), max_deliver)
+
+    async def subscribe_batch(
+        self,
+        subject_filter: str,
+        *,
+        durable: str,
+        handler: BatchHandler,
+        max_batch: int = 256,
+        max_deliver: int = 5,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        binding = _Binding(batch_handler=handler, max_batch=max_batch)
+        await self._subscribe(subject_filter, durable, binding, max_deliver)
+
+    async def _subscribe(
+        self, subject_filter: str, durable: str, binding: _Binding, max_deliver: int
+    ) -> None:
         _check_durable(durable)
         if self._city is not None:
             _family_of(self._city, subject_filter)
@@ -232,9 +278,9 @@ class InProcessStream:
                 f" not {subject_filter!r}"
             )
         consumer.max_deliver = max_deliver
-        consumer.handlers.append(handler)
+        consumer.handlers.append(binding)
         if self._started:
-            self._spawn_worker(consumer, handler)
+            self._spawn_worker(consumer, binding)
 
     async def drain(self) -> None:
         if not self._started and self._outstanding:
@@ -263,47 +309,60 @@ class InProcessStream:
         if self._outstanding == 0:
             self._idle.set()
 
-    def _spawn_worker(self, consumer: _Consumer, handler: Handler) -> None:
-        task = asyncio.create_task(self._work(consumer, handler))
+    def _spawn_worker(self, consumer: _Consumer, binding: _Binding) -> None:
+        task = asyncio.create_task(self._work(consumer, binding))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _work(self, consumer: _Consumer, handler: Handler) -> None:
+    async def _work(self, consumer: _Consumer, binding: _Binding) -> None:
         while True:
-            delivery = await consumer.queue.get()
-            delivery.delivery_count += 1
-            message = StreamMessage(
-                subject=delivery.stored.subject,
-                data=delivery.stored.data,
-                headers=delivery.stored.headers,
-                delivery_count=delivery.delivery_count,
-            )
+            deliveries = [await consumer.queue.get()]
+            while len(deliveries) < binding.max_batch and not consumer.queue.empty():
+                deliveries.append(consumer.queue.get_nowait())
+            messages = []
+            for delivery in deliveries:
+                delivery.delivery_count += 1
+                messages.append(
+                    StreamMessage(
+                        subject=delivery.stored.subject,
+                        data=delivery.stored.data,
+                        headers=delivery.stored.headers,
+                        delivery_count=delivery.delivery_count,
+                    )
+                )
             try:
-                await handler(message)
+                if binding.batch_handler is not None:
+                    await binding.batch_handler(messages)
+                elif binding.handler is not None:
+                    await binding.handler(messages[0])
             except asyncio.CancelledError:
                 # Stopping mid-handler: never acknowledged, so it is delivered again after a
                 # restart, counted as a further delivery as JetStream would.
-                consumer.queue.put_nowait(delivery)
+                for delivery in deliveries:
+                    consumer.queue.put_nowait(delivery)
                 raise
             except Exception:
-                if delivery.delivery_count >= consumer.max_deliver:
-                    log.exception(
-                        "giving up on %s after %d deliveries",
-                        message.subject,
-                        message.delivery_count,
-                    )
-                    self.dropped += 1
-                    self._settle()
-                else:
-                    log.warning(
-                        "handler failed on %s (delivery %d), redelivering",
-                        message.subject,
-                        message.delivery_count,
-                        exc_info=True,
-                    )
-                    self._redeliver(consumer, delivery)
+                for delivery, message in zip(deliveries, messages, strict=True):
+                    self._failed(consumer, delivery, message)
             else:
-                self._settle()
+                for _ in deliveries:
+                    self._settle()
+
+    def _failed(self, consumer: _Consumer, delivery: _Delivery, message: StreamMessage) -> None:
+        if delivery.delivery_count >= consumer.max_deliver:
+            log.exception(
+                "giving up on %s after %d deliveries", message.subject, message.delivery_count
+            )
+            self.dropped += 1
+            self._settle()
+        else:
+            log.warning(
+                "handler failed on %s (delivery %d), redelivering",
+                message.subject,
+                message.delivery_count,
+                exc_info=True,
+            )
+            self._redeliver(consumer, delivery)
 
     def _redeliver(self, consumer: _Consumer, delivery: _Delivery) -> None:
         if self._redeliver_delay_s <= 0:
@@ -345,7 +404,7 @@ class JetStreamStream:
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self._jsm: JetStreamManager | None = None
-        self._subscriptions: list[tuple[str, str, Handler, int]] = []
+        self._subscriptions: list[tuple[str, str, _Binding, int]] = []
         self._pulls: list[JetStreamContext.PullSubscription] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._consumers: set[tuple[str, str]] = set()
@@ -372,8 +431,8 @@ class JetStreamStream:
         try:
             for family in FAMILIES:
                 await self._ensure_stream(family)
-            for subject_filter, durable, handler, max_deliver in self._subscriptions:
-                await self._bind(subject_filter, durable, handler, max_deliver)
+            for subject_filter, durable, binding, max_deliver in self._subscriptions:
+                await self._bind(subject_filter, durable, binding, max_deliver)
         except BaseException:
             await self.stop()
             raise
@@ -415,13 +474,33 @@ class JetStreamStream:
     async def subscribe(
         self, subject_filter: str, *, durable: str, handler: Handler, max_deliver: int = 5
     ) -> None:
+        binding = _Binding(handler=handler, max_batch=self._fetch_batch)
+        await self._subscribe(subject_filter, durable, binding, max_deliver)
+
+    async def subscribe_batch(
+        self,
+        subject_filter: str,
+        *,
+        durable: str,
+        handler: BatchHandler,
+        max_batch: int = 256,
+        max_deliver: int = 5,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        binding = _Binding(batch_handler=handler, max_batch=max_batch)
+        await self._subscribe(subject_filter, durable, binding, max_deliver)
+
+    async def _subscribe(
+        self, subject_filter: str, durable: str, binding: _Binding, max_deliver: int
+    ) -> None:
         _check_durable(durable)
         _family_of(self._city, subject_filter)
         if max_deliver < 1:
             raise ValueError("max_deliver must be at least 1")
-        self._subscriptions.append((subject_filter, durable, handler, max_deliver))
+        self._subscriptions.append((subject_filter, durable, binding, max_deliver))
         if self._nc is not None:
-            await self._bind(subject_filter, durable, handler, max_deliver)
+            await self._bind(subject_filter, durable, binding, max_deliver)
 
     async def drain(self, *, timeout_s: float = 30.0) -> None:
         """Wait until this process's consumers have nothing pending or unacknowledged."""
@@ -457,7 +536,7 @@ class JetStreamStream:
             await jsm.update_stream(config)
 
     async def _bind(
-        self, subject_filter: str, durable: str, handler: Handler, max_deliver: int
+        self, subject_filter: str, durable: str, binding: _Binding, max_deliver: int
     ) -> None:
         js = self._require_started()
         jsm = self._require_manager()
@@ -478,17 +557,20 @@ class JetStreamStream:
         self._consumers.add((stream, durable))
         pull = await js.pull_subscribe_bind(durable, stream=stream)
         self._pulls.append(pull)
-        task = asyncio.create_task(self._pull(pull, handler, max_deliver))
+        task = asyncio.create_task(self._pull(pull, binding, max_deliver))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _pull(
-        self, pull: JetStreamContext.PullSubscription, handler: Handler, max_deliver: int
+        self, pull: JetStreamContext.PullSubscription, binding: _Binding, max_deliver: int
     ) -> None:
         backoff_s = 0.1
         while True:
             try:
-                batch = await pull.fetch(self._fetch_batch, timeout=5)
+                if binding.batch_handler is None:
+                    batch = await pull.fetch(binding.max_batch, timeout=5)
+                else:
+                    batch = await self._fetch_at_hand(pull, binding.max_batch)
             except TimeoutError:
                 continue
             except Exception:
@@ -498,23 +580,70 @@ class JetStreamStream:
                 backoff_s = min(backoff_s * 2, 5.0)
                 continue
             backoff_s = 0.1
+            if binding.batch_handler is not None:
+                await self._handle_batch(batch, binding.batch_handler, max_deliver)
+                continue
+            if binding.handler is not None:
+                one = _one_at_a_time(binding.handler)
+                for msg in batch:
+                    await self._handle_batch([msg], one, max_deliver)
+
+    async def _fetch_at_hand(
+        self, pull: JetStreamContext.PullSubscription, max_batch: int
+    ) -> list[Msg]:
+        """Wait for one message, then take what else is stored, up to `max_batch`.
+
+        A single `fetch(max_batch)` on an idle consumer leaves a pull request open that
+        holds the messages it gets until the batch is full or the request expires (5 s):
+        seconds of latency at a trickle. Here the wait is for one only.
+        """
+        batch = await pull.fetch(1, timeout=5)
+        if max_batch > 1:
+            with contextlib.suppress(TimeoutError):
+                batch += await pull.fetch(max_batch - 1, timeout=FETCH_MORE_S)
+        return batch
+
+    async def _handle_batch(
+        self, batch: Sequence[Msg], handler: BatchHandler, max_deliver: int
+    ) -> None:
+        messages = [
+            StreamMessage(
+                subject=msg.subject,
+                data=msg.data,
+                headers=MappingProxyType(dict(msg.headers or {})),
+                delivery_count=msg.metadata.num_delivered or 1,
+            )
+            for msg in batch
+        ]
+        # A batch may wait behind others before its commit: tell JetStream it is being
+        # worked on, so it is not redelivered elsewhere meanwhile.
+        keep = asyncio.create_task(self._in_progress(batch))
+        try:
+            await handler(messages)
+        except Exception:
+            for msg, message in zip(batch, messages, strict=True):
+                await self._settle_failed(msg, message, max_deliver)
+            return
+        finally:
+            await cancel_and_wait([keep])
+        for msg in batch:
+            try:
+                await msg.ack()
+            except nats.errors.Error:
+                # The ack was lost; JetStream redelivers after ack_wait, hence idempotency.
+                log.warning("could not acknowledge %s", msg.subject, exc_info=True)
+
+    async def _in_progress(self, batch: Sequence[Msg]) -> None:
+        while True:
+            await asyncio.sleep(self._ack_wait_s / 2)
             for msg in batch:
                 try:
-                    await self._handle(msg, handler, max_deliver)
+                    await msg.in_progress()
                 except nats.errors.Error:
-                    # The ack was lost; JetStream redelivers after ack_wait, hence idempotency.
-                    log.warning("could not acknowledge %s", msg.subject, exc_info=True)
+                    log.warning("could not extend the ack wait of %s", msg.subject, exc_info=True)
 
-    async def _handle(self, msg: Msg, handler: Handler, max_deliver: int) -> None:
-        message = StreamMessage(
-            subject=msg.subject,
-            data=msg.data,
-            headers=MappingProxyType(dict(msg.headers or {})),
-            delivery_count=msg.metadata.num_delivered or 1,
-        )
+    async def _settle_failed(self, msg: Msg, message: StreamMessage, max_deliver: int) -> None:
         try:
-            await handler(message)
-        except Exception:
             if message.delivery_count >= max_deliver:
                 log.exception(
                     "giving up on %s after %d deliveries", message.subject, message.delivery_count
@@ -529,8 +658,8 @@ class JetStreamStream:
                     exc_info=True,
                 )
                 await msg.nak(delay=_backoff_s(self._redeliver_delay_s, message.delivery_count))
-        else:
-            await msg.ack()
+        except nats.errors.Error:
+            log.warning("could not settle %s", msg.subject, exc_info=True)
 
     def _require_started(self) -> JetStreamContext:
         if self._js is None:
@@ -541,6 +670,14 @@ class JetStreamStream:
         if self._jsm is None:
             raise ConnectionError("the JetStream stream is not started")
         return self._jsm
+
+
+def _one_at_a_time(handler: Handler) -> BatchHandler:
+    async def handle(messages: Sequence[StreamMessage]) -> None:
+        for message in messages:
+            await handler(message)
+
+    return handle
 
 
 def _backoff_s(first_delay_s: float, delivery_count: int) -> float:

@@ -53,7 +53,6 @@ from shahr.parking.schemas import (
     PlateUpdate,
     QuoteCreate,
     QuoteOut,
-    ReceiptLinkOut,
     ReceiptsOut,
     ReservationCreate,
     ReservationOut,
@@ -62,7 +61,12 @@ from shahr.parking.schemas import (
     StayChangeOut,
     render_notice,
 )
-from shahr.parking.services import ParkingPorts, PriceChangedError, StayChange
+from shahr.parking.services import (
+    ParkingPorts,
+    PriceChangedError,
+    ReservationStart,
+    StayChange,
+)
 
 
 class SearchAreaError(DomainError):
@@ -140,7 +144,8 @@ LD_JSON = "application/ld+json"
 DEFAULT_STAY = timedelta(hours=1)
 
 
-def _ports(request: Request) -> ParkingPorts:
+async def _ports(request: Request) -> ParkingPorts:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request.
     ports: ParkingPorts = request.app.state.parking
     return ports
 
@@ -197,7 +202,7 @@ async def search(
     max_price_rial: Annotated[int | None, Query(ge=0)] = None,
     available_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> SearchOut:
+) -> Response:
     """Meters near a point (or in the map view), nearest first, with free bays for the window.
 
     Counts only bays that take the vehicle; leaves out meters dearer than `max_price_rial`
@@ -220,7 +225,9 @@ async def search(
         available_only=available_only,
         limit=limit,
     )
-    return SearchOut.of(result)
+    # Serialised here, once: returned as a model, it would be validated against
+    # `response_model` again, turned into dicts, then into JSON (the route's hottest cost).
+    return Response(SearchOut.of(result).model_dump_json(), media_type="application/json")
 
 
 @router.get("/meters/{meter_id}", dependencies=[PUBLIC], response_model=MeterOut)
@@ -245,7 +252,7 @@ async def get_meter(
 
 
 @router.post("/quotes", status_code=201, response_model=QuoteOut)
-async def create_quote(body: QuoteCreate, principal: CitizenPrincipal, ports: PortsDep) -> QuoteOut:
+async def create_quote(body: QuoteCreate, principal: CitizenPrincipal, ports: PortsDep) -> Response:
     """Price a bay for one of the citizen's vehicles and a window; the token reserves it."""
     quote = await services.quote_bay(
         ports,
@@ -257,7 +264,10 @@ async def create_quote(body: QuoteCreate, principal: CitizenPrincipal, ports: Po
         ends_at=body.ends_at,
         duration_min=body.duration_min,
     )
-    return QuoteOut.of(quote)
+    # Serialised once, here: returned as a model it would be validated again first.
+    return Response(
+        QuoteOut.of(quote).model_dump_json(), status_code=201, media_type="application/json"
+    )
 
 
 async def _view(ports: ParkingPorts, reservation_id: str, citizen: str) -> ReservationOut:
@@ -265,6 +275,37 @@ async def _view(ports: ParkingPorts, reservation_id: str, citizen: str) -> Reser
         ports.database, ports.inventory, reservation_id=reservation_id, citizen_id=citizen
     )
     return ReservationOut.of(view)
+
+
+async def _started_view(ports: ParkingPorts, start: ReservationStart) -> ReservationOut:
+    """The reservation this request held: as its wallet payment left it, else read back."""
+    taken = start.taken
+    if (
+        not start.created
+        or taken is None
+        or taken.outcome != "confirmed"
+        or taken.reservation is None
+        or taken.payment is None
+    ):
+        return await _view(ports, start.reservation.id, start.reservation.citizen_id)
+    # Written and confirmed by this request, so it holds this one payment and no refund.
+    snapshot = await ports.inventory.current()
+    meter, bay = snapshot.bay(taken.reservation.bay_id)
+    paid = taken.payment
+    return ReservationOut.of(
+        queries.ReservationView(
+            reservation=taken.reservation,
+            meter=meter,
+            bay=bay,
+            zone=snapshot.zone_of(meter),
+            payments=(
+                queries.PaymentLine(
+                    paid.payment_id, paid.purpose, paid.amount_rial, taken.outcome, paid.verified_at
+                ),
+            ),
+            refunds=(),
+        )
+    )
 
 
 def _bay_taken(request: Request, error: BayTakenError) -> JSONResponse:
@@ -290,10 +331,9 @@ def _bay_taken(request: Request, error: BayTakenError) -> JSONResponse:
 async def create_reservation(
     body: ReservationCreate,
     request: Request,
-    response: Response,
     principal: CitizenPrincipal,
     ports: PortsDep,
-) -> ReservationStartOut | JSONResponse:
+) -> Response:
     """Hold the quoted bay for the payment window and start paying; confirmed once paid.
 
     A bay held by someone else for part of the window answers 409 with free alternatives.
@@ -310,11 +350,14 @@ async def create_reservation(
         )
     except BayTakenError as error:
         return _bay_taken(request, error)
-    if not start.created:
-        response.status_code = 200
-    return ReservationStartOut(
-        reservation=await _view(ports, start.reservation.id, citizen),
+    started = ReservationStartOut(
+        reservation=await _started_view(ports, start),
         payment=PaymentStartOut.of(start.payment),
+    )
+    return Response(
+        started.model_dump_json(),
+        status_code=201 if start.created else 200,
+        media_type="application/json",
     )
 
 
@@ -424,22 +467,14 @@ async def change_plate(
 async def reservation_receipts(
     reservation_id: str, principal: CitizenPrincipal, ports: PortsDep
 ) -> ReceiptsOut:
-    """Links to the receipts of what was paid for this reservation (in the payments area)."""
-    view = await _view(ports, reservation_id, citizen_id(principal))
-    return ReceiptsOut(
-        reservation_id=view.id,
-        receipts=[
-            ReceiptLinkOut(
-                payment_id=p.payment_id,
-                purpose=p.purpose,
-                amount_rial=p.amount_rial,
-                receipt_url=p.receipt_url,
-                receipt_page=p.receipt_page,
-            )
-            for p in view.payments
-            if p.outcome != "refunded"
-        ],
+    """The reservation's receipt: bay, plate, Jalali window, and links to each payment's."""
+    view = await queries.reservation_view(
+        ports.database,
+        ports.inventory,
+        reservation_id=reservation_id,
+        citizen_id=citizen_id(principal),
     )
+    return ReceiptsOut.of(view)
 
 
 @router.get("/notifications", response_model=list[NotificationOut])

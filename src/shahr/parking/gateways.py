@@ -52,6 +52,18 @@ EXTENSION_PURPOSE = "extension"
 
 
 @dataclass(frozen=True)
+class VerifiedPayment:
+    """Payments' `PaymentVerified`, in parking's words (areas do not share classes)."""
+
+    payment_id: str
+    citizen_id: str
+    purpose: str
+    reference: str
+    amount_rial: int
+    verified_at: datetime
+
+
+@dataclass(frozen=True)
 class StartedPayment:
     """A payment begun: by card, where to send the citizen; from the wallet, already paid."""
 
@@ -80,6 +92,12 @@ class PaymentPort(Protocol):
         """Give money paid for `reference` back to the wallet; idempotent by (reference, reason)."""
         ...
 
+    async def verified_payments(
+        self, *, verified_from: datetime, verified_to: datetime
+    ) -> list[VerifiedPayment]:
+        """Parking's payments verified in [from, to): what the events should have brought."""
+        ...
+
 
 @dataclass
 class FakePayments:
@@ -91,6 +109,8 @@ class FakePayments:
 
     requested: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
+    # Verified payments payments would report (`verified_payments`), put here by tests.
+    verified: list[VerifiedPayment] = field(default_factory=list)
     fail_with: Exception | None = None
     fail_refunds_with: Exception | None = None
 
@@ -127,6 +147,11 @@ class FakePayments:
         entry = {"reference": reference, "amount_rial": amount_rial, "reason": reason}
         if entry not in self.refunds:
             self.refunds.append(entry)
+
+    async def verified_payments(
+        self, *, verified_from: datetime, verified_to: datetime
+    ) -> list[VerifiedPayment]:
+        return [p for p in self.verified if verified_from <= p.verified_at < verified_to]
 
 
 class VehicleDirectory(Protocol):
@@ -394,11 +419,25 @@ ReportObserver = Callable[[BayLightKey, LightReport], None]
 # Reservation events for the lights are handled this many at a time (competing deliveries
 # on one durable consumer), and decided together, a batch per transaction. Merging a window
 # commutes and each bay's row lock orders the decisions about it, so events may be handled
-# in any order and in parallel.
-LIGHT_EVENT_WORKERS = 32
+# in any order and in parallel. It is also the largest batch: on PostgreSQL a transaction
+# costs tens of milliseconds plus about half a millisecond an event, so batches of 32 topped
+# out near 300 events/s on a busy machine (bench/light_latency.py, 2,000 meters at 400
+# confirmations/s, fell behind); batches of 128 roughly double that.
+LIGHT_EVENT_WORKERS = 128
 _PAGE = 500
+# Turns of the event loop the decider gives handlers to queue decisions before it takes a
+# batch: at least the minimum, then as long as the queue still grows.
+_GATHER_MIN_TURNS = 3
+_GATHER_TURNS = 32
 # QoS 1 publishes awaiting their PUBACK at once (aiomqtt warns above ten).
 _IN_FLIGHT = 10
+# What the gateway subscribes to meters' topics at. Reports and statuses are retained
+# state, not a log: after a lost connection the broker hands over the latest of each again,
+# so QoS 1 adds nothing the retained copy does not, and costs a round trip per message
+# that caps how fast the broker may send (Mosquitto keeps 20 unacknowledged per client and
+# drops past a queue of 1,000: a city's meters reconnecting at once overran it). Decision
+# 0014.
+INBOUND_QOS = 0
 
 
 class MeterGateway:
@@ -407,11 +446,12 @@ class MeterGateway:
     Runs for the process's lifetime (`start`/`stop`). Reservation events reach it through
     the bus and are committed before their handler returns (so the bus redelivers if the
     process dies first); meter messages arrive through the handlers `mqtt_handlers.install`
-    registers. Five tasks: the decider, committing the events waiting at that moment in one
+    registers. Six tasks: the decider, committing the events waiting at that moment in one
     transaction (group commit); the sender, publishing commands in the order they were
-    decided; the recorder, writing meters' statuses and reports in batches; the schedule,
-    waking when a bay's light must change by itself (a window starts or ends); and a retry
-    loop, reconnecting and re-sending what the broker did not take.
+    decided, and the sent marker, recording in batches what the broker took; the recorder,
+    writing meters' statuses and reports in batches; the schedule, waking when a bay's light
+    must change by itself (a window starts or ends); and a retry loop, reconnecting and
+    re-sending what the broker did not take.
     """
 
     def __init__(
@@ -450,6 +490,10 @@ class MeterGateway:
         # newest seq queued per bay, so an older copy still in the queue is skipped.
         self._outbox: asyncio.Queue[BayLight] = asyncio.Queue()
         self._latest: dict[BayLightKey, int] = {}
+        # Commands the broker took, bay -> seq, waiting to be marked sent in the database
+        # by their own task, so the sender never waits for the database between batches.
+        self._sent: dict[BayLightKey, int] = {}
+        self._sent_wake = asyncio.Event()
         self._reports: asyncio.Queue[tuple[BayLightKey, LightReport]] = asyncio.Queue()
         self._statuses: asyncio.Queue[tuple[str, MeterStatus]] = asyncio.Queue()
         self._said = asyncio.Event()
@@ -485,6 +529,7 @@ class MeterGateway:
         self._tasks = [
             self._decider,
             asyncio.create_task(self._run_sender(), name="meter-gateway-sender"),
+            asyncio.create_task(self._run_sent_marker(), name="meter-gateway-sent-marker"),
             asyncio.create_task(self._run_recorder(), name="meter-gateway-recorder"),
             asyncio.create_task(self._run_schedule(), name="meter-gateway-schedule"),
             asyncio.create_task(self._run_retries(), name="meter-gateway-retries"),
@@ -508,6 +553,7 @@ class MeterGateway:
             else:
                 for decision in waiting:
                     decision.done.set_result(None)
+        await self._mark_sent()
         connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(ConnectionError, OSError):
@@ -720,18 +766,29 @@ class MeterGateway:
             # few wait for their PUBACK at once, which keeps the pipe to the broker full.
             lights = list(newest.values())
             results = await asyncio.gather(*(self._publish_in_window(light) for light in lights))
-            sent = {
-                light.key: light.desired.seq
-                for light, ok in zip(lights, results, strict=True)
-                if ok
-            }
-            try:
-                async with LightUnitOfWork(self._database) as uow:
-                    await uow.lights.mark_sent_many(sent)
-                    await uow.commit()
-            except Exception:
-                # The commands are out; unmarked, they are only sent once more later.
-                log.exception("could not record %d sent bay lights", len(sent))
+            for light, ok in zip(lights, results, strict=True):
+                if ok and light.desired.seq > self._sent.get(light.key, 0):
+                    self._sent[light.key] = light.desired.seq
+            self._sent_wake.set()
+
+    async def _run_sent_marker(self) -> None:
+        """Mark what the broker took as sent, all that waits in one statement."""
+        while True:
+            await self._sent_wake.wait()
+            self._sent_wake.clear()
+            await self._mark_sent()
+
+    async def _mark_sent(self) -> None:
+        sent, self._sent = self._sent, {}
+        if not sent:
+            return
+        try:
+            async with LightUnitOfWork(self._database) as uow:
+                await uow.lights.mark_sent_many(sent)
+                await uow.commit()
+        except Exception:
+            # The commands are out; unmarked, they are only sent once more later.
+            log.exception("could not record %d sent bay lights", len(sent))
 
     async def _run_recorder(self) -> None:
         """Write what meters say, in batches: presence first, then reported lights."""
@@ -775,7 +832,7 @@ class MeterGateway:
         try:
             connection = await self._broker.connect(self._client_id)
             for topic_filter, handler in self._listeners:
-                await connection.subscribe(topic_filter, handler, qos=1)
+                await connection.subscribe(topic_filter, handler, qos=INBOUND_QOS)
         except (ConnectionError, PermissionError, OSError, TimeoutError) as error:
             log.warning("meter gateway cannot reach the broker: %s", error)
             if connection is not None:
@@ -851,6 +908,7 @@ class MeterGateway:
     async def _run_decider(self) -> None:
         while True:
             batch = [await self._decisions.get()]
+            await self._let_decisions_gather()
             while not self._decisions.empty() and len(batch) < _PAGE:
                 batch.append(self._decisions.get_nowait())
             try:
@@ -863,6 +921,20 @@ class MeterGateway:
                 for decision in batch:
                     if not decision.done.done():
                         decision.done.set_result(None)
+
+    async def _let_decisions_gather(self) -> None:
+        """Give the event handlers that are ready to run a turn to queue their decisions.
+
+        A transaction's end releases every handler waiting on it at once, and each needs a
+        few turns of the event loop to take its next event and queue it; taking the queue
+        at the first arrival would commit a few and leave the rest a transaction behind.
+        Idle, this costs a few turns of the loop (microseconds).
+        """
+        for turn in range(_GATHER_TURNS):
+            before = self._decisions.qsize()
+            await asyncio.sleep(0)
+            if turn >= _GATHER_MIN_TURNS and self._decisions.qsize() == before:
+                return
 
     async def _decide_with_retry(self, batch: list[_Decision]) -> None:
         await _retrying(lambda: self._decide(batch))

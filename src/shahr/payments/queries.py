@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -42,6 +44,34 @@ async def paid_for_reference(database: Database, *, reference: str) -> Rial:
             )
         )
         return Rial(sum(rows))
+
+
+async def verified_payments(
+    database: Database,
+    *,
+    purposes: Collection[str],
+    verified_from: datetime,
+    verified_to: datetime,
+    limit: int = 10_000,
+) -> list[PaymentOrder]:
+    """Paid payments for these purposes verified in [from, to), oldest first.
+
+    For an area that must not miss a `PaymentVerified`: a process can stop after a payment
+    is committed and before its event is published, or with the event still unhandled.
+    """
+    async with database.session() as session:
+        rows = await session.scalars(
+            select(OrderRow)
+            .where(
+                OrderRow.status.in_([s.value for s in PAID_STATUSES]),
+                OrderRow.purpose.in_(list(purposes)),
+                OrderRow.verified_at >= verified_from,
+                OrderRow.verified_at < verified_to,
+            )
+            .order_by(OrderRow.verified_at, OrderRow.id)
+            .limit(limit)
+        )
+        return [order_of(row) for row in rows]
 
 
 async def payments_for_reference(database: Database, *, reference: str) -> list[PaymentOrder]:

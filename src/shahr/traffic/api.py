@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
@@ -55,7 +56,7 @@ PUBLIC = Depends(Admits(public=True))
 STAFF = Depends(Admits(Role.traffic_operator, Role.police_unit, Role.admin))
 OPERATORS = Depends(Admits(Role.traffic_operator, Role.admin))
 GEOJSON = "application/geo+json"
-LIVE_TICK_S = 1.0
+LIVE_KEEPALIVE_S = 1.0
 LIVE_MAX_S = 300.0  # a stream ends after this and the browser reconnects by itself
 
 router = APIRouter(prefix="/api/v1/traffic", tags=["traffic"])
@@ -129,20 +130,21 @@ async def live_stream(
         return _cached(request, view.compact.etag, view.compact.body, "application/json")
 
     async def events() -> AsyncIterator[bytes]:
-        sent = None
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = quiet_since = loop.time()
         yield b"retry: 2000\n\n"
-        while loop.time() - started < max_s:
-            if await request.is_disconnected():
-                return
-            view = await live.view()
-            if view.version != sent:
-                sent = view.version
-                yield b"event: states\ndata: " + view.compact.body + b"\n\n"
-            else:
-                yield b": tick\n\n"
-            await asyncio.sleep(LIVE_TICK_S)
+        # A new view is pushed as soon as the live cache's half-second check finds one;
+        # between them a comment now and then keeps proxies from closing the line.
+        async with contextlib.aclosing(live.changes()) as changes:
+            async for view in changes:
+                if loop.time() - started >= max_s or await request.is_disconnected():
+                    return
+                if view is not None:
+                    quiet_since = loop.time()
+                    yield b"event: states\ndata: " + view.compact.body + b"\n\n"
+                elif loop.time() - quiet_since >= LIVE_KEEPALIVE_S:
+                    quiet_since = loop.time()
+                    yield b": tick\n\n"
 
     return StreamingResponse(
         events(),

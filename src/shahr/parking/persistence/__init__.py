@@ -1,5 +1,6 @@
 """The parking area's tables and repositories, split by concept."""
 
+from shahr.kernel.db import UtcDateTime
 from shahr.parking.persistence.geography import (
     DistrictRow,
     GeographyRepository,
@@ -12,7 +13,6 @@ from shahr.parking.persistence.inventory import (
     InventoryRevisionRow,
     LoadCounts,
     MeterRow,
-    UtcDateTime,
     ZoneRow,
 )
 from shahr.parking.persistence.lights import (
@@ -39,6 +39,7 @@ from shahr.parking.persistence.reservations import (
     ReservationRow,
     ReservationUnitOfWork,
     holds_on_meters,
+    is_deadlock,
     is_overlap_violation,
 )
 
@@ -83,5 +84,6 @@ __all__ += [
     "UtcDateTime",
     "ZoneRow",
     "holds_on_meters",
+    "is_deadlock",
     "is_overlap_violation",
 ]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shahr.kernel.db import Base, Database
+from shahr.kernel.db import Base, UnitOfWork
 from shahr.parking.domain import District, MetroStation
 
 
@@ -110,25 +109,10 @@ class GeographyRepository:
         row.update_from(station)
 
 
-class ParkingUnitOfWork:
-    """One transaction: commit makes every change at once; leaving without it changes nothing."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
+class ParkingUnitOfWork(UnitOfWork):
+    """The districts and metro stations parking keeps, in one transaction."""
 
     async def __aenter__(self) -> Self:
-        self._session = self._database.sessions()
-        self.geography = GeographyRepository(self._session)
+        await super().__aenter__()
+        self.geography = GeographyRepository(self.session)
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self._session.rollback()
-        await self._session.close()
-
-    async def commit(self) -> None:
-        await self._session.commit()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
@@ -17,12 +16,10 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import DateTime, TypeDecorator
 
-from shahr.kernel.db import Base
+from shahr.kernel.db import Base, UtcDateTime
 from shahr.parking.domain import (
     Bay,
     BayId,
@@ -34,26 +31,6 @@ from shahr.parking.domain import (
     Zone,
     ZoneRules,
 )
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC in and out: SQLite keeps no zone and would hand back naive datetimes."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use aware UTC")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        moment: datetime = value
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class ZoneRow(Base):

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from types import TracebackType
+from datetime import datetime
 from typing import Any, Self, cast
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    DateTime,
-    Dialect,
     Index,
     Integer,
     String,
@@ -26,9 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
-from shahr.kernel.db import Base, Database
+from shahr.kernel.db import Base, Database, UnitOfWork, UtcDateTime
 from shahr.parking.domain.lights import (
     DEFAULT_COLOR,
     BayLight,
@@ -40,26 +36,6 @@ from shahr.parking.domain.lights import (
     MeterPresence,
     unset_command,
 )
-
-
-class _UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC in and out: SQLite keeps no zone and would hand back naive datetimes."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use aware UTC")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        moment: datetime = value
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class BayLightRow(Base):
@@ -76,13 +52,13 @@ class BayLightRow(Base):
     meter_id: Mapped[int | None] = mapped_column(Integer, index=True)
     desired_color: Mapped[str] = mapped_column(String(8))
     desired_seq: Mapped[int] = mapped_column(BigInteger)
-    desired_until: Mapped[datetime | None] = mapped_column(_UtcDateTime())
-    desired_issued_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    desired_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    desired_issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_seq: Mapped[int] = mapped_column(BigInteger)
     reported_color: Mapped[str | None] = mapped_column(String(8))
     reported_seq: Mapped[int | None] = mapped_column(BigInteger)
-    reported_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
-    reported_received_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+    reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reported_received_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     def reported(self) -> LightReport | None:
         if self.reported_color is None or self.reported_seq is None or self.reported_at is None:
@@ -132,9 +108,9 @@ class LightWindowRow(Base):
     meter_id: Mapped[int | None] = mapped_column(Integer)
     meter_device_id: Mapped[str] = mapped_column(String(64))
     bay_number: Mapped[int] = mapped_column(Integer)
-    starts_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
-    ends_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
-    ended_at: Mapped[datetime | None] = mapped_column(_UtcDateTime())
+    starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     end_reason: Mapped[str | None] = mapped_column(String(32))
 
     def to_domain(self) -> LightWindow:
@@ -162,8 +138,8 @@ class MeterPresenceRow(Base):
     meter_device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     meter_id: Mapped[int | None] = mapped_column(Integer, index=True)
     online: Mapped[bool] = mapped_column(Boolean)
-    since: Mapped[datetime] = mapped_column(_UtcDateTime())
-    last_seen_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
     session: Mapped[str | None] = mapped_column(String(64))
     firmware: Mapped[str | None] = mapped_column(String(64))
 
@@ -450,28 +426,13 @@ class LightRepository:
         )
 
 
-class LightUnitOfWork:
-    """One transaction over the bay-light tables: commit, or nothing changes."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
+class LightUnitOfWork(UnitOfWork):
+    """The bay-light tables in one transaction."""
 
     async def __aenter__(self) -> Self:
-        self._session = self._database.sessions()
-        self.lights = LightRepository(self._session)
+        await super().__aenter__()
+        self.lights = LightRepository(self.session)
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self._session.rollback()
-        await self._session.close()
-
-    async def commit(self) -> None:
-        await self._session.commit()
 
 
 # --- the read side: what the API and the confirmation page show ---

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from sqlalchemy import (
     JSON,
@@ -23,18 +22,21 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     and_,
+    insert,
     or_,
     select,
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shahr.kernel.db import Base, Database
+from shahr.kernel.db import Base, Database, UnitOfWork, UtcDateTime
 from shahr.parking.domain import (
     HOLDING_STATUSES,
     EndReason,
@@ -45,9 +47,10 @@ from shahr.parking.domain import (
     TimeWindow,
     VehicleKind,
 )
-from shahr.parking.persistence.inventory import InventoryRepository, UtcDateTime
+from shahr.parking.persistence.inventory import InventoryRepository
 
 NO_OVERLAP_CONSTRAINT = "parking_reservation_no_overlap"
+DEADLOCK_DETECTED = "40P01"  # SQLSTATE
 _HOLDING = tuple(s.value for s in HOLDING_STATUSES)
 
 
@@ -116,28 +119,36 @@ class ReservationRow(Base):
         )
 
     def update_from(self, r: Reservation) -> None:
-        self.citizen_id = r.citizen_id
-        self.bay_id = r.bay_id
-        self.meter_id = r.meter_id
-        self.plate = r.plate
-        self.vehicle_kind = r.vehicle_kind.value
-        self.street_class = r.street_class.value
-        self.tariff_version = r.tariff_version
-        self.quote_id = r.quote_id
-        self.status = r.status.value
-        self.starts_at = r.starts_at
-        self.ends_at = r.ends_at
-        self.extension_from = r.extension_from
-        self.amount_rial = r.amount_rial
-        self.paid_rial = r.paid_rial
-        self.extension_rial = r.extension_rial
-        self.hold_expires_at = r.hold_expires_at
-        self.created_at = r.created_at
-        self.confirmed_at = r.confirmed_at
-        self.ended_at = r.ended_at
-        self.end_reason = r.end_reason.value if r.end_reason else None
-        self.refunded_rial = r.refunded_rial
-        self.reminder_sent_at = r.reminder_sent_at
+        for name, value in _columns(r).items():
+            setattr(self, name, value)
+
+
+def _columns(r: Reservation) -> dict[str, Any]:
+    """The row's columns but the id, from the domain object."""
+    return {
+        "citizen_id": r.citizen_id,
+        "bay_id": r.bay_id,
+        "meter_id": r.meter_id,
+        "plate": r.plate,
+        "vehicle_kind": r.vehicle_kind.value,
+        "street_class": r.street_class.value,
+        "tariff_version": r.tariff_version,
+        "quote_id": r.quote_id,
+        "status": r.status.value,
+        "starts_at": r.starts_at,
+        "ends_at": r.ends_at,
+        "extension_from": r.extension_from,
+        "amount_rial": r.amount_rial,
+        "paid_rial": r.paid_rial,
+        "extension_rial": r.extension_rial,
+        "hold_expires_at": r.hold_expires_at,
+        "created_at": r.created_at,
+        "confirmed_at": r.confirmed_at,
+        "ended_at": r.ended_at,
+        "end_reason": r.end_reason.value if r.end_reason else None,
+        "refunded_rial": r.refunded_rial,
+        "reminder_sent_at": r.reminder_sent_at,
+    }
 
 
 class ReservationPaymentRow(Base):
@@ -233,6 +244,17 @@ def is_overlap_violation(error: IntegrityError) -> bool:
     return NO_OVERLAP_CONSTRAINT in str(error.orig)
 
 
+def is_deadlock(error: DBAPIError) -> bool:
+    """PostgreSQL failed this transaction to break a deadlock; trying again may succeed."""
+    return getattr(error.orig, "sqlstate", None) == DEADLOCK_DETECTED
+
+
+# The booking path writes through the tables, not the ORM: one statement each, without the
+# unit of work's flush or a read of the row before it is saved.
+_RESERVATIONS = cast(Table, ReservationRow.__table__)
+_PAYMENTS = cast(Table, ReservationPaymentRow.__table__)
+
+
 class ReservationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -251,17 +273,23 @@ class ReservationRepository:
         return None if row is None else row.to_domain()
 
     async def add(self, reservation: Reservation) -> None:
-        row = ReservationRow(id=reservation.id)
-        row.update_from(reservation)
-        self._session.add(row)
-        await self._session.flush()
+        await self._session.execute(
+            insert(_RESERVATIONS).values(id=reservation.id, **_columns(reservation))
+        )
 
     async def save(self, reservation: Reservation) -> None:
-        row = await self._session.get(ReservationRow, reservation.id)
-        if row is None:
+        result = await self._session.execute(
+            update(_RESERVATIONS)
+            .where(_RESERVATIONS.c.id == reservation.id)
+            .values(**_columns(reservation))
+        )
+        if cast(CursorResult[Any], result).rowcount == 0:
             raise LookupError(reservation.id)
-        row.update_from(reservation)
-        await self._session.flush()
+        # A copy of the row this session loaded earlier is stale now: forget it, so that a
+        # later read in the same transaction loads the row as saved.
+        stale = self._session.identity_map.get(Session.identity_key(ReservationRow, reservation.id))
+        if stale is not None:
+            self._session.expunge(stale)
 
     async def delete_unpaid(self, reservation_id: str) -> None:
         """Forget a hold whose payment never started: nothing was booked."""
@@ -371,7 +399,10 @@ class ReservationRepository:
     # --- payments parking has handled, and refunds it owes ---
 
     async def payment_handled(self, payment_id: str) -> bool:
-        return await self._session.get(ReservationPaymentRow, payment_id) is not None
+        found = await self._session.scalar(
+            select(_PAYMENTS.c.payment_id).where(_PAYMENTS.c.payment_id == payment_id)
+        )
+        return found is not None
 
     async def record_payment(
         self,
@@ -384,8 +415,8 @@ class ReservationRepository:
         verified_at: datetime,
         now: datetime,
     ) -> None:
-        self._session.add(
-            ReservationPaymentRow(
+        await self._session.execute(
+            insert(_PAYMENTS).values(
                 payment_id=payment_id,
                 reservation_id=reservation_id,
                 purpose=purpose,
@@ -395,7 +426,6 @@ class ReservationRepository:
                 recorded_at=now,
             )
         )
-        await self._session.flush()
 
     async def payments_of(self, reservation_id: str) -> list[ReservationPaymentRow]:
         rows = await self._session.scalars(
@@ -540,7 +570,7 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-class ReservationUnitOfWork:
+class ReservationUnitOfWork(UnitOfWork):
     """One transaction over inventory and reservations; `write=True` to book without overlap.
 
     With `write=True` on SQLite the transaction begins `IMMEDIATE`: the write lock is taken
@@ -550,33 +580,21 @@ class ReservationUnitOfWork:
     """
 
     def __init__(self, database: Database, *, write: bool = False) -> None:
-        self._database = database
+        super().__init__(database)
         self._write = write
         self.is_sqlite = database.is_sqlite
 
     async def __aenter__(self) -> Self:
-        self._session = self._database.sessions()
+        await super().__aenter__()
         if self._write and self.is_sqlite:
-            await self._session.execute(text("BEGIN IMMEDIATE"))
-        self.inventory = InventoryRepository(self._session)
-        self.reservations = ReservationRepository(self._session)
+            await self.session.execute(text("BEGIN IMMEDIATE"))
+        self.inventory = InventoryRepository(self.session)
+        self.reservations = ReservationRepository(self.session)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self._session.rollback()
-        await self._session.close()
-
-    async def commit(self) -> None:
-        await self._session.commit()
-
     async def rollback(self) -> None:
-        await self._session.rollback()
+        await self.session.rollback()
 
     def savepoint(self) -> Any:
         """A nested transaction: a constraint it trips rolls back only its own work."""
-        return self._session.begin_nested()
+        return self.session.begin_nested()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
 
 from shahr.kernel.clock import in_tehran
 from shahr.kernel.db import Database
 from shahr.kernel.errors import DomainError
-from shahr.kernel.geo import LonLat, haversine_m
+from shahr.kernel.geo import BoolArray, IndexArray, LonLat, haversine_m
 from shahr.parking.domain import (
     Bay,
+    BayId,
     InvalidWindowError,
     Meter,
     MeterId,
@@ -27,7 +32,7 @@ from shahr.parking.domain import (
 from shahr.parking.persistence import (
     holds_on_meters,
 )
-from shahr.parking.queries.inventory import InventoryCache, MetroNearby
+from shahr.parking.queries.inventory import InventoryCache, InventorySnapshot, MetroNearby
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,80 @@ async def held_bays(
     return held, paid
 
 
+# A search prices each (zone, street class) once per window and vehicle; a window's price
+# does not depend on the moment it is asked while `check_window`'s tests of `now` pass, so
+# a price is kept for as long as they do (see `_now_allows`). Bounded: the whole table is
+# dropped when it fills.
+_MAX_PRICES = 50_000
+PriceOutcome = Price | DomainError
+
+
+def _now_allows(window: TimeWindow, rules: ParkingRules, now: datetime) -> bool:
+    """Whether `check_window`'s only tests that read `now` pass (it is not too late, and
+    not too far ahead): then its answer, and so the price, is the same at any such `now`."""
+    policy = rules.policy
+    return (
+        window.starts_at >= now - policy.start_grace
+        and window.ends_at > now
+        and window.starts_at <= now + policy.max_advance
+    )
+
+
+@dataclass
+class _SearchArrays:
+    """One inventory snapshot laid out for search: per meter (in the meter index's order),
+    its price group and, per vehicle kind, the bays that take it; and prices already known."""
+
+    meters: list[Meter]
+    position: dict[MeterId, int]
+    group: npt.NDArray[np.intp]
+    groups: list[tuple[str, StreetClass]]
+    by_kind: dict[VehicleKind, tuple[BoolArray, list[list[BayId]]]] = field(default_factory=dict)
+    prices: dict[tuple[int, VehicleKind, TimeWindow], tuple[ParkingRules, PriceOutcome]] = field(
+        default_factory=dict
+    )
+
+    @classmethod
+    def of(cls, snapshot: InventorySnapshot) -> _SearchArrays:
+        meters = [snapshot.meters[meter_id] for meter_id in snapshot.meter_index.keys]
+        number: dict[tuple[str, StreetClass], int] = {}
+        group = np.fromiter(
+            (
+                number.setdefault((meter.zone_code, meter.street_class), len(number))
+                for meter in meters
+            ),
+            dtype=np.intp,
+            count=len(meters),
+        )
+        position = {meter.id: i for i, meter in enumerate(meters)}
+        return cls(meters=meters, position=position, group=group, groups=list(number))
+
+    def fitting(self, vehicle_kind: VehicleKind) -> tuple[BoolArray, list[list[BayId]]]:
+        """Per meter: whether any bay takes the vehicle, and which bays do."""
+        if vehicle_kind not in self.by_kind:
+            bays = [
+                [bay.id for bay in meter.bays if fits_vehicle(bay, vehicle_kind)]
+                for meter in self.meters
+            ]
+            fits = np.fromiter((bool(b) for b in bays), dtype=np.bool_, count=len(bays))
+            self.by_kind[vehicle_kind] = (fits, bays)
+        return self.by_kind[vehicle_kind]
+
+
+# By the snapshot's id (a snapshot holds dicts, so it cannot be hashed), each entry
+# dropped when its snapshot is.
+_arrays_of: dict[int, _SearchArrays] = {}
+
+
+def _search_arrays(snapshot: InventorySnapshot) -> _SearchArrays:
+    """The snapshot's search arrays, built at its first search and dropped with it."""
+    arrays = _arrays_of.get(id(snapshot))
+    if arrays is None:
+        arrays = _arrays_of[id(snapshot)] = _SearchArrays.of(snapshot)
+        weakref.finalize(snapshot, _arrays_of.pop, id(snapshot), None)
+    return arrays
+
+
 async def search_meters(
     database: Database,
     inventory: InventoryCache,
@@ -133,82 +212,155 @@ async def search_meters(
     `available_only` leaves out those with no free bay too.
     """
     snapshot = await inventory.current()
+    ranked = rank_meters(
+        snapshot,
+        rules,
+        now=now,
+        window=window,
+        vehicle_kind=vehicle_kind,
+        near=near,
+        radius_m=radius_m,
+        bbox=bbox,
+        max_price_rial=max_price_rial,
+        available_only=available_only,
+        limit=limit,
+    )
+    held, _paid = await held_bays(database, ranked.meter_ids(), window, now=now)
+    return ranked.result(held, available_only=available_only, limit=limit)
+
+
+@dataclass(frozen=True)
+class RankedMeters:
+    """The candidates of a search, nearest first, before the free bays are counted."""
+
+    snapshot: InventorySnapshot
+    window: TimeWindow
+    vehicle_kind: VehicleKind
+    centre: LonLat
+    meters: list[tuple[Meter, float, list[BayId], PriceOutcome]]
+
+    def meter_ids(self) -> list[MeterId]:
+        return [meter.id for meter, _, _, _ in self.meters]
+
+    def result(self, held: set[int], *, available_only: bool, limit: int) -> SearchResult:
+        """The answer, given the bays held over any part of the window."""
+        snapshot = self.snapshot
+        found: list[MeterAvailability] = []
+        for meter, distance_m, fitting, price in self.meters:
+            if not isinstance(price, Price):
+                free = 0
+            elif held.isdisjoint(fitting):
+                free = len(fitting)
+            else:
+                free = len([bay_id for bay_id in fitting if bay_id not in held])
+            if available_only and free == 0:
+                continue
+            found.append(
+                MeterAvailability(
+                    meter=meter,
+                    zone=snapshot.zone_of(meter),
+                    distance_m=round(distance_m, 1),
+                    bays_total=len(fitting),
+                    bays_free=free,
+                    price=price if isinstance(price, Price) else None,
+                    refusal=None if isinstance(price, Price) else price,
+                    metro=snapshot.metro_of(meter),
+                )
+            )
+            if len(found) == limit:
+                break
+        return SearchResult(
+            window=self.window,
+            vehicle_kind=self.vehicle_kind,
+            nearest_metro=snapshot.nearest_metro(self.centre.lon, self.centre.lat),
+            meters=found,
+        )
+
+
+def rank_meters(
+    snapshot: InventorySnapshot,
+    rules: ParkingRules,
+    *,
+    now: datetime,
+    window: TimeWindow,
+    vehicle_kind: VehicleKind,
+    near: LonLat | None = None,
+    radius_m: float = 1_000.0,
+    bbox: tuple[float, float, float, float] | None = None,
+    max_price_rial: int | None = None,
+    available_only: bool = False,
+    limit: int = 20,
+) -> RankedMeters:
+    """The in-memory part of `search_meters`: the meters that fit the vehicle and the price
+    ceiling, nearest first, with more of them than asked when full ones will be left out."""
     centre = near
     if bbox is not None:
         min_lon, min_lat, max_lon, max_lat = bbox
         centre = centre or LonLat((min_lon + max_lon) / 2, (min_lat + max_lat) / 2)
     if centre is None:
         raise ValueError("search needs a point or a box")
-    prices: dict[tuple[str, StreetClass], Price | DomainError] = {}
+    arrays = _search_arrays(snapshot)
+    fits, fitting = arrays.fitting(vehicle_kind)
+    cacheable = _now_allows(window, rules, now)
+    priced_here: dict[int, PriceOutcome] = {}
 
-    def priced(meter: Meter) -> Price | DomainError:
-        key = (meter.zone_code, meter.street_class)
-        if key not in prices:
+    def priced(group: int) -> PriceOutcome:
+        outcome = priced_here.get(group)
+        if outcome is not None:
+            return outcome
+        key = (group, vehicle_kind, window)
+        kept = arrays.prices.get(key) if cacheable else None
+        if kept is not None and kept[0] is rules:
+            outcome = kept[1]
+        else:
+            zone_code, street_class = arrays.groups[group]
             try:
-                prices[key] = window_price(
-                    rules,
-                    snapshot.zone_of(meter),
-                    meter.street_class,
-                    vehicle_kind,
-                    window,
-                    now=now,
+                outcome = window_price(
+                    rules, snapshot.zones[zone_code], street_class, vehicle_kind, window, now=now
                 )
             except DomainError as error:
-                prices[key] = error
-        return prices[key]
+                outcome = error
+            if cacheable:
+                if len(arrays.prices) >= _MAX_PRICES:
+                    arrays.prices.clear()
+                arrays.prices[key] = (rules, outcome)
+        priced_here[group] = outcome
+        return outcome
 
-    def wanted(meter_id: MeterId) -> bool:
-        meter = snapshot.meters[meter_id]
-        if not any(fits_vehicle(bay, vehicle_kind) for bay in meter.bays):
-            return False
-        price = priced(meter)
-        if max_price_rial is not None:
-            return isinstance(price, Price) and price.total_rial <= max_price_rial
-        return True
+    def keep(positions: IndexArray) -> BoolArray:
+        wanted = fits[positions]
+        if max_price_rial is None:
+            return wanted
+        groups = arrays.group[positions].tolist()
+        for i, ok in enumerate(wanted.tolist()):
+            if ok:
+                price = priced(groups[i])
+                wanted[i] = isinstance(price, Price) and price.total_rial <= max_price_rial
+        return wanted
 
     # More candidates than asked for: some may have no free bay for the window.
-    want = limit * 4 if available_only else limit
+    want = max(limit * 4 if available_only else limit, limit)
+    index = snapshot.meter_index
     if bbox is not None:
-        inside = [m for m in snapshot.meter_index.within_bbox(*bbox) if wanted(m)]
-        ranked = sorted(
-            ((m, _distance(snapshot.meters[m], centre)) for m in inside),
-            key=lambda pair: (pair[1], pair[0]),
+        inside = [arrays.position[m] for m in index.within_bbox(*bbox)]
+        positions = np.array(inside, dtype=np.intp)
+        if len(positions):
+            positions = positions[keep(positions)]
+        distances = np.array(
+            [_distance(arrays.meters[i], centre) for i in positions.tolist()], dtype=np.float64
         )
-        candidates: list[tuple[MeterId, float]] = ranked[: max(want, limit)]
+        ids = np.array([arrays.meters[i].id for i in positions.tolist()], dtype=np.int64)
+        order = np.lexsort((ids, distances))[:want]
+        positions, distances = positions[order], distances[order]
     else:
-        candidates = snapshot.meter_index.nearest(
-            centre, max(want, limit), max_distance_m=radius_m, where=wanted
+        positions, distances = index.nearest_positions(
+            centre, want, max_distance_m=radius_m, keep=keep
         )
-    held, _paid = await held_bays(database, [m for m, _ in candidates], window, now=now)
-    found: list[MeterAvailability] = []
-    for meter_id, distance_m in candidates:
-        meter = snapshot.meters[meter_id]
-        fitting = [bay for bay in meter.bays if fits_vehicle(bay, vehicle_kind)]
-        price = priced(meter)
-        bookable = isinstance(price, Price)
-        free = sum(1 for bay in fitting if bay.id not in held) if bookable else 0
-        if available_only and free == 0:
-            continue
-        found.append(
-            MeterAvailability(
-                meter=meter,
-                zone=snapshot.zone_of(meter),
-                distance_m=round(distance_m, 1),
-                bays_total=len(fitting),
-                bays_free=free,
-                price=price if isinstance(price, Price) else None,
-                refusal=None if isinstance(price, Price) else price,
-                metro=snapshot.metro_of(meter),
-            )
-        )
-        if len(found) == limit:
-            break
-    return SearchResult(
-        window=window,
-        vehicle_kind=vehicle_kind,
-        nearest_metro=snapshot.nearest_metro(centre.lon, centre.lat),
-        meters=found,
-    )
+    meters = [
+        (arrays.meters[i], d, fitting[i], priced(int(arrays.group[i])))
+        for i, d in zip(positions.tolist(), distances.tolist(), strict=True)
+    ]
+    return RankedMeters(snapshot, window, vehicle_kind, centre, meters)
 
 
 def _distance(meter: Meter, point: LonLat) -> float:

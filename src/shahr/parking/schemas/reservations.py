@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shahr.kernel.persian import persian_digits
+from shahr.kernel.clock import in_tehran
+from shahr.kernel.persian import format_jalali, persian_digits
 from shahr.kernel.plates import parse_plate
 from shahr.kernel.web import i18n
 from shahr.kernel.web.i18n import Language
@@ -261,13 +262,65 @@ class ReceiptLinkOut(BaseModel):
     payment_id: str
     purpose: str
     amount_rial: int
+    paid_at: datetime
+    paid_at_jalali: str = Field(description="Date and time of payment, Jalali, Tehran time")
     receipt_url: str = Field(description="The receipt in the payments API (JSON)")
     receipt_page: str = Field(description="The receipt as a page, Jalali date and Rial")
 
 
 class ReceiptsOut(BaseModel):
+    """What a reservation's receipt says: the bay, plate and window, and each payment."""
+
     reservation_id: str
+    bay_number: int
+    meter_device_id: str
+    street: str = Field(description="In the user's language")
+    plate: str
+    plate_fa: str
+    plate_en: str
+    starts_at: datetime
+    ends_at: datetime = Field(description="The paid end")
+    window_jalali: str = Field(description="The paid window: Jalali date, Tehran times")
+    amount_rial: int
+    paid_rial: int
+    refunded_rial: int
     receipts: list[ReceiptLinkOut]
+
+    @classmethod
+    def of(cls, view: ReservationView) -> ReceiptsOut:
+        r = view.reservation
+        language = i18n.current_language.get()
+        plate_fa, plate_en = _plate_forms(r.plate)
+        ends = in_tehran(r.paid_ends_at).strftime("%H:%M")
+        window = f"{format_jalali(r.starts_at, language)}–{ends}"
+        return cls(
+            reservation_id=r.id,
+            bay_number=view.bay.number,
+            meter_device_id=view.meter.device_id,
+            street=view.meter.street_fa if language == "fa" else view.meter.street_en,
+            plate=r.plate,
+            plate_fa=plate_fa,
+            plate_en=plate_en,
+            starts_at=r.starts_at,
+            ends_at=r.paid_ends_at,
+            window_jalali=persian_digits(window) if language == "fa" else window,
+            amount_rial=r.amount_rial,
+            paid_rial=r.paid_rial,
+            refunded_rial=r.refunded_rial,
+            receipts=[
+                ReceiptLinkOut(
+                    payment_id=p.payment_id,
+                    purpose=p.purpose,
+                    amount_rial=p.amount_rial,
+                    paid_at=p.verified_at,
+                    paid_at_jalali=format_jalali(p.verified_at, language),
+                    receipt_url=f"/api/v1/payments/{p.payment_id}/receipt",
+                    receipt_page=f"/payments/{p.payment_id}/receipt",
+                )
+                for p in view.payments
+                if p.outcome != "refunded"
+            ],
+        )
 
 
 class AlternativeOut(BaseModel):

@@ -1,5 +1,6 @@
 """Parking's use cases, one function each, split by concept; this names what it exports."""
 
+from shahr.parking.gateways import VerifiedPayment
 from shahr.parking.services.booking import (
     MAX_STAY_ASKED_MIN,
     PriceChangedError,
@@ -7,7 +8,6 @@ from shahr.parking.services.booking import (
     ReservationStart,
     alternatives,
     ask_window,
-    confirmed_event,
     pay_reservation,
     quote_bay,
     read_plate,
@@ -29,8 +29,9 @@ from shahr.parking.services.inventory import (
 )
 from shahr.parking.services.payments import (
     PARKING_PURPOSES,
-    VerifiedPayment,
+    confirmed_event,
     issue_refunds,
+    take_paid_at_once,
     take_verified_payment,
     unused_payment_reason,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "shipped_rules",
     "shipped_tariffs",
     "start_payment",
+    "take_paid_at_once",
     "take_verified_payment",
     "unused_payment_reason",
     "vehicle_kind_of",

@@ -1,8 +1,9 @@
 """Quote, then reserve: a signed price for a bay, plate and window; a hold until it is paid.
 
 A reservation is written pending, holding its bay for the payment window, and only a
-verified payment confirms it (`payments.take_verified_payment`). The hold is the one write
-that must never overlap another: see `persistence/reservations.py` and decision 0011.
+verified payment confirms it (`payments.take_verified_payment`; a wallet payment, verified
+before the port answers, at once through `payments.take_paid_at_once`). The hold is the one
+write that must never overlap another: see `persistence/reservations.py` and decision 0011.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shahr.kernel.errors import ConflictError, DomainError
 from shahr.kernel.geo import LonLat
@@ -42,10 +43,10 @@ from shahr.parking.domain import (
     next_whole_minute,
     not_found,
 )
-from shahr.parking.events import ReservationConfirmed
 from shahr.parking.gateways import EXTENSION_PURPOSE, RESERVATION_PURPOSE, StartedPayment
-from shahr.parking.persistence import ReservationUnitOfWork, is_overlap_violation
+from shahr.parking.persistence import ReservationUnitOfWork, is_deadlock, is_overlap_violation
 from shahr.parking.queries import InventorySnapshot, held_bays, window_price
+from shahr.parking.services.payments import PaymentTaken, confirmed_event, take_paid_at_once
 from shahr.parking.services.ports import ParkingPorts
 
 log = logging.getLogger(__name__)
@@ -71,11 +72,17 @@ class Quote:
 
 @dataclass(frozen=True)
 class ReservationStart:
-    """A reservation held (or found again for the same quote) and the payment begun for it."""
+    """A reservation held (or found again for the same quote) and the payment begun for it.
+
+    Paid from the wallet, the payment is verified before the port answers and the
+    reservation comes back confirmed (`taken` says what the payment did: `duplicate` if
+    the bus took it a moment earlier).
+    """
 
     reservation: Reservation
     payment: StartedPayment | None
     created: bool
+    taken: PaymentTaken | None = None
 
 
 def read_plate(text: str) -> Plate:
@@ -242,7 +249,17 @@ async def reserve(
         return_url=return_url,
         on_failure=_let_go,
     )
-    return ReservationStart(reservation, payment, created=True)
+    # The wallet has paid already: confirm now, so the answer says confirmed.
+    taken = await take_paid_at_once(
+        ports,
+        payment,
+        citizen_id=reservation.citizen_id,
+        purpose=RESERVATION_PURPOSE,
+        reference=reservation.id,
+    )
+    if taken is None:
+        return ReservationStart(reservation, payment, created=True)
+    return ReservationStart(taken.reservation or reservation, payment, created=True, taken=taken)
 
 
 def _disabled(plate: Plate) -> bool:
@@ -273,6 +290,12 @@ async def _hold(
         except IntegrityError as error:
             if not is_overlap_violation(error):
                 return await _already_made(ports, reservation, error)
+        except DBAPIError as error:
+            # Two overlapping holds inserted at the same moment may each wait for the
+            # other's transaction (an exclusion constraint has no way round that, unlike a
+            # unique index); PostgreSQL fails one, which tries again and meets the other.
+            if not is_deadlock(error):
+                raise
     return await _already_made(
         ports, reservation, bay_taken(await alternatives(ports, snapshot, reservation, now=now))
     )
@@ -404,7 +427,7 @@ async def pay_reservation(
         if reservation.status is ReservationStatus.pending
         else EXTENSION_PURPOSE
     )
-    return await ports.payments.request_payment(
+    payment = await ports.payments.request_payment(
         citizen_id=citizen_id,
         amount_rial=due,
         purpose=purpose,
@@ -412,16 +435,7 @@ async def pay_reservation(
         return_url=return_url or f"/parking/reservations/{reservation.id}",
         method=method,
     )
-
-
-def confirmed_event(reservation: Reservation, meter: Meter, bay: Bay) -> ReservationConfirmed:
-    return ReservationConfirmed(
-        reservation_id=reservation.id,
-        bay_id=bay.id,
-        meter_id=meter.id,
-        meter_device_id=meter.device_id,
-        bay_number=bay.number,
-        plate=reservation.plate,
-        starts_at=reservation.starts_at,
-        ends_at=reservation.paid_ends_at,
+    await take_paid_at_once(
+        ports, payment, citizen_id=citizen_id, purpose=purpose, reference=reservation.id
     )
+    return payment

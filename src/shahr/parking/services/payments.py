@@ -14,28 +14,22 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from shahr.parking.domain import BayId, MeterId, Reservation, ReservationStatus
+from shahr.parking.domain import Bay, BayId, Meter, MeterId, Reservation, ReservationStatus
 from shahr.parking.events import ReservationConfirmed, ReservationExtended
-from shahr.parking.gateways import EXTENSION_PURPOSE, RESERVATION_PURPOSE
+from shahr.parking.gateways import (
+    EXTENSION_PURPOSE,
+    RESERVATION_PURPOSE,
+    StartedPayment,
+    VerifiedPayment,
+)
 from shahr.parking.persistence import ReservationUnitOfWork, is_overlap_violation
-from shahr.parking.services.booking import confirmed_event
 from shahr.parking.services.ports import ParkingPorts
 
 log = logging.getLogger(__name__)
 
 PARKING_PURPOSES = frozenset({RESERVATION_PURPOSE, EXTENSION_PURPOSE})
-
-
-@dataclass(frozen=True)
-class VerifiedPayment:
-    """Payments' `PaymentVerified`, in parking's words (areas do not share classes)."""
-
-    payment_id: str
-    citizen_id: str
-    purpose: str
-    reference: str
-    amount_rial: int
-    verified_at: datetime
+# A payment the port answers in one of these states was verified before it answered.
+PAID_AT_ONCE = frozenset({"verified", "settled"})
 
 
 def unused_payment_reason(payment_id: str) -> str:
@@ -51,16 +45,32 @@ async def take_verified_payment(ports: ParkingPorts, payment: VerifiedPayment) -
     window; otherwise, like a payment with the wrong amount, for someone else's
     reservation, for one already paid or cancelled, it is refunded in full.
     """
+    return (await _take(ports, payment)).outcome
+
+
+@dataclass(frozen=True)
+class PaymentTaken:
+    """What became of a verified payment, and its reservation as it stands after it."""
+
+    outcome: str
+    reservation: Reservation | None = None
+    payment: VerifiedPayment | None = None
+
+
+async def _take(ports: ParkingPorts, payment: VerifiedPayment) -> PaymentTaken:
     if payment.purpose not in PARKING_PURPOSES:
-        return "ignored"
+        return PaymentTaken("ignored")
     now = ports.clock.now()
     snapshot = await ports.inventory.current()
     event: ReservationConfirmed | ReservationExtended | None = None
     async with ReservationUnitOfWork(ports.database, write=True) as uow:
-        if await uow.reservations.payment_handled(payment.payment_id):
-            return "duplicate"
         reservation = await uow.reservations.get(payment.reference, lock=True)
+        # Asked under the reservation's lock: the flow that paid from the wallet and the bus
+        # may take the same payment at once, and the second must find it handled.
+        if await uow.reservations.payment_handled(payment.payment_id):
+            return PaymentTaken("duplicate", reservation)
         outcome = "refunded"
+        changed = reservation
         if reservation is None:
             # Parking asks for money only for reservations it has written, so this is no
             # payment of ours: recorded (once) and left to payments' reconciliation.
@@ -76,13 +86,13 @@ async def take_verified_payment(ports: ParkingPorts, payment: VerifiedPayment) -
             if payment.purpose == RESERVATION_PURPOSE and _pays_reservation(reservation, payment):
                 confirmed = await _confirm(uow, reservation, now=now)
                 if confirmed is not None and meter is not None and bay is not None:
-                    outcome = "confirmed"
+                    outcome, changed = "confirmed", confirmed
                     event = confirmed_event(confirmed, meter, bay[1])
             elif payment.purpose == EXTENSION_PURPOSE and _pays_extension(reservation, payment):
                 reservation.confirm_extension()
                 await uow.reservations.save(reservation)
                 if meter is not None and bay is not None:
-                    outcome = "extended"
+                    outcome, changed = "extended", reservation
                     event = ReservationExtended(
                         reservation_id=reservation.id,
                         meter_id=meter.id,
@@ -118,7 +128,39 @@ async def take_verified_payment(ports: ParkingPorts, payment: VerifiedPayment) -
         await ports.bus.publish(event)
     if outcome == "refunded":
         await issue_refunds(ports, reservation_id=payment.reference)
-    return outcome
+    return PaymentTaken(outcome, changed, payment)
+
+
+async def take_paid_at_once(
+    ports: ParkingPorts, started: StartedPayment, *, citizen_id: str, purpose: str, reference: str
+) -> PaymentTaken | None:
+    """Take a payment the port verified before answering (the wallet) now, not off the bus.
+
+    Payments still publishes `PaymentVerified`, and the bus still hands it to
+    `take_verified_payment`: whichever comes second finds the payment handled. So if taking
+    it here fails, the bus delivery takes it. None if the payment is not verified yet (a
+    card payment: the PSP's callback verifies it) or could not be taken here.
+    """
+    if started.status not in PAID_AT_ONCE:
+        return None
+    payment = VerifiedPayment(
+        payment_id=started.payment_id,
+        citizen_id=citizen_id,
+        purpose=purpose,
+        reference=reference,
+        amount_rial=started.amount_rial,
+        # When parking heard of it: the port's answer does not say when payments verified it.
+        verified_at=ports.clock.now(),
+    )
+    try:
+        return await _take(ports, payment)
+    except Exception:  # the money moved and the event is on the bus, which retries it
+        log.exception(
+            "parking: could not take wallet payment %s for %s at once; the bus will",
+            started.payment_id,
+            reference,
+        )
+        return None
 
 
 def _pays_reservation(reservation: Reservation, payment: VerifiedPayment) -> bool:
@@ -196,3 +238,16 @@ async def issue_refunds(ports: ParkingPorts, *, reservation_id: str | None = Non
             await uow.commit()
         issued += 1
     return issued
+
+
+def confirmed_event(reservation: Reservation, meter: Meter, bay: Bay) -> ReservationConfirmed:
+    return ReservationConfirmed(
+        reservation_id=reservation.id,
+        bay_id=bay.id,
+        meter_id=meter.id,
+        meter_device_id=meter.device_id,
+        bay_number=bay.number,
+        plate=reservation.plate,
+        starts_at=reservation.starts_at,
+        ends_at=reservation.paid_ends_at,
+    )

@@ -1,22 +1,29 @@
-"""Upkeep, run by the scheduled job: lapse unpaid holds, end stays that ran out, remind, refund."""
+"""Upkeep, the scheduled job: take missed payments, lapse holds, end stays, remind, refund."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from shahr.kernel.clock import in_tehran
 from shahr.parking.domain import BayId, ReservationStatus
 from shahr.parking.events import ReservationEnded
 from shahr.parking.gateways import Notice
 from shahr.parking.persistence import ReservationUnitOfWork
-from shahr.parking.services.payments import issue_refunds
+from shahr.parking.services.payments import issue_refunds, take_verified_payment
 from shahr.parking.services.ports import ParkingPorts
 
 log = logging.getLogger(__name__)
 
 REMINDER = "reminder"
 EXPIRED_REASON = "expired"
+# A verified payment's event can be lost: a process can stop after payments commits the
+# payment and before it publishes `PaymentVerified`, and the embedded stream keeps nothing
+# across a restart (decision 0003). Each pass asks payments for what was verified lately
+# and takes what parking never heard of, leaving the newest minute to the event itself.
+MISSED_PAYMENTS_LOOKBACK = timedelta(hours=1)
+MISSED_PAYMENTS_GRACE = timedelta(minutes=1)
 
 
 def _(message: str) -> str:
@@ -37,10 +44,38 @@ class UpkeepReport:
     expired: int
     reminded: int
     refunds_issued: int
+    missed_payments: int = 0
+
+
+async def take_missed_payments(ports: ParkingPorts) -> int:
+    """Take the verified payments whose event never reached parking; answers how many."""
+    now = ports.clock.now()
+    verified = await ports.payments.verified_payments(
+        verified_from=now - MISSED_PAYMENTS_LOOKBACK, verified_to=now - MISSED_PAYMENTS_GRACE
+    )
+    async with ReservationUnitOfWork(ports.database) as uow:
+        missed = [p for p in verified if not await uow.reservations.payment_handled(p.payment_id)]
+    taken = 0
+    for payment in missed:
+        try:
+            outcome = await take_verified_payment(ports, payment)
+        except Exception:  # logged; the next pass tries again
+            log.exception("parking: could not take missed payment %s", payment.payment_id)
+            continue
+        if outcome != "duplicate":
+            log.warning(
+                "parking: payment %s for %s never arrived as an event; taken (%s)",
+                payment.payment_id,
+                payment.reference,
+                outcome,
+            )
+            taken += 1
+    return taken
 
 
 async def run_upkeep(ports: ParkingPorts, *, batch: int = 500) -> UpkeepReport:
     """One pass; safe in several processes at once (rows are locked, SKIP LOCKED)."""
+    missed = await take_missed_payments(ports)
     now = ports.clock.now()
     before = ports.rules.policy.reminder_before
     snapshot = await ports.inventory.current()
@@ -116,4 +151,5 @@ async def run_upkeep(ports: ParkingPorts, *, batch: int = 500) -> UpkeepReport:
         expired=len(ended),
         reminded=len(notices),
         refunds_issued=refunds,
+        missed_payments=missed,
     )

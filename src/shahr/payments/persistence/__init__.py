@@ -9,10 +9,9 @@ the same transaction sees the latest committed data.
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Self
 
-from shahr.kernel.db import Database
+from shahr.kernel.db import UnitOfWork, UtcDateTime
 from shahr.payments.persistence.ledger import LedgerRepository
 from shahr.payments.persistence.orders import (
     CallbackRepository,
@@ -32,39 +31,23 @@ from shahr.payments.persistence.tables import (
     SandboxSwitchRow,
     SandboxTransactionRow,
     TransactionRow,
-    UtcDateTime,
     order_of,
     refund_of,
 )
 
 
-class PaymentsUnitOfWork:
-    """One transaction: commit makes every change at once; leaving without it changes nothing."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
+class PaymentsUnitOfWork(UnitOfWork):
+    """The ledger, orders, refunds and callbacks in one transaction."""
 
     async def __aenter__(self) -> Self:
-        self.session = self._database.sessions()
-        is_sqlite = self._database.is_sqlite
+        await super().__aenter__()
+        is_sqlite = self.database.is_sqlite
         self.orders = OrderRepository(self.session, is_sqlite=is_sqlite)
         self.ledger = LedgerRepository(self.session, is_sqlite=is_sqlite)
         self.refunds = RefundRepository(self.session, is_sqlite=is_sqlite)
         self.callbacks = CallbackRepository(self.session, is_sqlite=is_sqlite)
         self.runs = ReconciliationRunRepository(self.session, is_sqlite=is_sqlite)
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.session.rollback()
-        await self.session.close()
-
-    async def commit(self) -> None:
-        await self.session.commit()
 
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -10,19 +10,16 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
-from shahr.kernel.db import Base
+from shahr.kernel.db import Base, UtcDateTime
 from shahr.kernel.money import Rial
 from shahr.payments.domain import (
     Method,
@@ -37,26 +34,6 @@ from shahr.payments.domain import (
 
 # Entries and callbacks grow without bound; SQLite only auto-increments an INTEGER key.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC in and out: SQLite keeps no zone and would hand back naive datetimes."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use aware UTC")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        moment: datetime = value
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class AccountRow(Base):
@@ -126,7 +103,8 @@ class OrderRow(Base):
     redirected_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     callback_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     verify_by: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Indexed: parking's upkeep reads the payments verified in a recent window.
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     failure_reason: Mapped[str | None] = mapped_column(String(40))

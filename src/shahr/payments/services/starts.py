@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from shahr.kernel.bus import EventBus
@@ -11,6 +11,7 @@ from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.money import Rial
 from shahr.payments.domain import (
+    InsufficientBalanceError,
     Method,
     PaymentId,
     PaymentOrder,
@@ -57,7 +58,7 @@ async def request_payment(
     By card: registers the payment at the PSP and answers where to send the citizen; the
     PSP's callback finishes it. From the wallet: debits the wallet and verifies at once, or
     refuses with `InsufficientBalanceError` and writes nothing. `demo_wallet_rial` (demo
-    mode only) credits the citizen's demo balance first, once.
+    mode only) credits the citizen's demo balance, once, if the wallet is short without it.
     """
     chosen = parse_method(method)
     order = PaymentOrder.new(
@@ -72,10 +73,16 @@ async def request_payment(
         now=clock.now(),
     )
     if chosen is Method.wallet:
-        if demo_wallet_rial:
-            await ensure_demo_wallet(
-                database, clock, citizen_id=citizen_id, amount_rial=demo_wallet_rial
-            )
+        try:
+            return await _pay_from_wallet(database, clock, bus, replace(order))
+        except InsufficientBalanceError:
+            if not demo_wallet_rial:
+                raise
+        # Short, in demo mode: perhaps not credited yet (registration credits it, through
+        # the bus). Looked up only now, as it is a transaction more on every payment.
+        await ensure_demo_wallet(
+            database, clock, citizen_id=citizen_id, amount_rial=demo_wallet_rial
+        )
         return await _pay_from_wallet(database, clock, bus, order)
     # The token first, outside any transaction: if the PSP is down nothing is written.
     token = await psp.request_token(order)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from shahr.kernel.db import Database
-from shahr.traffic.persistence.base import UtcDateTime, aware, upsert
+from shahr.kernel.db import UnitOfWork, UtcDateTime
+from shahr.traffic.persistence.base import aware, upsert
 from shahr.traffic.persistence.detectors import DetectorRepository, DetectorRow
 from shahr.traffic.persistence.indices import (
     AreaDayRow,
@@ -26,14 +26,11 @@ from shahr.traffic.persistence.readings import (
 from shahr.traffic.persistence.state import SegmentStateRow, StateRepository
 
 
-class TrafficUnitOfWork:
-    """One transaction: commit makes every change at once; leaving without it changes nothing."""
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
+class TrafficUnitOfWork(UnitOfWork):
+    """The traffic tables in one transaction."""
 
     async def __aenter__(self) -> Self:
-        self.session = self._database.sessions()
+        await super().__aenter__()
         self.network = NetworkRepository(self.session)
         self.detectors = DetectorRepository(self.session)
         self.readings = ReadingRepository(self.session)
@@ -50,11 +47,7 @@ class TrafficUnitOfWork:
         # Rows read here stay readable after the block: detach them before the rollback
         # that would expire them.
         self.session.expunge_all()
-        await self.session.rollback()
-        await self.session.close()
-
-    async def commit(self) -> None:
-        await self.session.commit()
+        await super().__aexit__(exc_type, exc, traceback)
 
 
 __all__ = [

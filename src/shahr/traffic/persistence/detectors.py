@@ -9,7 +9,7 @@ from sqlalchemy import Float, ForeignKey, Integer, String, bindparam, select, up
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shahr.kernel.db import Base
+from shahr.kernel.db import Base, UtcDateTime
 from shahr.traffic.domain.detectors import (
     Detector,
     DetectorHealth,
@@ -18,7 +18,7 @@ from shahr.traffic.domain.detectors import (
     Fault,
 )
 from shahr.traffic.domain.network import SegmentId
-from shahr.traffic.persistence.base import UtcDateTime, upsert
+from shahr.traffic.persistence.base import upsert
 
 
 class DetectorRow(Base):

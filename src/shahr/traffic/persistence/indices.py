@@ -14,8 +14,8 @@ from sqlalchemy import Date, Float, Integer, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shahr.kernel.db import Base
-from shahr.traffic.persistence.base import UtcDateTime, upsert
+from shahr.kernel.db import Base, UtcDateTime
+from shahr.traffic.persistence.base import upsert
 
 ROLLUP_COLUMNS = (
     "intervals",

@@ -10,10 +10,10 @@ from sqlalchemy import JSON, Boolean, Float, Integer, String, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shahr.kernel.db import Base
+from shahr.kernel.db import Base, UtcDateTime
 from shahr.kernel.geo import LonLat
 from shahr.traffic.domain.network import NodeId, RoadClass, Segment, SegmentId
-from shahr.traffic.persistence.base import UtcDateTime, upsert
+from shahr.traffic.persistence.base import upsert
 
 
 class SegmentRow(Base):

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Index, SmallInteger, String, delete, func, select
+from sqlalchemy import Boolean, Float, Index, SmallInteger, String, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shahr.kernel.db import Base
-from shahr.traffic.persistence.base import UtcDateTime, aware, upsert
+from shahr.kernel.db import Base, UtcDateTime
+from shahr.traffic.domain.state import SegmentStates, interval_at
+from shahr.traffic.persistence.base import aware, is_postgresql, stage, upsert
 
 STATE_COLUMNS = (
     "flow_veh_h",
@@ -26,6 +27,9 @@ STATE_COLUMNS = (
     "source",
     "updated_at",
 )
+
+
+VIEW_COLUMNS = STATE_COLUMNS[:-1]  # what a reader is shown: all but updated_at
 
 
 class SegmentStateRow(Base):
@@ -52,9 +56,76 @@ class SegmentStateRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+STAGED_STATE = {
+    "segment_id": "text",
+    "interval_start": "timestamptz",
+    "flow_veh_h": "float8",
+    "speed_kmh": "float8",
+    "occupancy_pct": "float8",
+    "density_veh_km": "float8",
+    "vc_ratio": "float8",
+    "los": "int2",
+    "congestion_level": "int2",
+    "confidence": "float8",
+}
+
+_MEASURED = f"""
+INSERT INTO traffic_segment_state (segment_id, interval_start, {", ".join(STATE_COLUMNS)})
+SELECT {", ".join(STAGED_STATE)}, false, CAST(:source AS varchar),
+    CAST(:updated_at AS timestamptz)
+FROM traffic_staged_state
+ON CONFLICT (segment_id, interval_start) DO UPDATE SET
+    {", ".join(f"{c} = excluded.{c}" for c in STATE_COLUMNS)}
+"""  # noqa: S608  # only this module's own column names are formatted in
+
+
 class StateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def save_measured_states(
+        self,
+        segment_id: list[str],
+        states: SegmentStates,
+        updated_at: datetime,
+        *,
+        source: str = "detectors",
+    ) -> None:
+        """Measured states as columns (`segment_id` names each row's segment); see save_measured."""
+        if not segment_id:
+            return
+        starts = {index: interval_at(index) for index in set(states.interval.tolist())}
+        interval_start = [starts[index] for index in states.interval.tolist()]
+        density = states.density_veh_km.tolist()
+        columns: dict[str, list[Any]] = {
+            "segment_id": segment_id,
+            "interval_start": interval_start,
+            "flow_veh_h": states.flow_veh_h.tolist(),
+            "speed_kmh": states.speed_kmh.tolist(),
+            "occupancy_pct": states.occupancy_pct.tolist(),
+            "density_veh_km": density,
+            "vc_ratio": states.vc_ratio.tolist(),
+            "los": states.los.tolist(),
+            "congestion_level": states.congestion_level.tolist(),
+            "confidence": states.confidence.tolist(),
+        }
+        if is_postgresql(self.session):
+            await stage(self.session, "traffic_staged_state", STAGED_STATE, columns)
+            await self.session.execute(
+                text(_MEASURED), {"source": source, "updated_at": updated_at}
+            )
+            return
+        await self.save_measured(
+            [
+                {
+                    **dict(zip(columns, values, strict=True)),
+                    "estimated": False,
+                    "source": source,
+                    "updated_at": updated_at,
+                }
+                for values in zip(*columns.values(), strict=True)
+            ]
+        )
 
     async def save_measured(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert or replace: a measurement always wins over an estimate."""
@@ -83,11 +154,19 @@ class StateRepository:
         )
         await self.session.execute(statement, list(rows))
 
-    async def at_interval(self, interval_start: datetime) -> list[SegmentStateRow]:
-        found = await self.session.scalars(
-            select(SegmentStateRow).where(SegmentStateRow.interval_start == interval_start)
+    async def at_interval(self, interval_start: datetime) -> Sequence[Any]:
+        """Every segment's state over this interval: rows of (segment_id, *VIEW_COLUMNS).
+
+        Plain rows, not entities: the live map reads the whole city on each change, and
+        ORM objects cost ten times as much.
+        """
+        table = SegmentStateRow.__table__
+        found = await self.session.execute(
+            select(table.c.segment_id, *(table.c[name] for name in VIEW_COLUMNS)).where(
+                table.c.interval_start == interval_start
+            )
         )
-        return list(found)
+        return found.all()
 
     async def between(self, since: datetime, until: datetime) -> list[SegmentStateRow]:
         found = await self.session.scalars(

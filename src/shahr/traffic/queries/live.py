@@ -3,6 +3,9 @@
 Requests within `check_every_s` of each other share one version check (two small
 queries); a changed version rebuilds once, and every request after it is served the same
 bytes with the same ETag. Geometry fragments are rendered once per registry version.
+
+The check runs every half second, so a committed state reaches the live map's
+Server-Sent Events within about that plus one rebuild (docs/traffic-feeds.md: 2 s target).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import time
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 from shahr.kernel.db import Database
@@ -25,12 +29,34 @@ class Rendered:
     body: bytes
 
 
-@dataclass(frozen=True)
+CHECK_EVERY_S = 0.5
+
+
 class LiveView:
-    version: str
-    snapshot: StateSnapshot
-    geojson: Rendered
-    compact: Rendered
+    """The city at one version: the compact state (what SSE pushes) and, rendered on first
+    use, the GeoJSON (what `/segments` serves), so a change costs only what is asked for."""
+
+    def __init__(
+        self,
+        version: str,
+        snapshot: StateSnapshot,
+        compact: Rendered,
+        checked_at: float,
+        geojson: Callable[[], Rendered],
+    ) -> None:
+        self.version = version
+        self.snapshot = snapshot
+        self.compact = compact
+        self.checked_at = checked_at  # wall-clock start of the version check: every earlier
+        # commit is in this view
+        self._render_geojson = geojson
+        self._geojson: Rendered | None = None
+
+    @property
+    def geojson(self) -> Rendered:
+        if self._geojson is None:
+            self._geojson = self._render_geojson()
+        return self._geojson
 
 
 def _etag(version: str, kind: str) -> str:
@@ -44,13 +70,14 @@ def _dumps(value: object) -> str:
 class LiveStates:
     """One per process (kept on the app's state): what the live map and its API serve."""
 
-    def __init__(self, database: Database, *, check_every_s: float = 1.0) -> None:
+    def __init__(self, database: Database, *, check_every_s: float = CHECK_EVERY_S) -> None:
         self._database = database
         self._check_every_s = check_every_s
         self._checked_at = -1e9
         self._version: str | None = None
         self._view: LiveView | None = None
         self._fragments: tuple[int, dict[str, str]] | None = None
+        self._ids: tuple[int, dict[str, str]] | None = None
         self._lock = asyncio.Lock()
 
     async def _current_version(self) -> str:
@@ -65,18 +92,53 @@ class LiveStates:
         async with self._lock:
             now = time.monotonic()
             if self._view is None or now - self._checked_at >= self._check_every_s:
+                checked_at = time.time()
                 version = await self._current_version()
                 self._checked_at = now
                 if self._view is None or version != self._version:
-                    self._view = await self._build(version)
+                    self._view = await self._build(version, checked_at)
                     self._version = version
             return self._view
+
+    async def changes(self) -> AsyncGenerator[LiveView | None]:
+        """Every check: the view when it is new (the first one is), else None (for SSE)."""
+        sent = None
+        loop = asyncio.get_running_loop()
+        while True:
+            began = loop.time()
+            view = await self.view()
+            if view.version != sent:
+                sent = view.version
+                yield view
+            else:
+                yield None
+            # Checks keep their pace however long a rebuild took.
+            await asyncio.sleep(max(0.0, began + self._check_every_s - loop.time()))
 
     def invalidate(self) -> None:
         self._checked_at = -1e9
 
-    async def _build(self, version: str) -> LiveView:
+    async def _build(self, version: str, checked_at: float) -> LiveView:
         snapshot = await state_snapshot(self._database)
+        interval = snapshot.interval_start.isoformat() if snapshot.interval_start else None
+        keys = self._keys(snapshot.registry)
+        # The same JSON as json.dumps of {"interval_start", "states": {id: [los, speed, flow,
+        # estimated]}}, written out directly: this runs on every change of the city's state.
+        states = ",".join(
+            f'{keys[s.segment_id]}:["{s.los}",{round(s.speed_kmh, 1)!r},'
+            f"{round(s.flow_veh_h)},{int(s.estimated)}]"
+            for s in snapshot.states
+        )
+        compact = f'{{"interval_start":{_dumps(interval)},"states":{{{states}}}}}'.encode()
+        return LiveView(
+            version=version,
+            snapshot=snapshot,
+            compact=Rendered(_etag(version, "compact"), compact),
+            checked_at=checked_at,
+            geojson=lambda: Rendered(_etag(version, "geojson"), self._geojson(snapshot)),
+        )
+
+    def _geojson(self, snapshot: StateSnapshot) -> bytes:
         fragments = self._geometry(snapshot.registry)
         states = {s.segment_id: s for s in snapshot.states}
         features = []
@@ -99,33 +161,19 @@ class LiveStates:
             )
             features.append(fragments[segment.id] + live + "}}")
         interval = snapshot.interval_start.isoformat() if snapshot.interval_start else None
-        geojson = (
+        return (
             '{"type":"FeatureCollection","interval_start":'
             + _dumps(interval)
             + ',"features":['
             + ",".join(features)
             + "]}"
         ).encode()
-        compact = _dumps(
-            {
-                "interval_start": interval,
-                "states": {
-                    s.segment_id: [
-                        s.los,
-                        round(s.speed_kmh, 1),
-                        round(s.flow_veh_h),
-                        int(s.estimated),
-                    ]
-                    for s in snapshot.states
-                },
-            }
-        ).encode()
-        return LiveView(
-            version=version,
-            snapshot=snapshot,
-            geojson=Rendered(_etag(version, "geojson"), geojson),
-            compact=Rendered(_etag(version, "compact"), compact),
-        )
+
+    def _keys(self, registry: Registry) -> dict[str, str]:
+        """Each segment id as a JSON string, made once per registry version."""
+        if self._ids is None or self._ids[0] != registry.version:
+            self._ids = (registry.version, {s.id: _dumps(s.id) for s in registry.segments})
+        return self._ids[1]
 
     def _geometry(self, registry: Registry) -> dict[str, str]:
         if self._fragments is not None and self._fragments[0] == registry.version:

@@ -97,23 +97,37 @@ async def state_snapshot(
         if interval is None or not registry.segments:
             return StateSnapshot(None, [], registry, updated_at)
         rows = await uow.states.at_interval(interval)
+        known = registry.segment_index
+        # Rows unpacked by position: attribute access on 10,000 rows is what made this slow.
         views: dict[str, SegmentStateView] = {
-            row.segment_id: SegmentStateView(
-                segment_id=row.segment_id,
-                interval_start=interval,
-                flow_veh_h=row.flow_veh_h,
-                speed_kmh=row.speed_kmh,
-                occupancy_pct=row.occupancy_pct,
-                density_veh_km=row.density_veh_km,
-                vc_ratio=row.vc_ratio,
-                los=LOS_LETTERS[row.los],
-                congestion_level=row.congestion_level,
-                confidence=row.confidence,
-                estimated=row.estimated,
-                source=row.source,
+            segment_id: SegmentStateView(
+                segment_id,
+                interval,
+                flow_veh_h,
+                speed_kmh,
+                occupancy_pct,
+                density_veh_km,
+                vc_ratio,
+                LOS_LETTERS[los],
+                congestion_level,
+                confidence,
+                estimated,
+                source,
             )
-            for row in rows
-            if row.segment_id in registry.segment_index
+            for (
+                segment_id,
+                flow_veh_h,
+                speed_kmh,
+                occupancy_pct,
+                density_veh_km,
+                vc_ratio,
+                los,
+                congestion_level,
+                confidence,
+                estimated,
+                source,
+            ) in rows
+            if segment_id in known
         }
         if estimate_missing and len(views) < len(registry.segments):
             shares = await history_shares(uow, registry, interval)

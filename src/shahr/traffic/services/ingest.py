@@ -9,7 +9,7 @@ after the commit, so a redelivered message (a worker killed mid-batch) counts on
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,28 +22,34 @@ from shahr.kernel.db import Database
 from shahr.traffic.domain.detectors import DetectorKind
 from shahr.traffic.domain.indices import MAX_JOURNEY_S, match_journeys
 from shahr.traffic.domain.readings import (
+    REASON_CODES,
     DetectorReading,
     PlatePassage,
+    ReadingColumns,
     Rejection,
     RejectReason,
     check_passage,
     check_reading,
-    dedupe_readings,
+    decode,
+    first_of_each_key,
     is_reading,
     plate_key,
-    split_payload,
+    reading_columns,
+    reading_items,
+    refusals,
+    split_body,
 )
 from shahr.traffic.domain.state import (
     INTERVAL_S,
     DetectorIntervalSums,
+    IntArray,
     ReadingArrays,
-    SegmentStates,
     interval_at,
     segment_states_from,
     sum_by_detector_interval,
 )
-from shahr.traffic.persistence import DetectorIntervalRow, TrafficUnitOfWork
-from shahr.traffic.persistence.readings import IntervalSums
+from shahr.traffic.persistence import TrafficUnitOfWork
+from shahr.traffic.persistence.readings import IntervalTotals
 from shahr.traffic.services.registry import Registry, current_registry
 
 READINGS_REJECTED = PrometheusCounter(
@@ -91,121 +97,140 @@ class IngestReport:
         self.intervals = sorted(set(self.intervals) | set(other.intervals))
 
 
-def _reject(report: IngestReport, reason: RejectReason) -> None:
-    report.rejected[reason.value] += 1
-    READINGS_REJECTED.labels(reason.value).inc()
+def _reject(report: IngestReport, reason: RejectReason, times: int = 1) -> None:
+    report.rejected[reason.value] += times
+    READINGS_REJECTED.labels(reason.value).inc(times)
+
+
+@dataclass
+class _Sorted:
+    readings: list[ReadingColumns]  # well-shaped, values not judged yet
+    checked: list[DetectorReading]  # judged item by item, values passed
+    passages: list[PlatePassage]
+    report: IngestReport
 
 
 def _sort(
     payloads: Sequence[bytes], registry: Registry, now: datetime, *, backfill: bool
-) -> tuple[list[DetectorReading], list[PlatePassage], IngestReport]:
-    report = IngestReport()
-    readings: list[DetectorReading] = []
-    passages: list[PlatePassage] = []
+) -> _Sorted:
+    """Decode the payloads; readings of the right shape go on as columns, the rest item by item."""
+    batch = _Sorted([], [], [], IngestReport())
+    singles: list[Any] = []  # one-reading messages, judged together
     for payload in payloads:
-        for item in split_payload(payload):
-            if isinstance(item, Rejection):
-                _reject(report, item.reason)
-                continue
-            checked: DetectorReading | PlatePassage | Rejection
-            if is_reading(item):
-                checked = check_reading(item, now, backfill=backfill)
-            elif "camera_id" in item:
-                checked = check_passage(item, now, backfill=backfill)
-            else:
-                checked = Rejection(RejectReason.malformed, "neither a reading nor a passage")
-            if isinstance(checked, Rejection):
-                _reject(report, checked.reason)
-                continue
-            device_id = (
-                checked.detector_id if isinstance(checked, DetectorReading) else checked.camera_id
-            )
-            detector = registry.detector(device_id)
+        body = decode(payload)
+        if isinstance(body, Rejection):
+            _reject(batch.report, body.reason)
+            continue
+        items = reading_items(body)
+        if items is None:
+            _sort_items(batch, split_body(body), registry, now, backfill=backfill)
+        elif len(items) == 1 and items[0] is body:
+            singles.append(body)
+        else:
+            _take_columns(batch, items, registry, now, backfill=backfill)
+    _take_columns(batch, singles, registry, now, backfill=backfill)
+    return batch
+
+
+def _take_columns(
+    batch: _Sorted, items: list[Any], registry: Registry, now: datetime, *, backfill: bool
+) -> None:
+    if not items:
+        return
+    columns = reading_columns(items)
+    if columns is None:
+        # Some item is mistyped: judge these one by one to give each its own reason.
+        _sort_items(batch, items, registry, now, backfill=backfill)
+    else:
+        batch.readings.append(columns)
+
+
+def _sort_items(
+    batch: _Sorted,
+    items: Iterable[dict[str, Any] | Rejection],
+    registry: Registry,
+    now: datetime,
+    *,
+    backfill: bool,
+) -> None:
+    report = batch.report
+    for item in items:
+        if isinstance(item, Rejection):
+            _reject(report, item.reason)
+            continue
+        if not isinstance(item, dict):
+            _reject(report, RejectReason.malformed)
+            continue
+        checked: DetectorReading | PlatePassage | Rejection
+        if is_reading(item):
+            checked = check_reading(item, now, backfill=backfill)
+        elif "camera_id" in item:
+            checked = check_passage(item, now, backfill=backfill)
+        else:
+            checked = Rejection(RejectReason.malformed, "neither a reading nor a passage")
+        if isinstance(checked, Rejection):
+            _reject(report, checked.reason)
+        elif isinstance(checked, DetectorReading):
+            batch.checked.append(checked)
+        else:
+            detector = registry.detector(checked.camera_id)
             if detector is None:
                 _reject(report, RejectReason.unknown_detector)
-                continue
-            is_camera = detector.kind is DetectorKind.plate_camera
-            if isinstance(checked, DetectorReading) != (not is_camera):
+            elif detector.kind is not DetectorKind.plate_camera:
                 _reject(report, RejectReason.wrong_kind)
-                continue
-            if isinstance(checked, DetectorReading):
-                readings.append(checked)
             else:
-                passages.append(checked)
-    return readings, passages, report
+                batch.passages.append(checked)
 
 
-def _arrays(readings: Sequence[DetectorReading], registry: Registry) -> ReadingArrays:
-    middle = np.array(
-        [r.observed_at.timestamp() - r.period_s / 2 for r in readings], dtype=np.float64
-    )
+def _accepted_readings(
+    batch: _Sorted, registry: Registry, now: datetime, *, backfill: bool
+) -> tuple[ReadingColumns, IntArray]:
+    """The readings that pass every check, and their detectors' registry positions."""
+    readings = ReadingColumns.concat([*batch.readings, ReadingColumns.of(batch.checked)])
+    code = refusals(readings, now, backfill=backfill)
+    index_of = registry.detector_index.get
+    detector = np.array([index_of(d, -1) for d in readings.detector_id], dtype=np.int64)
+    known = detector >= 0
+    code[(code < 0) & ~known] = REASON_CODES.index(RejectReason.unknown_detector)
+    camera = np.zeros(len(readings), dtype=np.bool_)
+    camera[known] = registry.is_camera[detector[known]]
+    code[(code < 0) & camera] = REASON_CODES.index(RejectReason.wrong_kind)
+    refused = code[code >= 0]
+    if len(refused):
+        for reason_code, times in enumerate(np.bincount(refused).tolist()):
+            if times:
+                _reject(batch.report, REASON_CODES[reason_code], times)
+    accepted = np.flatnonzero(code < 0)
+    return readings.take(accepted), detector[accepted]
+
+
+def _arrays(readings: ReadingColumns, detector: IntArray) -> ReadingArrays:
+    middle = readings.observed_us / 1e6 - readings.period_s / 2
     return ReadingArrays(
-        detector=np.array(
-            [registry.detector_index[r.detector_id] for r in readings], dtype=np.int64
-        ),
+        detector=detector,
         interval=(middle // INTERVAL_S).astype(np.int64),
-        count=np.array([r.count for r in readings], dtype=np.float64),
-        period_s=np.array([r.period_s for r in readings], dtype=np.float64),
-        occupancy_pct=np.array([r.occupancy_pct for r in readings], dtype=np.float64),
-        speed_kmh=np.array(
-            [np.nan if r.speed_kmh is None else r.speed_kmh for r in readings], dtype=np.float64
-        ),
+        count=readings.count.astype(np.float64),
+        period_s=readings.period_s.astype(np.float64),
+        occupancy_pct=readings.occupancy_pct,
+        speed_kmh=readings.speed_kmh,
     )
 
 
-def sums_from_rows(
-    rows: Sequence[DetectorIntervalRow | IntervalSums], registry: Registry
-) -> DetectorIntervalSums:
-    """Stored interval sums as arrays (rows of detectors no longer registered are left out)."""
-    known = [r for r in rows if r.detector_id in registry.detector_index]
+def sums_from_totals(totals: IntervalTotals, registry: Registry) -> DetectorIntervalSums:
+    """Interval totals as arrays indexed by the registry (unregistered detectors left out)."""
+    index_of = registry.detector_index.get
+    detector = np.array([index_of(d, -1) for d in totals.detector_id], dtype=np.int64)
+    known = detector >= 0
     return DetectorIntervalSums(
-        detector=np.array([registry.detector_index[r.detector_id] for r in known], dtype=np.int64),
-        interval=np.array(
-            [int(r.interval_start.timestamp()) // INTERVAL_S for r in known], dtype=np.int64
-        ),
-        readings=np.array([r.readings for r in known], dtype=np.float64),
-        count=np.array([r.count for r in known], dtype=np.float64),
-        period_s=np.array([r.period_s for r in known], dtype=np.float64),
-        occupancy_s=np.array([r.occupancy_s for r in known], dtype=np.float64),
-        speed_count=np.array([r.speed_count for r in known], dtype=np.float64),
-        inv_speed=np.array([r.inv_speed for r in known], dtype=np.float64),
+        detector=detector[known],
+        interval=totals.interval[known],
+        readings=totals.readings[known],
+        count=totals.count[known],
+        period_s=totals.period_s[known],
+        occupancy_s=totals.occupancy_s[known],
+        speed_count=totals.speed_count[known],
+        inv_speed=totals.inv_speed[known],
     )
-
-
-def state_rows(
-    states: SegmentStates, registry: Registry, now: datetime, *, source: str = "detectors"
-) -> list[dict[str, Any]]:
-    """Segment states as table rows (measured)."""
-    segments = registry.segments
-    return [
-        {
-            "segment_id": segments[seg].id,
-            "interval_start": interval_at(interval),
-            "flow_veh_h": flow,
-            "speed_kmh": speed,
-            "occupancy_pct": occupancy,
-            "density_veh_km": flow / speed,
-            "vc_ratio": vc,
-            "los": los,
-            "congestion_level": level,
-            "confidence": confidence,
-            "estimated": False,
-            "source": source,
-            "updated_at": now,
-        }
-        for seg, interval, flow, speed, occupancy, vc, los, level, confidence in zip(
-            states.segment.tolist(),
-            states.interval.tolist(),
-            states.flow_veh_h.tolist(),
-            states.speed_kmh.tolist(),
-            states.occupancy_pct.tolist(),
-            states.vc_ratio.tolist(),
-            states.los.tolist(),
-            states.congestion_level.tolist(),
-            states.confidence.tolist(),
-            strict=True,
-        )
-    ]
 
 
 async def ingest_batch(
@@ -224,30 +249,37 @@ async def ingest_batch(
     """
     now = clock.now()
     registry = await current_registry(database)
-    readings, passages, report = _sort(payloads, registry, now, backfill=backfill)
-    unique = dedupe_readings(readings)
-    report.duplicates += len(readings) - len(unique)
+    batch = _sort(payloads, registry, now, backfill=backfill)
+    report = batch.report
+    readings, detector = _accepted_readings(batch, registry, now, backfill=backfill)
+    first = first_of_each_key(detector, readings.observed_us)
+    report.duplicates += len(readings) - len(first)
+    READINGS_DUPLICATE.inc(len(readings) - len(first))
+    unique, detector = readings.take(first), detector[first]
+    stored = await _store(database, registry, unique, detector, batch.passages, now, plate_secret)
+    report.add(stored)
+    return report
+
+
+async def _store(
+    database: Database,
+    registry: Registry,
+    unique: ReadingColumns,
+    detector: IntArray,
+    passages: Sequence[PlatePassage],
+    now: datetime,
+    plate_secret: str,
+) -> IngestReport:
+    """Store a batch in one transaction: new readings, their sums and states, passages."""
+    report = IngestReport()
     async with TrafficUnitOfWork(database) as uow:
-        if unique:
-            inserted = await uow.readings.insert_new(
-                [
-                    {
-                        "detector_id": r.detector_id,
-                        "observed_at": r.observed_at,
-                        "period_s": r.period_s,
-                        "count": r.count,
-                        "occupancy_pct": r.occupancy_pct,
-                        "speed_kmh": r.speed_kmh,
-                        "received_at": now,
-                    }
-                    for r in unique
-                ]
-            )
-            fresh = [r for r in unique if (r.detector_id, r.observed_at) in inserted]
+        if len(unique):
+            inserted = await uow.readings.insert_readings(unique, now)
+            fresh = np.flatnonzero(inserted)
             report.duplicates += len(unique) - len(fresh)
             report.accepted = len(fresh)
-            if fresh:
-                await _update_state(uow, registry, fresh, now, report)
+            if len(fresh):
+                await _update_state(uow, registry, unique.take(fresh), detector[fresh], now, report)
         if passages:
             await _store_passages(uow, passages, plate_secret, report)
         await uow.commit()
@@ -260,57 +292,50 @@ async def ingest_batch(
 async def _update_state(
     uow: TrafficUnitOfWork,
     registry: Registry,
-    fresh: Sequence[DetectorReading],
+    fresh: ReadingColumns,
+    detector: IntArray,
     now: datetime,
     report: IngestReport,
 ) -> None:
-    sums = sum_by_detector_interval(_arrays(fresh, registry))
-    detectors = registry.detectors
-    rows = [
-        {
-            "detector_id": detectors[det].id,
-            "interval_start": interval_at(interval),
-            "segment_id": detectors[det].segment_id,
-            "readings": int(n),
-            "count": int(count),
-            "period_s": period,
-            "occupancy_s": occupancy,
-            "speed_count": speed_count,
-            "inv_speed": inv_speed,
-        }
-        for det, interval, n, count, period, occupancy, speed_count, inv_speed in zip(
-            sums.detector.tolist(),
-            sums.interval.tolist(),
-            sums.readings.tolist(),
-            sums.count.tolist(),
-            sums.period_s.tolist(),
-            sums.occupancy_s.tolist(),
-            sums.speed_count.tolist(),
-            sums.inv_speed.tolist(),
-            strict=True,
-        )
-    ]
+    sums = sum_by_detector_interval(_arrays(fresh, detector))
+    ids = registry.detector_ids
+    segment_of = registry.detector_table.segment
+    segment_ids = [registry.segments[s].id for s in segment_of[sums.detector].tolist()]
     # The totals after this batch come back from the upsert; a segment's other detectors in
     # the same interval (usually none: lanes report together) are read.
-    totals = await uow.readings.add_to_intervals(rows)
-    have = {(t.detector_id, t.interval_start) for t in totals}
-    wanted = {
-        (other, t.interval_start)
-        for t in totals
-        for other in registry.counting_on.get(
-            detectors[registry.detector_index[t.detector_id]].segment_id, []
-        )
-    }
-    missing = sorted(wanted - have)
-    if missing:
-        totals += await uow.readings.sums_of(missing)
-    states = segment_states_from(
-        sums_from_rows(totals, registry), registry.detector_table, registry.segment_table
+    totals = await uow.readings.add_sums(ids[sums.detector].tolist(), segment_ids, sums)
+    have = sums_from_totals(totals, registry)
+    missing_detector, missing_interval = _missing_siblings(registry, have)
+    if len(missing_detector):
+        more = await uow.readings.totals_of(ids[missing_detector].tolist(), missing_interval)
+        have = sums_from_totals(IntervalTotals.concat(totals, more), registry)
+    states = segment_states_from(have, registry.detector_table, registry.segment_table)
+    await uow.states.save_measured_states(
+        [registry.segments[s].id for s in states.segment.tolist()], states, now
     )
-    measured = state_rows(states, registry, now)
-    await uow.states.save_measured(measured)
-    report.segment_states = len(measured)
-    report.intervals = sorted({t.interval_start for t in totals})
+    report.segment_states = len(states)
+    report.intervals = [interval_at(i) for i in np.unique(have.interval).tolist()]
+
+
+def _missing_siblings(registry: Registry, have: DetectorIntervalSums) -> tuple[IntArray, IntArray]:
+    """(detector, interval) pairs of counting detectors on the touched segments not in `have`."""
+    segment = registry.detector_table.segment[have.detector]
+    # Touched (segment, interval) pairs, then every counting detector of each segment.
+    pairs = np.unique(np.stack([segment, have.interval]), axis=1)
+    start = registry.counting_start[pairs[0]]
+    size = registry.counting_start[pairs[0] + 1] - start
+    total = int(size.sum())
+    if total == len(have):  # each touched segment's detectors all present (the usual case)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(pairs.shape[1]), size)
+    offset = np.arange(total) - np.repeat(np.cumsum(size) - size, size)
+    wanted_detector = registry.counting_detectors[start[owner] + offset]
+    wanted_interval = pairs[1][owner]
+    span = np.int64(1) << 32
+    present = have.detector * span + have.interval
+    wanted = wanted_detector * span + wanted_interval
+    missing = ~np.isin(wanted, present)
+    return wanted_detector[missing], wanted_interval[missing]
 
 
 async def _store_passages(

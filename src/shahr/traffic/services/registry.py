@@ -30,7 +30,12 @@ class Registry:
     adjacency: Adjacency
     edge_a: np.ndarray
     edge_b: np.ndarray
-    counting_on: dict[str, list[str]]  # segment id -> its counting detectors' ids
+    is_camera: np.ndarray  # per detector: a plate camera (passages, no readings)
+    detector_ids: np.ndarray  # per detector: its id (object array, for fancy indexing)
+    # Counting detectors by segment, as CSR: those of segment s are
+    # counting_detectors[counting_start[s]:counting_start[s + 1]].
+    counting_start: np.ndarray
+    counting_detectors: np.ndarray
 
     def detector(self, detector_id: str) -> Detector | None:
         index = self.detector_index.get(detector_id)
@@ -57,10 +62,10 @@ def build_registry(version: int, segments: list[Segment], detectors: list[Detect
         for b in following
     ]
     edges = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    counting_on: dict[str, list[str]] = {}
-    for detector in placed:
-        if detector.counts:
-            counting_on.setdefault(detector.segment_id, []).append(detector.id)
+    counting_index = np.flatnonzero(counts)
+    by_segment = counting_index[np.argsort(segment_of[counting_index], kind="stable")]
+    counting_start = np.zeros(len(segments) + 1, dtype=np.int64)
+    np.cumsum(counting.astype(np.int64), out=counting_start[1:])
     return Registry(
         version=version,
         segments=segments,
@@ -84,7 +89,10 @@ def build_registry(version: int, segments: list[Segment], detectors: list[Detect
         adjacency=adjacency,
         edge_a=edges[:, 0],
         edge_b=edges[:, 1],
-        counting_on=counting_on,
+        is_camera=np.array([d.kind is DetectorKind.plate_camera for d in placed], dtype=np.bool_),
+        detector_ids=np.array([d.id for d in placed], dtype=object),
+        counting_start=counting_start,
+        counting_detectors=by_segment.astype(np.int64),
     )
 
 

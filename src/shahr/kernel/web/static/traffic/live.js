@@ -111,15 +111,23 @@ function start(L) {
   let detectorsLayer = null;
   let live = null;
   let liveStates = null;
+  let reloading = null;
+  let reloadedAt = 0;
 
   function apply(states) {
+    let measured = 0;
+    let estimated = 0;
     for (const [id, entry] of byId) {
       const compact = states[id];
       entry.state = compact
         ? { los: compact[0], speed_kmh: compact[1], flow_veh_h: compact[2], estimated: !!compact[3] }
         : null;
       entry.layer.setStyle(styleFor(entry.state));
+      if (entry.state) entry.state.estimated ? estimated++ : measured++;
     }
+    // What the map shows, for people reading the page's state (and its browser tests).
+    root.dataset.measuredCount = String(measured);
+    root.dataset.estimatedCount = String(estimated);
   }
 
   function startLive() {
@@ -130,26 +138,40 @@ function start(L) {
       liveStates = data.states;
       root.dataset.liveUpdates = String(Number(root.dataset.liveUpdates || 0) + 1);
       root.dataset.interval = data.interval_start || "";
+      // A street the map has not drawn: the network grew (an import, the twin's network
+      // loading after the page); draw it again, then colour it.
+      const due = Date.now() - reloadedAt > 30_000;
+      if (!reloading && due && Object.keys(liveStates).some((id) => !byId.has(id))) {
+        reloadedAt = Date.now();
+        reloading = loadSegments({ fit: false }).finally(() => {
+          reloading = null;
+          if (Number(slider?.value || 0) === 0) apply(liveStates);
+        });
+      }
       if (Number(slider?.value || 0) === 0) apply(liveStates);
     });
   }
 
-  getJson(root.dataset.segmentsUrl)
-    .then((data) => {
-      segmentsLayer = L.geoJSON(data, {
-        pane: "segments",
-        renderer,
-        style: (feature) => styleFor(feature.properties),
-        onEachFeature: (feature, layer) => {
-          const entry = { layer, feature, state: feature.properties.los ? feature.properties : null };
-          byId.set(feature.id ?? feature.properties.id, entry);
-          layer.bindPopup(() => describe(feature, entry.state));
-        },
-      }).addTo(map);
-      root.dataset.segmentsCount = String(data.features.length);
-      if (data.features.length) map.fitBounds(segmentsLayer.getBounds(), { padding: [12, 12] });
-      startLive();
-    })
+  async function loadSegments({ fit }) {
+    const data = await getJson(root.dataset.segmentsUrl);
+    if (segmentsLayer) map.removeLayer(segmentsLayer);
+    byId.clear();
+    segmentsLayer = L.geoJSON(data, {
+      pane: "segments",
+      renderer,
+      style: (feature) => styleFor(feature.properties),
+      onEachFeature: (feature, layer) => {
+        const entry = { layer, feature, state: feature.properties.los ? feature.properties : null };
+        byId.set(feature.id ?? feature.properties.id, entry);
+        layer.bindPopup(() => describe(feature, entry.state));
+      },
+    }).addTo(map);
+    root.dataset.segmentsCount = String(data.features.length);
+    if (fit && data.features.length) map.fitBounds(segmentsLayer.getBounds(), { padding: [12, 12] });
+  }
+
+  loadSegments({ fit: true })
+    .then(startLive)
     .catch(() => {
       root.dataset.segmentsCount = "0";
       say(fill(strings.unavailable, { layer: strings.live }));
