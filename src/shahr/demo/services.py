@@ -22,7 +22,8 @@ from shahr.demo.domain import (
     demo_staff_accounts,
 )
 from shahr.demo.parking import seed_demo_parking
-from shahr.demo.roads import seed_demo_roads
+from shahr.demo.twin.feed import DEMO_RECORDING, seed_twin_network
+from shahr.demo.twin.scenario import load_scenario
 from shahr.identity import services as identity_services
 from shahr.kernel.access import Role
 from shahr.kernel.persian import normalise
@@ -94,7 +95,10 @@ async def seed_demo_city(container: Container) -> list[str]:
     await parking_services.load_metro_stations(database, stations=data.metro_stations)
     await seed_demo_parking(container)
     await air_quality_services.load_stations(database, stations=data.aq_stations)
-    await seed_demo_roads(database, container.clock, centroids=data.centroids)
+    # The streets are the digital twin's (a synthetic grid over districts 6 and 7), there
+    # from the first page, before the twin starts: every street on the map is one it drives.
+    twin = await asyncio.to_thread(load_scenario, DEMO_RECORDING)
+    await seed_twin_network(database, twin)
 
     staff = demo_staff_accounts()
     for account in staff:
