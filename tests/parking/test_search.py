@@ -5,15 +5,17 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+import pytest
 from shapely.geometry import Point, shape
 
 from shahr.bootstrap import Container
 from shahr.demo.parking import demo_meters, seed_demo_parking
 from shahr.kernel.clock import FixedClock
+from shahr.kernel.db import Database
 from shahr.kernel.geo import LonLat
 from shahr.parking import queries, services
 from shahr.parking.domain import BayKind, TimeWindow, VehicleKind, parse_meter_file
-from shahr.parking.queries import SearchResult
+from shahr.parking.queries import MeterAvailability, SearchResult, holds
 from shahr.parking.services import ParkingPorts
 
 from .geodata import metro_stations, official_features
@@ -306,3 +308,63 @@ async def test_search_counts_bays_per_vehicle_from_the_same_snapshot_for_each_ki
         (f.meter.device_id, f.bays_total) for f in cars.meters
     ]
     assert [(f.meter.device_id, f.bays_total) for f in motorcycles.meters] == [("TEST-A1", 1)]
+
+
+# --- the free bays: a short-lived copy of the holds, dropped at this process's writes ------
+
+
+async def test_a_booking_in_this_process_shows_in_the_very_next_search(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(holds, "TTL_S", 3_600.0)  # only the write drops the copy
+    ports = await seeded_ports(container)
+    before = await search(ports)  # the copy of the holds for the window is now kept
+    a1 = next(
+        m for m in (await ports.inventory.current()).meters.values() if m.device_id == "TEST-A1"
+    )
+
+    await book(ports, a1.bays[0].id, starts_at=tehran(26, 11), minutes=60)
+    after = await search(ports)
+
+    free = {f.meter.device_id: f.bays_free for f in before.meters}
+    assert {f.meter.device_id: f.bays_free for f in after.meters}["TEST-A1"] == free["TEST-A1"] - 1
+
+
+async def test_another_process_booking_shows_once_the_copy_expires(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(holds, "TTL_S", 3_600.0)  # no expiry before it is asked for
+    ports = await seeded_ports(container)
+    other_database = Database(container.database.url)
+    other_process = dataclasses.replace(ports, database=other_database)
+    try:
+        await search(other_process)
+        a1 = next(
+            m for m in (await ports.inventory.current()).meters.values() if m.device_id == "TEST-A1"
+        )
+        await book(ports, a1.bays[0].id, starts_at=tehran(26, 11), minutes=60)
+
+        # Within the copy's life the other process may still count the bay free ...
+        stale = await search(other_process)
+        monkeypatch.setattr(holds, "TTL_S", 0.0)
+        fresh = await search(other_process)
+    finally:
+        await other_database.dispose()
+
+    assert {f.meter.device_id: f.bays_free for f in stale.meters}["TEST-A1"] == 7
+    # ... and counts it held once the copy has expired.
+    assert {f.meter.device_id: f.bays_free for f in fresh.meters}["TEST-A1"] == 6
+
+
+async def test_the_answers_meters_equal_ones_built_field_by_field(container: Container) -> None:
+    ports = await seeded_ports(container)
+
+    result = await search(ports, radius_m=2_000)
+
+    assert result.meters
+    for found in result.meters:
+        rebuilt = MeterAvailability(
+            **{f.name: getattr(found, f.name) for f in dataclasses.fields(found)}
+        )
+        assert found == rebuilt
+        assert repr(found) == repr(rebuilt)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -11,6 +11,7 @@ from shahr.bootstrap import Container
 from shahr.kernel.clock import FixedClock
 from shahr.traffic import queries, services
 from shahr.traffic.domain.readings import batch_payload, encode
+from shahr.traffic.persistence import TrafficUnitOfWork
 
 from .network import MONITORED, minute_of_readings, reading
 
@@ -56,6 +57,34 @@ async def test_replaying_the_same_payloads_counts_nothing_twice(
     assert again.accepted == 0
     assert again.duplicates == 10
     assert by_id(await queries.segment_states(network.database)) == before
+
+
+async def test_the_live_version_moves_with_each_batch_that_changes_state_and_not_on_a_replay(
+    network: Container, clock: FixedClock
+) -> None:
+    # The live map checks one version row, not max(updated_at) over an index every state
+    # update had to change (docs/decisions/0015).
+    start = clock.now().replace(second=0) - timedelta(minutes=2)
+    first = [minute_of_readings(start)]
+    await services.ingest_batch(network.database, clock, first)
+    after_first = await _last_update(network)
+    clock.advance(timedelta(seconds=1))
+
+    await services.ingest_batch(network.database, clock, first)  # a redelivery
+    assert await _last_update(network) == after_first
+
+    await services.ingest_batch(
+        network.database, clock, [minute_of_readings(start + timedelta(minutes=1))]
+    )
+    after_second = await _last_update(network)
+    assert after_first is not None
+    assert after_second is not None
+    assert after_second > after_first
+
+
+async def _last_update(network: Container) -> datetime | None:
+    async with TrafficUnitOfWork(network.database) as uow:
+        return await uow.states.last_update()
 
 
 async def test_a_late_reading_inside_the_window_is_added_to_its_interval(

@@ -567,10 +567,7 @@ class JetStreamStream:
         backoff_s = 0.1
         while True:
             try:
-                if binding.batch_handler is None:
-                    batch = await pull.fetch(binding.max_batch, timeout=5)
-                else:
-                    batch = await self._fetch_at_hand(pull, binding.max_batch)
+                batch = await self._fetch_at_hand(pull, binding.max_batch)
             except TimeoutError:
                 continue
             except Exception:

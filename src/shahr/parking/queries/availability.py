@@ -32,6 +32,7 @@ from shahr.parking.domain import (
 from shahr.parking.persistence import (
     holds_on_meters,
 )
+from shahr.parking.queries.holds import held_bays_of
 from shahr.parking.queries.inventory import InventoryCache, InventorySnapshot, MetroNearby
 
 
@@ -121,7 +122,7 @@ async def held_bays(
 # does not depend on the moment it is asked while `check_window`'s tests of `now` pass, so
 # a price is kept for as long as they do (see `_now_allows`). Bounded: the whole table is
 # dropped when it fills.
-_MAX_PRICES = 50_000
+_MAX_PRICED_WINDOWS = 2_000
 PriceOutcome = Price | DomainError
 
 
@@ -139,31 +140,39 @@ def _now_allows(window: TimeWindow, rules: ParkingRules, now: datetime) -> bool:
 @dataclass
 class _SearchArrays:
     """One inventory snapshot laid out for search: per meter (in the meter index's order),
-    its price group and, per vehicle kind, the bays that take it; and prices already known."""
+    its id, zone and price group; per vehicle kind, the bays that take it and what an answer
+    shows of it (once shown); per (vehicle kind, window), each group's price once known."""
 
     meters: list[Meter]
+    ids: list[MeterId]
+    zones: list[Zone]
     position: dict[MeterId, int]
     group: npt.NDArray[np.intp]
+    group_of: list[int]
     groups: list[tuple[str, StreetClass]]
     by_kind: dict[VehicleKind, tuple[BoolArray, list[list[BayId]]]] = field(default_factory=dict)
-    prices: dict[tuple[int, VehicleKind, TimeWindow], tuple[ParkingRules, PriceOutcome]] = field(
-        default_factory=dict
+    prices: dict[tuple[VehicleKind, TimeWindow], tuple[ParkingRules, list[PriceOutcome | None]]] = (
+        field(default_factory=dict)
     )
+    shown_by_kind: dict[VehicleKind, list[dict[str, object] | None]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, snapshot: InventorySnapshot) -> _SearchArrays:
         meters = [snapshot.meters[meter_id] for meter_id in snapshot.meter_index.keys]
         number: dict[tuple[str, StreetClass], int] = {}
-        group = np.fromiter(
-            (
-                number.setdefault((meter.zone_code, meter.street_class), len(number))
-                for meter in meters
-            ),
-            dtype=np.intp,
-            count=len(meters),
+        group_of = [
+            number.setdefault((meter.zone_code, meter.street_class), len(number))
+            for meter in meters
+        ]
+        return cls(
+            meters=meters,
+            ids=[meter.id for meter in meters],
+            zones=[snapshot.zone_of(meter) for meter in meters],
+            position={meter.id: i for i, meter in enumerate(meters)},
+            group=np.array(group_of, dtype=np.intp),
+            group_of=group_of,
+            groups=list(number),
         )
-        position = {meter.id: i for i, meter in enumerate(meters)}
-        return cls(meters=meters, position=position, group=group, groups=list(number))
 
     def fitting(self, vehicle_kind: VehicleKind) -> tuple[BoolArray, list[list[BayId]]]:
         """Per meter: whether any bay takes the vehicle, and which bays do."""
@@ -176,9 +185,52 @@ class _SearchArrays:
             self.by_kind[vehicle_kind] = (fits, bays)
         return self.by_kind[vehicle_kind]
 
+    def shown(self, vehicle_kind: VehicleKind) -> list[dict[str, object] | None]:
+        """Per meter, what an answer shows of it whatever the window (`_shown_as`), once
+        the meter has been in an answer for this vehicle kind."""
+        found = self.shown_by_kind.get(vehicle_kind)
+        if found is None:
+            found = self.shown_by_kind[vehicle_kind] = [None] * len(self.meters)
+        return found
+
+    def _shown_as(
+        self, snapshot: InventorySnapshot, position: int, vehicle_kind: VehicleKind
+    ) -> dict[str, object]:
+        """A `MeterAvailability`'s fields that depend on the meter and vehicle kind alone,
+        with every fitting bay free: the meter, its zone and closest metro station."""
+        meter = self.meters[position]
+        total = len(self.fitting(vehicle_kind)[1][position])
+        shown: dict[str, object] = {
+            "meter": meter,
+            "zone": self.zones[position],
+            "distance_m": None,
+            "bays_total": total,
+            "bays_free": total,
+            "price": None,
+            "refusal": None,
+            "metro": snapshot.metro_of(meter),
+        }
+        self.shown(vehicle_kind)[position] = shown
+        return shown
+
+    def price_table(
+        self, rules: ParkingRules, vehicle_kind: VehicleKind, window: TimeWindow, now: datetime
+    ) -> list[PriceOutcome | None]:
+        """Per price group, the window's price once worked out (None until then): shared by
+        the searches for which `_now_allows` holds, this search's own otherwise."""
+        if not _now_allows(window, rules, now):
+            return [None] * len(self.groups)
+        key = (vehicle_kind, window)
+        kept = self.prices.get(key)
+        if kept is None or kept[0] is not rules:
+            if len(self.prices) >= _MAX_PRICED_WINDOWS:
+                self.prices.clear()
+            kept = self.prices[key] = (rules, [None] * len(self.groups))
+        return kept[1]
+
 
 # By the snapshot's id (a snapshot holds dicts, so it cannot be hashed), each entry
-# dropped when its snapshot is.
+# dropped when its snapshot is (so the arrays must not refer to the snapshot itself).
 _arrays_of: dict[int, _SearchArrays] = {}
 
 
@@ -209,7 +261,10 @@ async def search_meters(
     """Meters near a point or inside a box, nearest first, with free fitting bays for the window.
 
     Meters with no bay for the vehicle, or dearer than `max_price_rial`, are left out;
-    `available_only` leaves out those with no free bay too.
+    `available_only` leaves out those with no free bay too. The free bays come from a copy
+    of the holds this process drops at its own reservation writes and otherwise keeps for
+    about a second (`holds.HeldBays`): a count to choose by, never a guarantee; the
+    database refuses a double booking whatever search showed (decision 0011).
     """
     snapshot = await inventory.current()
     ranked = rank_meters(
@@ -225,54 +280,63 @@ async def search_meters(
         available_only=available_only,
         limit=limit,
     )
-    held, _paid = await held_bays(database, ranked.meter_ids(), window, now=now)
+    held = await held_bays_of(database).held(database, ranked.meter_ids(), window, now=now)
     return ranked.result(held, available_only=available_only, limit=limit)
+
+
+_new = object.__new__
 
 
 @dataclass(frozen=True)
 class RankedMeters:
-    """The candidates of a search, nearest first, before the free bays are counted."""
+    """The candidates of a search, nearest first, before the free bays are counted: their
+    positions in the snapshot's search arrays, distances and prices."""
 
     snapshot: InventorySnapshot
+    arrays: _SearchArrays
     window: TimeWindow
     vehicle_kind: VehicleKind
     centre: LonLat
-    meters: list[tuple[Meter, float, list[BayId], PriceOutcome]]
+    positions: list[int]
+    distances: list[float]
+    prices: list[PriceOutcome]
 
     def meter_ids(self) -> list[MeterId]:
-        return [meter.id for meter, _, _, _ in self.meters]
+        ids = self.arrays.ids
+        return [ids[i] for i in self.positions]
 
     def result(self, held: set[int], *, available_only: bool, limit: int) -> SearchResult:
         """The answer, given the bays held over any part of the window."""
-        snapshot = self.snapshot
+        arrays = self.arrays
+        vehicle_kind = self.vehicle_kind
+        _, fitting = arrays.fitting(vehicle_kind)
+        shown = arrays.shown(vehicle_kind)
         found: list[MeterAvailability] = []
-        for meter, distance_m, fitting, price in self.meters:
-            if not isinstance(price, Price):
-                free = 0
-            elif held.isdisjoint(fitting):
-                free = len(fitting)
+        for i, distance_m, price in zip(self.positions, self.distances, self.prices, strict=True):
+            fields = shown[i] or arrays._shown_as(self.snapshot, i, vehicle_kind)
+            # The frozen dataclass's fields set directly: its `__init__` (one
+            # `object.__setattr__` per field) cost more than the rest of this loop. The
+            # object is equal to `MeterAvailability(**fields)` (there is no __post_init__).
+            one = _new(MeterAvailability)
+            values = one.__dict__
+            values.update(fields)
+            values["distance_m"] = round(distance_m, 1)
+            if isinstance(price, Price):
+                values["price"] = price
+                if held and not held.isdisjoint(bays := fitting[i]):
+                    values["bays_free"] = len([bay_id for bay_id in bays if bay_id not in held])
             else:
-                free = len([bay_id for bay_id in fitting if bay_id not in held])
-            if available_only and free == 0:
+                values["refusal"] = price
+                values["bays_free"] = 0
+            if available_only and values["bays_free"] == 0:
                 continue
-            found.append(
-                MeterAvailability(
-                    meter=meter,
-                    zone=snapshot.zone_of(meter),
-                    distance_m=round(distance_m, 1),
-                    bays_total=len(fitting),
-                    bays_free=free,
-                    price=price if isinstance(price, Price) else None,
-                    refusal=None if isinstance(price, Price) else price,
-                    metro=snapshot.metro_of(meter),
-                )
-            )
+            found.append(one)
             if len(found) == limit:
                 break
         return SearchResult(
             window=self.window,
             vehicle_kind=self.vehicle_kind,
-            nearest_metro=snapshot.nearest_metro(self.centre.lon, self.centre.lat),
+            nearest_metro=self.snapshot.nearest_metro(self.centre.lon, self.centre.lat),
             meters=found,
         )
 
@@ -300,19 +364,12 @@ def rank_meters(
     if centre is None:
         raise ValueError("search needs a point or a box")
     arrays = _search_arrays(snapshot)
-    fits, fitting = arrays.fitting(vehicle_kind)
-    cacheable = _now_allows(window, rules, now)
-    priced_here: dict[int, PriceOutcome] = {}
+    fits, _fitting = arrays.fitting(vehicle_kind)
+    table = arrays.price_table(rules, vehicle_kind, window, now)
 
     def priced(group: int) -> PriceOutcome:
-        outcome = priced_here.get(group)
-        if outcome is not None:
-            return outcome
-        key = (group, vehicle_kind, window)
-        kept = arrays.prices.get(key) if cacheable else None
-        if kept is not None and kept[0] is rules:
-            outcome = kept[1]
-        else:
+        outcome = table[group]
+        if outcome is None:
             zone_code, street_class = arrays.groups[group]
             try:
                 outcome = window_price(
@@ -320,11 +377,7 @@ def rank_meters(
                 )
             except DomainError as error:
                 outcome = error
-            if cacheable:
-                if len(arrays.prices) >= _MAX_PRICES:
-                    arrays.prices.clear()
-                arrays.prices[key] = (rules, outcome)
-        priced_here[group] = outcome
+            table[group] = outcome
         return outcome
 
     def keep(positions: IndexArray) -> BoolArray:
@@ -356,11 +409,12 @@ def rank_meters(
         positions, distances = index.nearest_positions(
             centre, want, max_distance_m=radius_m, keep=keep
         )
-    meters = [
-        (arrays.meters[i], d, fitting[i], priced(int(arrays.group[i])))
-        for i, d in zip(positions.tolist(), distances.tolist(), strict=True)
-    ]
-    return RankedMeters(snapshot, window, vehicle_kind, centre, meters)
+    group_of = arrays.group_of
+    at = positions.tolist()
+    prices = [table[group_of[i]] or priced(group_of[i]) for i in at]
+    return RankedMeters(
+        snapshot, arrays, window, vehicle_kind, centre, at, distances.tolist(), prices
+    )
 
 
 def _distance(meter: Meter, point: LonLat) -> float:

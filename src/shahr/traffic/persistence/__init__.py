@@ -23,7 +23,7 @@ from shahr.traffic.persistence.readings import (
     ReadingRepository,
     ReadingRow,
 )
-from shahr.traffic.persistence.state import SegmentStateRow, StateRepository
+from shahr.traffic.persistence.state import SegmentStateRow, StateRepository, StateVersionRow
 
 
 class TrafficUnitOfWork(UnitOfWork):
@@ -68,6 +68,7 @@ __all__ = [
     "SegmentRow",
     "SegmentStateRow",
     "StateRepository",
+    "StateVersionRow",
     "TrafficUnitOfWork",
     "UtcDateTime",
     "aware",

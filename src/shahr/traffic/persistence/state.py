@@ -6,7 +6,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Index, SmallInteger, String, delete, func, select, text
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    delete,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,13 +44,22 @@ STATE_COLUMNS = (
 VIEW_COLUMNS = STATE_COLUMNS[:-1]  # what a reader is shown: all but updated_at
 
 
+STATE_FILLFACTOR = 50
+
+
 class SegmentStateRow(Base):
-    """A segment's state over one interval."""
+    """A segment's state over one interval.
+
+    Ingest rewrites a segment's current state with each batch that reaches it: no index
+    holds a column that such an update changes (when the states last changed is kept in
+    `StateVersionRow`, not by an index on `updated_at`) and half of each page is left
+    free, so the update stays on its page and adds no index entries (HOT).
+    """
 
     __tablename__ = "traffic_segment_state"
     __table_args__ = (
         Index("ix_traffic_segment_state_interval", "interval_start"),
-        Index("ix_traffic_segment_state_updated", "updated_at"),
+        {"postgresql_with": {"fillfactor": STATE_FILLFACTOR}},
     )
 
     segment_id: Mapped[str] = mapped_column(String(120), primary_key=True)
@@ -54,6 +75,16 @@ class SegmentStateRow(Base):
     estimated: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(String(24))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StateVersionRow(Base):
+    """One row: when segment states last changed, written last by each transaction that
+    changes them (`StateRepository.touch`): what the live map checks twice a second."""
+
+    __tablename__ = "traffic_state_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 STAGED_STATE = {
@@ -187,9 +218,30 @@ class StateRepository:
         found: datetime | None = await self.session.scalar(statement)
         return aware(found)
 
+    async def touch(self, now: datetime) -> None:
+        """Record that states changed, as the LAST write of the transaction that changed them.
+
+        The version row is locked until commit: written last, a transaction holds it only
+        while it commits, and never while it waits for another transaction's rows. On
+        PostgreSQL the value only moves forward (by a microsecond at least, so that every
+        commit changes it, whichever of two workers' clocks was earlier); SQLite has one
+        writer at a time.
+        """
+        table = StateVersionRow.__table__
+        statement = upsert(self.session, table).values(id=1, changed_at=now)  # type: ignore[arg-type]
+        changed_at: Any = statement.excluded.changed_at
+        if is_postgresql(self.session):
+            later = table.c.changed_at + literal_column("interval '1 microsecond'")
+            changed_at = func.greatest(later, changed_at)
+        statement = statement.on_conflict_do_update(
+            index_elements=["id"], set_={"changed_at": changed_at}
+        )
+        await self.session.execute(statement)
+
     async def last_update(self) -> datetime | None:
+        """When the states last changed (the committing transaction's clock)."""
         found: datetime | None = await self.session.scalar(
-            select(func.max(SegmentStateRow.updated_at))
+            select(StateVersionRow.changed_at).where(StateVersionRow.id == 1)
         )
         return aware(found)
 

@@ -282,6 +282,8 @@ async def _store(
                 await _update_state(uow, registry, unique.take(fresh), detector[fresh], now, report)
         if passages:
             await _store_passages(uow, passages, plate_secret, report)
+        if report.segment_states:
+            await uow.states.touch(now)  # last: see StateRepository.touch
         await uow.commit()
     READINGS_ACCEPTED.inc(report.accepted)
     READINGS_DUPLICATE.inc(report.duplicates)
@@ -299,11 +301,9 @@ async def _update_state(
 ) -> None:
     sums = sum_by_detector_interval(_arrays(fresh, detector))
     ids = registry.detector_ids
-    segment_of = registry.detector_table.segment
-    segment_ids = [registry.segments[s].id for s in segment_of[sums.detector].tolist()]
     # The totals after this batch come back from the upsert; a segment's other detectors in
     # the same interval (usually none: lanes report together) are read.
-    totals = await uow.readings.add_sums(ids[sums.detector].tolist(), segment_ids, sums)
+    totals = await uow.readings.add_sums(ids[sums.detector].tolist(), sums)
     have = sums_from_totals(totals, registry)
     missing_detector, missing_interval = _missing_siblings(registry, have)
     if len(missing_detector):

@@ -68,6 +68,8 @@ async def finalise_intervals(
         async with TrafficUnitOfWork(database) as uow:
             await uow.states.save_estimates(rows)
             await uow.history.set_mark(JOB, interval)
+            if rows:
+                await uow.states.touch(now)  # last: see StateRepository.touch
             await uow.commit()
         if measured:
             report.intervals.append(interval)

@@ -1,0 +1,165 @@
+"""Search's view of the bays held over a window: a short-lived, in-process copy of the holds.
+
+Search counts free bays on every request; asking the database each time (one query per
+search) cost it more than everything else it does. So search reads the holds from a copy
+kept per database and per span of time: the holds overlapping the window widened to whole
+`BUCKET`s (one copy serves every window inside the same span; which of them overlap the
+exact window, and which still hold at `now`, is worked out per search, as before).
+
+A copy is dropped at once when this process writes to the reservations table (an engine
+listener sees the statement, and again the commit), and otherwise lives `TTL_S` seconds:
+a booking made by another process shows in this one's search within that time. That is
+acceptable because search only informs: the database's own check when a bay is held
+(`BEGIN IMMEDIATE` on SQLite, the exclusion constraint on PostgreSQL) is what guarantees
+no double booking, never a free-bay count (decision 0011). The bay picker
+(`meter_detail`) and booking read the database directly.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, select
+
+from shahr.kernel.db import Database
+from shahr.parking.domain import HOLDING_STATUSES, ReservationStatus, TimeWindow
+from shahr.parking.persistence import Hold, ReservationRow
+
+# How long a copy answers when this process has not written a reservation since.
+TTL_S = 1.0
+# Windows are widened to whole buckets, so that nearby windows share a copy.
+BUCKET = timedelta(minutes=15)
+# Copies kept per database (distinct spans asked for within `TTL_S`); all dropped when full.
+MAX_SPANS = 256
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TABLE = ReservationRow.__tablename__
+_HOLDING = tuple(status.value for status in HOLDING_STATUSES)
+
+
+class HeldBays:
+    """The holds on one database's bays, per widened window, for search (see the module)."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        # span -> (generation, monotonic time fetched, holds by meter id)
+        self._spans: dict[tuple[datetime, datetime], tuple[int, float, dict[int, list[Hold]]]] = {}
+
+    def invalidate(self) -> None:
+        self.generation += 1
+        self._spans.clear()
+
+    async def held(
+        self, database: Database, meter_ids: Sequence[int], window: TimeWindow, *, now: datetime
+    ) -> set[int]:
+        """The bays of these meters held over any part of the window (as `held_bays`)."""
+        if not meter_ids:
+            return set()
+        span = _widened(window)
+        kept = self._spans.get(span)
+        if kept is None or kept[0] != self.generation or time.monotonic() - kept[1] >= TTL_S:
+            kept = await self._fetch(database, span)
+        by_meter = kept[2]
+        held: set[int] = set()
+        for meter_id in meter_ids:
+            holds = by_meter.get(meter_id)
+            if holds is None:
+                continue
+            for hold in holds:
+                held_span = hold.held(now)
+                if held_span is not None and held_span.overlaps(window):
+                    held.add(hold.bay_id)
+        return held
+
+    async def _fetch(
+        self, database: Database, span: tuple[datetime, datetime]
+    ) -> tuple[int, float, dict[int, list[Hold]]]:
+        generation, fetched_at = self.generation, time.monotonic()
+        r = ReservationRow
+        query = select(
+            r.id,
+            r.bay_id,
+            r.meter_id,
+            r.status,
+            r.starts_at,
+            r.ends_at,
+            r.extension_from,
+            r.hold_expires_at,
+        ).where(r.status.in_(_HOLDING), r.starts_at < span[1], r.ends_at > span[0])
+        by_meter: dict[int, list[Hold]] = {}
+        async with database.engine.connect() as connection:
+            for row in await connection.execute(query):
+                by_meter.setdefault(row.meter_id, []).append(_hold(row))
+        kept = (generation, fetched_at, by_meter)
+        # A write seen while the query ran leaves the copy unkept: the next search asks again.
+        if generation == self.generation:
+            if len(self._spans) >= MAX_SPANS:
+                self._spans.clear()
+            self._spans[span] = kept
+        return kept
+
+
+def _widened(window: TimeWindow) -> tuple[datetime, datetime]:
+    """The window grown outwards to whole buckets (UTC): holds overlapping the window are
+    among those overlapping this span."""
+    start = window.starts_at - (window.starts_at - _EPOCH) % BUCKET
+    end = window.ends_at + (-(window.ends_at - _EPOCH)) % BUCKET
+    return start, end
+
+
+def _hold(row: Any) -> Hold:
+    return Hold(
+        reservation_id=row.id,
+        bay_id=row.bay_id,
+        meter_id=row.meter_id,
+        status=ReservationStatus(row.status),
+        starts_at=_aware(row.starts_at),
+        ends_at=_aware(row.ends_at),
+        extension_from=_aware(row.extension_from) if row.extension_from else None,
+        hold_expires_at=_aware(row.hold_expires_at) if row.hold_expires_at else None,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+_of_database: weakref.WeakKeyDictionary[Database, HeldBays] = weakref.WeakKeyDictionary()
+
+
+def held_bays_of(database: Database) -> HeldBays:
+    """The database's copy, made (with its engine listener) at the first search."""
+    found = _of_database.get(database)
+    if found is None:
+        found = _of_database[database] = HeldBays()
+        _listen(database, weakref.ref(found))
+    return found
+
+
+def _listen(database: Database, ref: weakref.ref[HeldBays]) -> None:
+    """Drop the copy whenever this process writes the reservations table: at the statement
+    (a search between it and the commit would still read the old rows, so) and at the commit
+    or rollback of the connection that ran it."""
+    engine = database.engine.sync_engine
+
+    def drop() -> None:
+        held = ref()
+        if held is not None:
+            held.invalidate()
+
+    def on_execute(connection: Any, _cursor: Any, statement: str, *_args: Any, **_kw: Any) -> None:
+        if _TABLE in statement and statement.lstrip()[:6].upper() != "SELECT":
+            connection.info["shahr.parking.wrote_holds"] = True
+            drop()
+
+    def on_end(connection: Any) -> None:
+        if connection.info.pop("shahr.parking.wrote_holds", False):
+            drop()
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "commit", on_end)
+    event.listen(engine, "rollback", on_end)
