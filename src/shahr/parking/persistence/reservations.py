@@ -9,7 +9,7 @@ overlap and the insert that follows it cannot interleave with another writer's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self, cast
@@ -403,6 +403,17 @@ class ReservationRepository:
             select(_PAYMENTS.c.payment_id).where(_PAYMENTS.c.payment_id == payment_id)
         )
         return found is not None
+
+    async def handled_payments(self, payment_ids: Sequence[str]) -> set[str]:
+        """Which of these payments parking has already taken (one query per 500)."""
+        handled: set[str] = set()
+        for start in range(0, len(payment_ids), 500):
+            chunk = list(payment_ids[start : start + 500])
+            rows = await self._session.scalars(
+                select(_PAYMENTS.c.payment_id).where(_PAYMENTS.c.payment_id.in_(chunk))
+            )
+            handled.update(rows)
+        return handled
 
     async def record_payment(
         self,

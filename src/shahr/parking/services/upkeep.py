@@ -54,7 +54,8 @@ async def take_missed_payments(ports: ParkingPorts) -> int:
         verified_from=now - MISSED_PAYMENTS_LOOKBACK, verified_to=now - MISSED_PAYMENTS_GRACE
     )
     async with ReservationUnitOfWork(ports.database) as uow:
-        missed = [p for p in verified if not await uow.reservations.payment_handled(p.payment_id)]
+        handled = await uow.reservations.handled_payments([p.payment_id for p in verified])
+    missed = [p for p in verified if p.payment_id not in handled]
     taken = 0
     for payment in missed:
         try:
