@@ -95,11 +95,41 @@ async def test_a_citizen_tops_up_through_the_sandbox_bank_and_gets_a_persian_rec
     assert "۵ آذر ۱۴۰۵، ۱۰:۰۰" in page.text
     assert "۶۰۳۷-۹۹**-****-۰۰۰۶" in page.text
     assert "۵۰۰٬۰۰۰ ریال" in page.text
+    # A top-up paid for the wallet itself: no other page to go to.
+    assert "دیدن آنچه بابتش پرداخت شد" not in page.text
 
     assert [e.amount_rial for e in bus.of(PaymentVerified)] == [500_000]
     payment = (await http.get(f"/api/v1/payments/{start['payment_id']}", headers=AS_CITIZEN)).json()
     assert payment["status"] == "settled"
     assert payment["receipt_url"] == f"/payments/{start['payment_id']}/receipt"
+
+
+async def test_a_parking_payments_receipt_leads_back_to_what_it_paid_for(
+    http: httpx.AsyncClient, container: Container, psp: SandboxPsp, bus: RecordingBus
+) -> None:
+    from shahr.payments import services
+
+    start = await services.request_payment(
+        container.database,
+        container.clock,
+        psp,
+        bus,
+        citizen_id=CITIZEN,
+        amount_rial=60_000,
+        purpose="reservation",
+        reference="reservation-7",
+        return_url="/parking/reservations/reservation-7",
+        method="wallet",
+        demo_wallet_rial=2_000_000,
+    )
+
+    page = await http.get(f"/payments/{start.payment_id}/receipt", headers=AS_CITIZEN)
+
+    assert page.status_code == 200
+    assert "رزرو جای پارک" in page.text
+    link = re.search(r'href="([^"]+)">دیدن آنچه بابتش پرداخت شد</a>', page.text)
+    assert link is not None
+    assert link.group(1) == "/parking/reservations/reservation-7"
 
 
 async def test_the_wallet_api_shows_the_demo_balance_and_its_ledger_line(

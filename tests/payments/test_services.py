@@ -427,6 +427,7 @@ async def test_paying_from_the_wallet_verifies_at_once(
     assert [e.payment_id for e in bus.of(PaymentVerified)] == [start.payment_id]
     receipt = await queries.receipt(database, payment_id=start.payment_id, citizen_id=CITIZEN)
     assert receipt.amount_rial == 120_000
+    assert receipt.paid_for_url == RETURN_URL
 
 
 async def test_a_wallet_payment_larger_than_the_balance_is_refused_and_nothing_is_written(

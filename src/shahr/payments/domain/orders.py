@@ -302,6 +302,8 @@ class Receipt:
     trace_no: str | None
     rrn: str | None
     card_mask: str | None
+    # The page of what was paid for (the payer's return address: a path on this site).
+    paid_for_url: str | None = None
 
 
 def receipt_of(order: PaymentOrder, *, merchant_name: str = MERCHANT_NAME_FA) -> Receipt:
@@ -321,4 +323,5 @@ def receipt_of(order: PaymentOrder, *, merchant_name: str = MERCHANT_NAME_FA) ->
         trace_no=order.trace_no,
         rrn=order.rrn,
         card_mask=order.card_mask,
+        paid_for_url=order.return_url,
     )
