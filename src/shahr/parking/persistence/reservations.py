@@ -339,7 +339,7 @@ class ReservationRepository:
         )
         if exclude is not None:
             query = query.where(ReservationRow.id != exclude)
-        return [_hold(row) for row in await self._session.execute(query)]
+        return [hold_of(row) for row in await self._session.execute(query)]
 
     async def next_hold_after(self, bay_id: int, moment: datetime, *, exclude: str) -> Hold | None:
         query = (
@@ -353,7 +353,7 @@ class ReservationRepository:
             .limit(1)
         )
         row = (await self._session.execute(query)).first()
-        return None if row is None else _hold(row)
+        return None if row is None else hold_of(row)
 
     def _holds(self) -> Any:
         return _holds_query()
@@ -560,10 +560,11 @@ async def holds_on_meters(
         ReservationRow.ends_at > window.starts_at,
     )
     async with database.engine.connect() as connection:
-        return [_hold(row) for row in await connection.execute(query)]
+        return [hold_of(row) for row in await connection.execute(query)]
 
 
-def _hold(row: Any) -> Hold:
+def hold_of(row: Any) -> Hold:
+    """A hold from a row of reservation columns (id, bay, meter, status and times)."""
     return Hold(
         reservation_id=row.id,
         bay_id=row.bay_id,

@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import event, select
 
 from shahr.kernel.db import Database
-from shahr.parking.domain import HOLDING_STATUSES, ReservationStatus, TimeWindow
-from shahr.parking.persistence import Hold, ReservationRow
+from shahr.parking.domain import HOLDING_STATUSES, TimeWindow
+from shahr.parking.persistence import Hold, ReservationRow, hold_of
 
 # How long a copy answers when this process has not written a reservation since.
 TTL_S = 1.0
@@ -93,7 +93,7 @@ class HeldBays:
         by_meter: dict[int, list[Hold]] = {}
         async with database.engine.connect() as connection:
             for row in await connection.execute(query):
-                by_meter.setdefault(row.meter_id, []).append(_hold(row))
+                by_meter.setdefault(row.meter_id, []).append(hold_of(row))
         kept = (generation, fetched_at, by_meter)
         # A write seen while the query ran leaves the copy unkept: the next search asks again.
         if generation == self.generation:
@@ -109,23 +109,6 @@ def _widened(window: TimeWindow) -> tuple[datetime, datetime]:
     start = window.starts_at - (window.starts_at - _EPOCH) % BUCKET
     end = window.ends_at + (-(window.ends_at - _EPOCH)) % BUCKET
     return start, end
-
-
-def _hold(row: Any) -> Hold:
-    return Hold(
-        reservation_id=row.id,
-        bay_id=row.bay_id,
-        meter_id=row.meter_id,
-        status=ReservationStatus(row.status),
-        starts_at=_aware(row.starts_at),
-        ends_at=_aware(row.ends_at),
-        extension_from=_aware(row.extension_from) if row.extension_from else None,
-        hold_expires_at=_aware(row.hold_expires_at) if row.hold_expires_at else None,
-    )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 _of_database: weakref.WeakKeyDictionary[Database, HeldBays] = weakref.WeakKeyDictionary()
