@@ -162,6 +162,10 @@ class _Binding:
     batch_handler: BatchHandler | None = None
     max_batch: int = 1
 
+    def __post_init__(self) -> None:
+        if self.max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+
 
 @dataclass
 class _Consumer:
@@ -252,8 +256,6 @@ class InProcessStream:
         max_batch: int = 256,
         max_deliver: int = 5,
     ) -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
         binding = _Binding(batch_handler=handler, max_batch=max_batch)
         await self._subscribe(subject_filter, durable, binding, max_deliver)
 
@@ -486,8 +488,6 @@ class JetStreamStream:
         max_batch: int = 256,
         max_deliver: int = 5,
     ) -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
         binding = _Binding(batch_handler=handler, max_batch=max_batch)
         await self._subscribe(subject_filter, durable, binding, max_deliver)
 
