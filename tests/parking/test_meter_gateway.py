@@ -817,7 +817,9 @@ async def test_a_meter_offline_is_said_so_while_its_light_waits(
     await app_meter.power_cut()
     await eventually(presence_is_device(container.database, "LIGHT-A1", False))
     meter_id = await pay_for_bay(container, 3, minutes=60)
-    await eventually(desired_seq(container.database, BayLightKey("LIGHT-A1", 3), 1))
+    # The broker is up, only the meter is dark: the command leaves the platform (sent, not
+    # pending), and what stays in the way is the meter.
+    await eventually(sent_seq(container.database, BayLightKey("LIGHT-A1", 3), 1))
     client.cookies.set("lang", "en")
 
     body = (await client.get(f"/api/v1/parking/meters/{meter_id}/lights")).json()
@@ -834,6 +836,14 @@ def presence_is_device(database: Database, device: str, online: bool) -> Conditi
     async def check() -> bool:
         presence = await meter_presence(database, device)
         return presence is not None and presence.online is online
+
+    return check
+
+
+def sent_seq(database: Database, key: BayLightKey, seq: int) -> Condition:
+    async def check() -> bool:
+        light = await bay_light(database, key)
+        return light is not None and light.desired.seq == seq and light.sent_seq >= seq
 
     return check
 
