@@ -52,6 +52,11 @@ POINTS = [(f"p{i}", around_tehran(RNG)) for i in range(2_000)]
 CLUSTERED = [(i, clustered(RNG)) for i in range(2_000)]
 POINT_INDEX = PointIndex(POINTS)
 CLUSTERED_INDEX = PointIndex(CLUSTERED)
+# Small sets, as many as Tehran's metro stations: the one nearest comes from a grid of cells.
+FEW = POINTS[:150]
+FEW_CLUSTERED = CLUSTERED[:150]
+FEW_INDEX = PointIndex(FEW)
+FEW_CLUSTERED_INDEX = PointIndex(FEW_CLUSTERED)
 
 queries = st.builds(
     LonLat, lon=st.floats(50.8, 52.0), lat=st.floats(35.3, 36.1)
@@ -139,6 +144,41 @@ def test_nearest_is_truly_nearest_where_points_cluster(point: LonLat, k: int) ->
 @given(far_queries, st.integers(1, 5))
 def test_nearest_is_right_from_anywhere_on_earth(point: LonLat, k: int) -> None:
     assert_same_results(POINT_INDEX.nearest(point, k), brute_nearest(POINTS, point, k))
+
+
+@given(st.one_of(queries, far_queries))
+def test_the_one_nearest_of_a_small_set_is_truly_nearest(point: LonLat) -> None:
+    assert_same_results(FEW_INDEX.nearest(point), brute_nearest(FEW, point, 1))
+    assert_same_results(FEW_CLUSTERED_INDEX.nearest(point), brute_nearest(FEW_CLUSTERED, point, 1))
+
+
+def test_the_one_nearest_of_a_small_set_is_right_all_over_a_fine_lattice() -> None:
+    """Near the borders between two points' territories, where a cell's shortlist matters."""
+    lons, lats = np.meshgrid(np.linspace(51.05, 51.75, 160), np.linspace(35.50, 35.90, 120))
+    grid = np.column_stack([lons.ravel(), lats.ravel()])
+    for points, index in ((FEW, FEW_INDEX), (FEW_CLUSTERED, FEW_CLUSTERED_INDEX)):
+        every = np.array([[spot.lon, spot.lat] for _, spot in points])
+        lon1, lat1 = np.radians(grid[:, :1]), np.radians(grid[:, 1:])
+        lon2, lat2 = np.radians(every[:, 0]), np.radians(every[:, 1])
+        s = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(
+            (lon2 - lon1) / 2
+        ) ** 2
+        metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(s))
+        expected = metres.argmin(axis=1)  # the first of equal minima
+        for (lon, lat), position, distance in zip(
+            grid.tolist(), expected.tolist(), metres.min(axis=1).tolist(), strict=True
+        ):
+            ((key, got),) = index.nearest(LonLat(lon, lat))
+            assert key == points[position][0]
+            assert got == pytest.approx(distance, rel=1e-9, abs=1e-6)
+
+
+def test_the_one_nearest_of_equally_near_points_is_the_first_given() -> None:
+    index = PointIndex([("far", AZADI_TOWER), ("second", TAJRISH), ("first", TAJRISH)])
+
+    assert index.nearest(LonLat(TAJRISH.lon + 0.001, TAJRISH.lat)) == [
+        ("second", pytest.approx(haversine_m(TAJRISH, LonLat(TAJRISH.lon + 0.001, TAJRISH.lat))))
+    ]
 
 
 @given(queries, st.integers(1, 10), st.integers(2, 50))

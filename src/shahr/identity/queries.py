@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from shahr.identity.domain import ApiKey, Citizen, StaffAccount, Vehicle
-from shahr.identity.persistence import IdentityRepository, VehicleRow
+from shahr.identity.persistence import IdentityRepository, VehicleRow, vehicle_of
 from shahr.kernel.db import Database
+
+# Parking asks this on every quote, so it is built once.
+_VEHICLES_OF = (
+    select(VehicleRow)
+    .where(VehicleRow.citizen_id == bindparam("citizen_id"))
+    .order_by(VehicleRow.created_at, VehicleRow.id)
+)
 
 
 async def vehicles_of(database: Database, *, citizen_id: str) -> list[Vehicle]:
-    """The citizen's vehicles, oldest first."""
-    async with database.session() as session:
-        return await IdentityRepository(session).vehicles_of(citizen_id)
+    """The citizen's vehicles, oldest first.
+
+    One SELECT, so it is read outside a transaction: no BEGIN and ROLLBACK around it.
+    """
+    async with database.engine.connect() as connection:
+        reading = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        rows = await reading.execute(_VEHICLES_OF, {"citizen_id": citizen_id})
+        return [vehicle_of(row) for row in rows]
 
 
 async def citizen(database: Database, *, citizen_id: str) -> Citizen | None:

@@ -207,6 +207,91 @@ def _search(
             r = min(max(r, float(planar[0]) * 1.1), r_max)
 
 
+class _NearestCells:
+    """For a small set of points: per cell of a grid over them, the only points that can
+    be the nearest to somewhere in the cell, so the nearest is a few distances away.
+
+    A point p in a cell is at most h (the cell's half-diagonal, measured on the sphere)
+    from the cell's centre c, so by the triangle inequality d(p, s) lies within
+    d(c, s) ± h for every point s. The nearest to p is then among the points with
+    d(c, s) <= min d(c, ·) + 2h. Queries outside the grid answer None (the caller measures
+    to every point). The candidates keep the order the points were given, and distances
+    are `haversine_m`'s, so the answer and its ties are the full search's.
+    """
+
+    # Cells per point, about: more cells, fewer candidates per cell, more memory.
+    _CELLS_PER_POINT = 16
+    # Grid cells beyond the points' bounding box on each side.
+    _MARGIN_CELLS = 2
+
+    def __init__(self, lons: FloatArray, lats: FloatArray) -> None:
+        count = len(lons)  # at least one
+        lon_min, lon_max = float(lons.min()), float(lons.max())
+        lat_min, lat_max = float(lats.min()), float(lats.max())
+        # Square-ish cells on the ground: a degree of longitude is cos(lat) of one of latitude.
+        cos_mid = max(math.cos(math.radians((lat_min + lat_max) / 2)), 0.05)
+        area = max((lon_max - lon_min) * cos_mid, 1e-6) * max(lat_max - lat_min, 1e-6)
+        self.dlat = math.sqrt(area / (count * self._CELLS_PER_POINT))
+        self.dlon = self.dlat / cos_mid
+        self.lon0 = lon_min - self._MARGIN_CELLS * self.dlon
+        self.lat0 = lat_min - self._MARGIN_CELLS * self.dlat
+        self.columns = int((lon_max - lon_min) / self.dlon) + 2 * self._MARGIN_CELLS + 1
+        self.rows = int((lat_max - lat_min) / self.dlat) + 2 * self._MARGIN_CELLS + 1
+        self.points = [
+            (math.radians(lon), math.radians(lat), math.cos(math.radians(lat)))
+            for lon, lat in zip(lons.tolist(), lats.tolist(), strict=True)
+        ]
+        self.candidates: list[list[int]] = []
+        for row in range(self.rows):
+            self.candidates.extend(self._candidates_in_row(row, lons, lats))
+
+    def _candidates_in_row(self, row: int, lons: FloatArray, lats: FloatArray) -> list[list[int]]:
+        """Each cell's candidates along one row of the grid (one latitude band)."""
+        south = self.lat0 + row * self.dlat
+        centre_lat = south + self.dlat / 2
+        # The farthest a point of a cell can be from its centre: a corner on the side
+        # nearer the equator, where a degree of longitude is widest; with slack.
+        half_diagonal = max(
+            haversine_m(LonLat(0.0, centre_lat), LonLat(self.dlon / 2, lat))
+            for lat in (south, south + self.dlat)
+        )
+        half_diagonal = half_diagonal * 1.01 + 1e-3
+        centre_lons = self.lon0 + (np.arange(self.columns) + 0.5) * self.dlon
+        lat_c = math.radians(centre_lat)
+        points_lat = np.radians(lats)
+        s = (
+            np.sin((points_lat - lat_c) / 2) ** 2
+            + math.cos(lat_c)
+            * np.cos(points_lat)
+            * np.sin((np.radians(lons)[None, :] - np.radians(centre_lons)[:, None]) / 2) ** 2
+        )
+        from_centres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(1.0, s)))
+        reach = from_centres.min(axis=1, keepdims=True) + 2 * half_diagonal
+        return [np.flatnonzero(near).tolist() for near in from_centres <= reach]
+
+    def nearest(self, point: LonLat) -> tuple[int, float] | None:
+        """The position of the nearest point and its distance in metres; None off the grid."""
+        column = math.floor((point.lon - self.lon0) / self.dlon)
+        row = math.floor((point.lat - self.lat0) / self.dlat)
+        if not (0 <= column < self.columns and 0 <= row < self.rows):
+            return None
+        lon, lat = math.radians(point.lon), math.radians(point.lat)
+        cos_lat = math.cos(lat)
+        best, best_s = -1, math.inf
+        for position in self.candidates[row * self.columns + column]:
+            point_lon, point_lat, point_cos = self.points[position]
+            # haversine_m's formula, kept to its half-angle term until the winner is known.
+            s = (
+                math.sin((point_lat - lat) / 2) ** 2
+                + cos_lat * point_cos * math.sin((point_lon - lon) / 2) ** 2
+            )
+            if s < best_s:
+                best, best_s = position, s
+        if best < 0:
+            return None
+        return best, 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, best_s)))
+
+
 class PointIndex(Generic[K]):
     """Keyed points (meters, stations, units), for nearest, box and radius look-ups."""
 
@@ -223,6 +308,7 @@ class PointIndex(Generic[K]):
         self._spacing_m = math.sqrt((max_x - min_x) * (max_y - min_y) / max(len(pairs), 1))
         self._lons_rad, self._lats_rad = np.radians(self._lons), np.radians(self._lats)
         self._cos_lats = np.cos(self._lats_rad)
+        self._cells: _NearestCells | None = None  # built at the first one-nearest look-up
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -245,6 +331,16 @@ class PointIndex(Generic[K]):
         `where` keeps only the keys it accepts, and the search goes on past the ones it
         refuses, so k results come back whenever k such points exist (within the limit).
         """
+        small = 0 < len(self._keys) <= _ALL_AT_ONCE
+        if k == 1 and max_distance_m is None and where is None and small:
+            # The one nearest of a small set (the closest metro station to a meter, or to
+            # where a citizen searches): a few distances in a cell, not a pass over all.
+            if self._cells is None:
+                self._cells = _NearestCells(self._lons, self._lats)
+            found = self._cells.nearest(point)
+            if found is not None:
+                position, metres = found
+                return [(self._keys[position], metres)]
         keep: Keep | None = None
         if where is not None:
             accepted: dict[int, bool] = {}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shahr.identity.domain import Citizen, StaffAccount
-from shahr.identity.persistence import IdentityRepository, SessionRow, new_id
+from shahr.identity.persistence import IdentityRepository, SessionRow, new_id, session_holder
 from shahr.identity.services.hashing import hash_token
 from shahr.kernel.access import Principal, Role
 from shahr.kernel.clock import Clock
@@ -73,19 +73,17 @@ async def principal_for_token(database: Database, clock: Clock, *, token: str) -
     """The citizen or staff member a session token speaks for; None if it is not valid now."""
     if not token or len(token) > 200:
         return None
-    async with database.session() as session:
-        repository = IdentityRepository(session)
-        row = await repository.session_by_token_hash(hash_token(token))
-        if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
+    holder = await session_holder(database, hash_token(token))
+    if holder is None or holder.revoked_at is not None or holder.expires_at <= clock.now():
+        return None
+    if holder.citizen_id is not None:
+        return None if holder.citizen is None else _citizen_principal(holder.citizen)
+    if holder.staff_id is not None:
+        async with database.session() as session:
+            staff = await IdentityRepository(session).staff(holder.staff_id)
+        if staff is None or not staff.active:
             return None
-        if row.citizen_id is not None:
-            citizen = await repository.citizen(row.citizen_id)
-            return None if citizen is None else _citizen_principal(citizen)
-        if row.staff_id is not None:
-            staff = await repository.staff(row.staff_id)
-            if staff is None or not staff.active:
-                return None
-            return _staff_principal(staff)
+        return _staff_principal(staff)
     return None
 
 

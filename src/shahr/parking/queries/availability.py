@@ -287,10 +287,14 @@ async def search_meters(
 _new = object.__new__
 
 
-@dataclass(frozen=True)
+@dataclass
 class RankedMeters:
     """The candidates of a search, nearest first, before the free bays are counted: their
-    positions in the snapshot's search arrays, distances and prices."""
+    positions in the snapshot's search arrays, distances and prices.
+
+    Not frozen: one is made per search and read once, and a frozen dataclass's `__init__`
+    (an `object.__setattr__` per field) costs a few percent of a search.
+    """
 
     snapshot: InventorySnapshot
     arrays: _SearchArrays
@@ -318,17 +322,19 @@ class RankedMeters:
             # `object.__setattr__` per field) cost more than the rest of this loop. The
             # object is equal to `MeterAvailability(**fields)` (there is no __post_init__).
             one = _new(MeterAvailability)
-            values = one.__dict__
-            values.update(fields)
-            values["distance_m"] = round(distance_m, 1)
             if isinstance(price, Price):
-                values["price"] = price
+                free = fields["bays_total"]
                 if held and not held.isdisjoint(bays := fitting[i]):
-                    values["bays_free"] = len([bay_id for bay_id in bays if bay_id not in held])
+                    free = len([bay_id for bay_id in bays if bay_id not in held])
+                one.__dict__.update(
+                    fields, distance_m=round(distance_m, 1), price=price, bays_free=free
+                )
             else:
-                values["refusal"] = price
-                values["bays_free"] = 0
-            if available_only and values["bays_free"] == 0:
+                free = 0
+                one.__dict__.update(
+                    fields, distance_m=round(distance_m, 1), refusal=price, bays_free=free
+                )
+            if available_only and free == 0:
                 continue
             found.append(one)
             if len(found) == limit:

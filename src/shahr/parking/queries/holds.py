@@ -17,6 +17,7 @@ no double booking, never a free-bay count (decision 0011). The bay picker
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
 from collections.abc import Sequence
@@ -103,9 +104,11 @@ class HeldBays:
         return kept
 
 
+@functools.lru_cache(maxsize=4_096)
 def _widened(window: TimeWindow) -> tuple[datetime, datetime]:
     """The window grown outwards to whole buckets (UTC): holds overlapping the window are
-    among those overlapping this span."""
+    among those overlapping this span. Kept per window: searches repeat a few windows, and
+    the arithmetic on datetimes costs more than the look-up."""
     start = window.starts_at - (window.starts_at - _EPOCH) % BUCKET
     end = window.ends_at + (-(window.ends_at - _EPOCH)) % BUCKET
     return start, end

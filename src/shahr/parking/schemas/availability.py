@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Literal
 
@@ -121,14 +122,19 @@ class MetroOut(BaseModel):
 
     @classmethod
     def of(cls, metro: MetroNearby | None) -> MetroOut | None:
-        if metro is None:
-            return None
-        return cls(
-            name_fa=metro.name_fa,
-            name_en=metro.name_en,
-            lines=list(metro.lines),
-            distance_m=metro.distance_m,
-        )
+        return None if metro is None else _metro_out(metro)
+
+
+@functools.lru_cache(maxsize=8_192)
+def _metro_out(metro: MetroNearby) -> MetroOut:
+    """One model per (station, distance): a search shows the same few stations beside many
+    meters, and each meter's closest station stays the same. Never changed once made."""
+    return MetroOut(
+        name_fa=metro.name_fa,
+        name_en=metro.name_en,
+        lines=list(metro.lines),
+        distance_m=metro.distance_m,
+    )
 
 
 class ZoneOut(BaseModel):
@@ -212,8 +218,20 @@ class MeterSummaryOut(MeterRefOut):
 
     @classmethod
     def of_availability(cls, found: MeterAvailability) -> MeterSummaryOut:
+        # The meter's fields spelled out, not `MeterRefOut.of(...).model_dump()`: that
+        # validated and dumped every meter of every search once more (a search's hottest
+        # cost through HTTP).
+        meter = found.meter
         return cls(
-            **MeterRefOut.of(found.meter).model_dump(),
+            id=meter.id,
+            device_id=meter.device_id,
+            street_fa=meter.street_fa,
+            street_en=meter.street_en,
+            street_class=meter.street_class,
+            zone_code=meter.zone_code,
+            lon=meter.lon,
+            lat=meter.lat,
+            demo=meter.demo,
             district=found.zone.district,
             zone_name_fa=found.zone.name_fa,
             zone_name_en=found.zone.name_en,

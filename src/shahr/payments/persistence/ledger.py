@@ -13,6 +13,7 @@ from shahr.kernel.money import Rial
 from shahr.payments.domain import (
     PAID_STATUSES,
     AccountId,
+    InsufficientBalanceError,
     JournalTransaction,
     LedgerImbalanceError,
     LedgerLine,
@@ -46,10 +47,18 @@ class LedgerRepository(Repository):
         await self._ensure_accounts(account_ids, transaction.created_at)
         guarded = [a for a in account_ids if not may_go_negative(a)]
         balances = await self._locked_balances(guarded)
-        # Checked after the lock: a concurrent booking of the same fact has committed by now.
-        if await self.has_key(transaction.idempotency_key):
+        try:
+            check_postable(transaction, balances)
+        except InsufficientBalanceError:
+            # A fact booked already is answered as such, whatever the balance is now.
+            if await self.has_key(transaction.idempotency_key):
+                return False
+            raise
+        # The fact's row goes first: its unique key says whether the fact was booked
+        # already (after the lock, so a concurrent booking of it has committed by now;
+        # without a lock the insert waits for it), before any balance moves.
+        if not await self._add_transaction(transaction):
             return False
-        check_postable(transaction, balances)
         try:
             for account_id in guarded:
                 await self.session.execute(
@@ -60,18 +69,6 @@ class LedgerRepository(Repository):
                 )
         except IntegrityError as error:  # the CHECK constraint: the last line of defence
             raise insufficient_balance() from error
-        await self.session.execute(
-            insert(TransactionRow).values(
-                id=transaction.id,
-                kind=transaction.kind.value,
-                idempotency_key=transaction.idempotency_key,
-                payment_id=transaction.payment_id,
-                refund_id=transaction.refund_id,
-                reference=transaction.reference,
-                memo=transaction.memo,
-                created_at=transaction.created_at,
-            )
-        )
         await self.session.execute(
             insert(EntryRow),
             [
@@ -85,6 +82,26 @@ class LedgerRepository(Repository):
         )
         await self._check_stored_balanced(transaction.id)
         return True
+
+    async def _add_transaction(self, transaction: JournalTransaction) -> bool:
+        """Write the transaction's row; False, writing nothing, if its fact is booked already."""
+        insert_for = sqlite_insert if self.is_sqlite else postgresql_insert
+        added = await self.session.scalar(
+            insert_for(TransactionRow)
+            .values(
+                id=transaction.id,
+                kind=transaction.kind.value,
+                idempotency_key=transaction.idempotency_key,
+                payment_id=transaction.payment_id,
+                refund_id=transaction.refund_id,
+                reference=transaction.reference,
+                memo=transaction.memo,
+                created_at=transaction.created_at,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(TransactionRow.id)
+        )
+        return added is not None
 
     async def _ensure_accounts(self, account_ids: list[AccountId], at: datetime) -> None:
         insert_for = sqlite_insert if self.is_sqlite else postgresql_insert
