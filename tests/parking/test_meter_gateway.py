@@ -26,6 +26,7 @@ from prometheus_client import REGISTRY
 from shahr import bootstrap
 from shahr.bootstrap import Container
 from shahr.demo.meters import SimulatedMeter
+from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.db import Database
 from shahr.kernel.mqtt import (
@@ -48,6 +49,7 @@ from shahr.parking.domain import (
 )
 from shahr.parking.events import ReservationConfirmed, ReservationEnded, ReservationExtended
 from shahr.parking.gateways import (
+    EVENT_GRACE,
     FakePayments,
     MeterGateway,
     MeterTopics,
@@ -60,6 +62,7 @@ from shahr.parking.persistence import bay_light, meter_presence
 from shahr.parking.services import (
     ParkingPorts,
     VerifiedPayment,
+    end_reservation,
     load_meters,
     quote_bay,
     reserve,
@@ -675,12 +678,33 @@ CITIZEN = "citizen-lights-1"
 PLATE = "12B345-67"
 
 
-async def pay_for_bay(container: Container, bay_number: int, *, minutes: int) -> int:
-    """Load a meter, reserve its bay from now and deliver the verified payment; its meter id."""
+def citizen_ports(container: Container, *, bus: EventBus | None = None) -> ParkingPorts:
+    """Parking's ports as the app has them, with the citizen's car, payments that tests
+    deliver, and (given) a bus of the test's own."""
     ports: ParkingPorts = container.extras["parking"]
     vehicles = StaticVehicleDirectory()
     vehicles.add(CITIZEN, PLATE, "car")
-    ports = dataclasses.replace(ports, payments=FakePayments(), vehicles=vehicles)
+    return dataclasses.replace(
+        ports, payments=FakePayments(), vehicles=vehicles, bus=bus or ports.bus
+    )
+
+
+class LostEvents(EventBus):
+    """A bus whose events never arrive: the process stopped between a commit and its event."""
+
+    def __init__(self, container: Container) -> None:
+        super().__init__(container.stream, city=container.settings.city)
+        self.lost: list[object] = []
+
+    async def publish(self, event: object) -> None:
+        self.lost.append(event)
+
+
+async def pay_for_bay(
+    container: Container, bay_number: int, *, minutes: int, ports: ParkingPorts | None = None
+) -> int:
+    """Load a meter, reserve its bay from now and deliver the verified payment; its meter id."""
+    ports = ports or citizen_ports(container)
     await load_meters(
         container.database,
         container.clock,
@@ -808,6 +832,59 @@ async def test_the_lights_of_a_meter_that_does_not_exist_are_not_found(
     assert answer.headers["content-type"].startswith("application/problem+json")
     stream = await client.get("/api/v1/parking/meters/987654/lights/stream")
     assert stream.status_code == 404
+
+
+async def test_a_confirmation_whose_event_was_lost_still_turns_the_light_green(
+    container: Container, app_meter: SimulatedMeter, clock: FixedClock
+) -> None:
+    gateway = container.extras["meter_gateway"]
+    bus = LostEvents(container)
+    await pay_for_bay(container, 4, minutes=60, ports=citizen_ports(container, bus=bus))
+    assert [type(event) for event in bus.lost] == [ReservationConfirmed]
+    before = lights_caught_up()
+
+    # Within the grace the event may still be on its way: nothing is taken for lost.
+    assert await gateway.catch_up() == 0
+    clock.advance(EVENT_GRACE + timedelta(seconds=1))
+    assert await gateway.catch_up() == 1
+
+    await eventually(lambda: app_meter.shown(4) is LightColor.green)
+    await eventually(reported(container.database, 1, LightColor.green, BayLightKey("LIGHT-A1", 4)))
+    assert lights_caught_up() - before == 1
+    # Caught up once: the next pass finds nothing behind, and the late event changes nothing.
+    assert await gateway.catch_up() == 0
+    await gateway.reservation_confirmed(cast(ReservationConfirmed, bus.lost[0]))
+    light = await bay_light(container.database, BayLightKey("LIGHT-A1", 4))
+    assert light is not None
+    assert (light.desired.color, light.desired.seq) == (LightColor.green, 1)
+
+
+async def test_an_early_end_whose_event_was_lost_still_turns_the_light_off(
+    container: Container, app_meter: SimulatedMeter, clock: FixedClock
+) -> None:
+    gateway = container.extras["meter_gateway"]
+    bus = LostEvents(container)
+    ports = citizen_ports(container)
+    await pay_for_bay(container, 6, minutes=120, ports=ports)
+    await eventually(lambda: app_meter.shown(6) is LightColor.green)
+    reservation_id = cast(FakePayments, ports.payments).requested[-1]["reference"]
+    clock.advance(timedelta(minutes=20))
+
+    await end_reservation(
+        dataclasses.replace(ports, bus=bus), citizen_id=CITIZEN, reservation_id=reservation_id
+    )
+    assert [type(event) for event in bus.lost] == [ReservationEnded]
+    assert app_meter.shown(6) is LightColor.green
+    clock.advance(EVENT_GRACE + timedelta(seconds=1))
+    assert await gateway.catch_up() == 1
+
+    await eventually(lambda: app_meter.shown(6) is LightColor.off)
+    await eventually(reported(container.database, 2, LightColor.off, BayLightKey("LIGHT-A1", 6)))
+    assert await gateway.catch_up() == 0
+
+
+def lights_caught_up() -> float:
+    return REGISTRY.get_sample_value("shahr_parking_light_windows_caught_up_total") or 0.0
 
 
 async def test_a_meter_offline_is_said_so_while_its_light_waits(

@@ -12,9 +12,10 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from prometheus_client import Counter
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from shahr.kernel.clock import Clock
@@ -35,9 +36,14 @@ from shahr.parking.domain.lights import (
     next_change,
 )
 from shahr.parking.events import ReservationConfirmed, ReservationEnded, ReservationExtended
-from shahr.parking.persistence.lights import LightRepository, LightUnitOfWork
+from shahr.parking.persistence.lights import LightRepository, LightUnitOfWork, ReservedWindow
 
 log = logging.getLogger(__name__)
+
+LIGHT_WINDOWS_CAUGHT_UP = Counter(
+    "shahr_parking_light_windows_caught_up",
+    "Reservation windows the bay lights took from the reservations table, their events lost",
+)
 
 
 # Payments port
@@ -438,6 +444,11 @@ _IN_FLIGHT = 10
 # drops past a queue of 1,000: a city's meters reconnecting at once overran it). Decision
 # 0014.
 INBOUND_QOS = 0
+# Events reach the lights after the reservation's commit, so one can be lost (the process
+# stops between the two, or the bus refuses it). The gateway compares the lights' windows
+# with the reservations this often, taking changes older than the grace as lost.
+CATCH_UP_EVERY_S = 60.0
+EVENT_GRACE = timedelta(minutes=1)
 
 
 class MeterGateway:
@@ -446,12 +457,13 @@ class MeterGateway:
     Runs for the process's lifetime (`start`/`stop`). Reservation events reach it through
     the bus and are committed before their handler returns (so the bus redelivers if the
     process dies first); meter messages arrive through the handlers `mqtt_handlers.install`
-    registers. Six tasks: the decider, committing the events waiting at that moment in one
+    registers. Seven tasks: the decider, committing the events waiting at that moment in one
     transaction (group commit); the sender, publishing commands in the order they were
     decided, and the sent marker, recording in batches what the broker took; the recorder,
     writing meters' statuses and reports in batches; the schedule, waking when a bay's light
-    must change by itself (a window starts or ends); and a retry loop, reconnecting and
-    re-sending what the broker did not take.
+    must change by itself (a window starts or ends); a retry loop, reconnecting and
+    re-sending what the broker did not take; and the catch-up, deciding again from the
+    reservations table the windows whose events never came.
     """
 
     def __init__(
@@ -465,6 +477,7 @@ class MeterGateway:
         retry_s: float = 2.0,
         publish_timeout_s: float = 5.0,
         max_sleep_s: float = 30.0,
+        catch_up_every_s: float = CATCH_UP_EVERY_S,
     ) -> None:
         self.topics = MeterTopics(city)
         self._broker = broker
@@ -475,6 +488,7 @@ class MeterGateway:
         self._retry_s = retry_s
         self._publish_timeout_s = publish_timeout_s
         self._max_sleep_s = max_sleep_s
+        self._catch_up_every_s = catch_up_every_s
         self._listeners: list[tuple[str, MessageHandler]] = []
         self._observers: list[ReportObserver] = []
         self._connection: DeviceConnection | None = None
@@ -533,6 +547,7 @@ class MeterGateway:
             asyncio.create_task(self._run_recorder(), name="meter-gateway-recorder"),
             asyncio.create_task(self._run_schedule(), name="meter-gateway-schedule"),
             asyncio.create_task(self._run_retries(), name="meter-gateway-retries"),
+            asyncio.create_task(self._run_catch_up(), name="meter-gateway-catch-up"),
         ]
         if await self._connect():
             await self.send_pending()
@@ -588,6 +603,48 @@ class MeterGateway:
             change=lambda window: window.ended(event.ended_at),
             end_reason=event.reason,
         )
+
+    async def catch_up(self) -> int:
+        """Decide again, from the reservations table, the windows whose events were lost;
+        returns how many. Merging a window is idempotent, so an event that was only late
+        and arrives afterwards changes nothing."""
+        caught_up = 0
+        while True:
+            now = self._clock.now()
+            async with LightUnitOfWork(self._database) as uow:
+                behind = await uow.lights.windows_behind_reservations(
+                    now, settled_before=now - EVENT_GRACE, limit=_PAGE
+                )
+            if not behind:
+                return caught_up
+            log.warning(
+                "bay lights: %s reservation windows had lost their events; deciding them again",
+                len(behind),
+            )
+            await asyncio.gather(*(self._take_reserved(window) for window in behind))
+            LIGHT_WINDOWS_CAUGHT_UP.inc(len(behind))
+            caught_up += len(behind)
+            if len(behind) < _PAGE:
+                return caught_up
+
+    async def _take_reserved(self, reserved: ReservedWindow) -> None:
+        await self._change_window(
+            reserved.reservation_id,
+            reserved.key,
+            meter_id=reserved.meter_id,
+            change=reserved.apply,
+            end_reason=reserved.end_reason,
+        )
+
+    async def _run_catch_up(self) -> None:
+        # At once, then every so often: a process that stopped between a commit and its
+        # event finds that window here when it starts again.
+        while True:
+            try:
+                await self.catch_up()
+            except Exception:
+                log.exception("the bay-light catch-up failed; trying again later")
+            await asyncio.sleep(self._catch_up_every_s)
 
     # --- what meters say (called by mqtt_handlers, idempotent) ---
 

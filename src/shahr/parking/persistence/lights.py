@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    func,
     or_,
     select,
     tuple_,
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shahr.kernel.db import Base, Database, UnitOfWork, UtcDateTime
+from shahr.parking.domain import EndReason, ReservationStatus
 from shahr.parking.domain.lights import (
     DEFAULT_COLOR,
     BayLight,
@@ -36,6 +38,8 @@ from shahr.parking.domain.lights import (
     MeterPresence,
     unset_command,
 )
+from shahr.parking.persistence.inventory import BayRow, MeterRow
+from shahr.parking.persistence.reservations import ReservationRow
 
 
 class BayLightRow(Base):
@@ -173,6 +177,36 @@ def _live(now: datetime) -> Any:
     )
 
 
+# Stays that stopped before their paid end: their light must go back early. (An expired
+# stay's light goes back at the window's own end.)
+_STOPPED_EARLY = (EndReason.ended_early.value, EndReason.cancelled.value)
+# The statuses of a reservation that was confirmed: still held, or stopped since.
+_CONFIRMED_ONCE = (
+    ReservationStatus.confirmed.value,
+    ReservationStatus.ended.value,
+    ReservationStatus.cancelled.value,
+)
+
+
+@dataclass(frozen=True)
+class ReservedWindow:
+    """A confirmed reservation's hold on its bay's light, as the reservations table has it."""
+
+    reservation_id: str
+    key: BayLightKey
+    meter_id: int
+    starts_at: datetime
+    paid_ends_at: datetime
+    # Set when the stay stopped before its paid end (ended early, or cancelled).
+    stopped_at: datetime | None
+    end_reason: str | None
+
+    def apply(self, window: LightWindow) -> LightWindow:
+        """The window as the reservation's events would have made it."""
+        window = window.confirmed(self.starts_at, self.paid_ends_at)
+        return window if self.stopped_at is None else window.ended(self.stopped_at)
+
+
 class LightRepository:
     """Bay lights, windows and presence inside one unit of work.
 
@@ -285,6 +319,66 @@ class LightRepository:
             if window.key in wanted and window.complete and end is not None and end > now:
                 live[window.key].append(window)
         return dict(live), own
+
+    async def windows_behind_reservations(
+        self, now: datetime, *, settled_before: datetime, limit: int
+    ) -> list[ReservedWindow]:
+        """Confirmed reservations that still matter to a light (their paid end is ahead) whose
+        light window says less than they do: none at all, an earlier end (an extension), or
+        no early stop. Only changes older than `settled_before`, so events still on their
+        way are not taken for lost."""
+        r, w = ReservationRow, LightWindowRow
+        paid_end = func.coalesce(r.extension_from, r.ends_at)
+        stopped_early = and_(
+            r.ended_at.is_not(None), r.end_reason.in_(_STOPPED_EARLY), r.ended_at < settled_before
+        )
+        query = (
+            select(
+                r.id,
+                MeterRow.device_id,
+                BayRow.number,
+                r.meter_id,
+                r.starts_at,
+                paid_end.label("paid_end"),
+                r.ended_at,
+                r.end_reason,
+            )
+            .join(BayRow, BayRow.id == r.bay_id)
+            .join(MeterRow, MeterRow.id == r.meter_id)
+            .outerjoin(w, w.reservation_id == r.id)
+            .where(
+                # Status and end first: what the (status, ends_at) index finds quickly.
+                r.status.in_(_CONFIRMED_ONCE),
+                r.ends_at > now,
+                r.confirmed_at.is_not(None),
+                r.confirmed_at < settled_before,
+                paid_end > now,
+                or_(
+                    w.reservation_id.is_(None),
+                    w.starts_at.is_(None),
+                    w.ends_at.is_(None),
+                    w.ends_at < paid_end,
+                    and_(stopped_early, or_(w.ended_at.is_(None), w.ended_at > r.ended_at)),
+                ),
+            )
+            .order_by(r.confirmed_at, r.id)
+            .limit(limit)
+        )
+        found = []
+        for row in await self._session.execute(query):
+            stopped = row.end_reason in _STOPPED_EARLY and row.ended_at is not None
+            found.append(
+                ReservedWindow(
+                    reservation_id=row.id,
+                    key=BayLightKey(row.device_id, row.number),
+                    meter_id=row.meter_id,
+                    starts_at=row.starts_at,
+                    paid_ends_at=row.paid_end,
+                    stopped_at=row.ended_at if stopped else None,
+                    end_reason=row.end_reason if stopped else None,
+                )
+            )
+        return found
 
     async def meter_ids_of_devices(self, meter_device_ids: list[str]) -> dict[str, int]:
         """The platform's meter behind each device id, as reservations named them."""
