@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -179,17 +179,22 @@ class MeterRefOut(BaseModel):
 
     @classmethod
     def of(cls, meter: Meter) -> MeterRefOut:
-        return cls(
-            id=meter.id,
-            device_id=meter.device_id,
-            street_fa=meter.street_fa,
-            street_en=meter.street_en,
-            street_class=meter.street_class,
-            zone_code=meter.zone_code,
-            lon=meter.lon,
-            lat=meter.lat,
-            demo=meter.demo,
-        )
+        return cls(**_meter_fields(meter))
+
+
+def _meter_fields(meter: Meter) -> dict[str, Any]:
+    """`MeterRefOut`'s fields, for it and for the models that extend it."""
+    return {
+        "id": meter.id,
+        "device_id": meter.device_id,
+        "street_fa": meter.street_fa,
+        "street_en": meter.street_en,
+        "street_class": meter.street_class,
+        "zone_code": meter.zone_code,
+        "lon": meter.lon,
+        "lat": meter.lat,
+        "demo": meter.demo,
+    }
 
 
 class BayRefOut(BaseModel):
@@ -218,20 +223,11 @@ class MeterSummaryOut(MeterRefOut):
 
     @classmethod
     def of_availability(cls, found: MeterAvailability) -> MeterSummaryOut:
-        # The meter's fields spelled out, not `MeterRefOut.of(...).model_dump()`: that
+        # The meter's fields as a dict, not `MeterRefOut.of(...).model_dump()`: that
         # validated and dumped every meter of every search once more (a search's hottest
         # cost through HTTP).
-        meter = found.meter
         return cls(
-            id=meter.id,
-            device_id=meter.device_id,
-            street_fa=meter.street_fa,
-            street_en=meter.street_en,
-            street_class=meter.street_class,
-            zone_code=meter.zone_code,
-            lon=meter.lon,
-            lat=meter.lat,
-            demo=meter.demo,
+            **_meter_fields(found.meter),
             district=found.zone.district,
             zone_name_fa=found.zone.name_fa,
             zone_name_en=found.zone.name_en,
