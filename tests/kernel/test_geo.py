@@ -160,9 +160,10 @@ def test_the_one_nearest_of_a_small_set_is_right_all_over_a_fine_lattice() -> No
         every = np.array([[spot.lon, spot.lat] for _, spot in points])
         lon1, lat1 = np.radians(grid[:, :1]), np.radians(grid[:, 1:])
         lon2, lat2 = np.radians(every[:, 0]), np.radians(every[:, 1])
-        s = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(
-            (lon2 - lon1) / 2
-        ) ** 2
+        s = (
+            np.sin((lat2 - lat1) / 2) ** 2
+            + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+        )
         metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(s))
         expected = metres.argmin(axis=1)  # the first of equal minima
         for (lon, lat), position, distance in zip(

@@ -41,13 +41,19 @@ from shahr.identity.schemas import (
     VehicleOut,
 )
 from shahr.kernel.access import Admits, Principal, PrincipalResolver, Role
-from shahr.kernel.cache import RateLimiter
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.errors import DomainError, NotSignedInError
 from shahr.kernel.plates import InvalidPlateError
 from shahr.kernel.settings import Settings
-from shahr.kernel.web.deps import BusDep, CacheDep, ClockDep, DatabaseDep, SettingsDep
+from shahr.kernel.web.deps import (
+    BusDep,
+    CacheDep,
+    ClockDep,
+    DatabaseDep,
+    RateLimiterDep,
+    SettingsDep,
+)
 
 SESSION_COOKIE = "shahr_session"
 
@@ -70,17 +76,11 @@ ERROR_STATUS: dict[type[DomainError], int] = {
 }
 
 
-def _rate_limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.container.rate_limiter
-    return limiter
-
-
 def _sms(request: Request) -> SmsGateway:
     sms: SmsGateway = request.app.state.sms
     return sms
 
 
-RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]
 SmsDep = Annotated[SmsGateway, Depends(_sms)]
 AnyCaller = Annotated[Principal | None, Depends(Admits(public=True))]
 CitizenCaller = Annotated[Principal | None, Depends(Admits(Role.citizen))]

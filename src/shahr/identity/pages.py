@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from shahr.identity import queries, services
 from shahr.identity.api import (
     ERROR_STATUS,
-    RateLimiterDep,
     SmsDep,
     clear_session_cookie,
     presented_token,
@@ -32,6 +31,7 @@ from shahr.kernel.web.deps import (
     CacheDep,
     ClockDep,
     DatabaseDep,
+    RateLimiterDep,
     SettingsDep,
     TemplatesDep,
 )

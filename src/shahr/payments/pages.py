@@ -12,7 +12,14 @@ from fastapi.responses import RedirectResponse, Response
 from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError, NotFoundError
 from shahr.kernel.persian import ascii_digits
-from shahr.kernel.web.deps import BusDep, ClockDep, DatabaseDep, SettingsDep, TemplatesDep
+from shahr.kernel.web.deps import (
+    BusDep,
+    ClockDep,
+    DatabaseDep,
+    RateLimiterDep,
+    SettingsDep,
+    TemplatesDep,
+)
 from shahr.payments import queries, services
 from shahr.payments.api import ERROR_STATUS, CitizenPrincipal, PspDep, citizen_id, demo_wallet_rial
 from shahr.payments.domain import (
@@ -22,6 +29,7 @@ from shahr.payments.domain import (
     PaymentStatus,
     PspUnavailableError,
     invalid_amount,
+    too_many_callbacks,
 )
 from shahr.payments.gateways import (
     BankPageError,
@@ -34,6 +42,10 @@ from shahr.payments.gateways import (
 log = logging.getLogger(__name__)
 
 PUBLIC = Depends(Admits(public=True))
+# Callbacks one address may send a minute. A payer sends one or two per payment; a forger
+# trying signatures sends many, and each refused one is recorded and flagged (so, written).
+CALLBACKS_PER_ADDRESS = 30
+CALLBACK_WINDOW_S = 60
 # Suggested top-ups on the wallet page, in Rial (shown in Toman beside them).
 TOP_UP_CHOICES = (500_000, 1_000_000, 2_000_000)
 SAMPLE_CARD = "6037 9900 0000 0006"
@@ -192,15 +204,23 @@ async def psp_callback(
     clock: ClockDep,
     psp: PspDep,
     bus: BusDep,
+    rate_limiter: RateLimiterDep,
 ) -> Response:
     """Where the PSP sends the citizen back with the signed outcome of a payment.
 
     Public, because the bank's page sends the browser here, but nothing is believed
     unless the PSP's signature checks out and the amount matches; a refused callback is
-    recorded and flagged. Duplicates are harmless.
+    recorded and flagged. Duplicates are harmless. One address may send at most
+    `CALLBACKS_PER_ADDRESS` a minute; past that they are refused (429) unread.
     """
     if psp_name != psp.name:
         raise NotFoundError("Nothing was found at this address.")
+    address = request.client.host if request.client else "unknown"
+    decision = await rate_limiter.hit(
+        f"payments:callback:{address}", limit=CALLBACKS_PER_ADDRESS, window_s=CALLBACK_WINDOW_S
+    )
+    if not decision.allowed:
+        raise too_many_callbacks(decision.retry_after_s)
     result = await services.handle_callback(
         database, clock, psp, bus, params=dict(request.query_params)
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shahr.kernel.bus import EventBus
-from shahr.kernel.cache import Cache
+from shahr.kernel.cache import Cache, RateLimiter
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.settings import Settings
@@ -39,6 +39,11 @@ def _cache(request: Request) -> Cache:
     return cache
 
 
+def _rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.container.rate_limiter
+    return limiter
+
+
 def _bus(request: Request) -> EventBus:
     bus: EventBus = request.app.state.bus
     return bus
@@ -50,3 +55,4 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 TemplatesDep = Annotated[Templates, Depends(_templates)]
 CacheDep = Annotated[Cache, Depends(_cache)]
 BusDep = Annotated[EventBus, Depends(_bus)]
+RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]

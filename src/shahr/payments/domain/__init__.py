@@ -22,6 +22,7 @@ from shahr.payments.domain.errors import (
     PspTimeoutError,
     PspUnavailableError,
     RefundTooLargeError,
+    TooManyCallbacksError,
     UnknownCallbackError,
     amount_mismatch,
     forged_callback,
@@ -31,6 +32,7 @@ from shahr.payments.domain.errors import (
     payment_not_found,
     psp_amount_too_small,
     psp_unavailable,
+    too_many_callbacks,
 )
 from shahr.payments.domain.ledger import (
     CITY_FINES_REVENUE,
@@ -143,6 +145,7 @@ __all__ = [
     "Refund",
     "RefundId",
     "RefundTooLargeError",
+    "TooManyCallbacksError",
     "TransactionId",
     "TransactionKind",
     "UnknownCallbackError",
@@ -175,5 +178,6 @@ __all__ = [
     "refund_transaction",
     "refundable",
     "revenue_account",
+    "too_many_callbacks",
     "wallet_account",
 ]

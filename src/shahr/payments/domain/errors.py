@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shahr.kernel.errors import ConflictError, DomainError, NotFoundError
+from shahr.kernel.errors import ConflictError, DomainError, NotFoundError, RateLimitedError
 
 
 class InvalidAmountError(DomainError):
@@ -43,6 +43,10 @@ class PspRefusedError(DomainError):
 
 class ForgedCallbackError(DomainError):
     """A callback whose signature does not check out; refused and flagged."""
+
+
+class TooManyCallbacksError(RateLimitedError):
+    """Payment returns came from one address faster than any payer makes them."""
 
 
 class UnknownCallbackError(DomainError):
@@ -105,6 +109,14 @@ def forged_callback() -> ForgedCallbackError:
         "This payment confirmation could not be checked and was refused. Nothing was"
         " booked; if money was taken from your card, your bank will return it within 72"
         " hours."
+    )
+
+
+def too_many_callbacks(retry_after_s: int) -> TooManyCallbacksError:
+    return TooManyCallbacksError(
+        "Too many payment confirmations came from your connection. Nothing was changed; wait"
+        " a minute and try again.",
+        retry_after_s=retry_after_s,
     )
 
 
