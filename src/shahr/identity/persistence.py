@@ -196,9 +196,7 @@ async def session_holder(database: Database, token_hash: str) -> SessionHolder |
     BEGIN and ROLLBACK a session would wrap it in: two round trips fewer per request.
     """
     async with database.engine.connect() as connection:
-        reading: AsyncConnection = await connection.execution_options(
-            isolation_level="AUTOCOMMIT"
-        )
+        reading: AsyncConnection = await connection.execution_options(isolation_level="AUTOCOMMIT")
         row = (await reading.execute(_SESSION_HOLDER, {"token_hash": token_hash})).first()
     if row is None:
         return None

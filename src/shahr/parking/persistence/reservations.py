@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     insert,
     or_,
     select,
@@ -250,9 +251,16 @@ def is_deadlock(error: DBAPIError) -> bool:
 
 
 # The booking path writes through the tables, not the ORM: one statement each, without the
-# unit of work's flush or a read of the row before it is saved.
+# unit of work's flush or a read of the row before it is saved. The statements are built
+# once and take their values as parameters: built per call, each value became a bound
+# parameter to coerce and hash into the statement's cache key, every time.
 _RESERVATIONS = cast(Table, ReservationRow.__table__)
 _PAYMENTS = cast(Table, ReservationPaymentRow.__table__)
+_ADD_RESERVATION = insert(_RESERVATIONS)
+_SAVE_RESERVATION = update(_RESERVATIONS).where(
+    _RESERVATIONS.c.id == bindparam("saved_id")  # not "id": a SET column keeps that name
+)
+_RECORD_PAYMENT = insert(_PAYMENTS)
 
 
 class ReservationRepository:
@@ -274,14 +282,12 @@ class ReservationRepository:
 
     async def add(self, reservation: Reservation) -> None:
         await self._session.execute(
-            insert(_RESERVATIONS).values(id=reservation.id, **_columns(reservation))
+            _ADD_RESERVATION, {"id": reservation.id, **_columns(reservation)}
         )
 
     async def save(self, reservation: Reservation) -> None:
         result = await self._session.execute(
-            update(_RESERVATIONS)
-            .where(_RESERVATIONS.c.id == reservation.id)
-            .values(**_columns(reservation))
+            _SAVE_RESERVATION, {"saved_id": reservation.id, **_columns(reservation)}
         )
         if cast(CursorResult[Any], result).rowcount == 0:
             raise LookupError(reservation.id)
@@ -427,15 +433,16 @@ class ReservationRepository:
         now: datetime,
     ) -> None:
         await self._session.execute(
-            insert(_PAYMENTS).values(
-                payment_id=payment_id,
-                reservation_id=reservation_id,
-                purpose=purpose,
-                amount_rial=amount_rial,
-                outcome=outcome,
-                verified_at=verified_at,
-                recorded_at=now,
-            )
+            _RECORD_PAYMENT,
+            {
+                "payment_id": payment_id,
+                "reservation_id": reservation_id,
+                "purpose": purpose,
+                "amount_rial": amount_rial,
+                "outcome": outcome,
+                "verified_at": verified_at,
+                "recorded_at": now,
+            },
         )
 
     async def payments_of(self, reservation_id: str) -> list[ReservationPaymentRow]:

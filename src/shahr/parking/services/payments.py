@@ -45,6 +45,11 @@ async def take_verified_payment(ports: ParkingPorts, payment: VerifiedPayment) -
     window; otherwise, like a payment with the wrong amount, for someone else's
     reservation, for one already paid or cancelled, it is refunded in full.
     """
+    # A wallet payment this process took at once (the usual case for this delivery).
+    if payment.purpose in PARKING_PURPOSES and await ports.handled_here.was_handled(
+        payment.payment_id
+    ):
+        return "duplicate"
     return (await _take(ports, payment)).outcome
 
 
@@ -68,6 +73,7 @@ async def _take(ports: ParkingPorts, payment: VerifiedPayment) -> PaymentTaken:
         # Asked under the reservation's lock: the flow that paid from the wallet and the bus
         # may take the same payment at once, and the second must find it handled.
         if await uow.reservations.payment_handled(payment.payment_id):
+            ports.handled_here.handled(payment.payment_id)
             return PaymentTaken("duplicate", reservation)
         outcome = "refunded"
         changed = reservation
@@ -124,6 +130,7 @@ async def _take(ports: ParkingPorts, payment: VerifiedPayment) -> PaymentTaken:
             now=now,
         )
         await uow.commit()
+    ports.handled_here.handled(payment.payment_id)
     if event is not None:
         await ports.bus.publish(event)
     if outcome == "refunded":
@@ -152,6 +159,8 @@ async def take_paid_at_once(
         # When parking heard of it: the port's answer does not say when payments verified it.
         verified_at=ports.clock.now(),
     )
+    # Noted before the first pause: this process's own delivery of the event waits for us.
+    ports.handled_here.expect(payment.payment_id)
     try:
         return await _take(ports, payment)
     except Exception:  # the money moved and the event is on the bus, which retries it
@@ -161,6 +170,8 @@ async def take_paid_at_once(
             reference,
         )
         return None
+    finally:
+        ports.handled_here.gave_up(payment.payment_id)  # a no-op once handled
 
 
 def _pays_reservation(reservation: Reservation, payment: VerifiedPayment) -> bool:

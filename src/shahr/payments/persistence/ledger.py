@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,31 @@ from shahr.payments.persistence.tables import (
     Repository,
     TransactionRow,
 )
+
+# Every payment runs these, so they are built once and take their values as parameters:
+# built per call, each value became a bound parameter to coerce and hash into the
+# statement's cache key, every time. Keyed by "is SQLite" where the dialects differ.
+_ENTRIES = cast(Table, EntryRow.__table__)
+_ENSURE_ACCOUNTS = {
+    is_sqlite: dialect_insert(cast(Table, AccountRow.__table__)).on_conflict_do_nothing(
+        index_elements=["id"]
+    )
+    for is_sqlite, dialect_insert in ((True, sqlite_insert), (False, postgresql_insert))
+}
+_ADD_TRANSACTION = {
+    # The idempotency key's unique index answers "booked already?" in the insert itself.
+    is_sqlite: dialect_insert(cast(Table, TransactionRow.__table__))
+    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    .returning(TransactionRow.id)
+    for is_sqlite, dialect_insert in ((True, sqlite_insert), (False, postgresql_insert))
+}
+_MOVE_WALLET = (
+    update(AccountRow)
+    .where(AccountRow.id == bindparam("account_id"))
+    .values(balance_rial=AccountRow.balance_rial + bindparam("delta_rial"))
+    .execution_options(synchronize_session=False)
+)
+_ADD_ENTRIES = insert(_ENTRIES)
 
 
 class LedgerRepository(Repository):
@@ -62,15 +88,12 @@ class LedgerRepository(Repository):
         try:
             for account_id in guarded:
                 await self.session.execute(
-                    update(AccountRow)
-                    .where(AccountRow.id == account_id)
-                    .values(balance_rial=AccountRow.balance_rial + deltas[account_id])
-                    .execution_options(synchronize_session=False)
+                    _MOVE_WALLET, {"account_id": account_id, "delta_rial": deltas[account_id]}
                 )
         except IntegrityError as error:  # the CHECK constraint: the last line of defence
             raise insufficient_balance() from error
         await self.session.execute(
-            insert(EntryRow),
+            _ADD_ENTRIES,
             [
                 {
                     "transaction_id": transaction.id,
@@ -85,27 +108,23 @@ class LedgerRepository(Repository):
 
     async def _add_transaction(self, transaction: JournalTransaction) -> bool:
         """Write the transaction's row; False, writing nothing, if its fact is booked already."""
-        insert_for = sqlite_insert if self.is_sqlite else postgresql_insert
         added = await self.session.scalar(
-            insert_for(TransactionRow)
-            .values(
-                id=transaction.id,
-                kind=transaction.kind.value,
-                idempotency_key=transaction.idempotency_key,
-                payment_id=transaction.payment_id,
-                refund_id=transaction.refund_id,
-                reference=transaction.reference,
-                memo=transaction.memo,
-                created_at=transaction.created_at,
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(TransactionRow.id)
+            _ADD_TRANSACTION[self.is_sqlite],
+            {
+                "id": transaction.id,
+                "kind": transaction.kind.value,
+                "idempotency_key": transaction.idempotency_key,
+                "payment_id": transaction.payment_id,
+                "refund_id": transaction.refund_id,
+                "reference": transaction.reference,
+                "memo": transaction.memo,
+                "created_at": transaction.created_at,
+            },
         )
         return added is not None
 
     async def _ensure_accounts(self, account_ids: list[AccountId], at: datetime) -> None:
-        insert_for = sqlite_insert if self.is_sqlite else postgresql_insert
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": account_id,
                 "kind": account_kind(account_id).value,
@@ -114,9 +133,7 @@ class LedgerRepository(Repository):
             }
             for account_id in account_ids
         ]
-        await self.session.execute(
-            insert_for(AccountRow).values(rows).on_conflict_do_nothing(index_elements=["id"])
-        )
+        await self.session.execute(_ENSURE_ACCOUNTS[self.is_sqlite], rows)
 
     async def _locked_balances(self, account_ids: list[AccountId]) -> dict[AccountId, int]:
         if not account_ids:

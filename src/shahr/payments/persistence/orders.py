@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, select, update
 
 from shahr.payments.domain import (
     PAID_STATUSES,
@@ -28,12 +28,15 @@ from shahr.payments.persistence.tables import (
     refund_of,
 )
 
+# Every payment writes one: built once, values as parameters (see `LedgerRepository`).
+_ADD_ORDER = insert(cast(Table, OrderRow.__table__))
+
 
 class OrderRepository(Repository):
     """Payment orders inside one unit of work."""
 
     async def add(self, order: PaymentOrder) -> None:
-        await self.session.execute(insert(OrderRow).values(id=order.id, **_order_values(order)))
+        await self.session.execute(_ADD_ORDER, {"id": order.id, **_order_values(order)})
 
     async def save(self, order: PaymentOrder) -> None:
         await self.session.execute(
