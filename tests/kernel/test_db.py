@@ -35,6 +35,25 @@ async def test_work_that_is_not_committed_is_rolled_back(database: Database) -> 
     await database.dispose()
 
 
+async def test_a_read_outside_a_transaction_leaves_the_next_session_transactional(
+    database: Database,
+) -> None:
+    async with database.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE kernel_read_probe (id INTEGER PRIMARY KEY)"))
+        await connection.execute(text("INSERT INTO kernel_read_probe (id) VALUES (1), (2)"))
+    query = text("SELECT id FROM kernel_read_probe WHERE id >= :least ORDER BY id")
+
+    assert [row.id for row in await database.read(query, {"least": 2})] == [2]
+    # The pooled connection the read used is back in transactional mode: work a session
+    # does not commit is still rolled back.
+    async with database.session() as session:
+        await session.execute(text("INSERT INTO kernel_read_probe (id) VALUES (3)"))
+    assert [row.id for row in await database.read(query, {"least": 0})] == [1, 2]
+    async with database.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE kernel_read_probe"))
+    await database.dispose()
+
+
 async def test_every_area_migration_branch_is_applied(database: Database) -> None:
     async with database.session() as session:
         versions = (await session.execute(text("SELECT version_num FROM alembic_version"))).all()

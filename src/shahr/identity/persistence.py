@@ -19,7 +19,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shahr.identity.domain import (
@@ -190,16 +190,11 @@ _SESSION_HOLDER = (
 
 
 async def session_holder(database: Database, token_hash: str) -> SessionHolder | None:
-    """The session with this token hash and its citizen, in one read outside any transaction.
-
-    A single SELECT sees one consistent snapshot by itself, so it is sent without the
-    BEGIN and ROLLBACK a session would wrap it in: two round trips fewer per request.
-    """
-    async with database.engine.connect() as connection:
-        reading: AsyncConnection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        row = (await reading.execute(_SESSION_HOLDER, {"token_hash": token_hash})).first()
-    if row is None:
+    """The session with this token hash and its citizen, in one read outside any transaction."""
+    rows = await database.read(_SESSION_HOLDER, {"token_hash": token_hash})
+    if not rows:
         return None
+    row = rows[0]
     citizen = None
     if row.found_citizen_id is not None:
         citizen = Citizen(

@@ -17,14 +17,9 @@ _VEHICLES_OF = (
 
 
 async def vehicles_of(database: Database, *, citizen_id: str) -> list[Vehicle]:
-    """The citizen's vehicles, oldest first.
-
-    One SELECT, so it is read outside a transaction: no BEGIN and ROLLBACK around it.
-    """
-    async with database.engine.connect() as connection:
-        reading = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        rows = await reading.execute(_VEHICLES_OF, {"citizen_id": citizen_id})
-        return [vehicle_of(row) for row in rows]
+    """The citizen's vehicles, oldest first (one read outside any transaction)."""
+    rows = await database.read(_VEHICLES_OF, {"citizen_id": citizen_id})
+    return [vehicle_of(row) for row in rows]
 
 
 async def citizen(database: Database, *, citizen_id: str) -> Citizen | None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy import DateTime, Executable, MetaData, Row, TypeDecorator, event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -96,6 +96,19 @@ class Database:
         """A session whose transaction rolls back unless the caller commits."""
         async with self.sessions() as session:
             yield session
+
+    async def read(
+        self, statement: Executable, parameters: dict[str, Any] | None = None
+    ) -> Sequence[Row[Any]]:
+        """The rows of one SELECT, read outside any transaction.
+
+        A single statement sees one consistent snapshot by itself, so it is sent without
+        the BEGIN and ROLLBACK a session wraps around it: two round trips fewer, on paths
+        that run on every request (who is signed in, a citizen's vehicles).
+        """
+        async with self.engine.connect() as connection:
+            reading = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            return (await reading.execute(statement, parameters)).all()
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
