@@ -11,9 +11,7 @@ async def test_a_payment_this_process_never_took_goes_to_the_database() -> None:
     assert await HandledHere().was_handled("pay-1") is False
 
 
-async def test_a_delivery_waits_for_the_request_taking_the_payment_and_hears_it_is_done() -> (
-    None
-):
+async def test_a_delivery_waits_for_the_request_taking_the_payment_and_hears_it_is_done() -> None:
     handled_here = HandledHere()
     handled_here.expect("pay-1")
     delivery = asyncio.create_task(handled_here.was_handled("pay-1"))
