@@ -353,9 +353,11 @@ def create_app_from_environment():  # type: ignore[no-untyped-def]  # uvicorn fa
     """Build the app from `SHAHR_*` variables (what `uvicorn --factory` calls)."""
     from shahr import bootstrap
     from shahr.kernel.logs import configure_logging
+    from shahr.kernel.memory import settle_in_this_process
     from shahr.web import create_app
 
     configure_logging()
+    settle_in_this_process()
     return create_app(bootstrap.build(Settings()))
 
 
@@ -364,12 +366,15 @@ def worker() -> None:
     """Run stream consumers and scheduled jobs (city scale)."""
     from shahr import bootstrap
     from shahr.kernel.logs import configure_logging
+    from shahr.kernel.memory import settle_in_this_process, settle_long_lived
 
     configure_logging()
+    settle_in_this_process()
 
     async def run() -> None:
         container = bootstrap.build(Settings())
         await container.start()
+        settle_long_lived()
         typer.echo("shahr worker: consuming; Ctrl-C to stop")
         try:
             await asyncio.Event().wait()

@@ -20,6 +20,7 @@ from shahr.bootstrap import Container
 from shahr.kernel.access import Admits
 from shahr.kernel.clock import in_tehran
 from shahr.kernel.errors import NotFoundError
+from shahr.kernel.memory import settle_long_lived
 from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import ClockDep, TemplatesDep
 from shahr.kernel.web.i18n import LANGUAGES
@@ -38,6 +39,8 @@ def create_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await container.start()
+        # What starting loaded (road network, caches) lives as long as the process.
+        settle_long_lived()
         try:
             yield
         finally:

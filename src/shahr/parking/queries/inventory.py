@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from shahr.kernel.db import Database
 from shahr.kernel.geo import LonLat, PointIndex
+from shahr.kernel.memory import settle_long_lived
 from shahr.parking.domain import (
     Bay,
     BayId,
@@ -127,6 +128,7 @@ class InventoryCache:
             ):
                 current = self._snapshot = await self._build()
                 self._metro_count = len(current.metro_stations)
+                settle_long_lived()
             return current
 
     async def _build(self) -> InventorySnapshot:
