@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -194,7 +194,8 @@ class InProcessStream:
         self._duplicate_window_s = duplicate_window_s
         self._redeliver_delay_s = redeliver_delay_s
         self._kept: deque[_Stored] = deque(maxlen=max_msgs)
-        self._seen_ids: dict[str, float] = {}
+        # Ordered by first sight, so the expired ones are always at the front.
+        self._seen_ids: OrderedDict[str, float] = OrderedDict()
         self._consumers: dict[str, _Consumer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._outstanding = 0
@@ -291,14 +292,17 @@ class InProcessStream:
 
     def _is_duplicate(self, msg_id: str) -> bool:
         now = time.monotonic()
-        # The window is small and ids expire in publish order, so pruning from the front is cheap.
-        for old_id, seen_at in list(self._seen_ids.items()):
+        seen = self._seen_ids
+        # Ids expire in the order they were first seen: drop them from the front, each in
+        # O(1) (not a copy of the whole window per publish).
+        while seen:
+            seen_at = seen[next(iter(seen))]
             if now - seen_at < self._duplicate_window_s:
                 break
-            del self._seen_ids[old_id]
-        if msg_id in self._seen_ids:
+            seen.popitem(last=False)
+        if msg_id in seen:
             return True
-        self._seen_ids[msg_id] = now
+        seen[msg_id] = now
         return False
 
     def _enqueue(self, consumer: _Consumer, delivery: _Delivery) -> None:
