@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 
 import pytest
 from shapely.geometry import Point, shape
+from sqlalchemy import event
 
 from shahr.bootstrap import Container
 from shahr.demo.parking import demo_meters, seed_demo_parking
@@ -354,6 +356,33 @@ async def test_another_process_booking_shows_once_the_copy_expires(
     assert {f.meter.device_id: f.bays_free for f in stale.meters}["TEST-A1"] == 7
     # ... and counts it held once the copy has expired.
     assert {f.meter.device_id: f.bays_free for f in fresh.meters}["TEST-A1"] == 6
+
+
+async def test_searches_finding_the_copy_expired_at_once_share_one_query(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ports = await seeded_ports(container)
+    a1 = next(
+        m for m in (await ports.inventory.current()).meters.values() if m.device_id == "TEST-A1"
+    )
+    await book(ports, a1.bays[0].id, starts_at=tehran(26, 11), minutes=60)
+    monkeypatch.setattr(holds, "TTL_S", 0.0)  # every search finds the copy expired
+    asked: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "parking_reservation" in statement:
+            asked.append(statement)
+
+    engine = container.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        answers = await asyncio.gather(*(search(ports) for _ in range(16)))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert len(asked) == 1
+    assert {f.meter.device_id: f.bays_free for f in answers[-1].meters}["TEST-A1"] == 6
+    assert all(answer == answers[0] for answer in answers)
 
 
 async def test_the_answers_meters_equal_ones_built_field_by_field(container: Container) -> None:

@@ -17,6 +17,7 @@ no double booking, never a free-bay count (decision 0011). The bay picker
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 import weakref
@@ -38,6 +39,8 @@ BUCKET = timedelta(minutes=15)
 MAX_SPANS = 256
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A copy: the generation it was fetched at, when (monotonic), and the holds by meter id.
+_Kept = tuple[int, float, dict[int, list[Hold]]]
 _TABLE = ReservationRow.__tablename__
 _HOLDING = tuple(status.value for status in HOLDING_STATUSES)
 
@@ -47,8 +50,13 @@ class HeldBays:
 
     def __init__(self) -> None:
         self.generation = 0
-        # span -> (generation, monotonic time fetched, holds by meter id)
-        self._spans: dict[tuple[datetime, datetime], tuple[int, float, dict[int, list[Hold]]]] = {}
+        # span -> its copy
+        self._spans: dict[tuple[datetime, datetime], _Kept] = {}
+        # (span, generation) -> the fetch under way: searches that find the copy expired
+        # at the same moment share one query instead of each sending its own (on SQLite,
+        # sixteen at once took tens of milliseconds, every second: search's p99). A fetch
+        # begun before this process's latest write may miss it, so it is not shared after.
+        self._fetching: dict[tuple[tuple[datetime, datetime], int], asyncio.Task[_Kept]] = {}
 
     def invalidate(self) -> None:
         self.generation += 1
@@ -63,7 +71,7 @@ class HeldBays:
         span = _widened(window)
         kept = self._spans.get(span)
         if kept is None or kept[0] != self.generation or time.monotonic() - kept[1] >= TTL_S:
-            kept = await self._fetch(database, span)
+            kept = await self._fetch_shared(database, span)
         by_meter = kept[2]
         held: set[int] = set()
         for meter_id in meter_ids:
@@ -76,9 +84,28 @@ class HeldBays:
                     held.add(hold.bay_id)
         return held
 
-    async def _fetch(
-        self, database: Database, span: tuple[datetime, datetime]
-    ) -> tuple[int, float, dict[int, list[Hold]]]:
+    async def _fetch_shared(self, database: Database, span: tuple[datetime, datetime]) -> _Kept:
+        """The span's holds from the database, one query at a time per span and generation.
+
+        The query runs as a task of its own, so a search that gives up waiting (its client
+        left) does not cancel it for the others.
+        """
+        key = (span, self.generation)
+        fetch = self._fetching.get(key)
+        if fetch is None:
+            fetch = self._fetching[key] = asyncio.create_task(self._fetch(database, span))
+            fetch.add_done_callback(lambda done: self._fetch_ended(key, done))
+        return await asyncio.shield(fetch)
+
+    def _fetch_ended(
+        self, key: tuple[tuple[datetime, datetime], int], fetch: asyncio.Task[_Kept]
+    ) -> None:
+        if self._fetching.get(key) is fetch:
+            del self._fetching[key]
+        if not fetch.cancelled():
+            fetch.exception()  # seen by whoever waited; retrieved here in case none did
+
+    async def _fetch(self, database: Database, span: tuple[datetime, datetime]) -> _Kept:
         generation, fetched_at = self.generation, time.monotonic()
         r = ReservationRow
         query = select(
