@@ -57,6 +57,9 @@ FEW = POINTS[:150]
 FEW_CLUSTERED = CLUSTERED[:150]
 FEW_INDEX = PointIndex(FEW)
 FEW_CLUSTERED_INDEX = PointIndex(FEW_CLUSTERED)
+# Along one street running east-west: a box with no height, so its cells are set by width.
+ALONG_A_STREET = [(i, LonLat(51.20 + i * 0.003, 35.70)) for i in range(150)]
+ALONG_A_STREET_INDEX = PointIndex(ALONG_A_STREET)
 
 queries = st.builds(
     LonLat, lon=st.floats(50.8, 52.0), lat=st.floats(35.3, 36.1)
@@ -150,13 +153,20 @@ def test_nearest_is_right_from_anywhere_on_earth(point: LonLat, k: int) -> None:
 def test_the_one_nearest_of_a_small_set_is_truly_nearest(point: LonLat) -> None:
     assert_same_results(FEW_INDEX.nearest(point), brute_nearest(FEW, point, 1))
     assert_same_results(FEW_CLUSTERED_INDEX.nearest(point), brute_nearest(FEW_CLUSTERED, point, 1))
+    assert_same_results(
+        ALONG_A_STREET_INDEX.nearest(point), brute_nearest(ALONG_A_STREET, point, 1)
+    )
 
 
 def test_the_one_nearest_of_a_small_set_is_right_all_over_a_fine_lattice() -> None:
     """Near the borders between two points' territories, where a cell's shortlist matters."""
     lons, lats = np.meshgrid(np.linspace(51.05, 51.75, 160), np.linspace(35.50, 35.90, 120))
     grid = np.column_stack([lons.ravel(), lats.ravel()])
-    for points, index in ((FEW, FEW_INDEX), (FEW_CLUSTERED, FEW_CLUSTERED_INDEX)):
+    for points, index in (
+        (FEW, FEW_INDEX),
+        (FEW_CLUSTERED, FEW_CLUSTERED_INDEX),
+        (ALONG_A_STREET, ALONG_A_STREET_INDEX),
+    ):
         every = np.array([[spot.lon, spot.lat] for _, spot in points])
         lon1, lat1 = np.radians(grid[:, :1]), np.radians(grid[:, 1:])
         lon2, lat2 = np.radians(every[:, 0]), np.radians(every[:, 1])

@@ -228,10 +228,13 @@ class _NearestCells:
         count = len(lons)  # at least one
         lon_min, lon_max = float(lons.min()), float(lons.max())
         lat_min, lat_max = float(lats.min()), float(lats.max())
-        # Square-ish cells on the ground: a degree of longitude is cos(lat) of one of latitude.
+        # Square-ish cells on the ground (a degree of longitude is cos(lat) of one of
+        # latitude), about `_CELLS_PER_POINT` per point; never more than that many along
+        # either side, however thin the points' box is.
         cos_mid = max(math.cos(math.radians((lat_min + lat_max) / 2)), 0.05)
-        area = max((lon_max - lon_min) * cos_mid, 1e-6) * max(lat_max - lat_min, 1e-6)
-        self.dlat = math.sqrt(area / (count * self._CELLS_PER_POINT))
+        wide, high = max((lon_max - lon_min) * cos_mid, 1e-6), max(lat_max - lat_min, 1e-6)
+        cells = count * self._CELLS_PER_POINT
+        self.dlat = max(math.sqrt(wide * high / cells), wide / cells, high / cells)
         self.dlon = self.dlat / cos_mid
         self.lon0 = lon_min - self._MARGIN_CELLS * self.dlon
         self.lat0 = lat_min - self._MARGIN_CELLS * self.dlat
@@ -256,18 +259,23 @@ class _NearestCells:
             for lat in (south, south + self.dlat)
         )
         half_diagonal = half_diagonal * 1.01 + 1e-3
-        centre_lons = self.lon0 + (np.arange(self.columns) + 0.5) * self.dlon
+        # haversine from each cell's centre (rows) to every point (columns).
         lat_c = math.radians(centre_lat)
         points_lat = np.radians(lats)
-        s = (
-            np.sin((points_lat - lat_c) / 2) ** 2
-            + math.cos(lat_c)
-            * np.cos(points_lat)
-            * np.sin((np.radians(lons)[None, :] - np.radians(centre_lons)[:, None]) / 2) ** 2
-        )
-        from_centres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(1.0, s)))
-        reach = from_centres.min(axis=1, keepdims=True) + 2 * half_diagonal
-        return [np.flatnonzero(near).tolist() for near in from_centres <= reach]
+        north_south = np.sin((points_lat - lat_c) / 2) ** 2
+        cos_product = math.cos(lat_c) * np.cos(points_lat)
+        points_lon = np.radians(lons)
+        found: list[list[int]] = []
+        # A block of cells at a time, so the matrix stays small (256 x at most 1,024).
+        for first in range(0, self.columns, 256):
+            columns = np.arange(first, min(first + 256, self.columns))
+            centre_lons = np.radians(self.lon0 + (columns + 0.5) * self.dlon)
+            east_west = np.sin((points_lon[None, :] - centre_lons[:, None]) / 2) ** 2
+            s = np.minimum(1.0, north_south + cos_product * east_west)
+            from_centres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(s))
+            reach = from_centres.min(axis=1, keepdims=True) + 2 * half_diagonal
+            found.extend(np.flatnonzero(near).tolist() for near in from_centres <= reach)
+        return found
 
     def nearest(self, point: LonLat) -> tuple[int, float] | None:
         """The position of the nearest point and its distance in metres; None off the grid."""
