@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 
@@ -101,6 +102,31 @@ async def test_a_late_reading_inside_the_window_is_added_to_its_interval(
     # 30 vehicles in 60 s on one lane, filled in for the other lane: 3,600 veh/h.
     assert states["s01-11"].flow_veh_h == pytest.approx(3600.0)
     assert states["s01-11"].confidence == pytest.approx(0.5)
+
+
+async def test_two_workers_each_with_one_lane_of_a_segment_count_both_lanes(
+    network: Container, clock: FixedClock
+) -> None:
+    """Workers sharing the stream may each get one lane's readings of the same segment and
+    minute, and store them at the same moment: the segment's state still has both."""
+    first = clock.now().replace(second=0) - timedelta(minutes=8)
+    minutes = [first + timedelta(minutes=m) for m in range(6)]
+
+    def lane(detector_id: str, start: datetime, count: int) -> bytes:
+        return batch_payload(
+            [reading(detector_id, start + timedelta(seconds=s), count=count) for s in (30, 60)]
+        )
+
+    for start in minutes:
+        await asyncio.gather(
+            services.ingest_batch(network.database, clock, [lane("d-01-11-1", start, 10)]),
+            services.ingest_batch(network.database, clock, [lane("d-01-11-2", start, 20)]),
+        )
+
+    for start in minutes:
+        state = by_id(await queries.segment_states(network.database, at=start))["s01-11"]
+        # Lane 1: 20 vehicles a minute, lane 2: 40: 3,600 veh/h, both lanes measured.
+        assert (state.flow_veh_h, state.confidence) == (pytest.approx(3600.0), 1.0), start
 
 
 @pytest.mark.parametrize(

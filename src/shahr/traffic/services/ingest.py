@@ -301,11 +301,22 @@ async def _update_state(
 ) -> None:
     sums = sum_by_detector_interval(_arrays(fresh, detector))
     ids = registry.detector_ids
-    # The totals after this batch come back from the upsert; a segment's other detectors in
-    # the same interval (usually none: lanes report together) are read.
+    # A segment's other detectors in the same interval, which this batch lacks (usually
+    # none: lanes report together), are read after the sums are added. Another worker may
+    # be adding exactly those at this moment, and each would save a state without the
+    # other's lanes; so such (segment, interval) pairs are held first, which makes the
+    # second worker wait and read the first's sums. (Batches sharing a detector's row are
+    # ordered by that row's lock already; one lacking none of a segment's detectors reads
+    # nothing it could miss.)
+    missing_detector, missing_interval = _missing_siblings(registry, sums)
+    if len(missing_detector):
+        segment_of = registry.detector_table.segment[missing_detector].tolist()
+        await uow.states.lock_segment_intervals(
+            [registry.segments[s].id for s in segment_of], missing_interval.tolist()
+        )
+    # The totals after this batch come back from the upsert.
     totals = await uow.readings.add_sums(ids[sums.detector].tolist(), sums)
     have = sums_from_totals(totals, registry)
-    missing_detector, missing_interval = _missing_siblings(registry, have)
     if len(missing_detector):
         more = await uow.readings.totals_of(ids[missing_detector].tolist(), missing_interval)
         have = sums_from_totals(IntervalTotals.concat(totals, more), registry)
