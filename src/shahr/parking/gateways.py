@@ -608,24 +608,29 @@ class MeterGateway:
         """Decide again, from the reservations table, the windows whose events were lost;
         returns how many. Merging a window is idempotent, so an event that was only late
         and arrives afterwards changes nothing."""
-        caught_up = 0
+        caught_up: set[str] = set()
         while True:
             now = self._clock.now()
             async with LightUnitOfWork(self._database) as uow:
                 behind = await uow.lights.windows_behind_reservations(
                     now, settled_before=now - EVENT_GRACE, limit=_PAGE
                 )
+            # A window taken in this pass that still looks behind would come back for ever.
+            fresh = [window for window in behind if window.reservation_id not in caught_up]
+            if behind and not fresh:
+                log.error("bay lights: %s windows still behind after a catch-up", len(behind))
+            behind = fresh
             if not behind:
-                return caught_up
+                return len(caught_up)
             log.warning(
                 "bay lights: %s reservation windows had lost their events; deciding them again",
                 len(behind),
             )
             await asyncio.gather(*(self._take_reserved(window) for window in behind))
             LIGHT_WINDOWS_CAUGHT_UP.inc(len(behind))
-            caught_up += len(behind)
+            caught_up.update(window.reservation_id for window in behind)
             if len(behind) < _PAGE:
-                return caught_up
+                return len(caught_up)
 
     async def _take_reserved(self, reserved: ReservedWindow) -> None:
         await self._change_window(
