@@ -135,6 +135,17 @@ def _check_publish_subject(subject_name: str) -> None:
         raise ValueError(f"cannot publish to {subject_name!r}: tokens must be plain words")
 
 
+def _check_subscription(
+    city: str | None, subject_filter: str, durable: str, max_deliver: int
+) -> None:
+    """What both adapters refuse in a subscription, the same way (no city: any family)."""
+    _check_durable(durable)
+    if city is not None:
+        _family_of(city, subject_filter)
+    if max_deliver < 1:
+        raise ValueError("max_deliver must be at least 1")
+
+
 def _check_durable(durable: str) -> None:
     # JetStream consumer names refuse dots, wildcards and whitespace; refuse them here too.
     if not _NAME.fullmatch(durable):
@@ -263,11 +274,7 @@ class InProcessStream:
     async def _subscribe(
         self, subject_filter: str, durable: str, binding: _Binding, max_deliver: int
     ) -> None:
-        _check_durable(durable)
-        if self._city is not None:
-            _family_of(self._city, subject_filter)
-        if max_deliver < 1:
-            raise ValueError("max_deliver must be at least 1")
+        _check_subscription(self._city, subject_filter, durable, max_deliver)
         consumer = self._consumers.get(durable)
         if consumer is None:
             consumer = _Consumer(subject_filter, max_deliver)
@@ -498,10 +505,7 @@ class JetStreamStream:
     async def _subscribe(
         self, subject_filter: str, durable: str, binding: _Binding, max_deliver: int
     ) -> None:
-        _check_durable(durable)
-        _family_of(self._city, subject_filter)
-        if max_deliver < 1:
-            raise ValueError("max_deliver must be at least 1")
+        _check_subscription(self._city, subject_filter, durable, max_deliver)
         self._subscriptions.append((subject_filter, durable, binding, max_deliver))
         if self._nc is not None:
             await self._bind(subject_filter, durable, binding, max_deliver)

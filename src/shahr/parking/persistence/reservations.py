@@ -556,18 +556,28 @@ def _holds_query() -> Any:
 async def holds_on_meters(
     database: Database, meter_ids: Iterable[int], window: TimeWindow
 ) -> list[Hold]:
-    """Rows that may hold bays of these meters during the window (read side, no session:
-    search runs this on every request)."""
+    """Rows that may hold bays of these meters during the window."""
     ids = list(meter_ids)
     if not ids:
         return []
+    return await holds_between(database, window.starts_at, window.ends_at, meter_ids=ids)
+
+
+async def holds_between(
+    database: Database,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    meter_ids: list[int] | None = None,
+) -> list[Hold]:
+    """Rows that may hold bays (of these meters, or of any) between the two times (read
+    side, no session: search runs this on every request, or once a second per span)."""
     query = _holds_query().where(
-        ReservationRow.meter_id.in_(ids),
-        ReservationRow.starts_at < window.ends_at,
-        ReservationRow.ends_at > window.starts_at,
+        ReservationRow.starts_at < ends_at, ReservationRow.ends_at > starts_at
     )
-    async with database.engine.connect() as connection:
-        return [hold_of(row) for row in await connection.execute(query)]
+    if meter_ids is not None:
+        query = query.where(ReservationRow.meter_id.in_(meter_ids))
+    return [hold_of(row) for row in await database.read(query)]
 
 
 def hold_of(row: Any) -> Hold:

@@ -323,17 +323,18 @@ class RankedMeters:
             # object is equal to `MeterAvailability(**fields)` (there is no __post_init__).
             one = _new(MeterAvailability)
             if isinstance(price, Price):
-                free = fields["bays_total"]
+                priced, refusal, free = price, None, fields["bays_total"]
                 if held and not held.isdisjoint(bays := fitting[i]):
                     free = len([bay_id for bay_id in bays if bay_id not in held])
-                one.__dict__.update(
-                    fields, distance_m=round(distance_m, 1), price=price, bays_free=free
-                )
             else:
-                free = 0
-                one.__dict__.update(
-                    fields, distance_m=round(distance_m, 1), refusal=price, bays_free=free
-                )
+                priced, refusal, free = None, price, 0
+            one.__dict__.update(
+                fields,
+                distance_m=round(distance_m, 1),
+                price=priced,
+                refusal=refusal,
+                bays_free=free,
+            )
             if available_only and free == 0:
                 continue
             found.append(one)

@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 from shahr.kernel.db import Database
-from shahr.parking.domain import HOLDING_STATUSES, TimeWindow
-from shahr.parking.persistence import Hold, ReservationRow, hold_of
+from shahr.parking.domain import TimeWindow
+from shahr.parking.persistence import Hold, ReservationRow, holds_between
 
 # How long a copy answers when this process has not written a reservation since.
 TTL_S = 1.0
@@ -42,7 +42,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A copy: the generation it was fetched at, when (monotonic), and the holds by meter id.
 _Kept = tuple[int, float, dict[int, list[Hold]]]
 _TABLE = ReservationRow.__tablename__
-_HOLDING = tuple(status.value for status in HOLDING_STATUSES)
 
 
 class HeldBays:
@@ -107,21 +106,9 @@ class HeldBays:
 
     async def _fetch(self, database: Database, span: tuple[datetime, datetime]) -> _Kept:
         generation, fetched_at = self.generation, time.monotonic()
-        r = ReservationRow
-        query = select(
-            r.id,
-            r.bay_id,
-            r.meter_id,
-            r.status,
-            r.starts_at,
-            r.ends_at,
-            r.extension_from,
-            r.hold_expires_at,
-        ).where(r.status.in_(_HOLDING), r.starts_at < span[1], r.ends_at > span[0])
         by_meter: dict[int, list[Hold]] = {}
-        async with database.engine.connect() as connection:
-            for row in await connection.execute(query):
-                by_meter.setdefault(row.meter_id, []).append(hold_of(row))
+        for hold in await holds_between(database, *span):
+            by_meter.setdefault(hold.meter_id, []).append(hold)
         kept = (generation, fetched_at, by_meter)
         # A write seen while the query ran leaves the copy unkept: the next search asks again.
         if generation == self.generation:
