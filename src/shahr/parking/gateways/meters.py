@@ -1,5 +1,4 @@
-"""Parking's ports to the outside, with their adapters: payments, the citizen's vehicles and
-notices, and the meter gateway (bay lights)."""
+"""The meter gateway: the one owner of meter I/O over MQTT (bay lights, status, reports)."""
 
 from __future__ import annotations
 
@@ -11,9 +10,9 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from prometheus_client import Counter
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -44,166 +43,6 @@ LIGHT_WINDOWS_CAUGHT_UP = Counter(
     "shahr_parking_light_windows_caught_up",
     "Reservation windows the bay lights took from the reservations table, their events lost",
 )
-
-
-# Payments port
-#
-# Parking asks payments for money and for refunds through this port; bootstrap's adapter
-# calls `shahr.payments.services`. Areas never import each other, so the port speaks in
-# plain values. The same section holds parking's other small ports: the citizen's vehicles
-# (identity's data) and notices to a citizen (identity's SMS gateway).
-
-RESERVATION_PURPOSE = "reservation"
-EXTENSION_PURPOSE = "extension"
-
-
-@dataclass(frozen=True)
-class VerifiedPayment:
-    """Payments' `PaymentVerified`, in parking's words (areas do not share classes)."""
-
-    payment_id: str
-    citizen_id: str
-    purpose: str
-    reference: str
-    amount_rial: int
-    verified_at: datetime
-
-
-@dataclass(frozen=True)
-class StartedPayment:
-    """A payment begun: by card, where to send the citizen; from the wallet, already paid."""
-
-    payment_id: str
-    status: str
-    method: str
-    amount_rial: int
-    redirect_url: str | None
-
-
-class PaymentPort(Protocol):
-    async def request_payment(
-        self,
-        *,
-        citizen_id: str,
-        amount_rial: int,
-        purpose: str,
-        reference: str,
-        return_url: str,
-        method: str,
-    ) -> StartedPayment:
-        """Start paying `amount_rial` for `purpose`; a verified payment arrives as an event."""
-        ...
-
-    async def refund(self, *, reference: str, amount_rial: int, reason: str) -> None:
-        """Give money paid for `reference` back to the wallet; idempotent by (reference, reason)."""
-        ...
-
-    async def verified_payments(
-        self, *, verified_from: datetime, verified_to: datetime
-    ) -> list[VerifiedPayment]:
-        """Parking's payments verified in [from, to): what the events should have brought."""
-        ...
-
-
-@dataclass
-class FakePayments:
-    """The embedded adapter tests use: records what parking asked, pays nothing by itself.
-
-    `fail_with` makes the next requests raise it (a PSP that is down); tests deliver the
-    verified payment to parking themselves.
-    """
-
-    requested: list[dict[str, Any]] = field(default_factory=list)
-    refunds: list[dict[str, Any]] = field(default_factory=list)
-    # Verified payments payments would report (`verified_payments`), put here by tests.
-    verified: list[VerifiedPayment] = field(default_factory=list)
-    fail_with: Exception | None = None
-    fail_refunds_with: Exception | None = None
-
-    async def request_payment(
-        self,
-        *,
-        citizen_id: str,
-        amount_rial: int,
-        purpose: str,
-        reference: str,
-        return_url: str,
-        method: str,
-    ) -> StartedPayment:
-        if self.fail_with is not None:
-            raise self.fail_with
-        payment_id = f"fake-payment-{len(self.requested) + 1}"
-        self.requested.append(
-            {
-                "payment_id": payment_id,
-                "citizen_id": citizen_id,
-                "amount_rial": amount_rial,
-                "purpose": purpose,
-                "reference": reference,
-                "return_url": return_url,
-                "method": method,
-            }
-        )
-        redirect = None if method == "wallet" else f"/sandbox-psp/pay/{payment_id}"
-        return StartedPayment(payment_id, "redirected", method, amount_rial, redirect)
-
-    async def refund(self, *, reference: str, amount_rial: int, reason: str) -> None:
-        if self.fail_refunds_with is not None:
-            raise self.fail_refunds_with
-        entry = {"reference": reference, "amount_rial": amount_rial, "reason": reason}
-        if entry not in self.refunds:
-            self.refunds.append(entry)
-
-    async def verified_payments(
-        self, *, verified_from: datetime, verified_to: datetime
-    ) -> list[VerifiedPayment]:
-        return [p for p in self.verified if verified_from <= p.verified_at < verified_to]
-
-
-class VehicleDirectory(Protocol):
-    async def vehicle_kind(self, *, citizen_id: str, plate: str) -> str | None:
-        """The kind of the citizen's vehicle with this canonical plate, or None if not theirs."""
-        ...
-
-
-@dataclass
-class StaticVehicleDirectory:
-    """The embedded adapter: vehicles by (citizen id, canonical plate)."""
-
-    vehicles: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    def add(self, citizen_id: str, plate: str, kind: str) -> None:
-        self.vehicles[(citizen_id, plate)] = kind
-
-    async def vehicle_kind(self, *, citizen_id: str, plate: str) -> str | None:
-        return self.vehicles.get((citizen_id, plate))
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something a citizen should hear about; `message` is an English msgid with `params`."""
-
-    citizen_id: str
-    reservation_id: str
-    kind: str
-    message: str
-    params: dict[str, Any]
-
-
-class ParkingNotifier(Protocol):
-    async def notify(self, notice: Notice) -> None:
-        """Tell the citizen outside the app (by SMS); the in-app list is parking's own."""
-        ...
-
-
-@dataclass
-class RecordingNotifier:
-    """The embedded adapter: keeps each notice (tests read them)."""
-
-    sent: list[Notice] = field(default_factory=list)
-
-    async def notify(self, notice: Notice) -> None:
-        self.sent.append(notice)
 
 
 # Meter gateway (bay lights)
