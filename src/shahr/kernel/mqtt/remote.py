@@ -1,4 +1,4 @@
-"""The device messaging port: MQTT for meters and sensors, in process or on a real broker."""
+"""The city-scale adapter: a real broker (Mosquitto, EMQX, NATS's MQTT gateway) over aiomqtt."""
 
 from __future__ import annotations
 
@@ -9,251 +9,23 @@ import random
 import socket
 import ssl
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import unquote, urlparse
 
 import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
-from shahr.kernel.settings import Settings
+from shahr.kernel.mqtt.port import DeviceMessage, MessageHandler, Will
+from shahr.kernel.mqtt.topics import (
+    Subscription,
+    check_qos,
+    check_topic,
+    check_topic_filter,
+    dispatch,
+)
 from shahr.kernel.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DeviceMessage:
-    """A message as a subscriber receives it; `retain` marks a stored message sent on subscribe."""
-
-    topic: str
-    payload: bytes
-    retain: bool
-    qos: int
-
-
-@dataclass(frozen=True)
-class Will:
-    """What the broker publishes for a device whose connection is lost without a goodbye."""
-
-    topic: str
-    payload: bytes
-    qos: int = 1
-    retain: bool = True
-
-
-MessageHandler = Callable[[DeviceMessage], Awaitable[None]]
-
-
-class DeviceConnection(Protocol):
-    """One client's session with the broker."""
-
-    client_id: str
-
-    async def publish(
-        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
-    ) -> None: ...
-
-    async def subscribe(
-        self, topic_filter: str, handler: MessageHandler, *, qos: int = 1
-    ) -> None: ...
-
-    async def disconnect(self) -> None:
-        """Leave cleanly: the will is not sent."""
-        ...
-
-    async def drop(self) -> None:
-        """Lose the connection without a goodbye, as a power cut would: the will is sent."""
-        ...
-
-
-class DeviceBroker(Protocol):
-    """Where device connections come from."""
-
-    async def connect(self, client_id: str, *, will: Will | None = None) -> DeviceConnection: ...
-
-    async def ping(self) -> None:
-        """Raise if the broker is unreachable."""
-        ...
-
-    async def stop(self) -> None: ...
-
-
-def topic_matches(topic_filter: str, topic: str) -> bool:
-    """Whether an MQTT topic matches a filter with `+` (one level) and `#` (the rest)."""
-    wanted = topic_filter.split("/")
-    levels = topic.split("/")
-    # MQTT keeps `$SYS/...` and friends away from filters that start with a wildcard.
-    if topic.startswith("$") and wanted[0] in ("+", "#"):
-        return False
-    for position, level in enumerate(wanted):
-        if level == "#":
-            return True
-        if position >= len(levels):
-            return False
-        if level not in ("+", levels[position]):
-            return False
-    return len(levels) == len(wanted)
-
-
-def check_topic(topic: str) -> None:
-    """Refuse a topic a device may not publish to (empty, wildcards, NUL)."""
-    if not topic or any(char in topic for char in "+#\0"):
-        raise ValueError(f"cannot publish to topic {topic!r}")
-
-
-def check_topic_filter(topic_filter: str) -> None:
-    """Refuse a malformed filter: `#` only last and alone in its level, `+` alone in its level."""
-    if not topic_filter or "\0" in topic_filter:
-        raise ValueError(f"invalid topic filter {topic_filter!r}")
-    levels = topic_filter.split("/")
-    for position, level in enumerate(levels):
-        if "#" in level and (level != "#" or position != len(levels) - 1):
-            raise ValueError(f"invalid topic filter {topic_filter!r}: `#` must end it")
-        if "+" in level and level != "+":
-            raise ValueError(f"invalid topic filter {topic_filter!r}: `+` fills a whole level")
-
-
-def _check_qos(qos: int) -> None:
-    if qos not in (0, 1, 2):
-        raise ValueError(f"QoS must be 0, 1 or 2, not {qos}")
-
-
-@dataclass(frozen=True)
-class _Subscription:
-    topic_filter: str
-    handler: MessageHandler
-    qos: int
-
-
-async def _dispatch(
-    subscriptions: list[_Subscription], message: DeviceMessage, client_id: str
-) -> None:
-    """Hand a message to every handler whose filter matches; one failing handler spares the rest."""
-    for subscription in list(subscriptions):
-        if topic_matches(subscription.topic_filter, message.topic):
-            try:
-                await subscription.handler(message)
-            except Exception:
-                log.exception("handler for %s failed on %s", client_id, message.topic)
-
-
-class InProcessConnection:
-    """A session with the in-process broker; messages reach handlers in order, one at a time."""
-
-    def __init__(self, broker: InProcessBroker, client_id: str, will: Will | None) -> None:
-        self.client_id = client_id
-        self._broker = broker
-        self._will = will
-        self._subscriptions: list[_Subscription] = []
-        self._inbox: asyncio.Queue[DeviceMessage] = asyncio.Queue()
-        self._task = asyncio.create_task(self._run())
-        self._closed = False
-
-    @property
-    def connected(self) -> bool:
-        return not self._closed
-
-    async def publish(
-        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
-    ) -> None:
-        self._check_open()
-        check_topic(topic)
-        _check_qos(qos)
-        self._broker._route(topic, bytes(payload), qos=qos, retain=retain)
-
-    async def subscribe(self, topic_filter: str, handler: MessageHandler, *, qos: int = 1) -> None:
-        self._check_open()
-        check_topic_filter(topic_filter)
-        _check_qos(qos)
-        self._subscriptions.append(_Subscription(topic_filter, handler, qos))
-        for stored in self._broker._retained_for(topic_filter):
-            self._inbox.put_nowait(
-                DeviceMessage(stored.topic, stored.payload, retain=True, qos=min(stored.qos, qos))
-            )
-
-    async def disconnect(self) -> None:
-        await self._close()
-
-    async def drop(self) -> None:
-        will = self._will
-        if await self._close() and will is not None:
-            self._broker._route(will.topic, will.payload, qos=will.qos, retain=will.retain)
-
-    def _offer(self, topic: str, payload: bytes, qos: int) -> None:
-        matching = [s.qos for s in self._subscriptions if topic_matches(s.topic_filter, topic)]
-        if matching:
-            # A live message is never flagged retained, as MQTT 3.1.1 brokers forward it.
-            self._inbox.put_nowait(
-                DeviceMessage(topic, payload, retain=False, qos=min(qos, max(matching)))
-            )
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ConnectionError(f"the connection of {self.client_id!r} is closed")
-
-    async def _close(self) -> bool:
-        """Close once; say whether this call did it."""
-        if self._closed:
-            return False
-        self._closed = True
-        self._broker._forget(self)
-        await cancel_and_wait([self._task])
-        return True
-
-    async def _run(self) -> None:
-        # A handler may close its own connection; the loop then ends after that message.
-        while not self._closed:
-            message = await self._inbox.get()
-            await _dispatch(self._subscriptions, message, self.client_id)
-
-
-class InProcessBroker:
-    """The embedded broker: retained messages, wildcards, wills and session takeover in memory."""
-
-    def __init__(self) -> None:
-        self._sessions: dict[str, InProcessConnection] = {}
-        self._retained: dict[str, DeviceMessage] = {}
-
-    async def connect(self, client_id: str, *, will: Will | None = None) -> InProcessConnection:
-        if not client_id:
-            raise ValueError("a device connection needs a client id")
-        if will is not None:
-            check_topic(will.topic)
-            _check_qos(will.qos)
-        previous = self._sessions.get(client_id)
-        if previous is not None:
-            # MQTT takeover: the broker closes the older network connection, which counts as
-            # an ungraceful loss, so its will goes out as Mosquitto does it.
-            await previous.drop()
-        connection = InProcessConnection(self, client_id, will)
-        self._sessions[client_id] = connection
-        return connection
-
-    async def ping(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        for connection in list(self._sessions.values()):
-            await connection.disconnect()
-
-    def _route(self, topic: str, payload: bytes, *, qos: int, retain: bool) -> None:
-        if retain:
-            if payload:
-                self._retained[topic] = DeviceMessage(topic, payload, retain=True, qos=qos)
-            else:
-                # An empty retained payload clears the topic, and is still delivered live.
-                self._retained.pop(topic, None)
-        for connection in list(self._sessions.values()):
-            connection._offer(topic, payload, qos)
-
-    def _retained_for(self, topic_filter: str) -> list[DeviceMessage]:
-        return [m for topic, m in self._retained.items() if topic_matches(topic_filter, topic)]
-
-    def _forget(self, connection: InProcessConnection) -> None:
-        if self._sessions.get(connection.client_id) is connection:
-            del self._sessions[connection.client_id]
 
 
 @dataclass(frozen=True)
@@ -313,7 +85,7 @@ class MqttConnection:
         self._will = will
         self._keepalive_s = keepalive_s
         self._timeout_s = timeout_s
-        self._subscriptions: list[_Subscription] = []
+        self._subscriptions: list[Subscription] = []
         self._client: aiomqtt.Client | None = None
         self._online = asyncio.Event()
         # Closing: do not reconnect any more. Finished: the client has been let go.
@@ -329,7 +101,7 @@ class MqttConnection:
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
     ) -> None:
         check_topic(topic)
-        _check_qos(qos)
+        check_qos(qos)
         client = await self._wait_online()
         try:
             await client.publish(topic, payload, qos=qos, retain=retain, timeout=self._timeout_s)
@@ -338,10 +110,10 @@ class MqttConnection:
 
     async def subscribe(self, topic_filter: str, handler: MessageHandler, *, qos: int = 1) -> None:
         check_topic_filter(topic_filter)
-        _check_qos(qos)
+        check_qos(qos)
         client = await self._wait_online()
         # Registered before SUBSCRIBE goes out, so retained messages find their handler.
-        self._subscriptions.append(_Subscription(topic_filter, handler, qos))
+        self._subscriptions.append(Subscription(topic_filter, handler, qos))
         await self._send_subscribe(client, topic_filter, qos)
 
     async def disconnect(self) -> None:
@@ -431,7 +203,7 @@ class MqttConnection:
             if client is not None:
                 try:
                     async for message in client.messages:
-                        await _dispatch(
+                        await dispatch(
                             self._subscriptions, _to_device_message(message), self.client_id
                         )
                 except aiomqtt.MqttError:
@@ -500,7 +272,7 @@ class MqttBroker:
             raise ValueError("a device connection needs a client id")
         if will is not None:
             check_topic(will.topic)
-            _check_qos(will.qos)
+            check_qos(will.qos)
         previous = self._connections.get(client_id)
         if previous is not None:
             previous._expect_takeover()
@@ -530,10 +302,3 @@ class MqttBroker:
         self._connections.clear()
         for connection in connections:
             await connection.disconnect()
-
-
-def make_broker(settings: Settings) -> DeviceBroker:
-    """The broker the settings name: MQTT when `SHAHR_MQTT_URL` is set, else in process."""
-    if settings.mqtt_url:
-        return MqttBroker(settings.mqtt_url)
-    return InProcessBroker()
