@@ -10,7 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from shahr.bootstrap import Container
-from shahr.kernel.access import Admits, Principal, Role
+from shahr.kernel.access import Admits
+from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web.security import CSRF_COOKIE
 from shahr.web import create_app
 

@@ -16,8 +16,8 @@ from shahr.demo.domain import DEMO_CITIZEN_PHONE, DemoDisabledError
 from shahr.demo.services import read_demo_data, seed_demo_city
 from shahr.identity.persistence import CitizenRow, StaffRoleRow, StaffRow
 from shahr.identity.services import sign_in_staff
-from shahr.kernel.access import STAFF_ROLES, Role
 from shahr.kernel.clock import FixedClock
+from shahr.kernel.principals import STAFF_ROLES, Role
 from shahr.kernel.settings import Settings
 from shahr.parking import queries as parking_queries
 from shahr.parking.services import import_district_areas

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from shahr.bootstrap import Container
 from shahr.identity.domain import InvalidApiKeyError
 from shahr.identity.services import ensure_staff_account
-from shahr.kernel.access import Principal, Role
+from shahr.kernel.principals import Principal, Role
 
 from .flows import bearer, csrf_headers, row_counts
 

@@ -21,8 +21,8 @@ from shahr.identity.domain import (
     parse_phone,
     split_api_key,
 )
-from shahr.kernel.access import Role
 from shahr.kernel.errors import DomainError
+from shahr.kernel.principals import Role
 
 NOW = datetime(2026, 11, 26, 6, 30, tzinfo=UTC)
 

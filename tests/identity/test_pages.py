@@ -11,8 +11,8 @@ import pytest
 from shahr.bootstrap import Container
 from shahr.identity.gateways import ConsoleSms
 from shahr.identity.services import ensure_staff_account
-from shahr.kernel.access import Role
 from shahr.kernel.clock import FixedClock
+from shahr.kernel.principals import Role
 from shahr.kernel.settings import Settings
 from shahr.kernel.web.security import CSRF_COOKIE
 

@@ -10,9 +10,9 @@ from sqlalchemy import text
 
 from shahr.bootstrap import Container
 from shahr.identity.services import STAFF_FAILURES_ALLOWED, STAFF_LOCKOUT_S, ensure_staff_account
-from shahr.kernel.access import Role
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.errors import DomainError
+from shahr.kernel.principals import Role
 
 from .flows import bearer, csrf_headers, row_counts
 

@@ -16,8 +16,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from shahr.bootstrap import Container
-from shahr.kernel.access import Principal, Role
 from shahr.kernel.clock import FixedClock
+from shahr.kernel.principals import Principal, Role
 from shahr.traffic import services
 from shahr.traffic.domain.readings import PlatePassage, batch_payload, encode
 from shahr.web import create_app

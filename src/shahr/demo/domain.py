@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shahr.kernel.access import Role
 from shahr.kernel.errors import DomainError
+from shahr.kernel.principals import Role
 
 DEMO_CITIZEN_PHONE = "09120000001"
 

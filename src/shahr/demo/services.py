@@ -25,8 +25,8 @@ from shahr.demo.parking import seed_demo_parking
 from shahr.demo.twin.feed import DEMO_RECORDING, seed_twin_network
 from shahr.demo.twin.scenario import load_scenario
 from shahr.identity import services as identity_services
-from shahr.kernel.access import Role
 from shahr.kernel.persian import normalise
+from shahr.kernel.principals import Role
 from shahr.parking import queries as parking_queries
 from shahr.parking import services as parking_services
 from shahr.parking.domain import DistrictCentroid, MetroStation, parse_metro_stations

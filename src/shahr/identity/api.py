@@ -40,11 +40,12 @@ from shahr.identity.schemas import (
     VehicleCreate,
     VehicleOut,
 )
-from shahr.kernel.access import Admits, Principal, PrincipalResolver, Role
+from shahr.kernel.access import Admits, PrincipalResolver
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.errors import DomainError, NotSignedInError
 from shahr.kernel.plates import InvalidPlateError
+from shahr.kernel.principals import Principal, Role
 from shahr.kernel.settings import Settings
 from shahr.kernel.web.deps import (
     BusDep,

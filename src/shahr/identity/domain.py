@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NewType
 
-from shahr.kernel.access import Role
 from shahr.kernel.errors import ConflictError, DomainError, NotFoundError, RateLimitedError
 from shahr.kernel.persian import normalise
+from shahr.kernel.principals import Role
 
 CitizenId = NewType("CitizenId", str)
 StaffId = NewType("StaffId", str)

@@ -21,10 +21,11 @@ from shahr.identity.api import (
     set_session_cookie,
 )
 from shahr.identity.domain import Vehicle, VehicleKind, mask_phone, parse_phone
-from shahr.kernel.access import Admits, Principal, Role
+from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError
 from shahr.kernel.persian import persian_digits
 from shahr.kernel.plates import IRAN_FA, parse_plate
+from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import (
     BusDep,

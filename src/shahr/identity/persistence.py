@@ -35,8 +35,8 @@ from shahr.identity.domain import (
     VehicleId,
     VehicleKind,
 )
-from shahr.kernel.access import Role
 from shahr.kernel.db import Base, Database, UtcDateTime
+from shahr.kernel.principals import Role
 
 
 def new_id() -> str:

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shahr.identity.domain import ApiKey, Citizen, QuotaTier, StaffAccount, Vehicle, VehicleKind
-from shahr.kernel.access import Principal
 from shahr.kernel.plates import parse_plate
+from shahr.kernel.principals import Principal
 
 # Generous bounds: the domain gives the real error; these only stop absurd payloads.
 Short = Annotated[str, Field(max_length=200)]

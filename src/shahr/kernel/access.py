@@ -1,47 +1,21 @@
-"""Who may call what: roles, the signed-in principal, and the guard every route declares.
+"""Who may call what: the guard every route declares, over the principal of the request.
 
-The kernel owns only the vocabulary and the guard; `identity` resolves a request to a
-principal (wired in bootstrap), so the kernel never imports an area.
+The kernel owns only the vocabulary (`kernel.principals`) and the guard; `identity` resolves
+a request to a principal (wired in bootstrap), so the kernel never imports an area.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Literal
 
 from fastapi import Request
 
 from shahr.kernel.errors import NotSignedInError, PermissionDeniedError
 
-
-class Role(StrEnum):
-    citizen = "citizen"
-    parking_operator = "parking_operator"
-    enforcement_officer = "enforcement_officer"
-    traffic_operator = "traffic_operator"
-    police_unit = "police_unit"
-    aq_desk = "aq_desk"
-    transparency_editor = "transparency_editor"
-    admin = "admin"
-
-
-STAFF_ROLES = frozenset(Role) - {Role.citizen}
-
-PrincipalKind = Literal["citizen", "staff", "api_key"]
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Whoever a request speaks for: a citizen, a staff member or an open-data API key."""
-
-    id: str
-    kind: PrincipalKind
-    display_name: str
-    roles: frozenset[Role] = field(default_factory=frozenset)
-    quota_tier: str | None = None
-
+# The `as` re-exports them for parking's entry points, which still import them from here;
+# their home is `kernel.principals`, and the `as` goes once parking imports them from there.
+from shahr.kernel.principals import Principal as Principal
+from shahr.kernel.principals import Role as Role
 
 PrincipalResolver = Callable[[Request], Awaitable[Principal | None]]
 

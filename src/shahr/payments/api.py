@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from shahr.kernel.access import Admits, Principal, Role
+from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError, NotFoundError, NotSignedInError
+from shahr.kernel.principals import Principal, Role
 from shahr.kernel.settings import Settings
 from shahr.kernel.web.deps import BusDep, ClockDep, DatabaseDep, SettingsDep
 from shahr.payments import queries, services

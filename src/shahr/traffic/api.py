@@ -12,8 +12,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from shahr.kernel.access import Admits, Role
+from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError
+from shahr.kernel.principals import Role
 from shahr.kernel.web.deps import ClockDep, DatabaseDep, SettingsDep
 from shahr.traffic import fiware, services
 from shahr.traffic.domain import (

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from shahr.kernel.access import Admits, Role, current_principal
+from shahr.kernel.access import Admits, current_principal
+from shahr.kernel.principals import Role
 from shahr.kernel.web.deps import ClockDep, DatabaseDep, SettingsDep, TemplatesDep
 from shahr.traffic.api import live_states
 from shahr.traffic.queries.indices import district_cards

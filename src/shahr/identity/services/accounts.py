@@ -11,9 +11,9 @@ from shahr.identity.domain import (
 )
 from shahr.identity.persistence import CitizenRow, IdentityRepository, StaffRow, new_id
 from shahr.identity.services.hashing import hash_password, password_matches
-from shahr.kernel.access import Role
 from shahr.kernel.clock import Clock, SystemClock
 from shahr.kernel.db import Database
+from shahr.kernel.principals import Role
 
 
 async def ensure_staff_account(

@@ -18,11 +18,11 @@ from shahr.identity.domain import (
 from shahr.identity.events import ApiKeyRevoked
 from shahr.identity.persistence import ApiKeyRow, IdentityRepository, api_key_of, new_id
 from shahr.identity.services.hashing import hash_token
-from shahr.kernel.access import Principal
 from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.errors import DomainError
+from shahr.kernel.principals import Principal
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from shahr.identity.domain import Citizen, StaffAccount
 from shahr.identity.persistence import IdentityRepository, SessionRow, new_id, session_holder
 from shahr.identity.services.hashing import hash_token
-from shahr.kernel.access import Principal, Role
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
+from shahr.kernel.principals import Principal, Role
 from shahr.kernel.settings import Settings
 
 
