@@ -23,7 +23,18 @@ from shahr.kernel.errors import (
 )
 from shahr.kernel.persian import persian_digits
 from shahr.kernel.web import i18n
-from shahr.kernel.web.security import API_PREFIXES, BodyTooLargeError, CsrfError
+
+# Paths whose answers are for programs: problem+json, and no CSRF cookie (security.py).
+API_PREFIXES = ("/api/", "/open/", "/open311/")
+
+
+class BodyTooLargeError(DomainError):
+    """The request body is larger than the server accepts."""
+
+
+class CsrfError(DomainError):
+    """An unsafe request from a browser came without the page's token."""
+
 
 # The kernel's own errors; each area adds its map (error class -> status) in its api module.
 KERNEL_ERROR_STATUS: dict[type[DomainError], int] = {

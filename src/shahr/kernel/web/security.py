@@ -12,14 +12,13 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shahr.kernel import logs
-from shahr.kernel.errors import DomainError
 from shahr.kernel.web import i18n
+from shahr.kernel.web.problems import API_PREFIXES, BodyTooLargeError, CsrfError, problem_response
 
 CSRF_COOKIE = "shahr_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 LANGUAGE_COOKIE = "lang"
-API_PREFIXES = ("/api/", "/open/", "/open311/")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 SECURITY_HEADERS = [
@@ -37,14 +36,6 @@ SECURITY_HEADERS = [
 ]
 # Sent only when cookies are Secure, that is when the site is served over https.
 HSTS_HEADER = (b"strict-transport-security", b"max-age=31536000")
-
-
-class BodyTooLargeError(DomainError):
-    """The request body is larger than the server accepts."""
-
-
-class CsrfError(DomainError):
-    """An unsafe request from a browser came without the page's token."""
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
@@ -74,34 +65,8 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookies = _cookies(scope)
         headers = dict(scope.get("headers", []))
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
-        language = i18n.pick_language(cookies.get(LANGUAGE_COOKIE), self.default_language)
-        i18n.current_language.set(language)
-        logs.request_id.set(request_id)
-
-        csrf_token = cookies.get(CSRF_COOKIE, "")
-        new_csrf = not csrf_token or len(csrf_token) != 43
-        if new_csrf:
-            csrf_token = secrets.token_urlsafe(32)
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state.update(request_id=request_id, csrf_token=csrf_token, language=language)
-
-        # problems imports this module for its error classes; import it here to break the cycle.
-        from shahr.kernel.web.problems import problem_response
-
-        extra_headers = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode("latin-1"))]
-        if self.cookie_secure:
-            extra_headers.append(HSTS_HEADER)
-        # API and open-data answers may sit in shared caches: a token there would be shared
-        # between users. Pages set the cookie; API clients use the page's token or a bearer.
-        if new_csrf and not scope.get("path", "").startswith(API_PREFIXES):
-            flags = "; HttpOnly; SameSite=Lax; Path=/"
-            if self.cookie_secure:
-                flags += "; Secure"
-            extra_headers.append((b"set-cookie", f"{CSRF_COOKIE}={csrf_token}{flags}".encode()))
-
+        extra_headers = self._begin(scope, headers)
         started = False
 
         async def send_secured(message: Message) -> None:
@@ -111,15 +76,10 @@ class EdgeMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
-        def too_large() -> BodyTooLargeError:
-            return BodyTooLargeError(
-                "The request is too large (at most {limit} bytes).", limit=self.max_body_bytes
-            )
-
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             # Refuse before reading a byte; the app's error handlers are not reachable here.
-            await problem_response(scope, 413, too_large())(scope, receive, send_secured)
+            await problem_response(scope, 413, self._too_large())(scope, receive, send_secured)
             return
 
         received = 0
@@ -133,7 +93,7 @@ class EdgeMiddleware:
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     overflowed = True
-                    raise too_large()
+                    raise self._too_large()
             return message
 
         async def send_checked(message: Message) -> None:
@@ -145,7 +105,7 @@ class EdgeMiddleware:
                 await send_secured(message)
             elif not replaced and message["type"] == "http.response.start":
                 replaced = True
-                await problem_response(scope, 413, too_large())(scope, receive, send_secured)
+                await problem_response(scope, 413, self._too_large())(scope, receive, send_secured)
 
         try:
             await self.app(scope, counted_receive, send_checked)
@@ -154,10 +114,42 @@ class EdgeMiddleware:
             # ours (a page or problem+json, with the security headers) and let it log the error.
             if not started:
                 status = 413 if overflowed else 500
-                error = too_large() if overflowed else None
+                error = self._too_large() if overflowed else None
                 await problem_response(scope, status, error)(scope, receive, send_secured)
             if not overflowed:
                 raise
+
+    def _begin(self, scope: Scope, headers: dict[bytes, bytes]) -> list[tuple[bytes, bytes]]:
+        """Give the request its id, language and CSRF token; the headers its answer carries."""
+        cookies = _cookies(scope)
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        language = i18n.pick_language(cookies.get(LANGUAGE_COOKIE), self.default_language)
+        i18n.current_language.set(language)
+        logs.request_id.set(request_id)
+
+        csrf_token = cookies.get(CSRF_COOKIE, "")
+        new_csrf = not csrf_token or len(csrf_token) != 43
+        if new_csrf:
+            csrf_token = secrets.token_urlsafe(32)
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state.update(request_id=request_id, csrf_token=csrf_token, language=language)
+
+        extra_headers = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode("latin-1"))]
+        if self.cookie_secure:
+            extra_headers.append(HSTS_HEADER)
+        # API and open-data answers may sit in shared caches: a token there would be shared
+        # between users. Pages set the cookie; API clients use the page's token or a bearer.
+        if new_csrf and not scope.get("path", "").startswith(API_PREFIXES):
+            flags = "; HttpOnly; SameSite=Lax; Path=/"
+            if self.cookie_secure:
+                flags += "; Secure"
+            extra_headers.append((b"set-cookie", f"{CSRF_COOKIE}={csrf_token}{flags}".encode()))
+        return extra_headers
+
+    def _too_large(self) -> BodyTooLargeError:
+        return BodyTooLargeError(
+            "The request is too large (at most {limit} bytes).", limit=self.max_body_bytes
+        )
 
 
 async def verify_csrf(request: Request) -> None:
