@@ -10,12 +10,13 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
+from recording import RecordingBus
 from shahr.kernel.access import Principal, Role
 from shahr.kernel.web.security import CSRF_COOKIE
 from shahr.payments.gateways import SandboxPsp
 from shahr.web import create_app
 
-from .flows import CSRF, RecordingBus
+from .flows import CSRF, sandbox_psp
 
 if TYPE_CHECKING:
     from shahr.bootstrap import Container
@@ -23,9 +24,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def psp(container: Container) -> SandboxPsp:
-    gateway = container.extras["psp"]
-    assert isinstance(gateway, SandboxPsp)
-    return gateway
+    return sandbox_psp(container)
 
 
 @pytest.fixture

@@ -1,15 +1,18 @@
-"""Steps payments' tests repeat: a bus that records, paying at the sandbox bank, the books."""
+"""Steps payments' tests repeat: the app's sandbox bank, paying there, reading the books."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from shahr.kernel.bus import EventBus
 from shahr.kernel.db import Database
-from shahr.payments.gateways import BankAnswer, SandboxPsp, SandboxScenario
+from shahr.parking.gateways import StartedPayment
+from shahr.payments.gateways import PSP, BankAnswer, SandboxPsp, SandboxScenario
 from shahr.payments.services import PaymentStart
+
+if TYPE_CHECKING:
+    from shahr.bootstrap import Container
 
 CSRF = "c" * 43
 # Sixteen digits that pass the Luhn check, as the sandbox asks.
@@ -25,22 +28,15 @@ PAYMENTS_TABLES = (
 )
 
 
-class RecordingBus(EventBus):
-    """The app's bus, keeping a list of what was published (a fake that still publishes)."""
-
-    def __init__(self, inner: EventBus) -> None:
-        self._inner = inner
-        self.published: list[object] = []
-
-    async def publish(self, event: object) -> None:
-        self.published.append(event)
-        await self._inner.publish(event)
-
-    def of(self, event_type: type[Any]) -> list[Any]:
-        return [e for e in self.published if isinstance(e, event_type)]
+def sandbox_psp(container: Container) -> SandboxPsp:
+    """The sandbox PSP as bootstrap wired it: the one place tests read it from."""
+    gateway = container.get(PSP)
+    assert isinstance(gateway, SandboxPsp)
+    return gateway
 
 
-def token_of(start: PaymentStart) -> str:
+def token_of(start: PaymentStart | StartedPayment) -> str:
+    """The bank page's token, from where payments (or parking's port) sends the citizen."""
     assert start.redirect_url is not None
     return start.redirect_url.rsplit("/", 1)[-1]
 

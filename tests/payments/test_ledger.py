@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from recording import RecordingBus
 from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.db import Database
@@ -30,7 +31,7 @@ from shahr.payments.domain import (
 )
 from shahr.payments.gateways import SandboxPsp
 
-from .flows import CITIZEN, RecordingBus, balances, pay_at_bank, row_counts, token_of
+from .flows import CITIZEN, balances, pay_at_bank, row_counts, token_of
 
 if TYPE_CHECKING:
     from shahr.bootstrap import Container

@@ -8,13 +8,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from recording import RecordingBus
 from shahr.payments import queries
 from shahr.payments.domain import PaymentStatus
 from shahr.payments.events import PaymentVerified
 from shahr.payments.gateways import SandboxPsp
 from shahr.payments.pages import CALLBACKS_PER_ADDRESS
 
-from .flows import CARD, CITIZEN, CSRF, OTHER_CITIZEN, RecordingBus, count_rows
+from .flows import CARD, CITIZEN, CSRF, OTHER_CITIZEN, count_rows
 
 if TYPE_CHECKING:
     from shahr.bootstrap import Container

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from recording import RecordingBus
 from shahr.kernel.clock import FixedClock
 from shahr.payments import queries, services
 from shahr.payments.domain import (
@@ -42,7 +43,7 @@ from shahr.payments.gateways import (
     sign_callback,
 )
 
-from .flows import CITIZEN, OTHER_CITIZEN, RecordingBus, balances, pay_at_bank, row_counts, token_of
+from .flows import CITIZEN, OTHER_CITIZEN, balances, pay_at_bank, row_counts, token_of
 
 if TYPE_CHECKING:
     from shahr.bootstrap import Container
