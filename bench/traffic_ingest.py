@@ -60,7 +60,7 @@ from shahr.traffic.ingest import (
     traffic_filter,
 )
 from shahr.traffic.queries.live import LiveStates
-from shahr.traffic.services.registry import current_registry
+from shahr.traffic.queries.registry import current_registry
 
 BATCH = 1000
 OFFERED_PER_S = 10_000

@@ -29,6 +29,7 @@ from shahr.traffic.domain.network import Segment
 from shahr.traffic.queries import indices as index_queries
 from shahr.traffic.queries.indices import Scope, detector_position, week_start_of
 from shahr.traffic.queries.live import LiveStates
+from shahr.traffic.queries.registry import current_registry
 from shahr.traffic.queries.state import state_snapshot
 from shahr.traffic.schemas import (
     CapacityUpdate,
@@ -42,7 +43,6 @@ from shahr.traffic.schemas import (
     SegmentOut,
     SegmentStateOut,
 )
-from shahr.traffic.services.registry import current_registry
 
 ERROR_STATUS: dict[type[DomainError], int] = {
     InvalidNetworkError: 422,

@@ -18,11 +18,12 @@ from shahr.traffic.domain.errors import InvalidQueryError
 from shahr.traffic.domain.indices import Indices, indices_from, robust_travel_time
 from shahr.traffic.domain.network import SegmentId
 from shahr.traffic.persistence import TrafficUnitOfWork
+from shahr.traffic.queries.registry import Registry, current_registry
 from shahr.traffic.queries.state import StateSnapshot, tehran_hour_of_week
-from shahr.traffic.services.history import CITY_ID
-from shahr.traffic.services.registry import Registry, current_registry
 
 MAX_SPAN = timedelta(days=400)
+# The one area of Scope.city: its id in the area rollups history writes.
+CITY_ID = "all"
 
 
 class Scope(StrEnum):

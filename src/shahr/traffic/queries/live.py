@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from shahr.kernel.db import Database
 from shahr.traffic.persistence import TrafficUnitOfWork
+from shahr.traffic.queries.registry import Registry, current_registry
 from shahr.traffic.queries.state import StateSnapshot, state_snapshot
-from shahr.traffic.services.registry import Registry, current_registry
 
 
 @dataclass(frozen=True)

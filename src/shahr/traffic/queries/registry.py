@@ -1,6 +1,7 @@
 """The network and registry as arrays, cached per process and reloaded when they change.
 
-Every batch checks one row (the registry version); only a change reloads the rest.
+Every batch checks one row (the registry version); only a change reloads the rest. A read
+model: the queries read it, and so do the services that ingest and roll up.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from shahr.kernel.db import Database
 from shahr.traffic.domain.estimates import estimate
 from shahr.traffic.domain.state import INTERVAL_S, LOS_LETTERS
 from shahr.traffic.persistence import TrafficUnitOfWork
-from shahr.traffic.services.registry import Registry, current_registry
+from shahr.traffic.queries.registry import Registry, current_registry
 
 HISTORY_WEEKS = 4
 

@@ -20,14 +20,14 @@ from shahr.kernel.db import Database
 from shahr.traffic.domain.indices import weighted_percentile
 from shahr.traffic.domain.state import INTERVAL_S
 from shahr.traffic.persistence import SegmentStateRow, TrafficUnitOfWork
+from shahr.traffic.queries.indices import CITY_ID
+from shahr.traffic.queries.registry import Registry, current_registry
 from shahr.traffic.services.ingest import IngestReport, ingest_batch
-from shahr.traffic.services.registry import Registry, current_registry
 
 HOUR = timedelta(hours=1)
 HOUR_JOB = "rollup-hour"
 DAY_JOB = "rollup-day"
 MAX_HOURS_PER_RUN = 48
-CITY_ID = "all"
 
 KEEP_READINGS = timedelta(days=2)
 KEEP_SUMS = timedelta(days=7)

@@ -50,7 +50,7 @@ from shahr.traffic.domain.state import (
 )
 from shahr.traffic.persistence import TrafficUnitOfWork
 from shahr.traffic.persistence.readings import IntervalTotals
-from shahr.traffic.services.registry import Registry, current_registry
+from shahr.traffic.queries.registry import Registry, current_registry
 
 READINGS_REJECTED = PrometheusCounter(
     "shahr_traffic_readings_rejected_total",
