@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from recording import RecordingBus
 from shahr.bootstrap import Container
 from shahr.kernel.clock import FixedClock
 from shahr.traffic import queries, services
@@ -14,16 +15,6 @@ from shahr.traffic.events import DetectorHealthChanged, SegmentStatesUpdated
 from shahr.traffic.persistence import TrafficUnitOfWork
 
 from .network import MONITORED, grid_segments, minute_of_readings, reading
-
-
-class Events:
-    """A publisher that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.published: list[object] = []
-
-    async def publish(self, event: object) -> None:
-        self.published.append(event)
 
 
 async def test_every_unmonitored_segment_is_estimated_and_says_so(
@@ -52,14 +43,14 @@ async def test_closing_an_interval_stores_its_estimates_and_publishes_one_event(
 ) -> None:
     start = clock.now().replace(second=0) - timedelta(minutes=3)
     await services.ingest_batch(network.database, clock, [minute_of_readings(start)])
-    events = Events()
+    events = RecordingBus()
 
     report = await services.finalise_intervals(network.database, clock, bus=events)
     again = await services.finalise_intervals(network.database, clock, bus=events)
 
     assert start in report.intervals
     assert report.estimated == len(grid_segments()) - len(MONITORED)
-    updates = [e for e in events.published if isinstance(e, SegmentStatesUpdated)]
+    updates = events.of(SegmentStatesUpdated)
     assert [u.interval_start for u in updates].count(start) == 1
     assert updates[0].measured == len(MONITORED)
     assert start not in again.intervals
@@ -103,15 +94,12 @@ async def test_a_chattering_detector_is_marked_failed_and_its_lane_filled_from_t
         reading("d-01-11-2", start + timedelta(seconds=60), count=10, period_s=60),
     ]
     await services.ingest_batch(network.database, clock, [batch_payload(chatter)])
-    events = Events()
+    events = RecordingBus()
 
     changes = await services.judge_health(network.database, clock, bus=events)
 
     assert ("d-01-11-1", "failed") in changes
-    assert any(
-        isinstance(e, DetectorHealthChanged) and e.fault == "too_many_vehicles"
-        for e in events.published
-    )
+    assert any(e.fault == "too_many_vehicles" for e in events.of(DetectorHealthChanged))
     nxt = start + timedelta(minutes=1)
     await services.ingest_batch(
         network.database,
