@@ -34,7 +34,7 @@ from shahr.parking.domain import (
 )
 from shahr.parking.services import shipped_holidays
 
-from .test_reservations import CAR, CITIZEN, DISABLED, MOTORCYCLE, OTHER, bay_of, seeded_ports
+from .flows import CAR, CITIZEN, DISABLED, MOTORCYCLE, OTHER, bay_of, seeded_ports
 
 RULES = ZoneRules()
 POLICY = ParkingPolicy()
