@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -98,6 +100,20 @@ async def test_the_same_plate_twice_is_a_conflict_however_it_is_typed(
     assert again.json()["field"] == "plate"
     assert again.json()["detail"] == "این پلاک پیش‌تر در حساب شما ثبت شده است."
     assert await row_counts(container) == before
+
+
+async def test_the_same_plate_sent_twice_at_once_is_registered_once(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    answers = await asyncio.gather(
+        *(
+            client.post(VEHICLES, json={"plate": "12B345-67"}, headers=bearer(token))
+            for _ in range(2)
+        )
+    )
+
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    assert len((await client.get(VEHICLES, headers=bearer(token))).json()) == 1
 
 
 async def test_two_citizens_may_register_the_same_plate_but_not_remove_each_others(

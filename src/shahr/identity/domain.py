@@ -105,6 +105,10 @@ def code_expired() -> CodeExpiredError:
     )
 
 
+def duplicate_plate() -> DuplicateVehicleError:
+    return DuplicateVehicleError("This plate is already registered on your account.", field="plate")
+
+
 def too_many_wrong_codes(retry_after_s: int) -> TooManyWrongCodesError:
     minutes = minutes_until(retry_after_s)
     message = (

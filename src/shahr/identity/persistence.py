@@ -19,6 +19,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +35,7 @@ from shahr.identity.domain import (
     Vehicle,
     VehicleId,
     VehicleKind,
+    duplicate_plate,
 )
 from shahr.kernel.db import Base, Database, UtcDateTime
 from shahr.kernel.principals import Role
@@ -342,8 +344,14 @@ class IdentityRepository:
         )
         return result.first() is not None
 
-    def add_vehicle(self, row: VehicleRow) -> None:
+    async def add_vehicle(self, row: VehicleRow) -> None:
+        """Add the vehicle; DuplicateVehicleError if the citizen has its plate already."""
         self.session.add(row)
+        try:
+            await self.session.flush()
+        except IntegrityError:
+            # The same plate added twice at once: the unique constraint has the last word.
+            raise duplicate_plate() from None
 
     async def delete_vehicle(self, row: VehicleRow) -> None:
         await self.session.delete(row)

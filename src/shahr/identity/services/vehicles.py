@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
-
 from shahr.identity.domain import (
-    DuplicateVehicleError,
     Vehicle,
     VehicleId,
     VehicleKind,
     VehicleNotFoundError,
     check_name,
+    duplicate_plate,
 )
 from shahr.identity.events import VehicleRegistered, VehicleRemoved
 from shahr.identity.persistence import IdentityRepository, VehicleRow, new_id, vehicle_of
@@ -45,7 +43,7 @@ async def register_vehicle(
         if await repository.citizen(citizen_id) is None:
             raise NotFoundError("Your account was not found. Please sign in again.")
         if await repository.has_plate(citizen_id, parsed.canonical):
-            raise _duplicate_plate()
+            raise duplicate_plate()
         row = VehicleRow(
             id=new_id(),
             citizen_id=citizen_id,
@@ -54,12 +52,8 @@ async def register_vehicle(
             nickname=name,
             created_at=now,
         )
-        repository.add_vehicle(row)
-        try:
-            await session.commit()
-        except IntegrityError:
-            # The same plate added twice at once: the unique constraint had the last word.
-            raise _duplicate_plate() from None
+        await repository.add_vehicle(row)
+        await session.commit()
     vehicle = vehicle_of(row)
     if bus is not None:
         await bus.publish(
@@ -73,10 +67,6 @@ async def register_vehicle(
             )
         )
     return vehicle
-
-
-def _duplicate_plate() -> DuplicateVehicleError:
-    return DuplicateVehicleError("This plate is already registered on your account.", field="plate")
 
 
 def _vehicle_kind(kind: str) -> VehicleKind:
