@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import Self
 
 from shahr.kernel.db import UnitOfWork, UtcDateTime
-from shahr.traffic.persistence.base import aware, upsert
+from shahr.traffic.persistence.base import aware
 from shahr.traffic.persistence.detectors import DetectorRepository, DetectorRow
 from shahr.traffic.persistence.indices import (
     AreaDayRow,
@@ -72,5 +72,4 @@ __all__ = [
     "TrafficUnitOfWork",
     "UtcDateTime",
     "aware",
-    "upsert",
 ]

@@ -1,12 +1,11 @@
-"""What every traffic table shares: aware UTC columns and upserts for both databases."""
+"""What every traffic table shares: aware UTC columns, the dialect, staging by COPY."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Table, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BigInteger, Integer, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Rows that grow without bound; SQLite only auto-increments an INTEGER key.
@@ -40,13 +39,6 @@ async def stage(
         records=zip(*(values[column] for column in columns), strict=True),
         columns=list(columns),
     )
-
-
-def upsert(session: AsyncSession, table: Table) -> Any:
-    """An INSERT with `on_conflict_do_*` for the session's database (SQLite or PostgreSQL)."""
-    if is_postgresql(session):
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def aware(moment: datetime | str | None) -> datetime | None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shahr.kernel.db import Base, UtcDateTime
+from shahr.kernel.upsert import upsert
 from shahr.traffic.domain.detectors import (
     Detector,
     DetectorHealth,
@@ -18,7 +19,7 @@ from shahr.traffic.domain.detectors import (
     Fault,
 )
 from shahr.traffic.domain.network import SegmentId
-from shahr.traffic.persistence.base import upsert
+from shahr.traffic.persistence.base import is_postgresql
 
 
 class DetectorRow(Base):
@@ -79,7 +80,7 @@ class DetectorRepository:
                 }
                 for d in detectors[start : start + 500]
             ]
-            statement = upsert(self.session, table).values(chunk)  # type: ignore[arg-type]
+            statement = upsert(table, on_postgresql=is_postgresql(self.session)).values(chunk)
             excluded = statement.excluded
             statement = statement.on_conflict_do_update(
                 index_elements=["id"],

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shahr.kernel.db import Base, UtcDateTime
-from shahr.traffic.persistence.base import upsert
+from shahr.kernel.upsert import upsert
+from shahr.traffic.persistence.base import is_postgresql
 
 ROLLUP_COLUMNS = (
     "intervals",
@@ -92,7 +93,7 @@ class HistoryRepository:
     async def _replace(self, table: Any, keys: list[str], rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
-        statement = upsert(self.session, table)
+        statement = upsert(table, on_postgresql=is_postgresql(self.session))
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=keys, set_={name: excluded[name] for name in ROLLUP_COLUMNS}
@@ -146,9 +147,8 @@ class HistoryRepository:
         return None if row is None else row.done_until
 
     async def set_mark(self, job: str, done_until: datetime) -> None:
-        statement = upsert(self.session, JobMarkRow.__table__).values(  # type: ignore[arg-type]
-            job=job, done_until=done_until
-        )
+        into = upsert(JobMarkRow.__table__, on_postgresql=is_postgresql(self.session))
+        statement = into.values(job=job, done_until=done_until)
         statement = statement.on_conflict_do_update(
             index_elements=["job"], set_={"done_until": done_until}
         )

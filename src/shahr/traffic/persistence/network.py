@@ -12,8 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shahr.kernel.db import Base, UtcDateTime
 from shahr.kernel.geo import LonLat
+from shahr.kernel.upsert import upsert
 from shahr.traffic.domain.network import NodeId, RoadClass, Segment, SegmentId
-from shahr.traffic.persistence.base import upsert
+from shahr.traffic.persistence.base import is_postgresql
 
 
 class SegmentRow(Base):
@@ -112,7 +113,8 @@ class NetworkRepository:
         table = SegmentRow.__table__
         for start in range(0, len(segments), 500):
             chunk = [segment_values(s, now) for s in segments[start : start + 500]]
-            statement = upsert(self.session, table).values(chunk)  # type: ignore[arg-type]
+            into = upsert(table, on_postgresql=is_postgresql(self.session))
+            statement = into.values(chunk)
             excluded = statement.excluded
             kept: dict[str, Any] = {
                 c.name: excluded[c.name] for c in table.columns if c.name != "id"
@@ -146,9 +148,8 @@ class NetworkRepository:
         )
 
     async def bump_version(self, now: datetime) -> None:
-        statement = upsert(self.session, RegistryVersionRow.__table__).values(  # type: ignore[arg-type]
-            id=1, version=1, changed_at=now
-        )
+        into = upsert(RegistryVersionRow.__table__, on_postgresql=is_postgresql(self.session))
+        statement = into.values(id=1, version=1, changed_at=now)
         statement = statement.on_conflict_do_update(
             index_elements=["id"],
             set_={"version": RegistryVersionRow.__table__.c.version + 1, "changed_at": now},

@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shahr.kernel.db import Base, UtcDateTime
+from shahr.kernel.upsert import upsert
 from shahr.traffic.domain.state import SegmentStates, interval_at
-from shahr.traffic.persistence.base import aware, is_postgresql, stage, upsert
+from shahr.traffic.persistence.base import aware, is_postgresql, stage
 
 STATE_COLUMNS = (
     "flow_veh_h",
@@ -193,7 +194,7 @@ class StateRepository:
         if not rows:
             return
         table = SegmentStateRow.__table__
-        statement = upsert(self.session, table)  # type: ignore[arg-type]
+        statement = upsert(table, on_postgresql=is_postgresql(self.session))
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=["segment_id", "interval_start"],
@@ -206,7 +207,7 @@ class StateRepository:
         if not rows:
             return
         table = SegmentStateRow.__table__
-        statement = upsert(self.session, table)  # type: ignore[arg-type]
+        statement = upsert(table, on_postgresql=is_postgresql(self.session))
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=["segment_id", "interval_start"],
@@ -258,7 +259,8 @@ class StateRepository:
         writer at a time.
         """
         table = StateVersionRow.__table__
-        statement = upsert(self.session, table).values(id=1, changed_at=now)  # type: ignore[arg-type]
+        into = upsert(table, on_postgresql=is_postgresql(self.session))
+        statement = into.values(id=1, changed_at=now)
         changed_at: Any = statement.excluded.changed_at
         if is_postgresql(self.session):
             later = table.c.changed_at + literal_column("interval '1 microsecond'")
