@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.exc import IntegrityError
-
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.money import Rial
@@ -37,12 +35,10 @@ async def ensure_demo_wallet(
         amount_rial=Rial(amount_rial),
         at=clock.now(),
     )
-    try:
-        async with PaymentsUnitOfWork(database) as uow:
-            posted = await uow.ledger.post(transaction)
-            await uow.commit()
-    except IntegrityError:
-        return False  # a concurrent first use credited it a moment ago
+    # A concurrent first use that credited it a moment ago: the ledger answers False.
+    async with PaymentsUnitOfWork(database) as uow:
+        posted = await uow.ledger.post(transaction)
+        await uow.commit()
     return posted
 
 
