@@ -66,8 +66,9 @@ from shahr.kernel.geo import LonLat, PointIndex
 from shahr.kernel.settings import Settings
 from shahr.parking import queries, services
 from shahr.parking.domain import TimeWindow, VehicleKind, parse_meter_file
-from shahr.parking.queries.availability import rank_meters
-from shahr.parking.queries.holds import held_bays_of
+from shahr.parking.queries.holds import holds_copy_of
+from shahr.parking.queries.search import rank_meters
+from shahr.parking.services import PARKING
 
 METERS = 12_500
 BAYS_PER_METER = 8
@@ -218,7 +219,7 @@ async def search_in_process(
         try:
             path = Path(tmp) / "meters.csv"
             meters_csv(path)
-            ports = container.extras["parking"]
+            ports = container.get(PARKING)
             records = parse_meter_file(path.read_text(encoding="utf-8"))
             await services.load_meters(
                 container.database, container.clock, ports.inventory, records=records
@@ -258,10 +259,10 @@ async def search_in_process(
                     limit=K,
                 )
 
-            copy = held_bays_of(container.database)
+            copy = holds_copy_of(container.database)
 
             async def searched_uncached(point: LonLat) -> object:
-                copy.invalidate()
+                copy.reservations_written()
                 return await searched(point)
 
             cases = {

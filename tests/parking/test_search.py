@@ -18,7 +18,7 @@ from shahr.kernel.geo import LonLat
 from shahr.parking import queries, services
 from shahr.parking.domain import BayKind, TimeWindow, VehicleKind, parse_meter_file
 from shahr.parking.queries import MeterAvailability, SearchResult, holds
-from shahr.parking.services import ParkingPorts
+from shahr.parking.services import PARKING, ParkingPorts
 
 from .geodata import metro_stations, official_features
 from .test_reservations import (
@@ -259,9 +259,9 @@ def test_each_demo_meter_stands_in_its_district_by_the_hand_digitised_polygons()
 
 async def test_seeding_the_demo_meters_twice_changes_nothing(container: Container) -> None:
     first = await seed_demo_parking(container)
-    snapshot = await container.extras["parking"].inventory.current()
+    snapshot = await container.get(PARKING).inventory.current()
     second = await seed_demo_parking(container)
-    again = await container.extras["parking"].inventory.current()
+    again = await container.get(PARKING).inventory.current()
 
     assert first == second == len(snapshot.meters)
     assert again.revision == snapshot.revision
@@ -312,13 +312,13 @@ async def test_search_counts_bays_per_vehicle_from_the_same_snapshot_for_each_ki
     assert [(f.meter.device_id, f.bays_total) for f in motorcycles.meters] == [("TEST-A1", 1)]
 
 
-# --- the free bays: a short-lived copy of the holds, dropped at this process's writes ------
+# --- the free bays: a short-lived copy of the holds, dropped when told of a write -------------
 
 
-async def test_a_booking_in_this_process_shows_in_the_very_next_search(
+async def test_a_booking_the_write_path_reports_shows_in_the_very_next_search(
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(holds, "TTL_S", 3_600.0)  # only the write drops the copy
+    monkeypatch.setattr(holds, "TTL_S", 3_600.0)  # only the report drops the copy
     ports = await seeded_ports(container)
     before = await search(ports)  # the copy of the holds for the window is now kept
     a1 = next(
@@ -326,6 +326,7 @@ async def test_a_booking_in_this_process_shows_in_the_very_next_search(
     )
 
     await book(ports, a1.bays[0].id, starts_at=tehran(26, 11), minutes=60)
+    holds.holds_copy_of(ports.database).reservations_written()
     after = await search(ports)
 
     free = {f.meter.device_id: f.bays_free for f in before.meters}

@@ -9,11 +9,12 @@ language, and nothing is booked or charged.
 
 from fastapi import APIRouter
 
-from shahr.parking.pages import booking, stays
+from shahr.parking.pages import booking, reservation, stays
 from shahr.parking.pages.forms import ListsVehicles, RegisteredVehicle, read_window
 
 router = APIRouter()
 router.include_router(booking.router)
+router.include_router(reservation.router)
 router.include_router(stays.router)
 
 __all__ = ["ListsVehicles", "RegisteredVehicle", "read_window", "router"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from shahr.parking.api import PortsDep, citizen_id
 from shahr.parking.domain import (
     Alternative,
     BayTakenError,
+    TimeWindow,
     VehicleKind,
     ZoneRules,
 )
@@ -33,6 +35,7 @@ from shahr.parking.pages.forms import (
     CitizenCaller,
     FormText,
     VehicleChoice,
+    WindowChoice,
     citizen_vehicles,
     formatting,
     kind_of,
@@ -42,7 +45,7 @@ from shahr.parking.pages.forms import (
     status_for,
     window_options,
 )
-from shahr.parking.services import ParkingPorts
+from shahr.parking.services import ParkingPorts, Quote
 
 router = APIRouter(tags=["parking pages"], include_in_schema=False)
 
@@ -81,44 +84,11 @@ async def map_page(
     ceiling = ascii_digits(max_price_rial).strip()
     centre = LonLat(lon, lat) if lon is not None and lat is not None else DISTRICT_2
     price_ceiling = int(ceiling) if ceiling.isdigit() else None
-
-    async def search(radius_m: float) -> queries.SearchResult:
-        return await queries.search_meters(
-            ports.database,
-            ports.inventory,
-            ports.rules,
-            now=now,
-            window=choice.window,
-            vehicle_kind=kind,
-            near=centre,
-            radius_m=radius_m,
-            max_price_rial=price_ceiling,
-            limit=LIST_LENGTH,
-        )
-
-    result = await search(SEARCH_RADIUS_M)
-    if not result.meters:
-        result = await search(WIDER_RADIUS_M)
+    result = await _nearby(ports, choice.window, kind, centre, price_ceiling, now=now)
     errors = dict(choice.errors)
     refusal = next((m.refusal for m in result.meters if m.refusal is not None), None)
     if refusal is not None and not errors:
         errors[METER_FIELDS.get(refusal.field or "", "start")] = say(refusal)
-    query = {**choice.query(), "vehicle_kind": kind.value}
-    language = i18n.current_language.get()
-    markers = [
-        {
-            "id": m.meter.id,
-            "lon": m.meter.lon,
-            "lat": m.meter.lat,
-            "street": m.meter.street_fa if language == "fa" else m.meter.street_en,
-            "free": m.bays_free,
-            "total": m.bays_total,
-            "bookable": m.price is not None,
-            "half_hour": None if m.price is None else m.price.first_unit_rial,
-            "total_rial": None if m.price is None else m.price.total_rial,
-        }
-        for m in result.meters
-    ]
     context = {
         "result": result,
         "choice": choice,
@@ -130,12 +100,59 @@ async def map_page(
         "centre": centre,
         "located": lon is not None and lat is not None,
         "errors": errors,
-        "query": query,
-        "markers": markers,
+        "query": {**choice.query(), "vehicle_kind": kind.value},
+        "markers": _markers(result.meters),
         "tile_url": settings.tile_url or "",
         **formatting(),
     }
     return templates.render(request, "parking/map.html", context)
+
+
+async def _nearby(
+    ports: ParkingPorts,
+    window: TimeWindow,
+    kind: VehicleKind,
+    centre: LonLat,
+    price_ceiling: int | None,
+    *,
+    now: datetime,
+) -> queries.SearchResult:
+    """The meters around the centre; none close by, those further out."""
+    for radius_m in (SEARCH_RADIUS_M, WIDER_RADIUS_M):
+        result = await queries.search_meters(
+            ports.database,
+            ports.inventory,
+            ports.rules,
+            now=now,
+            window=window,
+            vehicle_kind=kind,
+            near=centre,
+            radius_m=radius_m,
+            max_price_rial=price_ceiling,
+            limit=LIST_LENGTH,
+        )
+        if result.meters:
+            break
+    return result
+
+
+def _markers(found: Sequence[queries.MeterAvailability]) -> list[dict[str, object]]:
+    """What the map's script draws of each meter, the street in the reader's language."""
+    language = i18n.current_language.get()
+    return [
+        {
+            "id": m.meter.id,
+            "lon": m.meter.lon,
+            "lat": m.meter.lat,
+            "street": m.meter.street_fa if language == "fa" else m.meter.street_en,
+            "free": m.bays_free,
+            "total": m.bays_total,
+            "bookable": m.price is not None,
+            "half_hour": None if m.price is None else m.price.first_unit_rial,
+            "total_rial": None if m.price is None else m.price.total_rial,
+        }
+        for m in found
+    ]
 
 
 # --- a meter: its bays for the window, the vehicle, the quote ----------------------------------
@@ -173,14 +190,10 @@ async def _meter_page(
         now, day=form.day, start=form.start, duration_min=form.duration_min, rules=zone.rules
     )
     shown = {**choice.errors, **(errors or {})}
+    opens, closes = zone.rules.opens_min, zone.rules.closes_min
     signed_in = principal is not None and Role.citizen in principal.roles
     vehicles = await citizen_vehicles(ports, principal)
-    plate = ascii_digits(form.plate).strip()
-    chosen: VehicleChoice | None = None
-    if vehicles:
-        chosen = next((v for v in vehicles if v.plate == plate), None) or vehicles[0]
-        plate = chosen.plate
-    kind = chosen.kind if chosen else kind_of(form.vehicle_kind)
+    chosen, plate, kind = _chosen_vehicle(vehicles, form)
     detail = await queries.meter_detail(
         ports.database,
         ports.inventory,
@@ -190,31 +203,9 @@ async def _meter_page(
         vehicle_kind=kind,
         now=now,
     )
-    if detail.refusal is not None and not choice.errors:
-        shown.setdefault(METER_FIELDS.get(detail.refusal.field or "", "start"), say(detail.refusal))
-    bay_id = int(form.bay) if form.bay.isdigit() else None
-    picked = next((s for s in detail.bays if s.bay.id == bay_id), None)
-    quote = None
-    # An error about the quote itself (expired, price changed) still shows a fresh quote.
-    blocking = shown.keys() - {"quote", "method"}
-    if picked is not None and picked.available and signed_in and plate and not blocking:
-        try:
-            quote = await services.quote_bay(
-                ports,
-                citizen_id=citizen_id(principal),
-                bay_id=picked.bay.id,
-                plate=plate,
-                vehicle_kind=None,  # the plate's registered kind decides
-                starts_at=choice.window.starts_at,
-                ends_at=choice.window.ends_at,
-            )
-        except DomainError as error:
-            shown[METER_FIELDS.get(error.field or "", "quote")] = say(error)
-            status_code = max(status_code, status_for(error))
-    elif picked is not None and signed_in and not plate:
-        shown.setdefault("plate", i18n.gettext("Choose the vehicle you will park."))
-    if picked is not None and not picked.available and not blocking:
-        shown["bay"] = i18n.gettext("This bay is not free for that time. Choose a free bay.")
+    picked, quote, status_code = await _pick(
+        ports, principal, detail, form, plate, choice, shown, status_code
+    )
     context = {
         "meter": meter,
         "zone": zone,
@@ -234,14 +225,66 @@ async def _meter_page(
         "errors": shown,
         "alternatives": alternatives,
         "query": {**choice.query(), "vehicle_kind": kind.value},
-        "clock_text": {
-            "opens": minute_of_day(zone.rules.opens_min),
-            "closes": minute_of_day(zone.rules.closes_min),
-        },
+        "clock_text": {"opens": minute_of_day(opens), "closes": minute_of_day(closes)},
         "here": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
         **formatting(),
     }
     return templates.render(request, "parking/meter.html", context, status_code=status_code)
+
+
+def _chosen_vehicle(
+    vehicles: Sequence[VehicleChoice] | None, form: MeterForm
+) -> tuple[VehicleChoice | None, str, VehicleKind]:
+    """The citizen's vehicle with the form's plate, else their first (none signed out); the
+    plate to show, and the vehicle kind to show the bays for."""
+    plate = ascii_digits(form.plate).strip()
+    if not vehicles:
+        return None, plate, kind_of(form.vehicle_kind)
+    chosen = next((v for v in vehicles if v.plate == plate), None) or vehicles[0]
+    return chosen, chosen.plate, chosen.kind
+
+
+async def _pick(
+    ports: ParkingPorts,
+    principal: Principal | None,
+    detail: queries.MeterDetail,
+    form: MeterForm,
+    plate: str,
+    choice: WindowChoice,
+    shown: dict[str, str],
+    status_code: int,
+) -> tuple[queries.BayState | None, Quote | None, int]:
+    """The bay the form picked and, when it can be booked, its quote; what stands in the
+    way (the window's refusal too) joins the errors shown, and the status."""
+    if detail.refusal is not None and not choice.errors:
+        shown.setdefault(METER_FIELDS.get(detail.refusal.field or "", "start"), say(detail.refusal))
+    bay_id = int(form.bay) if form.bay.isdigit() else None
+    picked = next((s for s in detail.bays if s.bay.id == bay_id), None)
+    if picked is None:
+        return None, None, status_code
+    signed_in = principal is not None and Role.citizen in principal.roles
+    # An error about the quote itself (expired, price changed) still shows a fresh quote.
+    blocking = shown.keys() - {"quote", "method"}
+    if signed_in and not plate:
+        shown.setdefault("plate", i18n.gettext("Choose the vehicle you will park."))
+    if not picked.available and not blocking:
+        shown["bay"] = i18n.gettext("This bay is not free for that time. Choose a free bay.")
+    if not (picked.available and signed_in and plate and not blocking):
+        return picked, None, status_code
+    try:
+        quote = await services.quote_bay(
+            ports,
+            citizen_id=citizen_id(principal),
+            bay_id=picked.bay.id,
+            plate=plate,
+            vehicle_kind=None,  # the plate's registered kind decides
+            starts_at=choice.window.starts_at,
+            ends_at=choice.window.ends_at,
+        )
+    except DomainError as error:
+        shown[METER_FIELDS.get(error.field or "", "quote")] = say(error)
+        return picked, None, max(status_code, status_for(error))
+    return picked, quote, status_code
 
 
 @router.get("/parking/meters/{meter_id}")

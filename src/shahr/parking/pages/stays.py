@@ -1,13 +1,12 @@
-"""A reservation's page with the live bay light, and "my parking": extend, end, cancel,
-change plate, receipts."""
+"""My parking: current and upcoming stays, with extend, end, cancel, change plate and
+receipts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shahr.kernel.access import Principal
@@ -33,10 +32,10 @@ from shahr.parking.pages.forms import (
     FormText,
     citizen_vehicles,
     formatting,
-    plate_parts,
     say,
     status_for,
 )
+from shahr.parking.pages.reservation import receipts_of
 from shahr.parking.queries import ReservationView
 from shahr.parking.schemas import render_notice
 from shahr.parking.services import ParkingPorts
@@ -44,141 +43,7 @@ from shahr.parking.services import ParkingPorts
 router = APIRouter(tags=["parking pages"], include_in_schema=False)
 
 
-def _(message: str) -> str:
-    """Marks a message id kept in a table, so the translation test finds it."""
-    return message
-
-
 EXTENSION_CHOICES = 8
-
-
-# --- a reservation: the confirmation page with the live bay light ------------------------------
-
-
-def _receipts(view: ReservationView) -> list[dict[str, Any]]:
-    return [
-        {
-            "payment_id": p.payment_id,
-            "purpose": p.purpose,
-            "amount_rial": p.amount_rial,
-            "verified_at": p.verified_at,
-            "page": f"/payments/{p.payment_id}/receipt",
-        }
-        for p in view.payments
-        if p.outcome in ("confirmed", "extended")
-    ]
-
-
-PAYMENT_NOTICES = {
-    "verified": ("success", _("The payment went through.")),
-    "settled": ("success", _("The payment went through.")),
-    "cancelled": ("error", _("The payment was cancelled at the bank. Nothing was charged.")),
-    "failed": (
-        "error",
-        _(
-            "The payment did not go through. Nothing was booked; if money was taken from your"
-            " card, your bank will return it within 72 hours."
-        ),
-    ),
-    "expired": ("error", _("The payment was not completed in time. Nothing was charged.")),
-    "reversed": ("error", _("The payment was reversed and the money returned to your card.")),
-}
-DONE_NOTICES = {
-    "extended": _("Your stay has been extended."),
-    "ended": _("Your stay has ended. The unused time has gone back to your wallet."),
-    "cancelled": _(
-        "Your reservation has been cancelled. What you paid has gone back to your wallet."
-    ),
-    "plate": _("The vehicle on this reservation has been changed."),
-}
-
-
-async def _reservation_page(
-    request: Request,
-    templates: TemplatesDep,
-    ports: ParkingPorts,
-    citizen: str,
-    reservation_id: str,
-    *,
-    payment_status: str = "",
-    done: str = "",
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    now = ports.clock.now()
-    view = await queries.reservation_view(
-        ports.database, ports.inventory, reservation_id=reservation_id, citizen_id=citizen
-    )
-    r = view.reservation
-    notice = PAYMENT_NOTICES.get(payment_status)
-    confirming = payment_status in ("verified", "settled") and r.amount_due_rial > 0
-    can_pay = (
-        not confirming
-        and r.amount_due_rial > 0
-        and r.hold_expires_at is not None
-        and now < r.hold_expires_at
-        and r.status in (ReservationStatus.pending, ReservationStatus.confirmed)
-    )
-    context = {
-        "view": view,
-        "r": r,
-        "plate": plate_parts(r.plate),
-        "notice": None if notice is None else {"kind": notice[0], "text": i18n.gettext(notice[1])},
-        "done": i18n.gettext(DONE_NOTICES[done]) if done in DONE_NOTICES else "",
-        "payment_status": payment_status,
-        "can_pay": can_pay,
-        "confirming": confirming,
-        "running": r.status is ReservationStatus.confirmed and r.starts_at <= now < r.paid_ends_at,
-        "upcoming": r.status is ReservationStatus.confirmed and now < r.starts_at,
-        "receipts": _receipts(view),
-        "errors": errors or {},
-        "now": now,
-        **formatting(),
-    }
-    return templates.render(request, "parking/reservation.html", context, status_code=status_code)
-
-
-@router.get("/parking/reservations/{reservation_id}")
-async def reservation_page(
-    reservation_id: str,
-    request: Request,
-    principal: CitizenCaller,
-    ports: PortsDep,
-    templates: TemplatesDep,
-    payment_status: Annotated[str, Query(max_length=30)] = "",
-    done: Annotated[str, Query(max_length=30)] = "",
-) -> Response:
-    """Status, bay, plate, window and amount, with the bay light seen live."""
-    return await _reservation_page(
-        request, templates, ports, citizen_id(principal), reservation_id,
-        payment_status=payment_status, done=done,
-    )  # fmt: skip
-
-
-@router.post("/parking/reservations/{reservation_id}/pay")
-async def pay_again(
-    reservation_id: str,
-    request: Request,
-    principal: CitizenCaller,
-    ports: PortsDep,
-    templates: TemplatesDep,
-    method: FormText = "psp",
-) -> Response:
-    """Pay for a held reservation (or its waiting extension) again, by card or wallet."""
-    citizen = citizen_id(principal)
-    try:
-        payment = await services.pay_reservation(
-            ports,
-            citizen_id=citizen,
-            reservation_id=reservation_id,
-            method="wallet" if method == "wallet" else "psp",
-        )
-    except DomainError as error:
-        return await _reservation_page(
-            request, templates, ports, citizen, reservation_id,
-            errors={"method": say(error)}, status_code=status_for(error),
-        )  # fmt: skip
-    return after_payment(reservation_id, payment)
 
 
 # --- my parking: current and upcoming stays, and what can be done with them ------------------
@@ -271,7 +136,7 @@ async def _my_page(
             for v in current
             if v.reservation.status is ReservationStatus.confirmed
         },
-        "receipts": {rid: _receipts(view) for rid, view in full.items()},
+        "receipts": {rid: receipts_of(view) for rid, view in full.items()},
         "vehicles": await citizen_vehicles(ports, principal),
         "notices": [render_notice(n.message, n.params, language) for n in notices],
         "errors": errors or {},

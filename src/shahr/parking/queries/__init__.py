@@ -2,13 +2,9 @@
 
 from shahr.parking.queries.availability import (
     BayState,
-    MeterAvailability,
     MeterDetail,
-    SearchResult,
-    fits_vehicle,
     held_bays,
     meter_detail,
-    search_meters,
     window_price,
 )
 from shahr.parking.queries.geography import (
@@ -32,6 +28,8 @@ from shahr.parking.queries.reservations import (
     reservation_view,
     reservations_of,
 )
+from shahr.parking.queries.search import MeterAvailability, SearchResult, search_meters
+from shahr.parking.queries.search_arrays import fits_vehicle
 
 __all__ = [
     "BayState",

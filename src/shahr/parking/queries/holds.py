@@ -1,18 +1,17 @@
-"""Search's view of the bays held over a window: a short-lived, in-process copy of the holds.
+"""Search's copy of the bays held over a window (`HoldsCopy`): kept in memory about a second.
 
-Search counts free bays on every request; asking the database each time (one query per
-search) cost it more than everything else it does. So search reads the holds from a copy
-kept per database and per span of time: the holds overlapping the window widened to whole
-`BUCKET`s (one copy serves every window inside the same span; which of them overlap the
-exact window, and which still hold at `now`, is worked out per search, as before).
+Search counts free bays on every request, and asking the database each time costs it about
+ten times what everything else it does costs (decision 0022). So search reads the holds
+from a copy kept per database and per span of time: the holds overlapping the window
+widened to whole `BUCKET`s (one copy serves every window inside the same span; which of
+them overlap the exact window, and which still hold at `now`, is worked out per search).
 
-A copy is dropped at once when this process writes to the reservations table (an engine
-listener sees the statement, and again the commit), and otherwise lives `TTL_S` seconds:
-a booking made by another process shows in this one's search within that time. That is
-acceptable because search only informs: the database's own check when a bay is held
-(`BEGIN IMMEDIATE` on SQLite, the exclusion constraint on PostgreSQL) is what guarantees
-no double booking, never a free-bay count (decision 0011). The bay picker
-(`meter_detail`) and booking read the database directly.
+A copy lives `TTL_S` seconds, and is dropped at once when the write path says it has
+committed a change to reservations (`HoldsCopy.reservations_written`). A booking made by
+another process shows in this one's search within `TTL_S`. That is acceptable because
+search only informs: the database's own check when a bay is held is what guarantees no
+double booking, never a free-bay count (decision 0011). The bay picker (`meter_detail`)
+and booking read the database directly.
 """
 
 from __future__ import annotations
@@ -23,15 +22,12 @@ import time
 import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import event
 
 from shahr.kernel.db import Database
 from shahr.parking.domain import TimeWindow
-from shahr.parking.persistence import Hold, ReservationRow, holds_between
+from shahr.parking.persistence import Hold, holds_between
 
-# How long a copy answers when this process has not written a reservation since.
+# How long a copy answers unless the write path drops it sooner.
 TTL_S = 1.0
 # Windows are widened to whole buckets, so that nearby windows share a copy.
 BUCKET = timedelta(minutes=15)
@@ -41,10 +37,9 @@ MAX_SPANS = 256
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A copy: the generation it was fetched at, when (monotonic), and the holds by meter id.
 _Kept = tuple[int, float, dict[int, list[Hold]]]
-_TABLE = ReservationRow.__tablename__
 
 
-class HeldBays:
+class HoldsCopy:
     """The holds on one database's bays, per widened window, for search (see the module)."""
 
     def __init__(self) -> None:
@@ -52,12 +47,16 @@ class HeldBays:
         # span -> its copy
         self._spans: dict[tuple[datetime, datetime], _Kept] = {}
         # (span, generation) -> the fetch under way: searches that find the copy expired
-        # at the same moment share one query instead of each sending its own (on SQLite,
-        # sixteen at once took tens of milliseconds, every second: search's p99). A fetch
-        # begun before this process's latest write may miss it, so it is not shared after.
+        # at the same moment share one query instead of each sending its own (decision
+        # 0022). A fetch begun before the latest reported write may miss it, so it is not
+        # shared after.
         self._fetching: dict[tuple[tuple[datetime, datetime], int], asyncio.Task[_Kept]] = {}
 
-    def invalidate(self) -> None:
+    def reservations_written(self) -> None:
+        """Drop every copy: the caller has just committed a change to reservations.
+
+        A fetch under way began before the change, so its answer is not kept either.
+        """
         self.generation += 1
         self._spans.clear()
 
@@ -110,7 +109,7 @@ class HeldBays:
         for hold in await holds_between(database, *span):
             by_meter.setdefault(hold.meter_id, []).append(hold)
         kept = (generation, fetched_at, by_meter)
-        # A write seen while the query ran leaves the copy unkept: the next search asks again.
+        # A write reported while the query ran leaves the copy unkept: the next search asks again.
         if generation == self.generation:
             if len(self._spans) >= MAX_SPANS:
                 self._spans.clear()
@@ -121,45 +120,18 @@ class HeldBays:
 @functools.lru_cache(maxsize=4_096)
 def _widened(window: TimeWindow) -> tuple[datetime, datetime]:
     """The window grown outwards to whole buckets (UTC): holds overlapping the window are
-    among those overlapping this span. Kept per window: searches repeat a few windows, and
-    the arithmetic on datetimes costs more than the look-up."""
+    among those overlapping this span. Kept per window because searches repeat a few."""
     start = window.starts_at - (window.starts_at - _EPOCH) % BUCKET
     end = window.ends_at + (-(window.ends_at - _EPOCH)) % BUCKET
     return start, end
 
 
-_of_database: weakref.WeakKeyDictionary[Database, HeldBays] = weakref.WeakKeyDictionary()
+_of_database: weakref.WeakKeyDictionary[Database, HoldsCopy] = weakref.WeakKeyDictionary()
 
 
-def held_bays_of(database: Database) -> HeldBays:
-    """The database's copy, made (with its engine listener) at the first search."""
+def holds_copy_of(database: Database) -> HoldsCopy:
+    """The database's copy of the holds, made at the first search and gone with the database."""
     found = _of_database.get(database)
     if found is None:
-        found = _of_database[database] = HeldBays()
-        _listen(database, weakref.ref(found))
+        found = _of_database[database] = HoldsCopy()
     return found
-
-
-def _listen(database: Database, ref: weakref.ref[HeldBays]) -> None:
-    """Drop the copy whenever this process writes the reservations table: at the statement
-    (a search between it and the commit would still read the old rows, so) and at the commit
-    or rollback of the connection that ran it."""
-    engine = database.engine.sync_engine
-
-    def drop() -> None:
-        held = ref()
-        if held is not None:
-            held.invalidate()
-
-    def on_execute(connection: Any, _cursor: Any, statement: str, *_args: Any, **_kw: Any) -> None:
-        if _TABLE in statement and statement.lstrip()[:6].upper() != "SELECT":
-            connection.info["shahr.parking.wrote_holds"] = True
-            drop()
-
-    def on_end(connection: Any) -> None:
-        if connection.info.pop("shahr.parking.wrote_holds", False):
-            drop()
-
-    event.listen(engine, "before_cursor_execute", on_execute)
-    event.listen(engine, "commit", on_end)
-    event.listen(engine, "rollback", on_end)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from shahr.parking.persistence import (
     MeterRow,
     MetroStationRow,
 )
+from shahr.parking.queries.search_arrays import SearchArrays
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,11 @@ class InventorySnapshot:
     metro_stations: tuple[MetroStation, ...]
     metro_index: PointIndex[int]
     metro_by_meter: dict[MeterId, MetroNearby | None] = field(default_factory=dict)
+
+    @functools.cached_property
+    def search_arrays(self) -> SearchArrays:
+        """The snapshot laid out for search, built at its first search."""
+        return SearchArrays.of(self)
 
     def meter(self, meter_id: int) -> Meter:
         meter = self.meters.get(MeterId(meter_id))
