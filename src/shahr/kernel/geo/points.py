@@ -62,14 +62,9 @@ class PointIndex(Generic[K]):
         """
         small = 0 < len(self._keys) <= _ALL_AT_ONCE
         if k == 1 and max_distance_m is None and where is None and small:
-            # The one nearest of a small set (the closest metro station to a meter, or to
-            # where a citizen searches): a few distances in a cell, not a pass over all.
-            if self._cells is None:
-                self._cells = NearestByCells(self._lons, self._lats)
-            found = self._cells.nearest(point)
+            found = self._nearest_by_cells(point)
             if found is not None:
-                position, metres = found
-                return [(self._keys[position], metres)]
+                return [found]
         keep: Keep | None = None
         if where is not None:
             accepted: dict[int, bool] = {}
@@ -85,6 +80,17 @@ class PointIndex(Generic[K]):
             point, k, max_distance_m=max_distance_m, keep=keep
         )
         return [(self._keys[i], d) for i, d in zip(items.tolist(), distances.tolist(), strict=True)]
+
+    def _nearest_by_cells(self, point: LonLat) -> tuple[K, float] | None:
+        """The one nearest of a small set (the closest metro station to where a citizen
+        searches) from a few distances in a grid cell (decision 0022); None off the grid."""
+        if self._cells is None:
+            self._cells = NearestByCells(self._lons, self._lats)
+        found = self._cells.nearest(point)
+        if found is None:
+            return None
+        position, metres = found
+        return self._keys[position], metres
 
     def nearest_positions(
         self,

@@ -89,7 +89,12 @@ async def search_meters(
     return ranked.result(held, available_only=available_only, limit=limit)
 
 
-_new = object.__new__
+def _availability_set_directly(fields: dict[str, object], **varying: object) -> MeterAvailability:
+    """`MeterAvailability(**fields, **varying)`, its fields set without the frozen dataclass's
+    `__init__` (decision 0022); the same object, as the class has no `__post_init__`."""
+    one = object.__new__(MeterAvailability)
+    one.__dict__.update(fields, **varying)
+    return one
 
 
 @dataclass
@@ -122,16 +127,13 @@ class RankedMeters:
         found: list[MeterAvailability] = []
         for i, distance_m, price in zip(self.positions, self.distances, self.prices, strict=True):
             fields = shown[i] or arrays.shown_as(self.snapshot, i, vehicle_kind)
-            # The frozen dataclass's fields set directly, not through its `__init__`
-            # (decision 0022); equal to `MeterAvailability(**fields)` (no __post_init__).
-            one = _new(MeterAvailability)
             if isinstance(price, Price):
                 priced, refusal, free = price, None, fields["bays_total"]
                 if held and not held.isdisjoint(bays := fitting[i]):
                     free = len([bay_id for bay_id in bays if bay_id not in held])
             else:
                 priced, refusal, free = None, price, 0
-            one.__dict__.update(
+            one = _availability_set_directly(
                 fields,
                 distance_m=round(distance_m, 1),
                 price=priced,
