@@ -49,7 +49,8 @@ from shahr.traffic.services.history import (
     prune,
     roll_up,
 )
-from shahr.traffic.services.ingest import IngestReport, ingest_batch
+from shahr.traffic.services.ingest import ingest_batch
+from shahr.traffic.services.ingest_report import IngestReport
 from shahr.traffic.services.intervals import FinaliseReport, finalise_intervals, judge_health
 from shahr.traffic.services.network import (
     NetworkImportReport,

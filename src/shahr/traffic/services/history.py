@@ -22,7 +22,8 @@ from shahr.traffic.domain.state import INTERVAL_S
 from shahr.traffic.persistence import SegmentStateRow, TrafficUnitOfWork
 from shahr.traffic.queries.indices import CITY_ID
 from shahr.traffic.queries.registry import Registry, current_registry
-from shahr.traffic.services.ingest import IngestReport, ingest_batch
+from shahr.traffic.services.ingest import ingest_batch
+from shahr.traffic.services.ingest_report import IngestReport
 
 HOUR = timedelta(hours=1)
 HOUR_JOB = "rollup-hour"
