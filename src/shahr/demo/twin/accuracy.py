@@ -246,6 +246,10 @@ def compare(
     )
 
 
+Minutes = dict[datetime, tuple[list[DetectorReading], list[PlatePassage]]]
+"""Each minute's readings and passages, by the minute's end."""
+
+
 async def measure_accuracy(
     database: Database,
     clock: FixedClock,
@@ -265,9 +269,7 @@ async def measure_accuracy(
     end-to-end tests send them through the stream instead.
     """
     from shahr.traffic.domain.readings import encode
-    from shahr.traffic.queries import segment_states
     from shahr.traffic.services import ingest_batch
-    from shahr.traffic.services.intervals import finalise_intervals
 
     await load_into_platform(database, scenario, clock=clock)
 
@@ -276,20 +278,63 @@ async def measure_accuracy(
         payloads += [encode(p.to_payload()) for p in minute.passages]
         await ingest_batch(database, clock, payloads)
 
-    deliver = send or ingest_directly
-    period = timedelta(seconds=scenario.period_s)
+    minutes = _by_minute(spans, day_start=day_start, period_s=scenario.period_s)
+    await _feed(
+        database,
+        clock,
+        scenario,
+        minutes,
+        day_start=day_start,
+        deliver=send or ingest_directly,
+        finalise=finalise,
+    )
+    truth = truth_by_key((edge for span in spans for edge in span.truth), day_start=day_start)
+    pairs, measured_flow = await _state_pairs(database, scenario, minutes, truth)
+    lanes_of = {edge.id: edge.lanes for edge in scenario.edges}
+    detector_lanes = {d.id: (d.edge_id, d.lane) for d in scenario.detectors}
     readings = [reading for span in spans for reading in span.readings]
-    by_minute: dict[datetime, tuple[list[DetectorReading], list[PlatePassage]]] = {}
-    for reading in readings:
-        by_minute.setdefault(reading.observed_at, ([], []))[0].append(reading)
+    return compare(
+        pairs,
+        scenario=scenario.name,
+        period_s=scenario.period_s,
+        flow_from_counts_max_error=flow_from_counts_error(
+            readings, detector_lanes, lanes_of, measured_flow, scenario.period_s
+        ),
+    )
+
+
+def _by_minute(spans: Sequence[Span], *, day_start: datetime, period_s: int) -> Minutes:
+    """The spans' readings and passages grouped by the end of the minute they fall in."""
+    period = timedelta(seconds=period_s)
+    by_minute: Minutes = {}
+    for span in spans:
+        for reading in span.readings:
+            by_minute.setdefault(reading.observed_at, ([], []))[0].append(reading)
     for span in spans:
         for passage in span.passages:
             end = day_start + (passage.observed_at - day_start) // period * period + period
             by_minute.setdefault(end, ([], []))[1].append(passage)
-    for minute_end in sorted(by_minute):
+    return by_minute
+
+
+async def _feed(
+    database: Database,
+    clock: FixedClock,
+    scenario: Scenario,
+    minutes: Minutes,
+    *,
+    day_start: datetime,
+    deliver: Send,
+    finalise: bool,
+) -> None:
+    """Deliver each minute at its time, the interval job after it; then close the last ones."""
+    from shahr.traffic.services.intervals import finalise_intervals
+
+    period = timedelta(seconds=scenario.period_s)
+    for minute_end in sorted(minutes):
         # The devices report a moment after the minute ends.
         clock.set(minute_end + timedelta(seconds=2))
-        minute_readings, minute_passages = by_minute[minute_end]
+        minute_readings, minute_passages = minutes[minute_end]
         end_s = int((minute_end - day_start).total_seconds())
         await deliver(
             Span(
@@ -304,15 +349,25 @@ async def measure_accuracy(
         if finalise:
             await finalise_intervals(database, clock)
     # Let the job close the last minutes too.
-    clock.set(max(by_minute) + 3 * period)
+    clock.set(max(minutes) + 3 * period)
     if finalise:
         await finalise_intervals(database, clock)
 
-    truth = truth_by_key((edge for span in spans for edge in span.truth), day_start=day_start)
+
+async def _state_pairs(
+    database: Database,
+    scenario: Scenario,
+    minutes: Minutes,
+    truth: dict[tuple[str, datetime], EdgeTruth],
+) -> tuple[list[StatePair], dict[tuple[str, datetime], float]]:
+    """The platform's states beside SUMO's truth, and the measured flow of each state."""
+    from shahr.traffic.queries import segment_states
+
+    period = timedelta(seconds=scenario.period_s)
     monitored = scenario.monitored_edges
     pairs: list[StatePair] = []
     measured_flow: dict[tuple[str, datetime], float] = {}
-    for minute_start in sorted({end - period for end in by_minute}):
+    for minute_start in sorted({end - period for end in minutes}):
         for state in await segment_states(database, at=minute_start):
             if not state.estimated:
                 measured_flow[(state.segment_id, state.interval_start)] = state.flow_veh_h
@@ -334,13 +389,4 @@ async def measure_accuracy(
                     truth_sampled_s=edge.sampled_s,
                 )
             )
-    lanes_of = {edge.id: edge.lanes for edge in scenario.edges}
-    detector_lanes = {d.id: (d.edge_id, d.lane) for d in scenario.detectors}
-    return compare(
-        pairs,
-        scenario=scenario.name,
-        period_s=scenario.period_s,
-        flow_from_counts_max_error=flow_from_counts_error(
-            readings, detector_lanes, lanes_of, measured_flow, scenario.period_s
-        ),
-    )
+    return pairs, measured_flow

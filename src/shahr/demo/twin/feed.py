@@ -24,11 +24,12 @@ from typing import Literal
 from shahr.demo.twin.engine import sumo_available
 from shahr.demo.twin.replay import DAY_S, Recording, read_recording
 from shahr.demo.twin.run import Span, simulate_span
-from shahr.demo.twin.scenario import DEMO_SCENARIO, Scenario, build_scenario
+from shahr.demo.twin.scenario import Scenario, build_scenario
+from shahr.demo.twin.scenario_specs import DEMO_SCENARIO
 from shahr.demo.twin.seed import load_into_platform
 from shahr.kernel.clock import TEHRAN, Clock
 from shahr.kernel.db import Database
-from shahr.kernel.stream import Stream
+from shahr.kernel.stream import Stream, message_id
 from shahr.kernel.tasks import cancel_and_wait
 from shahr.traffic.domain.readings import encode, iso
 from shahr.traffic.ingest import passage_subject, reading_subject
@@ -62,7 +63,7 @@ def messages_of(span: Span, *, city: str) -> list[Outgoing]:
             observed_at=reading.observed_at,
             subject=reading_subject(city, reading.detector_id),
             data=encode(reading.to_payload()),
-            msg_id=f"{reading.detector_id}@{iso(reading.observed_at)}",
+            msg_id=message_id(reading.detector_id, iso(reading.observed_at)),
         )
         for reading in span.readings
     ]
@@ -71,7 +72,7 @@ def messages_of(span: Span, *, city: str) -> list[Outgoing]:
             observed_at=passage.observed_at,
             subject=passage_subject(city, passage.camera_id),
             data=encode(passage.to_payload()),
-            msg_id=f"{passage.camera_id}@{iso(passage.observed_at)}@{passage.lane}",
+            msg_id=message_id(passage.camera_id, iso(passage.observed_at), passage.lane),
         )
         for passage in span.passages
     ]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from shahr.demo.twin.scenario import CAMERA_LANE_MARK
+from shahr.demo.twin.sumo_files import CAMERA_LANE_MARK
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ minutes do not show an empty city.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -22,14 +22,14 @@ from shahr.demo.twin.outputs import (
     read_loops,
     read_passages,
 )
-from shahr.demo.twin.scenario import (
+from shahr.demo.twin.scenario import Scenario
+from shahr.demo.twin.sumo_files import (
     CAMERAS_OUTPUT,
     EDGES_OUTPUT,
     LOOPS_OUTPUT,
     NET_FILE,
     SENSORS_FILE,
     TRIPS_FILE,
-    Scenario,
 )
 from shahr.traffic.domain import DetectorReading, PlatePassage
 
@@ -49,6 +49,10 @@ class Span:
     passages: list[PlatePassage]
     truth: list[EdgeTruth]
     state: Path | None  # SUMO's state at end_s, to go on from
+
+
+# The output prefix applies to the state file too.
+STATE_FILE = "state.xml.gz"
 
 
 def simulate_span(
@@ -71,8 +75,26 @@ def simulate_span(
         start_s = max(scenario.begin_s, begin_s - WARM_UP_S)
     directory = scenario.directory
     prefix = f"run-{begin_s}-{end_s}-"
-    # The output prefix applies to the state file too.
-    state_file = "state.xml.gz"
+    arguments = _sumo_arguments(
+        scenario, start_s=start_s, end_s=end_s, prefix=prefix, state=state, keep_state=keep_state
+    )
+    run_program("sumo", arguments, cwd=directory)
+    span = _read_outputs(scenario, day_start=day_start, begin_s=begin_s, end_s=end_s, prefix=prefix)
+    if state is not None and state.parent == directory and state.name.startswith("run-"):
+        state.unlink(missing_ok=True)  # the previous span's, now used
+    return replace(span, state=directory / f"{prefix}{STATE_FILE}" if keep_state else None)
+
+
+def _sumo_arguments(
+    scenario: Scenario,
+    *,
+    start_s: int,
+    end_s: int,
+    prefix: str,
+    state: Path | None,
+    keep_state: bool,
+) -> list[str]:
+    """SUMO's command line for one span, saving its state at the end if asked."""
     arguments = [
         f"--net-file={NET_FILE}",
         f"--route-files={TRIPS_FILE}",
@@ -90,12 +112,19 @@ def simulate_span(
     if keep_state:
         arguments += [
             f"--save-state.times={end_s}",
-            f"--save-state.files={state_file}",
+            f"--save-state.files={STATE_FILE}",
             "--save-state.rng=true",
         ]
     if state is not None:
         arguments.append(f"--load-state={state.resolve()}")
-    run_program("sumo", arguments, cwd=directory)
+    return arguments
+
+
+def _read_outputs(
+    scenario: Scenario, *, day_start: datetime, begin_s: int, end_s: int, prefix: str
+) -> Span:
+    """What SUMO wrote for the span (the warm-up left out), its output files then removed."""
+    directory, period = scenario.directory, scenario.period_s
     loops = [
         interval
         for interval in read_loops(directory / f"{prefix}{LOOPS_OUTPUT}", period)
@@ -113,15 +142,13 @@ def simulate_span(
     ]
     for name in (LOOPS_OUTPUT, CAMERAS_OUTPUT, EDGES_OUTPUT):
         (directory / f"{prefix}{name}").unlink(missing_ok=True)
-    if state is not None and state.parent == directory and state.name.startswith("run-"):
-        state.unlink(missing_ok=True)  # the previous span's, now used
     return Span(
         begin_s=begin_s,
         end_s=end_s,
         readings=readings_of(loops, day_start=day_start, period_s=period),
         passages=passages_of(passages, day_start=day_start, seed=scenario.sumo_seed),
         truth=truth,
-        state=directory / f"{prefix}{state_file}" if keep_state else None,
+        state=None,
     )
 
 

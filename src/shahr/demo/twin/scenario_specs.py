@@ -1,0 +1,124 @@
+"""What a twin scenario is built from: the grid, its demand through the day, its sensors; and
+the two scenarios the platform ships (accuracy tests, the demo city)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+# Tehran's working day, as a share of the evening peak's demand, hour by hour from
+# midnight: quiet nights, a morning peak at 7-9, a long afternoon, the evening peak at 17-20.
+TEHRAN_WEEKDAY_PROFILE: tuple[float, ...] = (
+    0.18, 0.10, 0.07, 0.06, 0.08, 0.18, 0.45, 0.85, 0.95, 0.80, 0.70, 0.70,
+    0.72, 0.75, 0.72, 0.75, 0.85, 0.95, 1.00, 0.95, 0.80, 0.62, 0.45, 0.30,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A grid of two-way arterials, `columns` x `rows` junctions `block_m` apart."""
+
+    columns: int
+    rows: int
+    block_m: float
+    origin_lon: float  # where SUMO's (0, 0), the south-west end of the fringe roads, lies
+    origin_lat: float
+    lanes: int = 2
+    speed_kmh: float = 50.0
+    # Priority junctions: the cross street yields. Signals would make every loop's speed
+    # (vehicles cruising mid-block) overstate the link's (which includes the red time); see
+    # docs/decisions/0013-sumo-digital-twin.md.
+    junction: str = "priority"
+    fringe_m: float = 300.0
+    road_class: str = "minor_arterial"
+    row_names: tuple[str, ...] = ()
+    column_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DemandSpec:
+    """Trips entering the network: `veh_h[i]` vehicles an hour during the i-th part of
+    [begin_s, end_s] (the span is cut into as many equal parts as there are rates)."""
+
+    veh_h: tuple[float, ...]
+    begin_s: int = 0
+    end_s: int = 3600
+    seed: int = 1
+    fringe_factor: float = 10.0  # most trips come in from outside, as through traffic
+    min_trip_m: float = 1000.0
+
+
+@dataclass(frozen=True)
+class SensorSpec:
+    """Where the detectors and cameras go, and their period (SUMO's edgeData's too)."""
+
+    period_s: int = 60
+    monitor_every: int = 3  # every n-th edge (by id) has a loop in each lane
+    loop_position: float = 0.5  # share of the lane's length: mid-block loops
+    camera_edges: tuple[str, ...] = ()
+    camera_position: float = 0.5
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    name: str
+    grid: GridSpec
+    demand: DemandSpec
+    sensors: SensorSpec = field(default_factory=SensorSpec)
+    sumo_seed: int = 7
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever anything that shapes the scenario's files changes."""
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def day_rates(
+    peak_veh_h: float, profile: Sequence[float] = TEHRAN_WEEKDAY_PROFILE
+) -> tuple[float, ...]:
+    """Hourly vehicles entering the network through the day, the profile scaled to a peak."""
+    return tuple(math.floor(peak_veh_h * share) for share in profile)
+
+
+# A small grid over districts 6 and 7 and an hour of rising then easing demand: enough
+# intervals for stable accuracy figures in well under a minute of SUMO.
+ACCURACY_SCENARIO = ScenarioSpec(
+    name="accuracy",
+    grid=GridSpec(columns=5, rows=4, block_m=800.0, origin_lon=51.405, origin_lat=35.700),
+    demand=DemandSpec(veh_h=(2000.0, 3500.0, 5000.0, 4000.0), begin_s=0, end_s=3600, seed=11),
+    sensors=SensorSpec(
+        period_s=60,
+        monitor_every=3,
+        camera_edges=("A1B1", "D1E1", "B0B1", "B2B3"),
+    ),
+)
+
+# The demo city's twin: six avenues and four streets over districts 6 and 7, a working
+# day of demand. Its recorded replay ships in `demo/data/twin/` (see the README there).
+DEMO_SCENARIO = ScenarioSpec(
+    name="demo",
+    grid=GridSpec(
+        columns=6,
+        rows=4,
+        block_m=800.0,
+        origin_lon=51.395,
+        origin_lat=35.700,
+        row_names=(
+            "خیابان نمایشی الف",
+            "خیابان نمایشی ب",
+            "خیابان نمایشی پ",
+            "خیابان نمایشی ت",
+        ),
+        column_names=tuple(f"بلوار نمایشی {digit}" for digit in "۱۲۳۴۵۶"),
+    ),
+    demand=DemandSpec(veh_h=day_rates(6000.0), begin_s=0, end_s=24 * 3600, seed=5),
+    sensors=SensorSpec(
+        period_s=60,
+        monitor_every=3,
+        camera_edges=("A1B1", "E1F1", "B0B1", "B2B3", "F2E2", "C2B2"),
+    ),
+)
