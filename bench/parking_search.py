@@ -18,11 +18,12 @@ In process, two parts, each as the median of several short runs, one query at a 
    in memory (vehicle kind, the window's price per zone and street class, a price
    ceiling, nearest first, the closest metro station per meter and to the point), and
    `search_meters`, which adds the live free-bay count and the answer's shape. The free
-   bays come from the process's copy of the holds over the window (`queries.holds`: kept
-   about a second, dropped at this process's reservation writes), so the search as
-   measured mostly reads it from memory; the case "copy dropped before each search" makes
-   every search read the holds from the database, the cost a search pays once a second
-   per window span (here with no reservations in the database, so a small answer).
+   bays come from the process's copy of the holds over the window (`queries.holds.
+   HoldsCopy`: kept about a second, dropped when the write path reports a reservation
+   write), so the search as measured mostly reads it from memory; the case "copy dropped
+   before each search" makes every search read the holds from the database, the cost a
+   search pays once a second per window span (here with no reservations in the database,
+   so a small answer). Decision 0022 says which of search's devices these figures keep.
 
 Through HTTP: a real `shahr serve` whose database has the demo city plus 12,500 meters
 imported with `shahr import meters` (a generated CSV in the documented columns), served
@@ -58,7 +59,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import SHAHR, postgres_url, running_plain_server, save, wrk, wrk_paced
+from harness import (
+    SHAHR,
+    LoadResult,
+    postgres_url,
+    running_plain_server,
+    save,
+    wrk,
+    wrk_paced,
+)
 from shahr import bootstrap
 from shahr.cli import upgrade_database
 from shahr.demo.services import read_demo_data
@@ -212,100 +221,131 @@ async def search_in_process(
 ) -> None:
     """The search query over the 12,500 meters in a SQLite file, as the route calls it."""
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite:///{tmp}/search.db", var_dir=Path(tmp))
-        upgrade_database(settings)
-        container = bootstrap.build(settings)
-        await container.start()
+        container, station_count = await loaded_container(Path(tmp))
         try:
-            path = Path(tmp) / "meters.csv"
-            meters_csv(path)
-            ports = container.get(PARKING)
-            records = parse_meter_file(path.read_text(encoding="utf-8"))
-            await services.load_meters(
-                container.database, container.clock, ports.inventory, records=records
-            )
-            stations = read_demo_data().metro_stations
-            await services.load_metro_stations(container.database, stations=stations)
-            ports.inventory.invalidate()
-            snapshot = await ports.inventory.current()
             starts = next_open_day_10am(datetime.now(TEHRAN))
             window = TimeWindow(starts, starts + timedelta(hours=1))
-
-            def ranked(**kw: object) -> Callable[[LonLat], object]:
-                def query(point: LonLat) -> object:
-                    found = rank_meters(
-                        snapshot,
-                        ports.rules,
-                        now=ports.clock.now(),
-                        window=window,
-                        vehicle_kind=VehicleKind.car,
-                        near=point,
-                        limit=K,
-                        **kw,  # type: ignore[arg-type]
-                    )
-                    return found.result(set(), available_only=False, limit=K)
-
-                return query
-
-            async def searched(point: LonLat) -> object:
-                return await queries.search_meters(
-                    container.database,
-                    ports.inventory,
-                    ports.rules,
-                    now=ports.clock.now(),
-                    window=window,
-                    vehicle_kind=VehicleKind.car,
-                    near=point,
-                    limit=K,
-                )
-
-            copy = holds_copy_of(container.database)
-
-            async def searched_uncached(point: LonLat) -> object:
-                copy.reservations_written()
-                return await searched(point)
-
-            cases = {
-                "rank_meters: car, window, 1 km, metro": ranked(),
-                "  with max_price_rial": ranked(max_price_rial=100_000),
-            }
+            ranked, searched = await search_cases(container, window)
             print(
                 f"\n  the search query over the same {METERS:,} meters (SQLite, "
-                f"{len(stations)} metro stations), 10:00-11:00 on the next working day"
+                f"{station_count} metro stations), 10:00-11:00 on the next working day"
             )
-            results = median_runs(cases, points)
-            async_cases = {
-                "search_meters: + free bays, answer": searched,
-                "  copy dropped before each search (SQL)": searched_uncached,
-            }
-            for query in async_cases.values():
-                await timed_async(query, points, 0.3)  # warm-up
-            runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in async_cases}
-            for _ in range(IN_PROCESS_RUNS):
-                for name, query in async_cases.items():
-                    rate, latencies = await timed_async(query, points, IN_PROCESS_RUN_S)
-                    runs[name].append(
-                        (rate, statistics.median(latencies), percentile(latencies, 99))
-                    )
-            for name, found in runs.items():
-                results[name] = (
-                    statistics.median(r for r, _, _ in found),
-                    statistics.median(p for _, p, _ in found),
-                    statistics.median(p for _, _, p in found),
-                )
+            results = median_runs(ranked, points)
+            results |= await median_async_runs(searched, points)
             print_cases(results, figures, "in process")
-            rank_rate = results["rank_meters: car, window, 1 km, metro"][0]
-            search_rate = results["search_meters: + free bays, answer"][0]
-            figures["in process ratio rank_meters/brute"] = rank_rate / brute_rate
-            figures["in process ratio search_meters/brute"] = search_rate / brute_rate
-            print(
-                f"  rank_meters / brute force k-NN alone: {rank_rate / brute_rate:.1f}x; "
-                f"search_meters / brute force k-NN alone: {search_rate / brute_rate:.1f}x "
-                f"queries/s; the whole search {'meets' if search_rate >= 20_000 else 'MISSES'} "
-                f"20,000 queries/s ({search_rate:,.0f})"
-            )
+            print_search_ratios(results, brute_rate, figures)
         finally:
             await container.stop()
+
+
+async def search_cases(
+    container: bootstrap.Container, window: TimeWindow
+) -> tuple[dict[str, Callable[[LonLat], object]], dict[str, Callable[[LonLat], Awaitable[object]]]]:
+    """The in-memory part of search (`rank_meters`), and the whole search with and without
+    the holds copy."""
+    ports = container.get(PARKING)
+    snapshot = await ports.inventory.current()
+
+    def ranked(**kw: object) -> Callable[[LonLat], object]:
+        def query(point: LonLat) -> object:
+            found = rank_meters(
+                snapshot,
+                ports.rules,
+                now=ports.clock.now(),
+                window=window,
+                vehicle_kind=VehicleKind.car,
+                near=point,
+                limit=K,
+                **kw,  # type: ignore[arg-type]
+            )
+            return found.result(set(), available_only=False, limit=K)
+
+        return query
+
+    async def searched(point: LonLat) -> object:
+        return await queries.search_meters(
+            container.database,
+            ports.inventory,
+            ports.rules,
+            now=ports.clock.now(),
+            window=window,
+            vehicle_kind=VehicleKind.car,
+            near=point,
+            limit=K,
+        )
+
+    copy = holds_copy_of(container.database)
+
+    async def searched_uncached(point: LonLat) -> object:
+        copy.reservations_written()
+        return await searched(point)
+
+    return (
+        {
+            "rank_meters: car, window, 1 km, metro": ranked(),
+            "  with max_price_rial": ranked(max_price_rial=100_000),
+        },
+        {
+            "search_meters: + free bays, answer": searched,
+            "  copy dropped before each search (SQL)": searched_uncached,
+        },
+    )
+
+
+async def loaded_container(tmp: Path) -> tuple[bootstrap.Container, int]:
+    """A started container over a SQLite file holding the bench's meters and the demo's
+    metro stations; and how many stations."""
+    settings = Settings(database_url=f"sqlite:///{tmp}/search.db", var_dir=tmp)
+    upgrade_database(settings)
+    container = bootstrap.build(settings)
+    await container.start()
+    path = tmp / "meters.csv"
+    meters_csv(path)
+    ports = container.get(PARKING)
+    records = parse_meter_file(path.read_text(encoding="utf-8"))
+    await services.load_meters(
+        container.database, container.clock, ports.inventory, records=records
+    )
+    stations = read_demo_data().metro_stations
+    await services.load_metro_stations(container.database, stations=stations)
+    ports.inventory.invalidate()
+    return container, len(stations)
+
+
+async def median_async_runs(
+    cases: dict[str, Callable[[LonLat], Awaitable[object]]], points: list[LonLat]
+) -> dict[str, tuple[float, float, float]]:
+    """`median_runs` for coroutines."""
+    for query in cases.values():
+        await timed_async(query, points, 0.3)  # warm-up
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cases}
+    for _ in range(IN_PROCESS_RUNS):
+        for name, query in cases.items():
+            rate, latencies = await timed_async(query, points, IN_PROCESS_RUN_S)
+            runs[name].append((rate, statistics.median(latencies), percentile(latencies, 99)))
+    return {
+        name: (
+            statistics.median(r for r, _, _ in found),
+            statistics.median(p for _, p, _ in found),
+            statistics.median(p for _, _, p in found),
+        )
+        for name, found in runs.items()
+    }
+
+
+def print_search_ratios(
+    results: dict[str, tuple[float, float, float]], brute_rate: float, figures: dict[str, object]
+) -> None:
+    rank_rate = results["rank_meters: car, window, 1 km, metro"][0]
+    search_rate = results["search_meters: + free bays, answer"][0]
+    figures["in process ratio rank_meters/brute"] = rank_rate / brute_rate
+    figures["in process ratio search_meters/brute"] = search_rate / brute_rate
+    print(
+        f"  rank_meters / brute force k-NN alone: {rank_rate / brute_rate:.1f}x; "
+        f"search_meters / brute force k-NN alone: {search_rate / brute_rate:.1f}x "
+        f"queries/s; the whole search {'meets' if search_rate >= 20_000 else 'MISSES'} "
+        f"20,000 queries/s ({search_rate:,.0f})"
+    )
 
 
 async def timed_async(
@@ -378,14 +418,7 @@ def next_open_day_10am(now: datetime) -> datetime:
 
 def through_http(name: str, database_url: str | None, figures: dict[str, object]) -> None:
     with running_plain_server(database_url) as (base, _var_dir, env):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "meters.csv"
-            meters_csv(path)
-            t0 = time.perf_counter()
-            subprocess.run(
-                [SHAHR, "import", "meters", str(path)], env=env, check=True, capture_output=True
-            )
-            import_s = time.perf_counter() - t0
+        import_s = import_meters(env)
         starts = next_open_day_10am(datetime.now(TEHRAN))
         query = urlencode(
             {
@@ -409,50 +442,74 @@ def through_http(name: str, database_url: str | None, figures: dict[str, object]
             f"{len(found)} meters in the answer, nearest {found[0]['distance_m']:.0f} m, "
             f"{len(answer.content):,} bytes"
         )
-        print(f"  {'load':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-        runs = {
-            "/healthz, wrk 16 conns full speed": lambda: wrk(
-                f"{base}/healthz", connections=16, duration_s=FULL_SPEED_S
-            ),
-            f"search, wrk paced at {HTTP_RATE}/s (16 conns)": lambda: wrk_paced(
-                search_url, rate_per_s=HTTP_RATE, connections=16, duration_s=HTTP_DURATION_S
-            ),
-            f"search, wrk paced at {LIGHT_RATE}/s (4 conns)": lambda: wrk_paced(
-                search_url, rate_per_s=LIGHT_RATE, connections=4, duration_s=FULL_SPEED_S
-            ),
-            "search, wrk 16 conns full speed": lambda: wrk(
-                search_url, connections=16, duration_s=FULL_SPEED_S
-            ),
-        }
-        wrk(f"{base}/healthz", connections=16, duration_s=1)  # warm-up
-        wrk(search_url, connections=16, duration_s=1)
-        measured = {}
-        for label, run in runs.items():
-            result = run()
-            measured[label] = result
-            figures[f"{name} {label}"] = result.__dict__
-            print(
-                f"  {label:<44} {result.requests_per_s:>8.0f} {result.p50_ms:>8.2f} "
-                f"{result.p99_ms:>8.2f} {result.errors:>7}"
-            )
-        health = measured["/healthz, wrk 16 conns full speed"]
-        paced = measured[f"search, wrk paced at {HTTP_RATE}/s (16 conns)"]
-        full = measured["search, wrk 16 conns full speed"]
-        ratio = full.requests_per_s / health.requests_per_s
-        figures[f"{name} ratio search/healthz req/s"] = ratio
-        reached = paced.requests_per_s >= 0.95 * HTTP_RATE
-        verdict = (
-            "meets" if reached and paced.p99_ms < 50 and paced.errors == 0 else "does NOT meet"
+        measured = http_loads(name, base, search_url, figures)
+        print_http_verdict(name, measured, figures)
+
+
+def import_meters(env: dict[str, str]) -> float:
+    """The bench's meters imported with `shahr import meters`: how long it took, in s."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "meters.csv"
+        meters_csv(path)
+        t0 = time.perf_counter()
+        subprocess.run(
+            [SHAHR, "import", "meters", str(path)], env=env, check=True, capture_output=True
         )
+        return time.perf_counter() - t0
+
+
+def http_loads(
+    name: str, base: str, search_url: str, figures: dict[str, object]
+) -> dict[str, LoadResult]:
+    """/healthz and search under wrk, printed as they come."""
+    print(f"  {'load':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    runs: dict[str, Callable[[], LoadResult]] = {
+        "/healthz, wrk 16 conns full speed": lambda: wrk(
+            f"{base}/healthz", connections=16, duration_s=FULL_SPEED_S
+        ),
+        f"search, wrk paced at {HTTP_RATE}/s (16 conns)": lambda: wrk_paced(
+            search_url, rate_per_s=HTTP_RATE, connections=16, duration_s=HTTP_DURATION_S
+        ),
+        f"search, wrk paced at {LIGHT_RATE}/s (4 conns)": lambda: wrk_paced(
+            search_url, rate_per_s=LIGHT_RATE, connections=4, duration_s=FULL_SPEED_S
+        ),
+        "search, wrk 16 conns full speed": lambda: wrk(
+            search_url, connections=16, duration_s=FULL_SPEED_S
+        ),
+    }
+    wrk(f"{base}/healthz", connections=16, duration_s=1)  # warm-up
+    wrk(search_url, connections=16, duration_s=1)
+    measured = {}
+    for label, run in runs.items():
+        result = run()
+        measured[label] = result
+        figures[f"{name} {label}"] = result.__dict__
         print(
-            f"  search / healthz at full speed: {ratio:.2f}x req/s, "
-            f"p99 {full.p99_ms / health.p99_ms:.1f}x"
+            f"  {label:<44} {result.requests_per_s:>8.0f} {result.p50_ms:>8.2f} "
+            f"{result.p99_ms:>8.2f} {result.errors:>7}"
         )
-        print(
-            f"  claim (p99 < 50 ms at {HTTP_RATE:,} req/s): {verdict} it: achieved "
-            f"{paced.requests_per_s:,.0f} req/s with p99 {paced.p99_ms:.1f} ms"
-            + ("" if reached else f" (the server cannot sustain {HTTP_RATE:,}/s here)")
-        )
+    return measured
+
+
+def print_http_verdict(
+    name: str, measured: dict[str, LoadResult], figures: dict[str, object]
+) -> None:
+    health = measured["/healthz, wrk 16 conns full speed"]
+    paced = measured[f"search, wrk paced at {HTTP_RATE}/s (16 conns)"]
+    full = measured["search, wrk 16 conns full speed"]
+    ratio = full.requests_per_s / health.requests_per_s
+    figures[f"{name} ratio search/healthz req/s"] = ratio
+    reached = paced.requests_per_s >= 0.95 * HTTP_RATE
+    verdict = "meets" if reached and paced.p99_ms < 50 and paced.errors == 0 else "does NOT meet"
+    print(
+        f"  search / healthz at full speed: {ratio:.2f}x req/s, "
+        f"p99 {full.p99_ms / health.p99_ms:.1f}x"
+    )
+    print(
+        f"  claim (p99 < 50 ms at {HTTP_RATE:,} req/s): {verdict} it: achieved "
+        f"{paced.requests_per_s:,.0f} req/s with p99 {paced.p99_ms:.1f} ms"
+        + ("" if reached else f" (the server cannot sustain {HTTP_RATE:,}/s here)")
+    )
 
 
 def main() -> None:

@@ -140,6 +140,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key-not-for-production",  # type: ignore[arg-type]
         demo=True,
         run_jobs=False,  # tests run jobs explicitly, at the fixed clock's time
+        run_simulators=False,  # no simulated meters or SUMO twin beside the tests
     )
 
 

@@ -56,15 +56,10 @@ def create_app(container: Container) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    # The only two things on the app's state: the entry points find every port and part
+    # through the container (`kernel.web.deps`).
     app.state.container = container
-    app.state.settings = settings
-    app.state.database = container.database
-    app.state.clock = container.clock
-    app.state.cache = container.cache
-    app.state.bus = container.bus
     app.state.templates = Templates()
-    for key, value in container.extras.items():
-        setattr(app.state, key, value)
 
     app.add_middleware(
         EdgeMiddleware,
@@ -126,7 +121,7 @@ def _add_shell_routes(app: FastAPI, container: Container) -> None:
             max_age=365 * 24 * 3600,
             httponly=True,
             samesite="lax",
-            secure=request.app.state.settings.cookie_secure,
+            secure=request.app.state.container.settings.cookie_secure,
         )
         return response
 

@@ -25,7 +25,7 @@ from shahr.kernel.mqtt import (
 )
 from shahr.parking.domain import BayLightKey, LightColor, LightCommand, parse_meter_file
 from shahr.parking.gateways import MeterTopics, decode_report, decode_status, encode_command
-from shahr.parking.services import load_meters
+from shahr.parking.services import PARKING, load_meters
 
 DEVICE = "TEH-06-0001"
 BAY = BayLightKey(DEVICE, 2)
@@ -312,6 +312,6 @@ async def test_the_demo_simulates_one_meter_per_meter_in_the_inventory(
             "SIM-1,02-test,شهرک غرب,Test zone,2,خیابان ایران‌زمین,Iran Zamin,D,51.371,35.761,6",
         ]
     )
-    inventory = container.extras["parking"].inventory
+    inventory = container.get(PARKING).inventory
     await load_meters(container.database, container.clock, inventory, records=parse_meter_file(csv))
     assert await inventory_meters(inventory) == [MeterSpec("SIM-1", 6), MeterSpec("SIM-2", 8)]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from shahr.identity.gateways import ConsoleSms
+from shahr.identity.gateways import SMS, ConsoleSms
 
 if TYPE_CHECKING:
     from shahr.bootstrap import Container
@@ -15,6 +15,6 @@ if TYPE_CHECKING:
 @pytest.fixture
 def sms(container: Container) -> ConsoleSms:
     """The console SMS adapter the app was wired with; it keeps every message it sent."""
-    gateway = container.extras["sms"]
+    gateway = container.get(SMS)
     assert isinstance(gateway, ConsoleSms)
     return gateway

@@ -43,7 +43,7 @@ def request_with_key(key: str) -> Request:
 
 
 async def resolve(container: Container, key: str) -> Principal | None:
-    resolver = container.extras["resolve_principal"]
+    resolver = container.resolve_principal
     principal: Principal | None = await resolver(request_with_key(key))
     return principal
 

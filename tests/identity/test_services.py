@@ -10,7 +10,7 @@ from shahr import bootstrap
 from shahr.bootstrap import Container
 from shahr.identity import queries
 from shahr.identity.domain import InvalidPhoneError
-from shahr.identity.gateways import ConsoleSms
+from shahr.identity.gateways import SMS, ConsoleSms
 from shahr.identity.services import ensure_citizen
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.settings import Settings
@@ -53,7 +53,7 @@ async def test_the_console_sms_keeps_messages_and_writes_no_outbox_when_not_aske
 
 def test_outside_demo_mode_the_wiring_keeps_no_sms_outbox(tmp_path: Path) -> None:
     built = bootstrap.build(Settings(var_dir=tmp_path, demo=False))
-    sms = built.extras["sms"]
+    sms = built.get(SMS)
     assert isinstance(sms, ConsoleSms)
     assert sms.outbox is None
-    assert callable(built.extras["resolve_principal"])
+    assert callable(built.resolve_principal)

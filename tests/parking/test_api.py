@@ -15,7 +15,12 @@ from shahr.kernel.access import Principal, Role
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.web.security import CSRF_COOKIE
 from shahr.parking import services
-from shahr.parking.services import ParkingPorts, load_metro_stations, seed_approximate_districts
+from shahr.parking.services import (
+    PARKING,
+    ParkingPorts,
+    load_metro_stations,
+    seed_approximate_districts,
+)
 from shahr.web import create_app
 
 from .geodata import (
@@ -132,7 +137,7 @@ CSRF = "c" * 43
 @pytest.fixture
 async def parking(container: Container) -> ParkingPorts:
     """The four test meters, with real payments (wallet and sandbox PSP) and a vehicle list."""
-    return await seeded_ports(container, payments=container.extras["parking"].payments)
+    return await seeded_ports(container, payments=container.get(PARKING).payments)
 
 
 @pytest.fixture

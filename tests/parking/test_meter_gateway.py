@@ -60,6 +60,7 @@ from shahr.parking.gateways import (
 )
 from shahr.parking.persistence import bay_light, meter_presence
 from shahr.parking.services import (
+    PARKING,
     ParkingPorts,
     VerifiedPayment,
     end_reservation,
@@ -68,6 +69,7 @@ from shahr.parking.services import (
     reserve,
     take_verified_payment,
 )
+from shahr.parking.wiring import METER_GATEWAY
 
 PAYLOADS = Path(__file__).parent / "payloads"
 DEVICE = "TEH-02-0001"
@@ -681,7 +683,7 @@ PLATE = "12B345-67"
 def citizen_ports(container: Container, *, bus: EventBus | None = None) -> ParkingPorts:
     """Parking's ports as the app has them, with the citizen's car, payments that tests
     deliver, and (given) a bus of the test's own."""
-    ports: ParkingPorts = container.extras["parking"]
+    ports: ParkingPorts = container.get(PARKING)
     vehicles = StaticVehicleDirectory()
     vehicles.add(CITIZEN, PLATE, "car")
     return dataclasses.replace(
@@ -745,7 +747,7 @@ async def pay_for_bay(
 async def container(settings: Settings, clock: FixedClock) -> AsyncIterator[Container]:
     """The app's container as a process that runs jobs has it: with the meter gateway."""
     built = bootstrap.build(settings.model_copy(update={"run_jobs": True}), clock=clock)
-    assert isinstance(built.extras["meter_gateway"], MeterGateway)
+    assert isinstance(built.get(METER_GATEWAY), MeterGateway)
     await built.start()
     yield built
     await built.stop()
@@ -803,10 +805,10 @@ async def test_the_stream_shows_the_light_turning_green_live(
     await load_meters(
         container.database,
         container.clock,
-        container.extras["parking"].inventory,
+        container.get(PARKING).inventory,
         records=parse_meter_file(E2E_METERS_CSV),
     )
-    snapshot = await container.extras["parking"].inventory.current()
+    snapshot = await container.get(PARKING).inventory.current()
     meter_id = next(m.id for m in snapshot.meters.values() if m.device_id == "LIGHT-A1")
     watching = asyncio.create_task(
         client.get(f"/api/v1/parking/meters/{meter_id}/lights/stream", params={"max_s": 2})
@@ -837,7 +839,7 @@ async def test_the_lights_of_a_meter_that_does_not_exist_are_not_found(
 async def test_a_confirmation_whose_event_was_lost_still_turns_the_light_green(
     container: Container, app_meter: SimulatedMeter, clock: FixedClock
 ) -> None:
-    gateway = container.extras["meter_gateway"]
+    gateway = container.get(METER_GATEWAY)
     bus = LostEvents(container)
     await pay_for_bay(container, 4, minutes=60, ports=citizen_ports(container, bus=bus))
     assert [type(event) for event in bus.lost] == [ReservationConfirmed]
@@ -862,7 +864,7 @@ async def test_a_confirmation_whose_event_was_lost_still_turns_the_light_green(
 async def test_an_early_end_whose_event_was_lost_still_turns_the_light_off(
     container: Container, app_meter: SimulatedMeter, clock: FixedClock
 ) -> None:
-    gateway = container.extras["meter_gateway"]
+    gateway = container.get(METER_GATEWAY)
     bus = LostEvents(container)
     ports = citizen_ports(container)
     await pay_for_bay(container, 6, minutes=120, ports=ports)

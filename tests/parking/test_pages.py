@@ -24,7 +24,7 @@ from shahr.kernel.web.security import CSRF_COOKIE, LANGUAGE_COOKIE
 from shahr.parking.domain import ReservationStatus
 from shahr.parking.gateways import StaticVehicleDirectory
 from shahr.parking.pages import ListsVehicles
-from shahr.parking.services import ParkingPorts, load_metro_stations, run_upkeep
+from shahr.parking.services import PARKING, ParkingPorts, load_metro_stations, run_upkeep
 from shahr.web import create_app
 
 from .geodata import metro_stations
@@ -83,7 +83,7 @@ def listing() -> ListingVehicles:
 async def parking(container: Container) -> ParkingPorts:
     """The four test meters, real payments, and a vehicle directory that lists vehicles."""
     return await seeded_ports(
-        container, payments=container.extras["parking"].payments, vehicles=listing()
+        container, payments=container.get(PARKING).payments, vehicles=listing()
     )
 
 

@@ -33,7 +33,7 @@ from shahr.bootstrap import Container
 from shahr.kernel.bus import EventBus
 from shahr.kernel.cache import RateLimiter, make_cache
 from shahr.kernel.clock import TEHRAN, FixedClock, in_tehran
-from shahr.kernel.db import Database
+from shahr.kernel.db import Database, UnitOfWork
 from shahr.kernel.errors import DomainError
 from shahr.kernel.mqtt import make_broker
 from shahr.kernel.settings import Settings
@@ -47,10 +47,11 @@ from shahr.parking.gateways import (
     VerifiedPayment,
 )
 from shahr.parking.persistence import ReservationUnitOfWork
-from shahr.parking.services import ParkingPorts
+from shahr.parking.services import PARKING, ParkingPorts
 from shahr.payments import services as payments_services
 from shahr.payments.domain import PaymentOrder, PspTimeoutError, psp_unavailable
 from shahr.payments.gateways import (
+    PSP,
     CallbackStatus,
     PspCallback,
     PspToken,
@@ -175,6 +176,25 @@ class FlakyRefunds:
             method=method,
         )
 
+    async def pay_from_wallet(
+        self,
+        transaction: UnitOfWork,
+        *,
+        citizen_id: str,
+        amount_rial: int,
+        purpose: str,
+        reference: str,
+        return_url: str,
+    ) -> StartedPayment:
+        return await self._inner.pay_from_wallet(
+            transaction,
+            citizen_id=citizen_id,
+            amount_rial=amount_rial,
+            purpose=purpose,
+            reference=reference,
+            return_url=return_url,
+        )
+
     async def refund(self, *, reference: str, amount_rial: int, reason: str) -> None:
         if self._faults.chance(self._faults.refund_flakiness):
             self._faults.note("refund", f"{reason} for {reference[:8]} failed")
@@ -282,13 +302,13 @@ class World:
             rate_limiter=RateLimiter(cache),
         )
         bootstrap.wire(self.container)
-        sandbox = self.container.extras["psp"]
+        sandbox = self.container.get(PSP)
         assert isinstance(sandbox, SandboxPsp)
         self.sandbox = sandbox
         # Parking's port to payments reads the PSP from here at every call.
         self.psp = FlakyPsp(sandbox, self.faults)
-        self.container.extras["psp"] = self.psp
-        parking: ParkingPorts = self.container.extras["parking"]
+        self.container.provide(PSP, self.psp, replace=True)
+        parking: ParkingPorts = self.container.get(PARKING)
         self.ports = dataclasses.replace(
             parking,
             vehicles=self.directory,
@@ -854,6 +874,7 @@ def journey_settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key-not-for-production",  # type: ignore[arg-type]
         demo=True,  # every wallet starts with the demo balance
         run_jobs=False,  # the driver runs the jobs, at the fixed clock's time
+        run_simulators=False,
     )
 
 

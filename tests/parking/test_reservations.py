@@ -1,8 +1,7 @@
 """Reserving a bay: hold, pay, confirm; extend, end early, cancel, change plate; upkeep.
 
-The first part holds the steps other parking tests repeat (an inventory of four meters,
-ports with a vehicle directory and a fake payment port, a bus that keeps its events).
-Every test runs on SQLite and, with SHAHR_TEST_DATABASE_URL, on PostgreSQL.
+The steps these tests share with the other parking tests are in `flows.py`. Every test runs
+on SQLite and, with SHAHR_TEST_DATABASE_URL, on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,24 +16,19 @@ import pytest
 from sqlalchemy import text
 
 from shahr.bootstrap import Container
-from shahr.identity import services as identity_services
-from shahr.identity.gateways import ConsoleSms
-from shahr.kernel.bus import EventBus
-from shahr.kernel.clock import TEHRAN, FixedClock
+from shahr.identity.gateways import SMS, ConsoleSms
+from shahr.kernel.clock import FixedClock
 from shahr.kernel.errors import DomainError
 from shahr.parking import queries, services
 from shahr.parking.domain import (
-    Bay,
     BayKindMismatchError,
     BayTakenError,
     ExtensionBlockedError,
     InvalidWindowError,
-    Meter,
     PlateChangeError,
     QuoteExpiredError,
     ReservationStateError,
     ReservationStatus,
-    parse_meter_file,
 )
 from shahr.parking.events import (
     ReservationConfirmed,
@@ -45,175 +39,41 @@ from shahr.parking.events import (
 from shahr.parking.gateways import (
     FakePayments,
     Notice,
-    RecordingNotifier,
     StaticVehicleDirectory,
 )
-from shahr.parking.queries import InventorySnapshot
 from shahr.parking.services import (
     ParkingPorts,
     PriceChangedError,
-    ReservationStart,
     VerifiedPayment,
 )
 from shahr.payments import services as payments_services
 
-# --- steps other parking tests repeat -------------------------------------------------------
-
-CITIZEN = "citizen-parking-1"
-OTHER = "citizen-parking-2"
-CAR = "12B345-67"
-VAN = "23J456-78"
-MOTORCYCLE = "34D567-89"
-TRUCK = "56T789-12"
-DISABLED = "45PwD678-90"
-OTHER_CAR = "67N123-45"
-
-TEST_METERS_CSV = "\n".join(
-    [
-        "device_id,zone_code,zone_name_fa,zone_name_en,district,street_fa,street_en,"
-        "street_class,lon,lat,bays,bay_kinds",
-        "TEST-A1,02-test,شهرک غرب,Test zone,2,خیابان ایران‌زمین,Iran Zamin Street,A,"
-        "51.37000,35.76000,8,7:disabled;8:motorcycle",
-        "TEST-D1,02-test,شهرک غرب,Test zone,2,خیابان زرافشان,Zarafshan Street,D,"
-        "51.37050,35.76040,8,1:loading",
-        "TEST-D2,02-test,شهرک غرب,Test zone,2,خیابان زرافشان,Zarafshan Street,D,"
-        "51.37100,35.76080,8,",
-        "TEST-B1,03-test,ونک,Other zone,3,خیابان ملاصدرا,Mollasadra Street,B,51.40000,35.75700,8,",
-    ]
-)
-PARKING_TABLES = (
-    "parking_reservation",
-    "parking_reservation_payment",
-    "parking_refund",
-    "parking_notification",
+from .flows import (
+    CAR,
+    CITIZEN,
+    MOTORCYCLE,
+    OTHER,
+    OTHER_CAR,
+    PARKING_TABLES,
+    TRUCK,
+    VAN,
+    bay_of,
+    book,
+    events,
+    fake_payments,
+    meter_of,
+    parking_ports,
+    pay_last,
+    row_counts,
+    seeded_ports,
+    sign_up,
+    status_of,
+    tehran,
 )
 
-
-class RecordingBus(EventBus):
-    """The container's bus, keeping what parking published (a fake that still publishes)."""
-
-    def __init__(self, inner: EventBus) -> None:
-        self._inner = inner
-        self.published: list[object] = []
-
-    async def publish(self, event: object) -> None:
-        self.published.append(event)
-        await self._inner.publish(event)
-
-    def of(self, event_type: type[Any]) -> list[Any]:
-        return [e for e in self.published if isinstance(e, event_type)]
-
-
-def vehicles() -> StaticVehicleDirectory:
-    directory = StaticVehicleDirectory()
-    for plate, kind in (
-        (CAR, "car"),
-        (VAN, "van"),
-        (MOTORCYCLE, "motorcycle"),
-        (TRUCK, "light_truck"),
-        (DISABLED, "car"),
-    ):
-        directory.add(CITIZEN, plate, kind)
-    directory.add(OTHER, OTHER_CAR, "car")
-    return directory
-
-
-async def seeded_ports(container: Container, **replace: Any) -> ParkingPorts:
-    """The app's parking ports over the four test meters, with fakes for the other areas."""
-    ports: ParkingPorts = container.extras["parking"]
-    await services.load_meters(
-        container.database,
-        container.clock,
-        ports.inventory,
-        records=parse_meter_file(TEST_METERS_CSV),
-    )
-    fakes: dict[str, Any] = {
-        "vehicles": vehicles(),
-        "payments": FakePayments(),
-        "notifier": RecordingNotifier(),
-        "bus": RecordingBus(container.bus),
-    }
-    return dataclasses.replace(ports, **{**fakes, **replace})
-
-
-async def bay_of(ports: ParkingPorts, device_id: str, number: int) -> Bay:
-    snapshot = await ports.inventory.current()
-    return next(b for b in meter_of(snapshot, device_id).bays if b.number == number)
-
-
-def meter_of(snapshot: InventorySnapshot, device_id: str) -> Meter:
-    return next(m for m in snapshot.meters.values() if m.device_id == device_id)
-
-
-def tehran(day: int, hour: int, minute: int = 0) -> datetime:
-    """A wall-clock time in Tehran in November 2026 (the 26th is the tests' Thursday)."""
-    return datetime(2026, 11, day, hour, minute, tzinfo=TEHRAN)
-
-
-async def book(
-    ports: ParkingPorts,
-    bay_id: int,
-    *,
-    starts_at: datetime,
-    minutes: int,
-    citizen: str = CITIZEN,
-    plate: str = CAR,
-    method: str = "psp",
-) -> ReservationStart:
-    quote = await services.quote_bay(
-        ports,
-        citizen_id=citizen,
-        bay_id=bay_id,
-        plate=plate,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=minutes),
-    )
-    return await services.reserve(ports, citizen_id=citizen, quote_token=quote.token, method=method)
-
-
-async def pay_last(ports: ParkingPorts, *, amount_rial: int | None = None) -> str:
-    """Deliver the verified payment for what parking last asked the fake port for."""
-    assert isinstance(ports.payments, FakePayments)
-    asked = ports.payments.requested[-1]
-    return await services.take_verified_payment(
-        ports,
-        VerifiedPayment(
-            payment_id=asked["payment_id"],
-            citizen_id=asked["citizen_id"],
-            purpose=asked["purpose"],
-            reference=asked["reference"],
-            amount_rial=asked["amount_rial"] if amount_rial is None else amount_rial,
-            verified_at=ports.clock.now(),
-        ),
-    )
-
-
-async def row_counts(ports: ParkingPorts) -> dict[str, int]:
-    counts = {}
-    async with ports.database.session() as session:
-        for table in PARKING_TABLES:
-            result = await session.execute(text(f"SELECT COUNT(*) FROM {table}"))  # noqa: S608  # constant names
-            counts[table] = int(result.scalar_one())
-    return counts
-
-
-async def status_of(ports: ParkingPorts, reservation_id: str) -> ReservationStatus:
-    async with ports.database.session() as session:
-        value = await session.scalar(
-            text("SELECT status FROM parking_reservation WHERE id = :id"), {"id": reservation_id}
-        )
-    return ReservationStatus(value)
-
-
-def fake_payments(ports: ParkingPorts) -> FakePayments:
-    assert isinstance(ports.payments, FakePayments)
-    return ports.payments
-
-
-def events(ports: ParkingPorts) -> RecordingBus:
-    assert isinstance(ports.bus, RecordingBus)
-    return ports.bus
-
+# Re-exported (`X as X`): test_pages and test_search still import these two from here.
+from .flows import TEST_METERS_CSV as TEST_METERS_CSV
+from .flows import vehicles as vehicles
 
 # --- holding and confirming --------------------------------------------------------------------
 
@@ -292,8 +152,7 @@ async def test_a_payment_taken_twice_at_once_confirms_once_and_refunds_nothing(
 async def test_paying_from_the_wallet_answers_with_the_reservation_confirmed(
     container: Container,
 ) -> None:
-    ports = await seeded_ports(container)
-    ports = dataclasses.replace(ports, payments=container.extras["parking"].payments)
+    ports = await seeded_ports(container, payments=parking_ports(container).payments)
     bay = await bay_of(ports, "TEST-A1", 5)
     await payments_services.wallet_balance(
         container.database, container.clock, citizen_id=CITIZEN, demo_wallet_rial=2_000_000
@@ -857,8 +716,7 @@ async def test_a_verified_payment_whose_event_never_came_is_taken_by_the_next_up
 async def test_payments_tell_parking_which_of_its_payments_were_verified_lately(
     container: Container,
 ) -> None:
-    ports = await seeded_ports(container)
-    ports = dataclasses.replace(ports, payments=container.extras["parking"].payments)
+    ports = await seeded_ports(container, payments=parking_ports(container).payments)
     bay = await bay_of(ports, "TEST-A1", 2)
     start = await book(ports, bay.id, starts_at=tehran(26, 14), minutes=60, method="wallet")
     now = container.clock.now()
@@ -879,8 +737,7 @@ async def test_payments_tell_parking_which_of_its_payments_were_verified_lately(
 async def test_paying_from_the_wallet_confirms_and_cancelling_gives_the_money_back(
     container: Container,
 ) -> None:
-    ports = await seeded_ports(container)
-    ports = dataclasses.replace(ports, payments=container.extras["parking"].payments)
+    ports = await seeded_ports(container, payments=parking_ports(container).payments)
     bay = await bay_of(ports, "TEST-A1", 1)
     balance = await payments_services.wallet_balance(
         container.database, container.clock, citizen_id=CITIZEN, demo_wallet_rial=2_000_000
@@ -909,13 +766,8 @@ async def test_paying_from_the_wallet_confirms_and_cancelling_gives_the_money_ba
 async def test_the_vehicle_directory_and_sms_notices_come_from_identity(
     container: Container,
 ) -> None:
-    citizen_id = await identity_services.ensure_citizen(
-        container.database, phone="09121234567", display_name="راننده"
-    )
-    await identity_services.register_vehicle(
-        container.database, container.clock, None, citizen_id=citizen_id, plate=VAN, kind="van"
-    )
-    ports: ParkingPorts = container.extras["parking"]
+    citizen_id = await sign_up(container, phone="09121234567", plates={VAN: "van"})
+    ports = parking_ports(container)
 
     assert await ports.vehicles.vehicle_kind(citizen_id=citizen_id, plate=VAN) == "van"
     assert await ports.vehicles.vehicle_kind(citizen_id=citizen_id, plate=CAR) is None
@@ -928,7 +780,7 @@ async def test_the_vehicle_directory_and_sms_notices_come_from_identity(
             {"street_fa": "خیابان ولیعصر", "street_en": "Valiasr", "bay": 3, "time": "18:30"},
         )
     )
-    sms = container.extras["sms"]
+    sms = container.get(SMS)
     assert isinstance(sms, ConsoleSms)
     assert sms.sent[-1].to == "+989121234567"
     assert sms.sent[-1].text.startswith("پارک شما در خیابان ولیعصر، جایگاه ۳، ساعت ۱۸:۳۰")

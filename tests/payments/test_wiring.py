@@ -20,7 +20,7 @@ from shahr.payments.events import (
     PaymentVerified,
     RefundIssued,
 )
-from shahr.payments.gateways import SandboxPsp
+from shahr.payments.gateways import PSP, SandboxPsp
 
 if TYPE_CHECKING:
     from shahr.bootstrap import Container
@@ -31,8 +31,8 @@ NOW = datetime(2026, 11, 26, 6, 30, tzinfo=UTC)
 
 
 async def test_the_app_pays_through_the_sandbox_psp(container: Container) -> None:
-    assert isinstance(container.extras["psp"], SandboxPsp)
-    assert container.extras["psp"].name == "sandbox"
+    assert isinstance(container.get(PSP), SandboxPsp)
+    assert container.get(PSP).name == "sandbox"
 
 
 async def test_in_demo_mode_a_new_citizen_starts_with_a_demo_wallet_balance_once(

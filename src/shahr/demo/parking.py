@@ -23,6 +23,7 @@ from shahr.parking.domain import (
     StreetClass,
     Zone,
 )
+from shahr.parking.services import PARKING
 
 if TYPE_CHECKING:
     from shahr.bootstrap import Container
@@ -128,7 +129,7 @@ def demo_meters() -> list[MeterRecord]:
 
 async def seed_demo_parking(container: Container) -> int:
     """Load the demo meters (idempotent); answers how many the demo city has."""
-    ports = container.extras.get("parking")
+    ports = container.find(PARKING)
     records = demo_meters()
     await parking_services.load_meters(
         container.database,

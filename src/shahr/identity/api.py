@@ -23,7 +23,7 @@ from shahr.identity.domain import (
     WrongCodeError,
     WrongPasswordError,
 )
-from shahr.identity.gateways import SmsGateway
+from shahr.identity.gateways import SMS, SmsGateway
 from shahr.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreatedOut,
@@ -48,6 +48,7 @@ from shahr.kernel.plates import InvalidPlateError
 from shahr.kernel.principals import Principal, Role
 from shahr.kernel.settings import Settings
 from shahr.kernel.web.deps import (
+    wired,
     BusDep,
     CacheDep,
     ClockDep,
@@ -78,8 +79,7 @@ ERROR_STATUS: dict[type[DomainError], int] = {
 
 
 def _sms(request: Request) -> SmsGateway:
-    sms: SmsGateway = request.app.state.sms
-    return sms
+    return wired(request, SMS)
 
 
 SmsDep = Annotated[SmsGateway, Depends(_sms)]

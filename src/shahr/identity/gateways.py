@@ -9,12 +9,16 @@ from pathlib import Path
 from typing import Protocol
 
 from shahr.kernel.clock import Clock, SystemClock
+from shahr.kernel.container import Part
 
 
 class SmsGateway(Protocol):
     async def send(self, phone: str, text: str) -> None:
         """Deliver `text` to the mobile number `phone` (canonical, `+989121234567`)."""
         ...
+
+
+SMS: Part[SmsGateway] = Part("identity.sms")
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ async def _nobody(_request: Request) -> Principal | None:
 
 
 def _resolver(request: Request) -> PrincipalResolver:
-    resolver: PrincipalResolver = getattr(request.app.state, "resolve_principal", _nobody)
-    return resolver
+    resolver: PrincipalResolver | None = request.app.state.container.resolve_principal
+    return resolver or _nobody
 
 
 async def current_principal(request: Request) -> Principal | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,14 +122,22 @@ class UnitOfWork:
     """One transaction: commit makes every change at once; leaving without it changes nothing.
 
     An area's unit of work extends `__aenter__` to put its repositories on `self.session`.
+    Another area's work may join the transaction through a port (bootstrap wires it): it
+    writes on this unit's session and leaves what must follow the commit (its events) to
+    `after_commit`, so the caller's one commit decides for both.
     """
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
 
     async def __aenter__(self) -> Self:
         self.session = self.database.sessions()
         return self
+
+    def after_commit(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` once the transaction has committed (never if it rolls back)."""
+        self._after_commit.append(work)
 
     async def __aexit__(
         self,
@@ -142,3 +150,6 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+        pending, self._after_commit = self._after_commit, []
+        for work in pending:
+            await work()

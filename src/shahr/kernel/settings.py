@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Scheduled jobs (reconciliation, expiry) run in every process unless turned off; at city
     # scale the web replicas set SHAHR_RUN_JOBS=0 and `shahr worker` processes run them.
     run_jobs: bool = True
+    # The demo's simulated devices (meters, the SUMO digital twin) run in a demo process
+    # unless turned off: tests turn them off and still get the jobs and the meter gateway.
+    run_simulators: bool = True
     # Runs the city this many seconds ahead of the real clock (kernel.clock.ShiftedClock):
     # only for a demo or a browser test that must be in working hours at any hour.
     clock_shift_s: int = 0

@@ -20,11 +20,12 @@ from pydantic import BaseModel
 from shahr.kernel.access import Admits
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
-from shahr.kernel.web.deps import ClockDep, DatabaseDep
+from shahr.kernel.web.deps import ClockDep, DatabaseDep, wired
 from shahr.kernel.web.i18n import gettext
 from shahr.parking.domain import DEFAULT_COLOR, BayLight, BayLightKey, LightColor, unset_command
 from shahr.parking.persistence import MeterLights, meter_lights
 from shahr.parking.queries import InventoryCache
+from shahr.parking.services import PARKING
 
 PUBLIC = Depends(Admits(public=True))
 EVENT_STREAM = "text/event-stream"
@@ -36,8 +37,7 @@ router = APIRouter(prefix="/api/v1/parking/meters", tags=["parking"])
 
 
 def _inventory(request: Request) -> InventoryCache:
-    inventory: InventoryCache = request.app.state.parking.inventory
-    return inventory
+    return wired(request, PARKING).inventory
 
 
 InventoryDep = Annotated[InventoryCache, Depends(_inventory)]

@@ -10,7 +10,7 @@ from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError, NotFoundError, NotSignedInError
 from shahr.kernel.principals import Principal, Role
 from shahr.kernel.settings import Settings
-from shahr.kernel.web.deps import BusDep, ClockDep, DatabaseDep, SettingsDep
+from shahr.kernel.web.deps import BusDep, ClockDep, DatabaseDep, SettingsDep, container_of
 from shahr.payments import queries, services
 from shahr.payments.domain import (
     DEMO_WALLET_RIAL,
@@ -24,7 +24,7 @@ from shahr.payments.domain import (
     PspUnavailableError,
     UnknownCallbackError,
 )
-from shahr.payments.gateways import BankPageError, PaymentGateway
+from shahr.payments.gateways import PSP, BankPageError, PaymentGateway
 from shahr.payments.schemas import (
     PaymentOut,
     PaymentStartOut,
@@ -53,7 +53,7 @@ router = APIRouter(prefix="/api/v1/payments", tags=["payments"])
 
 
 def _psp(request: Request) -> PaymentGateway:
-    psp: PaymentGateway | None = getattr(request.app.state, "psp", None)
+    psp = container_of(request).find(PSP)
     if psp is None:
         raise NotFoundError("No payment gateway is configured.")
     return psp

@@ -26,6 +26,9 @@ class PaymentVerified:
     amount_rial: int
     verified_at: datetime
     event_id: str
+    # "psp" (card, through the bank) or "wallet". A payload from before the field goes the
+    # card way, whose idempotency record answers for a wallet payment taken already.
+    method: str = "psp"
 
     @classmethod
     def of(cls, order: PaymentOrder) -> PaymentVerified:
@@ -39,6 +42,7 @@ class PaymentVerified:
             amount_rial=int(order.amount_rial),
             verified_at=order.verified_at,
             event_id=f"PaymentVerified:{order.id}",
+            method=order.method.value,
         )
 
 

@@ -13,6 +13,7 @@ from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError, NotFoundError
 from shahr.kernel.persian import ascii_digits
 from shahr.kernel.web.deps import (
+    container_of,
     BusDep,
     ClockDep,
     DatabaseDep,
@@ -32,6 +33,7 @@ from shahr.payments.domain import (
     too_many_callbacks,
 )
 from shahr.payments.gateways import (
+    PSP,
     BankPageError,
     SandboxPsp,
     SandboxScenario,
@@ -56,7 +58,7 @@ router = APIRouter(tags=["payments pages"])
 
 
 def _sandbox(request: Request) -> SandboxPsp:
-    psp = getattr(request.app.state, "psp", None)
+    psp = container_of(request).find(PSP)
     if not isinstance(psp, SandboxPsp):
         raise NotFoundError("Nothing was found at this address.")
     return psp

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError
 from shahr.kernel.principals import Role
-from shahr.kernel.web.deps import ClockDep, DatabaseDep, SettingsDep
+from shahr.kernel.web.deps import ClockDep, DatabaseDep, SettingsDep, wired
 from shahr.traffic import fiware, services
 from shahr.traffic.domain import (
     DetectorNotFoundError,
@@ -28,7 +28,7 @@ from shahr.traffic.domain import (
 from shahr.traffic.domain.network import Segment
 from shahr.traffic.queries import indices as index_queries
 from shahr.traffic.queries.indices import Scope, detector_position, week_start_of
-from shahr.traffic.queries.live import LiveStates
+from shahr.traffic.queries.live import LIVE_STATES, LiveStates
 from shahr.traffic.queries.registry import current_registry
 from shahr.traffic.queries.state import state_snapshot
 from shahr.traffic.schemas import (
@@ -64,12 +64,8 @@ router = APIRouter(prefix="/api/v1/traffic", tags=["traffic"])
 
 
 def live_states(request: Request) -> LiveStates:
-    """The process's live-state cache, made on first use."""
-    live: LiveStates | None = getattr(request.app.state, "traffic_live", None)
-    if live is None:
-        live = LiveStates(request.app.state.database)
-        request.app.state.traffic_live = live
-    return live
+    """The process's live-state cache (traffic's wiring makes one per process)."""
+    return wired(request, LIVE_STATES)
 
 
 LiveDep = Annotated[LiveStates, Depends(live_states)]

@@ -1,32 +1,43 @@
-"""FastAPI dependencies for the kernel's ports, set on `app.state` by bootstrap."""
+"""FastAPI dependencies for the kernel's ports and the parts areas wire, from the container."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
 from shahr.kernel.bus import EventBus
 from shahr.kernel.cache import Cache, RateLimiter
 from shahr.kernel.clock import Clock
+from shahr.kernel.container import Container, Part
 from shahr.kernel.db import Database
 from shahr.kernel.settings import Settings
 from shahr.kernel.web.templating import Templates
 
+T = TypeVar("T")
+
+
+def container_of(request: Request) -> Container:
+    """The container the app was built around (`web.create_app` puts it on `app.state`)."""
+    container: Container = request.app.state.container
+    return container
+
+
+def wired(request: Request, key: Part[T]) -> T:
+    """The part an area wired under `key`, for that area's entry points."""
+    return container_of(request).get(key)
+
 
 def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
+    return container_of(request).database
 
 
 def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
-    return clock
+    return container_of(request).clock
 
 
 def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return container_of(request).settings
 
 
 def _templates(request: Request) -> Templates:
@@ -35,18 +46,15 @@ def _templates(request: Request) -> Templates:
 
 
 def _cache(request: Request) -> Cache:
-    cache: Cache = request.app.state.cache
-    return cache
+    return container_of(request).cache
 
 
 def _rate_limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.container.rate_limiter
-    return limiter
+    return container_of(request).rate_limiter
 
 
 def _bus(request: Request) -> EventBus:
-    bus: EventBus = request.app.state.bus
-    return bus
+    return container_of(request).bus
 
 
 DatabaseDep = Annotated[Database, Depends(_database)]

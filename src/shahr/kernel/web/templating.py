@@ -75,7 +75,7 @@ class Templates:
             "dir": i18n.direction(language),
             "principal": getattr(request.state, "principal", None),
             "csrf_token": getattr(request.state, "csrf_token", ""),
-            "settings": request.app.state.settings,
+            "settings": request.app.state.container.settings,
             **(context or {}),
         }
         html = self.env.get_template(name).render(page)

@@ -9,8 +9,9 @@ from fastapi import Depends, Request
 
 from shahr.kernel.access import Admits, Principal, Role
 from shahr.kernel.errors import NotSignedInError
+from shahr.kernel.web.deps import wired
 from shahr.parking.domain import InvalidWindowError, TimeWindow, next_whole_minute
-from shahr.parking.services import ParkingPorts
+from shahr.parking.services import PARKING, ParkingPorts
 
 PUBLIC = Depends(Admits(public=True))
 CITIZEN = Depends(Admits(Role.citizen))
@@ -20,8 +21,7 @@ DEFAULT_STAY = timedelta(hours=1)
 
 async def _ports(request: Request) -> ParkingPorts:
     # async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request.
-    ports: ParkingPorts = request.app.state.parking
-    return ports
+    return wired(request, PARKING)
 
 
 PortsDep = Annotated[ParkingPorts, Depends(_ports)]

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from shahr.kernel.db import UnitOfWork
+
 # Payments port
 #
 # Parking asks payments for money and for refunds through this port; bootstrap's adapter
@@ -27,6 +29,7 @@ class VerifiedPayment:
     reference: str
     amount_rial: int
     verified_at: datetime
+    method: str = "psp"
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,24 @@ class PaymentPort(Protocol):
         return_url: str,
         method: str,
     ) -> StartedPayment:
-        """Start paying `amount_rial` for `purpose`; a verified payment arrives as an event."""
+        """Start a card payment of `amount_rial` for `purpose`; verified, it comes as an event."""
+        ...
+
+    async def pay_from_wallet(
+        self,
+        transaction: UnitOfWork,
+        *,
+        citizen_id: str,
+        amount_rial: int,
+        purpose: str,
+        reference: str,
+        return_url: str,
+    ) -> StartedPayment:
+        """Debit the citizen's wallet inside `transaction`, which the caller then commits.
+
+        Paid when this answers (and booked only if the caller commits); refused with a
+        domain error (a wallet too short) writing nothing.
+        """
         ...
 
     async def refund(self, *, reference: str, amount_rial: int, reason: str) -> None:
@@ -67,10 +87,11 @@ class PaymentPort(Protocol):
 
 @dataclass
 class FakePayments:
-    """The embedded adapter tests use: records what parking asked, pays nothing by itself.
+    """The embedded adapter tests use: records what parking asked; moves no money.
 
-    `fail_with` makes the next requests raise it (a PSP that is down); tests deliver the
-    verified payment to parking themselves.
+    A wallet payment is answered paid at once; a card payment waits for the test to deliver
+    its verified payment to parking. `fail_with` makes the next requests raise it (a PSP
+    that is down, a wallet too short).
     """
 
     requested: list[dict[str, Any]] = field(default_factory=list)
@@ -104,8 +125,29 @@ class FakePayments:
                 "method": method,
             }
         )
-        redirect = None if method == "wallet" else f"/sandbox-psp/pay/{payment_id}"
-        return StartedPayment(payment_id, "redirected", method, amount_rial, redirect)
+        return StartedPayment(
+            payment_id, "redirected", method, amount_rial, f"/sandbox-psp/pay/{payment_id}"
+        )
+
+    async def pay_from_wallet(
+        self,
+        transaction: UnitOfWork,
+        *,
+        citizen_id: str,
+        amount_rial: int,
+        purpose: str,
+        reference: str,
+        return_url: str,
+    ) -> StartedPayment:
+        started = await self.request_payment(
+            citizen_id=citizen_id,
+            amount_rial=amount_rial,
+            purpose=purpose,
+            reference=reference,
+            return_url=return_url,
+            method="wallet",
+        )
+        return StartedPayment(started.payment_id, "settled", "wallet", amount_rial, None)
 
     async def refund(self, *, reference: str, amount_rial: int, reason: str) -> None:
         if self.fail_refunds_with is not None:

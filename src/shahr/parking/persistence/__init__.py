@@ -7,6 +7,7 @@ from shahr.parking.persistence.geography import (
     MetroStationRow,
     ParkingUnitOfWork,
 )
+from shahr.parking.persistence.holds import Hold, hold_of, holds_between, holds_on_meters
 from shahr.parking.persistence.inventory import (
     BayRow,
     InventoryRepository,
@@ -15,34 +16,32 @@ from shahr.parking.persistence.inventory import (
     MeterRow,
     ZoneRow,
 )
-from shahr.parking.persistence.lights import (
-    BayLightRow,
+from shahr.parking.persistence.light_reads import (
     BayLightView,
-    LightRepository,
-    LightUnitOfWork,
-    LightWindowRow,
     MeterLights,
-    MeterPresenceRow,
     bay_light,
     meter_lights,
     meter_presence,
+    windows_behind_reservations,
 )
-from shahr.parking.persistence.reservations import (
-    NO_OVERLAP_CONSTRAINT,
+from shahr.parking.persistence.lights import (
+    BayLightRow,
+    LightRepository,
+    LightUnitOfWork,
+    LightWindowRow,
+    retry_conflicts,
+)
+from shahr.parking.persistence.meter_presence import MeterPresenceRepository, MeterPresenceRow
+from shahr.parking.persistence.reservation_rows import NO_OVERLAP_CONSTRAINT, ReservationRow
+from shahr.parking.persistence.reservations import ReservationRepository, ReservationUnitOfWork
+from shahr.parking.persistence.stay_records import (
     DueRefund,
-    Hold,
     Notification,
     NotificationRow,
+    PaymentRecord,
     RefundRow,
     ReservationPaymentRow,
-    ReservationRepository,
-    ReservationRow,
-    ReservationUnitOfWork,
-    hold_of,
-    holds_between,
-    holds_on_meters,
-    is_deadlock,
-    is_overlap_violation,
+    StayRecordRepository,
 )
 
 __all__ = [
@@ -60,10 +59,13 @@ __all__ += [
     "LightUnitOfWork",
     "LightWindowRow",
     "MeterLights",
+    "MeterPresenceRepository",
     "MeterPresenceRow",
     "bay_light",
     "meter_lights",
     "meter_presence",
+    "retry_conflicts",
+    "windows_behind_reservations",
 ]
 
 # Inventory and reservations
@@ -78,16 +80,16 @@ __all__ += [
     "MeterRow",
     "Notification",
     "NotificationRow",
+    "PaymentRecord",
     "RefundRow",
     "ReservationPaymentRow",
     "ReservationRepository",
     "ReservationRow",
     "ReservationUnitOfWork",
+    "StayRecordRepository",
     "UtcDateTime",
     "ZoneRow",
     "hold_of",
     "holds_between",
     "holds_on_meters",
-    "is_deadlock",
-    "is_overlap_violation",
 ]

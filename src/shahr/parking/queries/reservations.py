@@ -17,9 +17,9 @@ from shahr.parking.domain import (
 )
 from shahr.parking.persistence import (
     Notification,
+    PaymentRecord,
     RefundRow,
-    ReservationPaymentRow,
-    ReservationRepository,
+    ReservationUnitOfWork,
 )
 from shahr.parking.queries.inventory import InventoryCache, InventorySnapshot
 
@@ -56,13 +56,12 @@ async def reservation_view(
     database: Database, inventory: InventoryCache, *, reservation_id: str, citizen_id: str
 ) -> ReservationView:
     """One of the citizen's reservations; anyone else's reads as not found."""
-    async with database.session() as session:
-        repository = ReservationRepository(session)
-        reservation = await repository.get(reservation_id)
+    async with ReservationUnitOfWork(database) as uow:
+        reservation = await uow.reservations.get(reservation_id)
         if reservation is None or reservation.citizen_id != citizen_id:
             raise not_found()
-        payments = await repository.payments_of(reservation_id)
-        refunds = await repository.refunds_of(reservation_id)
+        payments = await uow.records.payments_of(reservation_id)
+        refunds = await uow.records.refunds_of(reservation_id)
     return _view(await inventory.current(), reservation, payments, refunds)
 
 
@@ -70,8 +69,8 @@ async def reservations_of(
     database: Database, inventory: InventoryCache, *, citizen_id: str, limit: int = 50
 ) -> list[ReservationView]:
     """The citizen's reservations, latest start first (payments and refunds not loaded)."""
-    async with database.session() as session:
-        found = await ReservationRepository(session).of_citizen(citizen_id, limit=limit)
+    async with ReservationUnitOfWork(database) as uow:
+        found = await uow.reservations.of_citizen(citizen_id, limit=limit)
     snapshot = await inventory.current()
     return [_view(snapshot, reservation, [], []) for reservation in found]
 
@@ -79,7 +78,7 @@ async def reservations_of(
 def _view(
     snapshot: InventorySnapshot,
     reservation: Reservation,
-    payments: list[ReservationPaymentRow],
+    payments: list[PaymentRecord],
     refunds: list[RefundRow],
 ) -> ReservationView:
     meter = snapshot.meters.get(MeterId(reservation.meter_id))
@@ -105,5 +104,5 @@ async def notifications_of(
     database: Database, *, citizen_id: str, limit: int = 50
 ) -> list[Notification]:
     """The citizen's in-app notices, newest first."""
-    async with database.session() as session:
-        return await ReservationRepository(session).notifications_of(citizen_id, limit=limit)
+    async with ReservationUnitOfWork(database) as uow:
+        return await uow.records.notifications_of(citizen_id, limit=limit)

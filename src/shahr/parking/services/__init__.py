@@ -12,8 +12,14 @@ from shahr.parking.services.booking import (
     quote_bay,
     read_plate,
     reserve,
-    start_payment,
+    start_card_payment,
     vehicle_kind_of,
+)
+from shahr.parking.services.events import (
+    confirmed_event,
+    ended_event,
+    extended_event,
+    extended_event_of,
 )
 from shahr.parking.services.geography import (
     AreaImportSummary,
@@ -29,13 +35,14 @@ from shahr.parking.services.inventory import (
 )
 from shahr.parking.services.payments import (
     PARKING_PURPOSES,
-    confirmed_event,
+    PaymentTaken,
     issue_refunds,
-    take_paid_at_once,
+    pay_now,
     take_verified_payment,
     unused_payment_reason,
 )
 from shahr.parking.services.ports import (
+    PARKING,
     ParkingPorts,
     quote_signer,
     shipped_holidays,
@@ -49,9 +56,7 @@ from shahr.parking.services.stays import (
     cancel_reservation,
     change_plate,
     end_reservation,
-    ended_event,
     extend_reservation,
-    extended_event,
 )
 from shahr.parking.services.upkeep import (
     EXPIRED_REASON,
@@ -62,6 +67,7 @@ from shahr.parking.services.upkeep import (
 )
 
 __all__ = [
+    "PARKING",
     "CANCELLED_REASON",
     "ENDED_EARLY_REASON",
     "EXPIRED_REASON",
@@ -73,6 +79,7 @@ __all__ = [
     "LoadSummary",
     "MeterImportSummary",
     "ParkingPorts",
+    "PaymentTaken",
     "PriceChangedError",
     "Quote",
     "ReservationStart",
@@ -88,11 +95,13 @@ __all__ = [
     "ended_event",
     "extend_reservation",
     "extended_event",
+    "extended_event_of",
     "import_district_areas",
     "import_meters",
     "issue_refunds",
     "load_meters",
     "load_metro_stations",
+    "pay_now",
     "pay_reservation",
     "quote_bay",
     "quote_signer",
@@ -103,8 +112,7 @@ __all__ = [
     "shipped_holidays",
     "shipped_rules",
     "shipped_tariffs",
-    "start_payment",
-    "take_paid_at_once",
+    "start_card_payment",
     "take_verified_payment",
     "unused_payment_reason",
     "vehicle_kind_of",

@@ -1,9 +1,9 @@
 """Quote, then reserve: a signed price for a bay, plate and window; a hold until it is paid.
 
-A reservation is written pending, holding its bay for the payment window, and only a
-verified payment confirms it (`payments.take_verified_payment`; a wallet payment, verified
-before the port answers, at once through `payments.take_paid_at_once`). The hold is the one
-write that must never overlap another: see `persistence/reservations.py` and decision 0011.
+Paid from the wallet, a reservation is held, paid for and confirmed in one transaction; by
+card it is held pending for the payment window until the bank's verified payment confirms
+it (`payments.take_verified_payment`). The hold is the one write that must never overlap
+another: the repository's `hold` refuses it with `BayTakenError` (decision 0011).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
-
 from shahr.kernel.errors import ConflictError, DomainError
 from shahr.kernel.geo import LonLat
 from shahr.kernel.plates import InvalidPlateError, Plate, parse_plate
@@ -23,6 +21,8 @@ from shahr.parking.domain import (
     DISABLED_PLATE_LETTER,
     Alternative,
     Bay,
+    BayId,
+    BayTakenError,
     InvalidWindowError,
     Meter,
     Price,
@@ -44,9 +44,10 @@ from shahr.parking.domain import (
     not_found,
 )
 from shahr.parking.gateways import EXTENSION_PURPOSE, RESERVATION_PURPOSE, StartedPayment
-from shahr.parking.persistence import ReservationUnitOfWork, is_deadlock, is_overlap_violation
+from shahr.parking.persistence import ReservationUnitOfWork
 from shahr.parking.queries import InventorySnapshot, held_bays, window_price
-from shahr.parking.services.payments import PaymentTaken, confirmed_event, take_paid_at_once
+from shahr.parking.services.events import confirmed_event, extended_event_of
+from shahr.parking.services.payments import WALLET, PaymentTaken, pay_now
 from shahr.parking.services.ports import ParkingPorts
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,7 @@ class Quote:
 class ReservationStart:
     """A reservation held (or found again for the same quote) and the payment begun for it.
 
-    Paid from the wallet, the payment is verified before the port answers and the
-    reservation comes back confirmed (`taken` says what the payment did: `duplicate` if
-    the bus took it a moment earlier).
+    Paid from the wallet, the reservation comes back confirmed and `taken` is the payment.
     """
 
     reservation: Reservation
@@ -179,27 +178,82 @@ async def reserve(
     method: str = "psp",
     return_url: str | None = None,
 ) -> ReservationStart:
-    """Hold the quoted bay for the payment window and start paying for it.
+    """Hold the quoted bay and pay for it: from the wallet at once, or start a card payment.
 
-    The same quote twice gives the same reservation back (`created` False). A bay held by
-    someone else for part of the window raises `BayTakenError` with free alternatives. If
-    the payment cannot start, the hold is let go and nothing is booked.
+    From the wallet, the hold, the debit and the confirmation are one transaction. By card,
+    the reservation is held pending until the bank's verified payment confirms it. The same
+    quote twice gives the same reservation back (`created` False). A bay held by someone
+    else for part of the window raises `BayTakenError` with free alternatives. If the
+    payment cannot start, nothing is booked.
     """
     now = ports.clock.now()
-    policy = ports.rules.policy
+    snapshot = await ports.inventory.current()
+    reservation = _reservation_of(
+        ports, snapshot, _usable_claims(ports, quote_token, citizen_id, amount_rial, now), now
+    )
+    by_wallet = method == WALLET and reservation.amount_rial > 0
+    if by_wallet or reservation.amount_rial == 0:
+        # Confirmed as written: a debit below commits with it, or neither does.
+        reservation.confirm(at=now)
+    taken = None
+    try:
+        async with ReservationUnitOfWork(ports.database, write=True) as uow:
+            held = await uow.reservations.hold(reservation, now)
+            if held is not reservation:
+                return ReservationStart(_same_citizen(held, citizen_id), None, created=False)
+            if by_wallet:
+                taken = await pay_now(
+                    ports,
+                    uow,
+                    reservation,
+                    purpose=RESERVATION_PURPOSE,
+                    amount_rial=reservation.amount_rial,
+                    outcome="confirmed",
+                    return_url=return_url,
+                )
+            await uow.commit()
+    except BayTakenError:
+        raise bay_taken(await alternatives(ports, snapshot, reservation, now=now)) from None
+    if reservation.status is ReservationStatus.confirmed:
+        meter, bay = snapshot.bays[BayId(reservation.bay_id)]
+        await ports.bus.publish(confirmed_event(reservation, meter, bay))
+        payment = taken.started if taken is not None else None
+        return ReservationStart(reservation, payment, created=True, taken=taken)
+    payment = await start_card_payment(
+        ports,
+        reservation,
+        amount_rial=reservation.amount_rial,
+        purpose=RESERVATION_PURPOSE,
+        return_url=return_url,
+        on_failure=_let_go,
+    )
+    return ReservationStart(reservation, payment, created=True)
+
+
+def _usable_claims(
+    ports: ParkingPorts, quote_token: str, citizen_id: str, amount_rial: int | None, now: datetime
+) -> QuoteClaims:
+    """The quote's claims, if the quote is the citizen's, unexpired and for this amount."""
     claims = ports.quotes.read(quote_token)
     check_quote_usable(claims, citizen_id=citizen_id, now=now)
     if amount_rial is not None and amount_rial != claims.amount_rial:
         raise PriceChangedError(
             "The amount does not match the quote. Ask for a new quote.", field="amount_rial"
         )
-    snapshot = await ports.inventory.current()
-    meter, bay = snapshot.bay(claims.bay_id)
-    plate = read_plate(claims.plate)
-    check_bay_fits(bay.kind, claims.vehicle_kind, disabled_plate=_disabled(plate))
-    window = claims.window
-    if window.ends_at <= now:
+    if claims.window.ends_at <= now:
         raise InvalidWindowError("This time has already passed.", field="starts_at")
+    return claims
+
+
+def _reservation_of(
+    ports: ParkingPorts, snapshot: InventorySnapshot, claims: QuoteClaims, now: datetime
+) -> Reservation:
+    """The pending reservation a quote makes, if its bay and price still stand."""
+    policy = ports.rules.policy
+    meter, bay = snapshot.bay(claims.bay_id)
+    check_bay_fits(
+        bay.kind, claims.vehicle_kind, disabled_plate=_disabled(read_plate(claims.plate))
+    )
     # The rules are judged as they stood when the quote was given, but the price must
     # still be the one quoted: a tariff that changed since means a new quote.
     quoted_at = claims.expires_at - policy.quote_ttl
@@ -208,16 +262,16 @@ async def reserve(
         snapshot.zone_of(meter),
         meter.street_class,
         claims.vehicle_kind,
-        window,
+        claims.window,
         now=quoted_at,
     )
     if price.total_rial != claims.amount_rial or price.tariff_version != claims.tariff_version:
         raise PriceChangedError(
             "The price has changed since the quote. Ask for a new quote.", field="quote_token"
         )
-    reservation = Reservation(
+    return Reservation(
         id=ReservationId(str(uuid.uuid4())),
-        citizen_id=citizen_id,
+        citizen_id=claims.citizen_id,
         bay_id=bay.id,
         meter_id=meter.id,
         plate=claims.plate,
@@ -226,90 +280,16 @@ async def reserve(
         tariff_version=price.tariff_version,
         quote_id=claims.quote_id,
         status=ReservationStatus.pending,
-        starts_at=window.starts_at,
-        ends_at=window.ends_at,
+        starts_at=claims.window.starts_at,
+        ends_at=claims.window.ends_at,
         amount_rial=price.total_rial,
         created_at=now,
         hold_expires_at=now + policy.payment_hold,
     )
-    if reservation.amount_rial == 0:
-        reservation.confirm(at=now)
-    existing = await _hold(ports, reservation, snapshot, now=now)
-    if existing is not None:
-        return ReservationStart(existing, None, created=False)
-    if reservation.status is ReservationStatus.confirmed:
-        await ports.bus.publish(confirmed_event(reservation, meter, bay))
-        return ReservationStart(reservation, None, created=True)
-    payment = await start_payment(
-        ports,
-        reservation,
-        amount_rial=reservation.amount_rial,
-        purpose=RESERVATION_PURPOSE,
-        method=method,
-        return_url=return_url,
-        on_failure=_let_go,
-    )
-    # The wallet has paid already: confirm now, so the answer says confirmed.
-    taken = await take_paid_at_once(
-        ports,
-        payment,
-        citizen_id=reservation.citizen_id,
-        purpose=RESERVATION_PURPOSE,
-        reference=reservation.id,
-    )
-    if taken is None:
-        return ReservationStart(reservation, payment, created=True)
-    return ReservationStart(taken.reservation or reservation, payment, created=True, taken=taken)
 
 
 def _disabled(plate: Plate) -> bool:
     return plate.letter == DISABLED_PLATE_LETTER
-
-
-async def _hold(
-    ports: ParkingPorts, reservation: Reservation, snapshot: InventorySnapshot, *, now: datetime
-) -> Reservation | None:
-    """Write the hold, or answer the reservation this quote already made.
-
-    The usual case is one INSERT. Only when the bay looks taken are its lapsed holds let go
-    and the write tried once more; only then is the quote looked up, in case it was used.
-    """
-    for attempt in range(2):
-        try:
-            async with ReservationUnitOfWork(ports.database, write=True) as uow:
-                if attempt:
-                    await uow.reservations.release_lapsed(reservation.bay_id, now)
-                # SQLite has no exclusion constraint: under its write lock, look first.
-                if uow.is_sqlite and await uow.reservations.overlapping(
-                    reservation.bay_id, reservation.window
-                ):
-                    continue
-                await uow.reservations.add(reservation)
-                await uow.commit()
-                return None
-        except IntegrityError as error:
-            if not is_overlap_violation(error):
-                return await _already_made(ports, reservation, error)
-        except DBAPIError as error:
-            # Two overlapping holds inserted at the same moment may each wait for the
-            # other's transaction (an exclusion constraint has no way round that, unlike a
-            # unique index); PostgreSQL fails one, which tries again and meets the other.
-            if not is_deadlock(error):
-                raise
-    return await _already_made(
-        ports, reservation, bay_taken(await alternatives(ports, snapshot, reservation, now=now))
-    )
-
-
-async def _already_made(
-    ports: ParkingPorts, reservation: Reservation, error: Exception
-) -> Reservation:
-    """The reservation this quote already made, if it did; otherwise `error` stands."""
-    async with ReservationUnitOfWork(ports.database) as uow:
-        existing = await uow.reservations.by_quote(reservation.quote_id)
-    if existing is None:
-        raise error
-    return _same_citizen(existing, reservation.citizen_id)
 
 
 def _same_citizen(existing: Reservation, citizen_id: str) -> Reservation:
@@ -369,17 +349,16 @@ async def alternatives(
     return tuple(found)
 
 
-async def start_payment(
+async def start_card_payment(
     ports: ParkingPorts,
     reservation: Reservation,
     *,
     amount_rial: int,
     purpose: str,
-    method: str,
     return_url: str | None,
     on_failure: Callable[[ParkingPorts, Reservation], Awaitable[None]],
 ) -> StartedPayment:
-    """Ask payments for the money; if that fails, undo the hold and pass the error on."""
+    """Ask payments for a card payment; if that fails, undo the hold and pass the error on."""
     try:
         return await ports.payments.request_payment(
             citizen_id=reservation.citizen_id,
@@ -387,11 +366,11 @@ async def start_payment(
             purpose=purpose,
             reference=reservation.id,
             return_url=return_url or f"/parking/reservations/{reservation.id}",
-            method=method,
+            method="psp",
         )
     except DomainError:
-        # Refused or unreachable (PSP down, wallet short): no money moved, so the hold goes.
-        # Any other failure leaves the hold to lapse by itself, in case money did move.
+        # Refused or unreachable (PSP down): no money moved, so the hold goes. Any other
+        # failure leaves the hold to lapse by itself, in case money did move.
         await on_failure(ports, reservation)
         raise
 
@@ -411,31 +390,72 @@ async def pay_reservation(
     method: str = "psp",
     return_url: str | None = None,
 ) -> StartedPayment:
-    """Start paying again for a held reservation, or for its waiting extension."""
+    """Pay again for a held reservation, or for its waiting extension."""
+    if method == WALLET:
+        return await _pay_held_from_wallet(
+            ports, citizen_id=citizen_id, reservation_id=reservation_id, return_url=return_url
+        )
     now = ports.clock.now()
     async with ReservationUnitOfWork(ports.database) as uow:
-        reservation = await uow.reservations.get(reservation_id)
+        reservation = _payable(await uow.reservations.get(reservation_id), citizen_id, now)
+    return await ports.payments.request_payment(
+        citizen_id=citizen_id,
+        amount_rial=reservation.amount_due_rial,
+        purpose=_purpose_of(reservation),
+        reference=reservation.id,
+        return_url=return_url or f"/parking/reservations/{reservation.id}",
+        method="psp",
+    )
+
+
+async def _pay_held_from_wallet(
+    ports: ParkingPorts, *, citizen_id: str, reservation_id: str, return_url: str | None
+) -> StartedPayment:
+    """Pay what is due from the wallet, confirming the hold or extension in one transaction."""
+    now = ports.clock.now()
+    snapshot = await ports.inventory.current()
+    async with ReservationUnitOfWork(ports.database, write=True) as uow:
+        found = await uow.reservations.get(reservation_id, lock=True)
+        reservation = _payable(found, citizen_id, now)
+        due, purpose = reservation.amount_due_rial, _purpose_of(reservation)
+        if purpose == RESERVATION_PURPOSE:
+            reservation.confirm(at=now)
+            outcome = "confirmed"
+        else:
+            reservation.confirm_extension()
+            outcome = "extended"
+        await uow.reservations.save(reservation)
+        taken = await pay_now(
+            ports,
+            uow,
+            reservation,
+            purpose=purpose,
+            amount_rial=due,
+            outcome=outcome,
+            return_url=return_url,
+        )
+        await uow.commit()
+    meter, bay = snapshot.bays[BayId(reservation.bay_id)]
+    await ports.bus.publish(
+        confirmed_event(reservation, meter, bay)
+        if outcome == "confirmed"
+        else extended_event_of(reservation, meter, bay)
+    )
+    return taken.started
+
+
+def _payable(reservation: Reservation | None, citizen_id: str, now: datetime) -> Reservation:
+    """The citizen's reservation, if it has something to pay and its hold is still alive."""
     if reservation is None or reservation.citizen_id != citizen_id:
         raise not_found()
-    due = reservation.amount_due_rial
-    if due <= 0:
+    if reservation.amount_due_rial <= 0:
         raise ReservationStateError("This reservation has nothing left to pay.")
     if reservation.hold_expires_at is None or now >= reservation.hold_expires_at:
         raise ReservationStateError("The time to pay for this has run out. Ask for a new quote.")
-    purpose = (
-        RESERVATION_PURPOSE
-        if reservation.status is ReservationStatus.pending
-        else EXTENSION_PURPOSE
-    )
-    payment = await ports.payments.request_payment(
-        citizen_id=citizen_id,
-        amount_rial=due,
-        purpose=purpose,
-        reference=reservation.id,
-        return_url=return_url or f"/parking/reservations/{reservation.id}",
-        method=method,
-    )
-    await take_paid_at_once(
-        ports, payment, citizen_id=citizen_id, purpose=purpose, reference=reservation.id
-    )
-    return payment
+    return reservation
+
+
+def _purpose_of(reservation: Reservation) -> str:
+    if reservation.status is ReservationStatus.pending:
+        return RESERVATION_PURPOSE
+    return EXTENSION_PURPOSE

@@ -1,9 +1,14 @@
-"""Money in and out: a verified payment confirms a reservation or an extension, or is refunded.
+"""Money in and out: a paid reservation or extension is confirmed, anything else refunded.
 
-Every verified payment parking hears of ends one of two ways, recorded once per payment in
-`parking_reservation_payment`: it confirms exactly what it paid for, or it is owed back
-(a refund row written in the same transaction, issued through the payments port after
-the commit and retried by the upkeep job until payments has taken it).
+There is one confirmation route per payment method (docs/decisions/0017):
+- **wallet**: the use case that books also pays, through the payments port, inside its own
+  transaction (`pay_now`): hold, debit and confirmation commit together or not at all;
+- **card**: the bank's callback verifies the payment in payments, whose `PaymentVerified`
+  reaches `take_verified_payment` here, idempotent by payment id.
+Either way each payment parking takes is recorded once in `parking_reservation_payment`
+with what became of it: it confirms exactly what it paid for, or it is owed back (a refund
+row written in the same transaction, issued through the port after the commit and retried
+by the upkeep job until payments has taken it).
 """
 
 from __future__ import annotations
@@ -12,9 +17,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
-from shahr.parking.domain import Bay, BayId, Meter, MeterId, Reservation, ReservationStatus
+from shahr.parking.domain import BayId, BayTakenError, MeterId, Reservation, ReservationStatus
 from shahr.parking.events import ReservationConfirmed, ReservationExtended
 from shahr.parking.gateways import (
     EXTENSION_PURPOSE,
@@ -22,156 +25,180 @@ from shahr.parking.gateways import (
     StartedPayment,
     VerifiedPayment,
 )
-from shahr.parking.persistence import ReservationUnitOfWork, is_overlap_violation
+from shahr.parking.persistence import PaymentRecord, ReservationUnitOfWork
+from shahr.parking.queries import InventorySnapshot
+from shahr.parking.services.events import confirmed_event, extended_event_of
 from shahr.parking.services.ports import ParkingPorts
 
 log = logging.getLogger(__name__)
 
 PARKING_PURPOSES = frozenset({RESERVATION_PURPOSE, EXTENSION_PURPOSE})
-# A payment the port answers in one of these states was verified before it answered.
-PAID_AT_ONCE = frozenset({"verified", "settled"})
+WALLET = "wallet"
 
 
 def unused_payment_reason(payment_id: str) -> str:
     return f"unused payment {payment_id}"
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a payment did to its reservation, and the event that says so (after the commit)."""
+
+    name: str
+    reservation: Reservation | None
+    event: ReservationConfirmed | ReservationExtended | None = None
+
+
 async def take_verified_payment(ports: ParkingPorts, payment: VerifiedPayment) -> str:
-    """Confirm what the payment paid for, or owe it back; idempotent by payment id.
+    """Confirm what a card payment paid for, or owe it back; idempotent by payment id.
 
     Answers the outcome: `confirmed`, `extended`, `refunded`, `duplicate` (seen before),
-    `unknown` (no such reservation) or `ignored` (not a parking payment). A payment that
+    `unknown` (no such reservation) or `ignored` (not a parking payment, or a wallet
+    payment, which the use case that made it took in its own transaction). A payment that
     comes after its hold ran out still confirms the reservation if the bay is free for the
     window; otherwise, like a payment with the wrong amount, for someone else's
     reservation, for one already paid or cancelled, it is refunded in full.
     """
-    # A wallet payment this process took at once (the usual case for this delivery).
-    if payment.purpose in PARKING_PURPOSES and await ports.handled_here.was_handled(
-        payment.payment_id
-    ):
-        return "duplicate"
-    return (await _take(ports, payment)).outcome
+    if payment.purpose not in PARKING_PURPOSES or payment.method == WALLET:
+        return "ignored"
+    now = ports.clock.now()
+    snapshot = await ports.inventory.current()
+    async with ReservationUnitOfWork(ports.database, write=True) as uow:
+        reservation = await uow.reservations.get(payment.reference, lock=True)
+        # Asked under the reservation's lock: two deliveries of one payment may run at once.
+        if await uow.records.payment_handled(payment.payment_id):
+            return "duplicate"
+        outcome = await _apply_payment(uow, snapshot, reservation, payment, now=now)
+        await uow.commit()
+    if outcome.event is not None:
+        await ports.bus.publish(outcome.event)
+    if outcome.name == "refunded":
+        await issue_refunds(ports, reservation_id=payment.reference)
+    return outcome.name
 
 
 @dataclass(frozen=True)
 class PaymentTaken:
-    """What became of a verified payment, and its reservation as it stands after it."""
+    """A wallet payment taken with the change it paid for, and the reservation after it."""
 
     outcome: str
-    reservation: Reservation | None = None
-    payment: VerifiedPayment | None = None
+    reservation: Reservation
+    payment: VerifiedPayment
+    started: StartedPayment
 
 
-async def _take(ports: ParkingPorts, payment: VerifiedPayment) -> PaymentTaken:
-    if payment.purpose not in PARKING_PURPOSES:
-        return PaymentTaken("ignored")
-    now = ports.clock.now()
-    snapshot = await ports.inventory.current()
-    event: ReservationConfirmed | ReservationExtended | None = None
-    async with ReservationUnitOfWork(ports.database, write=True) as uow:
-        reservation = await uow.reservations.get(payment.reference, lock=True)
-        # Asked under the reservation's lock: the flow that paid from the wallet and the bus
-        # may take the same payment at once, and the second must find it handled.
-        if await uow.reservations.payment_handled(payment.payment_id):
-            ports.handled_here.handled(payment.payment_id)
-            return PaymentTaken("duplicate", reservation)
-        outcome = "refunded"
-        changed = reservation
-        if reservation is None:
-            # Parking asks for money only for reservations it has written, so this is no
-            # payment of ours: recorded (once) and left to payments' reconciliation.
-            outcome = "unknown"
-            log.warning(
-                "parking: payment %s names reservation %s, which does not exist",
-                payment.payment_id,
-                payment.reference,
-            )
-        elif reservation.citizen_id == payment.citizen_id:
-            meter = snapshot.meters.get(MeterId(reservation.meter_id))
-            bay = snapshot.bays.get(BayId(reservation.bay_id))
-            if payment.purpose == RESERVATION_PURPOSE and _pays_reservation(reservation, payment):
-                confirmed = await _confirm(uow, reservation, now=now)
-                if confirmed is not None and meter is not None and bay is not None:
-                    outcome, changed = "confirmed", confirmed
-                    event = confirmed_event(confirmed, meter, bay[1])
-            elif payment.purpose == EXTENSION_PURPOSE and _pays_extension(reservation, payment):
-                reservation.confirm_extension()
-                await uow.reservations.save(reservation)
-                if meter is not None and bay is not None:
-                    outcome, changed = "extended", reservation
-                    event = ReservationExtended(
-                        reservation_id=reservation.id,
-                        meter_id=meter.id,
-                        meter_device_id=meter.device_id,
-                        bay_number=bay[1].number,
-                        ends_at=reservation.paid_ends_at,
-                    )
-        if outcome == "refunded":
-            await uow.reservations.owe_refund(
-                reservation_id=payment.reference,
-                reason=unused_payment_reason(payment.payment_id),
-                citizen_id=payment.citizen_id,
-                amount_rial=payment.amount_rial,
-                now=now,
-            )
-            log.warning(
-                "parking: payment %s for %s (%s) confirms nothing; refunding it",
-                payment.payment_id,
-                payment.reference,
-                payment.purpose,
-            )
-        await uow.reservations.record_payment(
+async def pay_now(
+    ports: ParkingPorts,
+    uow: ReservationUnitOfWork,
+    reservation: Reservation,
+    *,
+    purpose: str,
+    amount_rial: int,
+    outcome: str,
+    return_url: str | None,
+) -> PaymentTaken:
+    """Pay from the wallet inside `uow` for a change already written there; the caller commits.
+
+    The reservation is confirmed (or extended) in the same transaction as the debit and the
+    record of the payment: one commit books all three, and a wallet too short raises, so
+    the caller's transaction writes nothing.
+    """
+    started = await ports.payments.pay_from_wallet(
+        uow,
+        citizen_id=reservation.citizen_id,
+        amount_rial=amount_rial,
+        purpose=purpose,
+        reference=reservation.id,
+        return_url=return_url or f"/parking/reservations/{reservation.id}",
+    )
+    payment = VerifiedPayment(
+        payment_id=started.payment_id,
+        citizen_id=reservation.citizen_id,
+        purpose=purpose,
+        reference=reservation.id,
+        amount_rial=started.amount_rial,
+        verified_at=ports.clock.now(),
+        method=WALLET,
+    )
+    await _record(uow, payment, outcome, now=payment.verified_at)
+    return PaymentTaken(outcome, reservation, payment, started)
+
+
+async def _apply_payment(
+    uow: ReservationUnitOfWork,
+    snapshot: InventorySnapshot,
+    reservation: Reservation | None,
+    payment: VerifiedPayment,
+    *,
+    now: datetime,
+) -> Outcome:
+    """Confirm what the payment pays for, or owe it back; record the payment either way."""
+    outcome = Outcome("refunded", reservation)
+    if reservation is None:
+        # Parking asks for money only for reservations it has written, so this is no
+        # payment of ours: recorded (once) and left to payments' reconciliation.
+        outcome = Outcome("unknown", None)
+        log.warning("parking: payment %s names no reservation", payment.payment_id)
+    elif reservation.citizen_id == payment.citizen_id:
+        outcome = await _confirm_paid(uow, snapshot, reservation, payment, now=now) or outcome
+    if outcome.name == "refunded":
+        await uow.records.owe_refund(
+            reservation_id=payment.reference,
+            reason=unused_payment_reason(payment.payment_id),
+            citizen_id=payment.citizen_id,
+            amount_rial=payment.amount_rial,
+            now=now,
+        )
+        log.warning(
+            "parking: payment %s (%s) confirms nothing; refunding it",
+            payment.payment_id,
+            payment.purpose,
+        )
+    await _record(uow, payment, outcome.name, now=now)
+    return outcome
+
+
+async def _record(
+    uow: ReservationUnitOfWork, payment: VerifiedPayment, outcome: str, *, now: datetime
+) -> None:
+    """Parking has taken this payment (once: its id is the record's key)."""
+    await uow.records.record_payment(
+        PaymentRecord(
             payment_id=payment.payment_id,
             reservation_id=payment.reference,
             purpose=payment.purpose,
             amount_rial=payment.amount_rial,
             outcome=outcome,
             verified_at=payment.verified_at,
-            now=now,
-        )
-        await uow.commit()
-    ports.handled_here.handled(payment.payment_id)
-    if event is not None:
-        await ports.bus.publish(event)
-    if outcome == "refunded":
-        await issue_refunds(ports, reservation_id=payment.reference)
-    return PaymentTaken(outcome, changed, payment)
-
-
-async def take_paid_at_once(
-    ports: ParkingPorts, started: StartedPayment, *, citizen_id: str, purpose: str, reference: str
-) -> PaymentTaken | None:
-    """Take a payment the port verified before answering (the wallet) now, not off the bus.
-
-    Payments still publishes `PaymentVerified`, and the bus still hands it to
-    `take_verified_payment`: whichever comes second finds the payment handled. So if taking
-    it here fails, the bus delivery takes it. None if the payment is not verified yet (a
-    card payment: the PSP's callback verifies it) or could not be taken here.
-    """
-    if started.status not in PAID_AT_ONCE:
-        return None
-    payment = VerifiedPayment(
-        payment_id=started.payment_id,
-        citizen_id=citizen_id,
-        purpose=purpose,
-        reference=reference,
-        amount_rial=started.amount_rial,
-        # When parking heard of it: the port's answer does not say when payments verified it.
-        verified_at=ports.clock.now(),
+        ),
+        now=now,
     )
-    # Noted before the first pause: this process's own delivery of the event waits for us.
-    ports.handled_here.expect(payment.payment_id)
-    try:
-        return await _take(ports, payment)
-    except Exception:  # the money moved and the event is on the bus, which retries it
-        log.exception(
-            "parking: could not take wallet payment %s for %s at once; the bus will",
-            started.payment_id,
-            reference,
-        )
+
+
+async def _confirm_paid(
+    uow: ReservationUnitOfWork,
+    snapshot: InventorySnapshot,
+    reservation: Reservation,
+    payment: VerifiedPayment,
+    *,
+    now: datetime,
+) -> Outcome | None:
+    """The reservation or extension this payment pays for, confirmed; None if it pays for none."""
+    meter = snapshot.meters.get(MeterId(reservation.meter_id))
+    found = snapshot.bays.get(BayId(reservation.bay_id))
+    if meter is None or found is None:
         return None
-    finally:
-        ports.handled_here.gave_up(payment.payment_id)  # a no-op once handled
+    bay = found[1]
+    if payment.purpose == RESERVATION_PURPOSE and _pays_reservation(reservation, payment):
+        confirmed = await _confirm(uow, reservation, now=now)
+        if confirmed is None:
+            return None
+        return Outcome("confirmed", confirmed, confirmed_event(confirmed, meter, bay))
+    if payment.purpose == EXTENSION_PURPOSE and _pays_extension(reservation, payment):
+        reservation.confirm_extension()
+        await uow.reservations.save(reservation)
+        return Outcome("extended", reservation, extended_event_of(reservation, meter, bay))
+    return None
 
 
 def _pays_reservation(reservation: Reservation, payment: VerifiedPayment) -> bool:
@@ -196,28 +223,16 @@ async def _confirm(
     """Confirm a pending hold; a lapsed one only if the bay is still free for its window.
 
     A pending row still holds its bay even past its hold time, until a booking of the same
-    bay or the upkeep job lets it go; a lapsed one must be held again, which the exclusion
-    constraint (or SQLite's check under its write lock) allows only if nobody took the bay.
+    bay or the upkeep job lets it go; a lapsed one must be held again.
     """
     attempt = replace(reservation)
     attempt.confirm(at=now)
     if reservation.status is ReservationStatus.pending:
         await uow.reservations.save(attempt)
         return attempt
-    if uow.is_sqlite:
-        await uow.reservations.release_lapsed(reservation.bay_id, now)
-        if await uow.reservations.overlapping(
-            reservation.bay_id, reservation.window, exclude=reservation.id
-        ):
-            return None
-        await uow.reservations.save(attempt)
-        return attempt
     try:
-        async with uow.savepoint():
-            await uow.reservations.save(attempt)
-    except IntegrityError as error:
-        if not is_overlap_violation(error):
-            raise
+        await uow.reservations.rehold(attempt, now)
+    except BayTakenError:
         return None
     return attempt
 
@@ -225,7 +240,7 @@ async def _confirm(
 async def issue_refunds(ports: ParkingPorts, *, reservation_id: str | None = None) -> int:
     """Hand every refund parking owes to payments; one that fails waits for the next run."""
     async with ReservationUnitOfWork(ports.database) as uow:
-        due = await uow.reservations.due_refunds(reservation_id=reservation_id)
+        due = await uow.records.due_refunds(reservation_id=reservation_id)
     issued = 0
     for refund in due:
         try:
@@ -243,22 +258,9 @@ async def issue_refunds(ports: ParkingPorts, *, reservation_id: str | None = Non
             )
             continue
         async with ReservationUnitOfWork(ports.database, write=True) as uow:
-            await uow.reservations.mark_refund_issued(
+            await uow.records.mark_refund_issued(
                 refund.reservation_id, refund.reason, ports.clock.now()
             )
             await uow.commit()
         issued += 1
     return issued
-
-
-def confirmed_event(reservation: Reservation, meter: Meter, bay: Bay) -> ReservationConfirmed:
-    return ReservationConfirmed(
-        reservation_id=reservation.id,
-        bay_id=bay.id,
-        meter_id=meter.id,
-        meter_device_id=meter.device_id,
-        bay_number=bay.number,
-        plate=reservation.plate,
-        starts_at=reservation.starts_at,
-        ends_at=reservation.paid_ends_at,
-    )

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from shahr.parking.domain import (
     DISABLED_PLATE_LETTER,
     MINUTE,
     BayId,
+    BayTakenError,
     ExtensionBlockedError,
     InvalidWindowError,
-    MeterId,
     PlateChangeError,
     Reservation,
     ReservationStateError,
@@ -26,11 +24,13 @@ from shahr.parking.domain import (
     end_early_refund,
     not_found,
 )
-from shahr.parking.events import ReservationEnded, ReservationExtended, ReservationPlateChanged
+from shahr.parking.events import ReservationPlateChanged
 from shahr.parking.gateways import EXTENSION_PURPOSE, StartedPayment
-from shahr.parking.persistence import ReservationUnitOfWork, is_overlap_violation
-from shahr.parking.services.booking import read_plate, start_payment, vehicle_kind_of
-from shahr.parking.services.payments import issue_refunds
+from shahr.parking.persistence import ReservationUnitOfWork
+from shahr.parking.queries import InventorySnapshot
+from shahr.parking.services.booking import read_plate, start_card_payment, vehicle_kind_of
+from shahr.parking.services.events import ended_event, extended_event
+from shahr.parking.services.payments import WALLET, issue_refunds, pay_now
 from shahr.parking.services.ports import ParkingPorts
 
 CANCELLED_REASON = "cancelled"
@@ -65,77 +65,86 @@ async def extend_reservation(
     """Move a paid stay's end later, paying only the difference.
 
     Never past the zone's maximum stay or closing time, and never into someone else's
-    booking of the bay (`ExtensionBlockedError` says how far it can go). The extra time is
+    booking of the bay (`ExtensionBlockedError` says how far it can go). From the wallet the
+    extension is held, paid and confirmed in one transaction; by card the extra time is
     held like a new reservation until its payment is verified.
     """
     now = ports.clock.now()
     snapshot = await ports.inventory.current()
-    blocked, extra = False, 0
+    taken = None
     try:
         async with ReservationUnitOfWork(ports.database, write=True) as uow:
             reservation = await _own(uow, reservation_id, citizen_id)
-            if reservation.status is not ReservationStatus.confirmed:
-                raise ReservationStateError("Only a paid reservation can be extended.")
-            if reservation.extension_pending and (
-                reservation.hold_expires_at is None or now >= reservation.hold_expires_at
-            ):
-                reservation.drop_extension()
-            if now >= reservation.paid_ends_at:
-                raise ReservationStateError("This stay has already ended.")
-            if ends_at <= reservation.paid_ends_at:
-                raise InvalidWindowError(
-                    "The new end must be later than the current one.", field="ends_at"
+            extra = _extend(ports, snapshot, reservation, ends_at, now=now)
+            by_wallet = extra > 0 and method == WALLET
+            if by_wallet:
+                reservation.confirm_extension()  # paid below, in this same transaction
+            await uow.reservations.rehold(reservation, now)
+            if by_wallet:
+                taken = await pay_now(
+                    ports,
+                    uow,
+                    reservation,
+                    purpose=EXTENSION_PURPOSE,
+                    amount_rial=extra,
+                    outcome="extended",
+                    return_url=return_url,
                 )
-            window = TimeWindow(reservation.starts_at, ends_at)
-            check_whole_minutes(window)
-            zone = snapshot.zone_of(snapshot.meter(reservation.meter_id))
-            check_open(window, zone.rules, ports.rules.holidays)
-            check_stay_length(window.duration_min, zone.rules)
-            tariff = ports.rules.tariffs.version(reservation.tariff_version)
-            price = tariff.price(
-                window.duration_min, reservation.vehicle_kind, reservation.street_class
-            )
-            extra = price.total_rial - reservation.amount_rial
-            await uow.reservations.release_lapsed(reservation.bay_id, now)
-            added = TimeWindow(reservation.paid_ends_at, ends_at)
-            if uow.is_sqlite and await uow.reservations.overlapping(
-                reservation.bay_id, added, exclude=reservation.id
-            ):
-                blocked = True
-            else:
-                if extra == 0:
-                    reservation.extend_now(ends_at, amount_rial=0)
-                else:
-                    reservation.begin_extension(
-                        ends_at,
-                        amount_rial=extra,
-                        hold_until=now + ports.rules.policy.payment_hold,
-                    )
-                await uow.reservations.save(reservation)
-                await uow.commit()
-    except IntegrityError as error:
-        if not is_overlap_violation(error):
-            raise
-        blocked = True
-    if blocked:
-        raise await _blocked(ports, reservation_id, citizen_id, now=now)
-    if extra == 0:
-        await ports.bus.publish(await extended_event(ports, reservation))
-        return StayChange(reservation)
-    payment = await start_payment(
+            await uow.commit()
+    except BayTakenError:
+        raise await _blocked(ports, reservation_id, citizen_id) from None
+    if not reservation.extension_pending:
+        await ports.bus.publish(extended_event(snapshot, reservation))
+        return StayChange(reservation, taken.started if taken is not None else None)
+    payment = await start_card_payment(
         ports,
         reservation,
         amount_rial=extra,
         purpose=EXTENSION_PURPOSE,
-        method=method,
         return_url=return_url,
         on_failure=_drop_extension,
     )
     return StayChange(reservation, payment)
 
 
+def _extend(
+    ports: ParkingPorts,
+    snapshot: InventorySnapshot,
+    reservation: Reservation,
+    ends_at: datetime,
+    *,
+    now: datetime,
+) -> int:
+    """Move the stay's end within the rules (waiting for payment if it costs more); the extra."""
+    if reservation.status is not ReservationStatus.confirmed:
+        raise ReservationStateError("Only a paid reservation can be extended.")
+    if reservation.extension_pending and (
+        reservation.hold_expires_at is None or now >= reservation.hold_expires_at
+    ):
+        reservation.drop_extension()
+    if now >= reservation.paid_ends_at:
+        raise ReservationStateError("This stay has already ended.")
+    if ends_at <= reservation.paid_ends_at:
+        raise InvalidWindowError("The new end must be later than the current one.", field="ends_at")
+    window = TimeWindow(reservation.starts_at, ends_at)
+    check_whole_minutes(window)
+    zone = snapshot.zone_of(snapshot.meter(reservation.meter_id))
+    check_open(window, zone.rules, ports.rules.holidays)
+    check_stay_length(window.duration_min, zone.rules)
+    tariff = ports.rules.tariffs.version(reservation.tariff_version)
+    price = tariff.price(window.duration_min, reservation.vehicle_kind, reservation.street_class)
+    extra = price.total_rial - reservation.amount_rial
+    if extra == 0:
+        reservation.extend_now(ends_at, amount_rial=0)
+    else:
+        reservation.begin_extension(
+            ends_at, amount_rial=extra, hold_until=now + ports.rules.policy.payment_hold
+        )
+    return extra
+
+
 async def _blocked(
-    ports: ParkingPorts, reservation_id: str, citizen_id: str, *, now: datetime
+    ports: ParkingPorts, reservation_id: str, citizen_id: str
 ) -> ExtensionBlockedError:
     """How far the stay could be extended before someone else's booking starts."""
     async with ReservationUnitOfWork(ports.database) as uow:
@@ -182,7 +191,7 @@ async def end_reservation(
         refund = end_early_refund(reservation, tariff, ports.rules.policy, at=now)
         reservation.end_early(at=now, refund_rial=refund)
         await uow.reservations.save(reservation)
-        await uow.reservations.owe_refund(
+        await uow.records.owe_refund(
             reservation_id=reservation.id,
             reason=ENDED_EARLY_REASON,
             citizen_id=reservation.citizen_id,
@@ -190,7 +199,8 @@ async def end_reservation(
             now=now,
         )
         await uow.commit()
-    await ports.bus.publish(await ended_event(ports, reservation, reason=ENDED_EARLY_REASON))
+    snapshot = await ports.inventory.current()
+    await ports.bus.publish(ended_event(snapshot, reservation, reason=ENDED_EARLY_REASON, at=now))
     await issue_refunds(ports, reservation_id=reservation.id)
     return StayChange(reservation, refund_rial=refund)
 
@@ -206,7 +216,7 @@ async def cancel_reservation(
         refund = reservation.cancel(at=now)
         reservation.refunded_rial += refund
         await uow.reservations.save(reservation)
-        await uow.reservations.owe_refund(
+        await uow.records.owe_refund(
             reservation_id=reservation.id,
             reason=CANCELLED_REASON,
             citizen_id=reservation.citizen_id,
@@ -215,7 +225,8 @@ async def cancel_reservation(
         )
         await uow.commit()
     if was_paid:
-        await ports.bus.publish(await ended_event(ports, reservation, reason=CANCELLED_REASON))
+        snapshot = await ports.inventory.current()
+        await ports.bus.publish(ended_event(snapshot, reservation, reason=CANCELLED_REASON, at=now))
         await issue_refunds(ports, reservation_id=reservation.id)
     return StayChange(reservation, refund_rial=refund)
 
@@ -262,32 +273,3 @@ async def change_plate(
         )
     )
     return StayChange(reservation)
-
-
-async def ended_event(
-    ports: ParkingPorts, reservation: Reservation, *, reason: str
-) -> ReservationEnded:
-    snapshot = await ports.inventory.current()
-    meter, bay = snapshot.bays[BayId(reservation.bay_id)]
-    ended_at = reservation.ended_at or ports.clock.now()
-    return ReservationEnded(
-        reservation_id=reservation.id,
-        meter_id=meter.id,
-        meter_device_id=meter.device_id,
-        bay_number=bay.number,
-        ended_at=ended_at,
-        reason=reason,
-    )
-
-
-async def extended_event(ports: ParkingPorts, reservation: Reservation) -> ReservationExtended:
-    snapshot = await ports.inventory.current()
-    meter = snapshot.meter(MeterId(reservation.meter_id))
-    _meter, bay = snapshot.bays[BayId(reservation.bay_id)]
-    return ReservationExtended(
-        reservation_id=reservation.id,
-        meter_id=meter.id,
-        meter_device_id=meter.device_id,
-        bay_number=bay.number,
-        ends_at=reservation.paid_ends_at,
-    )

@@ -54,7 +54,7 @@ async def take_missed_payments(ports: ParkingPorts) -> int:
         verified_from=now - MISSED_PAYMENTS_LOOKBACK, verified_to=now - MISSED_PAYMENTS_GRACE
     )
     async with ReservationUnitOfWork(ports.database) as uow:
-        handled = await uow.reservations.handled_payments([p.payment_id for p in verified])
+        handled = await uow.records.handled_payments([p.payment_id for p in verified])
     missed = [p for p in verified if p.payment_id not in handled]
     taken = 0
     for payment in missed:
@@ -119,7 +119,7 @@ async def run_upkeep(ports: ParkingPorts, *, batch: int = 500) -> UpkeepReport:
                         "ends_at": reservation.paid_ends_at.isoformat(),
                         "time": in_tehran(reservation.paid_ends_at).strftime("%H:%M"),
                     }
-                    await uow.reservations.notify(
+                    await uow.records.notify(
                         citizen_id=reservation.citizen_id,
                         reservation_id=reservation.id,
                         kind=REMINDER,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shahr.payments.gateways.port import (
+    PSP,
     CALLBACK_FIELDS,
     CALLBACK_PATH,
     SIGNATURE_FIELD,
@@ -29,6 +30,7 @@ from shahr.payments.gateways.sandbox import (
 )
 
 __all__ = [
+    "PSP",
     "CALLBACK_FIELDS",
     "CALLBACK_PATH",
     "DOWN_SWITCH",

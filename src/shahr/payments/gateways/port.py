@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from shahr.kernel.container import Part
+
 from shahr.payments.domain import PaymentOrder, forged_callback
 
 CALLBACK_PATH = "/payments/callback/{psp}"
@@ -123,3 +125,6 @@ def read_signed_callback(key: bytes, params: Mapping[str, str]) -> PspCallback:
         rrn=fields["rrn"] or None,
         card_mask=fields["card"] or None,
     )
+
+
+PSP: Part[PaymentGateway] = Part("payments.psp")

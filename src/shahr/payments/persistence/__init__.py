@@ -41,13 +41,24 @@ class PaymentsUnitOfWork(UnitOfWork):
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
+        self._open_repositories()
+        return self
+
+    @classmethod
+    def joining(cls, outer: UnitOfWork) -> PaymentsUnitOfWork:
+        """Payments' repositories on another area's open transaction: the caller commits."""
+        joined = cls(outer.database)
+        joined.session = outer.session
+        joined._open_repositories()
+        return joined
+
+    def _open_repositories(self) -> None:
         is_sqlite = self.database.is_sqlite
         self.orders = OrderRepository(self.session, is_sqlite=is_sqlite)
         self.ledger = LedgerRepository(self.session, is_sqlite=is_sqlite)
         self.refunds = RefundRepository(self.session, is_sqlite=is_sqlite)
         self.callbacks = CallbackRepository(self.session, is_sqlite=is_sqlite)
         self.runs = ReconciliationRunRepository(self.session, is_sqlite=is_sqlite)
-        return self
 
 
 __all__ = [

@@ -17,7 +17,12 @@ from shahr.payments.services.callbacks import (
 )
 from shahr.payments.services.reconciliation import reconcile, report_as_dict
 from shahr.payments.services.refunds import refund
-from shahr.payments.services.starts import PaymentStart, request_payment, top_up_wallet
+from shahr.payments.services.starts import (
+    PaymentStart,
+    pay_from_wallet_within,
+    request_payment,
+    top_up_wallet,
+)
 from shahr.payments.services.wallet import (
     STATEMENT_LINES,
     ensure_demo_wallet,
@@ -32,6 +37,7 @@ __all__ = [
     "STATEMENT_LINES",
     "CallbackResult",
     "PaymentStart",
+    "pay_from_wallet_within",
     "ensure_demo_wallet",
     "handle_callback",
     "reconcile",

@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
+from shahr.kernel.container import Part
 from shahr.kernel.db import Database
 from shahr.traffic.persistence import TrafficUnitOfWork
 from shahr.traffic.queries.registry import Registry, current_registry
@@ -68,7 +69,7 @@ def _dumps(value: object) -> str:
 
 
 class LiveStates:
-    """One per process (kept on the app's state): what the live map and its API serve."""
+    """One per process (wired as `LIVE_STATES`): what the live map and its API serve."""
 
     def __init__(self, database: Database, *, check_every_s: float = CHECK_EVERY_S) -> None:
         self._database = database
@@ -204,3 +205,6 @@ class LiveStates:
             )
         self._fragments = (registry.version, fragments)
         return fragments
+
+
+LIVE_STATES: Part[LiveStates] = Part("traffic.live_states")

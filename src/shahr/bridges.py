@@ -1,0 +1,192 @@
+"""The adapters between areas: each gives one area's port another area's services.
+
+Areas never import each other; bootstrap builds these and hands them to the area that
+needs them. Each adapter speaks in the needing area's plain values.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shahr.identity import queries as identity_queries
+from shahr.identity.events import CitizenRegistered
+from shahr.identity.gateways import SMS
+from shahr.kernel.container import Container
+from shahr.kernel.db import UnitOfWork
+from shahr.parking import services as parking_services
+from shahr.parking.gateways import Notice, StartedPayment, VerifiedPayment
+from shahr.parking.schemas import render_notice
+from shahr.payments import queries as payments_queries
+from shahr.payments import services as payments_services
+from shahr.payments.domain import DEMO_WALLET_RIAL
+from shahr.payments.events import PaymentVerified
+from shahr.payments.gateways import PSP
+from shahr.payments.services import PaymentStart
+
+# Deliveries of `PaymentVerified` parking takes at once (each locks its own reservation).
+PAYMENT_EVENT_WORKERS = 4
+
+
+def _started(start: PaymentStart) -> StartedPayment:
+    return StartedPayment(
+        payment_id=start.payment_id,
+        status=start.status.value,
+        method=start.method.value,
+        amount_rial=int(start.amount_rial),
+        redirect_url=start.redirect_url,
+    )
+
+
+class PaymentsForParking:
+    """Parking's payment port on the payments area's services."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self._demo_wallet_rial = DEMO_WALLET_RIAL if container.settings.demo else 0
+
+    async def request_payment(
+        self,
+        *,
+        citizen_id: str,
+        amount_rial: int,
+        purpose: str,
+        reference: str,
+        return_url: str,
+        method: str,
+    ) -> StartedPayment:
+        c = self._container
+        start = await payments_services.request_payment(
+            c.database,
+            c.clock,
+            c.get(PSP),
+            c.bus,
+            citizen_id=citizen_id,
+            amount_rial=amount_rial,
+            purpose=purpose,
+            reference=reference,
+            return_url=return_url,
+            method="wallet" if method == "wallet" else "psp",
+            demo_wallet_rial=self._demo_wallet_rial,
+        )
+        return _started(start)
+
+    async def pay_from_wallet(
+        self,
+        transaction: UnitOfWork,
+        *,
+        citizen_id: str,
+        amount_rial: int,
+        purpose: str,
+        reference: str,
+        return_url: str,
+    ) -> StartedPayment:
+        start = await payments_services.pay_from_wallet_within(
+            transaction,
+            self._container.clock,
+            self._container.bus,
+            citizen_id=citizen_id,
+            amount_rial=amount_rial,
+            purpose=purpose,
+            reference=reference,
+            return_url=return_url,
+            demo_wallet_rial=self._demo_wallet_rial,
+        )
+        return _started(start)
+
+    async def refund(self, *, reference: str, amount_rial: int, reason: str) -> None:
+        c = self._container
+        await payments_services.refund(
+            c.database,
+            c.clock,
+            c.bus,
+            reference=reference,
+            amount_rial=amount_rial,
+            reason=reason,
+        )
+
+    async def verified_payments(
+        self, *, verified_from: datetime, verified_to: datetime
+    ) -> list[VerifiedPayment]:
+        orders = await payments_queries.verified_payments(
+            self._container.database,
+            purposes=parking_services.PARKING_PURPOSES,
+            verified_from=verified_from,
+            verified_to=verified_to,
+        )
+        return [
+            VerifiedPayment(
+                payment_id=o.id,
+                citizen_id=o.citizen_id,
+                purpose=o.purpose.value,
+                reference=o.reference,
+                amount_rial=int(o.amount_rial),
+                verified_at=o.verified_at or o.created_at,
+                method=o.method.value,
+            )
+            for o in orders
+        ]
+
+
+class VehiclesFromIdentity:
+    """Parking's vehicle directory on identity's read side."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+
+    async def vehicle_kind(self, *, citizen_id: str, plate: str) -> str | None:
+        vehicles = await identity_queries.vehicles_of(
+            self._container.database, citizen_id=citizen_id
+        )
+        return next((v.kind.value for v in vehicles if v.plate == plate), None)
+
+
+class SmsForParking:
+    """Parking's notices by SMS, in Persian, through identity's SMS gateway."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+
+    async def notify(self, notice: Notice) -> None:
+        citizen = await identity_queries.citizen(
+            self._container.database, citizen_id=notice.citizen_id
+        )
+        if citizen is not None:
+            text = render_notice(notice.message, notice.params, "fa")
+            await self._container.get(SMS).send(citizen.phone, text)
+
+
+def credit_demo_wallets(container: Container) -> None:
+    """In the demo, a citizen's wallet starts with a balance: credited on registration."""
+    database, clock = container.database, container.clock
+
+    async def credit(event: CitizenRegistered) -> None:
+        # Idempotent: the demo balance is one ledger transaction per citizen, ever.
+        await payments_services.ensure_demo_wallet(
+            database, clock, citizen_id=event.citizen_id, amount_rial=DEMO_WALLET_RIAL
+        )
+
+    container.bus.subscribe(CitizenRegistered, credit, durable="payments-demo-wallet")
+
+
+def confirm_parking_by_card(container: Container, parking: parking_services.ParkingPorts) -> None:
+    """A card payment verified by the bank confirms what parking held for it."""
+
+    async def take(event: PaymentVerified) -> None:
+        # Idempotent by payment id; parking ignores what is not a card payment of its own.
+        await parking_services.take_verified_payment(
+            parking,
+            VerifiedPayment(
+                payment_id=event.payment_id,
+                citizen_id=event.citizen_id,
+                purpose=event.purpose,
+                reference=event.reference,
+                amount_rial=event.amount_rial,
+                verified_at=event.verified_at,
+                method=event.method,
+            ),
+        )
+
+    # Competing deliveries on one durable: one payment's confirmation does not queue behind
+    # another's.
+    for _ in range(PAYMENT_EVENT_WORKERS):
+        container.bus.subscribe(PaymentVerified, take, durable="parking-payments")

@@ -1,0 +1,107 @@
+"""The container a process runs on: the kernel's ports, and what each area wires onto it.
+
+Bootstrap builds the ports from settings and then calls each area's `wire_<area>()` in
+order (docs/decisions/0018). An area names each part it wires with a typed key, a `Part`
+(as aiohttp's `AppKey` does), puts it on the container (`provide`) and finds it there from
+its entry points (`get`): a lookup's type is the part's, and a part nobody wired fails
+loudly, by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar, cast
+
+from starlette.requests import Request
+
+from shahr.kernel.bus import EventBus
+from shahr.kernel.cache import Cache, RateLimiter
+from shahr.kernel.clock import Clock
+from shahr.kernel.db import Database
+from shahr.kernel.mqtt import DeviceBroker
+from shahr.kernel.principals import Principal
+from shahr.kernel.schedule import Every
+from shahr.kernel.settings import Settings
+from shahr.kernel.stream import Stream
+
+T = TypeVar("T")
+
+
+class Background(Protocol):
+    """Something that runs beside the app for the process's lifetime."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Part(Generic[T]):
+    """The typed name of one part an area wires: `SMS: Part[SmsGateway] = Part("identity.sms")`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Part({self.name!r})"
+
+
+class NotWiredError(LookupError):
+    """A part was asked for that no area wired into this process."""
+
+
+@dataclass
+class Container:
+    """Everything a process needs, built from settings; started and stopped as one."""
+
+    settings: Settings
+    clock: Clock
+    database: Database
+    stream: Stream
+    bus: EventBus
+    broker: DeviceBroker
+    cache: Cache
+    rate_limiter: RateLimiter
+    # Who a request speaks for: identity wires it; the kernel's guard asks it.
+    resolve_principal: Callable[[Request], Awaitable[Principal | None]] | None = None
+    # Long-running parts (device gateways, simulators, scheduled jobs), started after the
+    # ports in the order they were added and stopped before them in reverse.
+    background: list[Background] = field(default_factory=list)
+    _parts: dict[Part[Any], object] = field(default_factory=dict, repr=False)
+
+    def provide(self, key: Part[T], part: T, *, replace: bool = False) -> None:
+        """Wire `part` under `key` (an area's ports, a gateway...), once per process unless
+        `replace` says this swaps the adapter (a test's stand-in)."""
+        if key in self._parts and not replace:
+            raise ValueError(f"{key.name} is wired already")
+        self._parts[key] = part
+
+    def get(self, key: Part[T]) -> T:
+        """The part wired under `key`; `NotWiredError` if none was."""
+        try:
+            return cast(T, self._parts[key])
+        except KeyError:
+            raise NotWiredError(f"{key.name} is not wired in this process") from None
+
+    def find(self, key: Part[T]) -> T | None:
+        """The part wired under `key`, or None where this process does not run it."""
+        return cast(T | None, self._parts.get(key))
+
+    def every(self, name: str, interval_s: float, job: Callable[[], Awaitable[Any]]) -> None:
+        """Run `job` every `interval_s` seconds beside the app (where jobs run)."""
+        self.background.append(Every(name, interval_s, job))
+
+    async def start(self) -> None:
+        await self.stream.start()
+        await self.bus.start()
+        for part in self.background:
+            await part.start()
+
+    async def stop(self) -> None:
+        for part in reversed(self.background):
+            await part.stop()
+        await self.bus.stop()
+        await self.stream.stop()
+        await self.broker.stop()
+        await self.cache.stop()
+        await self.database.dispose()

@@ -1,0 +1,61 @@
+"""Parking's composition: its ports, the upkeep job, and the meter gateway with its events."""
+
+from __future__ import annotations
+
+from shahr.kernel.container import Container, Part
+from shahr.parking import mqtt_handlers
+from shahr.parking.events import ReservationConfirmed, ReservationEnded, ReservationExtended
+from shahr.parking.gateways import (
+    LIGHT_EVENT_WORKERS,
+    MeterGateway,
+    ParkingNotifier,
+    PaymentPort,
+    VehicleDirectory,
+)
+from shahr.parking.jobs import UPKEEP_EVERY_S, parking_upkeep
+from shahr.parking.queries import InventoryCache
+from shahr.parking.services import PARKING, ParkingPorts, quote_signer, shipped_rules
+
+METER_GATEWAY: Part[MeterGateway] = Part("parking.meter_gateway")
+
+
+def wire_parking(
+    container: Container,
+    *,
+    payments: PaymentPort,
+    vehicles: VehicleDirectory,
+    notifier: ParkingNotifier,
+) -> ParkingPorts:
+    """Parking on the container, with its ports to other areas (bridged by bootstrap)."""
+    settings = container.settings
+    ports = ParkingPorts(
+        database=container.database,
+        clock=container.clock,
+        bus=container.bus,
+        rules=shipped_rules(),
+        inventory=InventoryCache(container.database),
+        quotes=quote_signer(lambda: settings.signing_key),
+        payments=payments,
+        vehicles=vehicles,
+        notifier=notifier,
+    )
+    container.provide(PARKING, ports)
+    if settings.run_jobs:
+        container.every("parking-upkeep", UPKEEP_EVERY_S, lambda: parking_upkeep(ports))
+        _wire_meter_gateway(container)
+    return ports
+
+
+def _wire_meter_gateway(container: Container) -> None:
+    """The one owner of meter I/O over MQTT; it runs where jobs run (its schedule is one)."""
+    gateway = MeterGateway(
+        container.broker, container.database, container.clock, city=container.settings.city
+    )
+    mqtt_handlers.install(gateway)
+    container.provide(METER_GATEWAY, gateway)
+    container.background.append(gateway)
+    bus, durable = container.bus, "parking-bay-lights"
+    for _ in range(LIGHT_EVENT_WORKERS):  # competing deliveries, see LIGHT_EVENT_WORKERS
+        bus.subscribe(ReservationConfirmed, gateway.reservation_confirmed, durable=durable)
+        bus.subscribe(ReservationExtended, gateway.reservation_extended, durable=durable)
+        bus.subscribe(ReservationEnded, gateway.reservation_ended, durable=durable)
