@@ -25,8 +25,6 @@ from shahr.parking.domain.inventory import (
     IRAN_BOUNDS,
     MAX_BAYS_PER_METER,
     MAX_METERS_PER_FILE,
-    OPTIONAL_COLUMNS,
-    REQUIRED_COLUMNS,
     STANDARD_BAYS_PER_METER,
     Bay,
     BayId,
@@ -42,7 +40,6 @@ from shahr.parking.domain.inventory import (
     ZoneRules,
     bay_fits,
     check_bay_fits,
-    parse_meter_file,
 )
 from shahr.parking.domain.lights import (
     DEFAULT_COLOR,
@@ -62,6 +59,7 @@ from shahr.parking.domain.lights import (
     next_change,
     unset_command,
 )
+from shahr.parking.domain.meter_file import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, parse_meter_file
 from shahr.parking.domain.quotes import (
     FRIDAY,
     MAX_TOKEN_CHARS,

@@ -48,7 +48,7 @@ class InventorySnapshot:
     @functools.cached_property
     def search_arrays(self) -> SearchArrays:
         """The snapshot laid out for search, built at its first search."""
-        return SearchArrays.of(self)
+        return SearchArrays.of([self.meters[m] for m in self.meter_index.keys], self.zones)
 
     def meter(self, meter_id: int) -> Meter:
         meter = self.meters.get(MeterId(meter_id))

@@ -89,11 +89,20 @@ async def search_meters(
     return ranked.result(held, available_only=available_only, limit=limit)
 
 
-def _availability_set_directly(fields: dict[str, object], **varying: object) -> MeterAvailability:
-    """`MeterAvailability(**fields, **varying)`, its fields set without the frozen dataclass's
-    `__init__` (decision 0022); the same object, as the class has no `__post_init__`."""
+def _availability_set_directly(
+    fields: dict[str, object],
+    distance_m: float,
+    price: Price | None,
+    refusal: DomainError | None,
+    bays_free: object,
+) -> MeterAvailability:
+    """`MeterAvailability(**fields)` with the search's own values, its fields set without
+    the frozen dataclass's `__init__` (decision 0022); the same object, as the class has no
+    `__post_init__`."""
     one = object.__new__(MeterAvailability)
-    one.__dict__.update(fields, **varying)
+    one.__dict__.update(
+        fields, distance_m=distance_m, price=price, refusal=refusal, bays_free=bays_free
+    )
     return one
 
 
@@ -126,20 +135,14 @@ class RankedMeters:
         shown = arrays.shown(vehicle_kind)
         found: list[MeterAvailability] = []
         for i, distance_m, price in zip(self.positions, self.distances, self.prices, strict=True):
-            fields = shown[i] or arrays.shown_as(self.snapshot, i, vehicle_kind)
+            fields = shown[i] or arrays.shown_as(self.snapshot.metro_of, i, vehicle_kind)
             if isinstance(price, Price):
                 priced, refusal, free = price, None, fields["bays_total"]
                 if held and not held.isdisjoint(bays := fitting[i]):
                     free = len([bay_id for bay_id in bays if bay_id not in held])
             else:
                 priced, refusal, free = None, price, 0
-            one = _availability_set_directly(
-                fields,
-                distance_m=round(distance_m, 1),
-                price=priced,
-                refusal=refusal,
-                bays_free=free,
-            )
+            one = _availability_set_directly(fields, round(distance_m, 1), priced, refusal, free)
             if available_only and free == 0:
                 continue
             found.append(one)

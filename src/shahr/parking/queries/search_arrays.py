@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -24,9 +24,6 @@ from shahr.parking.domain import (
     Zone,
     bay_fits,
 )
-
-if TYPE_CHECKING:
-    from shahr.parking.queries.inventory import InventorySnapshot
 
 # A window's price for a (zone, street class), or the rule the window breaks.
 PriceOutcome = Price | DomainError
@@ -70,17 +67,17 @@ class SearchArrays:
     shown_by_kind: dict[VehicleKind, list[dict[str, object] | None]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, snapshot: InventorySnapshot) -> SearchArrays:
-        meters = [snapshot.meters[meter_id] for meter_id in snapshot.meter_index.keys]
+    def of(cls, meters: Sequence[Meter], zones: Mapping[str, Zone]) -> SearchArrays:
+        """The arrays for these meters, in the order given (the meter index's)."""
         number: dict[tuple[str, StreetClass], int] = {}
         group_of = [
             number.setdefault((meter.zone_code, meter.street_class), len(number))
             for meter in meters
         ]
         return cls(
-            meters=meters,
+            meters=list(meters),
             ids=[meter.id for meter in meters],
-            zones=[snapshot.zone_of(meter) for meter in meters],
+            zones=[zones[meter.zone_code] for meter in meters],
             position={meter.id: i for i, meter in enumerate(meters)},
             group=np.array(group_of, dtype=np.intp),
             group_of=group_of,
@@ -107,7 +104,7 @@ class SearchArrays:
         return found
 
     def shown_as(
-        self, snapshot: InventorySnapshot, position: int, vehicle_kind: VehicleKind
+        self, metro_of: Callable[[Meter], object], position: int, vehicle_kind: VehicleKind
     ) -> dict[str, object]:
         """A `MeterAvailability`'s fields that depend on the meter and vehicle kind alone,
         with every fitting bay free: the meter, its zone and closest metro station."""
@@ -121,7 +118,7 @@ class SearchArrays:
             "bays_free": total,
             "price": None,
             "refusal": None,
-            "metro": snapshot.metro_of(meter),
+            "metro": metro_of(meter),
         }
         self.shown(vehicle_kind)[position] = shown
         return shown
