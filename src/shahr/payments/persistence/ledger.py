@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, exists, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from shahr.kernel.money import Rial
+from shahr.kernel.upsert import upsert
 from shahr.payments.domain import (
     PAID_STATUSES,
     AccountId,
@@ -39,17 +38,17 @@ from shahr.payments.persistence.tables import (
 # statement's cache key, every time. Keyed by "is SQLite" where the dialects differ.
 _ENTRIES = cast(Table, EntryRow.__table__)
 _ENSURE_ACCOUNTS = {
-    is_sqlite: dialect_insert(cast(Table, AccountRow.__table__)).on_conflict_do_nothing(
+    is_sqlite: upsert(AccountRow.__table__, on_postgresql=not is_sqlite).on_conflict_do_nothing(
         index_elements=["id"]
     )
-    for is_sqlite, dialect_insert in ((True, sqlite_insert), (False, postgresql_insert))
+    for is_sqlite in (True, False)
 }
 _ADD_TRANSACTION = {
     # The idempotency key's unique index answers "booked already?" in the insert itself.
-    is_sqlite: dialect_insert(cast(Table, TransactionRow.__table__))
+    is_sqlite: upsert(TransactionRow.__table__, on_postgresql=not is_sqlite)
     .on_conflict_do_nothing(index_elements=["idempotency_key"])
     .returning(TransactionRow.id)
-    for is_sqlite, dialect_insert in ((True, sqlite_insert), (False, postgresql_insert))
+    for is_sqlite in (True, False)
 }
 _MOVE_WALLET = (
     update(AccountRow)

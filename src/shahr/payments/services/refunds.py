@@ -7,6 +7,7 @@ import uuid
 from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
+from shahr.kernel.stream import message_id
 from shahr.payments.domain import (
     Purpose,
     Refund,
@@ -57,19 +58,7 @@ async def refund(
             issued_at=now,
             transaction_id=TransactionId(str(uuid.uuid4())),
         )
-        await uow.ledger.post(
-            refund_transaction(
-                issued.transaction_id,
-                refund_id=issued.id,
-                citizen_id=issued.citizen_id,
-                reference=ref,
-                reason=key,
-                amount_rial=amount,
-                purpose=purchase.purpose,
-                at=now,
-            )
-        )
-        await uow.refunds.add(issued)
+        await _book(uow, issued, purpose=purchase.purpose)
         await uow.commit()
     await bus.publish(
         RefundIssued(
@@ -78,7 +67,24 @@ async def refund(
             reference=ref,
             amount_rial=int(amount),
             issued_at=now,
-            event_id=f"RefundIssued:{issued.id}",
+            event_id=message_id("RefundIssued", issued.id),
         )
     )
     return issued
+
+
+async def _book(uow: PaymentsUnitOfWork, issued: Refund, *, purpose: Purpose) -> None:
+    """The refund's journal transaction (purchase revenue back to the wallet) and its record."""
+    await uow.ledger.post(
+        refund_transaction(
+            issued.transaction_id,
+            refund_id=issued.id,
+            citizen_id=issued.citizen_id,
+            reference=issued.reference,
+            reason=issued.reason,
+            amount_rial=issued.amount_rial,
+            purpose=purpose,
+            at=issued.issued_at,
+        )
+    )
+    await uow.refunds.add(issued)

@@ -1,27 +1,15 @@
-"""The sandbox PSP: the embedded adapter, a bank that lives in this app's database.
-
-The app serves its bank page under `/sandbox-psp/` (see `pages`), and the sandbox keeps
-its own state in `payments_sandbox_transaction`, as a bank would. Switches on
-its page simulate a decline, a verification that times out, a duplicate callback and a
-callback that never comes; a global switch takes the whole PSP down.
-"""
+"""The sandbox PSP: the merchant's side of the port, and the bank's page and switches."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from urllib.parse import urlencode
 
 from sqlalchemy import select, update
 
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
-from shahr.kernel.errors import DomainError
-from shahr.kernel.money import Rial
-from shahr.kernel.persian import ascii_digits
 from shahr.payments.domain import (
     MERCHANT_NAME_FA,
     PaymentOrder,
@@ -40,127 +28,16 @@ from shahr.payments.gateways.port import (
     read_signed_callback,
     sign_callback,
 )
+from shahr.payments.gateways.sandbox.cards import BankPageError, CardEntry, check_card, mask_card
+from shahr.payments.gateways.sandbox.transactions import (
+    DOWN_SWITCH,
+    BankAnswer,
+    SandboxScenario,
+    SandboxStatus,
+    SandboxTransaction,
+    transaction_of,
+)
 from shahr.payments.persistence import SandboxSwitchRow, SandboxTransactionRow
-
-# --- card numbers, as the sandbox bank page takes them ---
-
-
-class BankPageError(DomainError):
-    """The sandbox bank page cannot accept what was typed, or this payment any more."""
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def parse_card_number(text: str) -> str:
-    """Sixteen digits (Persian digits, spaces and dashes allowed) that pass the Luhn check."""
-    digits = "".join(c for c in ascii_digits(text) if c not in " -\u200c")
-    if len(digits) != 16 or not digits.isascii() or not digits.isdigit():
-        raise BankPageError("Enter the 16 digits of the card number.", field="card_number")
-    if not luhn_valid(digits):
-        raise BankPageError("This card number is not valid; check the digits.", field="card_number")
-    return digits
-
-
-def mask_card(digits: str) -> str:
-    """`6037-99**-****-1234`, as Iranian receipts print a card."""
-    return f"{digits[:4]}-{digits[4:6]}**-****-{digits[12:]}"
-
-
-def _digits_field(text: str, *, lengths: range, field: str, message: str) -> str:
-    value = ascii_digits(text).strip()
-    if not value.isascii() or not value.isdigit() or len(value) not in lengths:
-        raise BankPageError(message, field=field)
-    return value
-
-
-# --- the sandbox PSP ---
-
-
-class SandboxScenario(StrEnum):
-    normal = "normal"
-    decline = "decline"
-    timeout = "timeout"
-    duplicate_callback = "duplicate_callback"
-    no_callback = "no_callback"
-
-
-class SandboxStatus(StrEnum):
-    pending = "pending"
-    paid = "paid"
-    declined = "declined"
-    cancelled = "cancelled"
-    verified = "verified"
-    settled = "settled"
-    reversed = "reversed"
-    expired = "expired"
-
-
-DOWN_SWITCH = "down"
-
-
-@dataclass(frozen=True)
-class SandboxTransaction:
-    token: str
-    psp: str
-    payment_id: str
-    amount_rial: Rial
-    merchant_name: str
-    callback_url: str
-    status: SandboxStatus
-    scenario: SandboxScenario
-    card_mask: str | None
-    trace_no: str | None
-    rrn: str | None
-    created_at: datetime
-    expires_at: datetime
-    paid_at: datetime | None
-    verified_at: datetime | None
-    settled_at: datetime | None
-    reversed_at: datetime | None
-
-
-def _transaction_of(row: SandboxTransactionRow) -> SandboxTransaction:
-    return SandboxTransaction(
-        token=row.token,
-        psp=row.psp,
-        payment_id=row.payment_id,
-        amount_rial=Rial(row.amount_rial),
-        merchant_name=row.merchant_name,
-        callback_url=row.callback_url,
-        status=SandboxStatus(row.status),
-        scenario=SandboxScenario(row.scenario),
-        card_mask=row.card_mask,
-        trace_no=row.trace_no,
-        rrn=row.rrn,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        paid_at=row.paid_at,
-        verified_at=row.verified_at,
-        settled_at=row.settled_at,
-        reversed_at=row.reversed_at,
-    )
-
-
-@dataclass(frozen=True)
-class BankAnswer:
-    """Where the bank page sends the citizen after Pay or Cancel.
-
-    `callback_url` is the merchant's callback address with the signed outcome, or None when
-    the callback never comes. `deliver_twice` asks for the callback to arrive twice.
-    """
-
-    transaction: SandboxTransaction
-    callback_url: str | None
-    callback_params: dict[str, str]
-    deliver_twice: bool = False
 
 
 class SandboxPsp:
@@ -289,7 +166,7 @@ class SandboxPsp:
     async def transaction(self, token: str) -> SandboxTransaction | None:
         async with self._database.session() as session:
             row = await session.get(SandboxTransactionRow, token)
-            return None if row is None else _transaction_of(row)
+            return None if row is None else transaction_of(row)
 
     async def recent(self, *, limit: int = 20) -> list[SandboxTransaction]:
         async with self._database.session() as session:
@@ -298,7 +175,7 @@ class SandboxPsp:
                 .order_by(SandboxTransactionRow.created_at.desc())
                 .limit(limit)
             )
-            return [_transaction_of(row) for row in rows]
+            return [transaction_of(row) for row in rows]
 
     async def is_down(self) -> bool:
         async with self._database.session() as session:
@@ -333,28 +210,7 @@ class SandboxPsp:
     ) -> BankAnswer:
         """The citizen pressed Pay: check the card, take the money (or decline), answer."""
         await self._refuse_when_down()
-        digits = parse_card_number(card_number)
-        _digits_field(cvv2, lengths=range(3, 5), field="cvv2", message="CVV2 is 3 or 4 digits.")
-        month = _digits_field(
-            expiry_month,
-            lengths=range(1, 3),
-            field="expiry_month",
-            message="Enter the card's expiry month and year.",
-        )
-        _digits_field(
-            expiry_year,
-            lengths=range(2, 3),
-            field="expiry_year",
-            message="Enter the card's expiry month and year.",
-        )
-        if not 1 <= int(month) <= 12:
-            raise BankPageError("Enter the card's expiry month and year.", field="expiry_month")
-        _digits_field(
-            pin,
-            lengths=range(5, 13),
-            field="pin",
-            message="The dynamic password is 5 to 12 digits.",
-        )
+        digits = check_card(CardEntry(card_number, cvv2, expiry_month, expiry_year, pin))
         declined = scenario is SandboxScenario.decline
         values = {
             "status": (SandboxStatus.declined if declined else SandboxStatus.paid).value,
@@ -417,9 +273,9 @@ class SandboxPsp:
         no_callback: bool = False,
         deliver_twice: bool = False,
     ) -> BankAnswer:
-        params = self.callback_params(_transaction_of(row), outcome)
+        params = self.callback_params(transaction_of(row), outcome)
         return BankAnswer(
-            transaction=_transaction_of(row),
+            transaction=transaction_of(row),
             callback_url=None if no_callback else f"{row.callback_url}?{urlencode(params)}",
             callback_params=params,
             deliver_twice=deliver_twice,
