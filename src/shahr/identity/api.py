@@ -48,13 +48,13 @@ from shahr.kernel.plates import InvalidPlateError
 from shahr.kernel.principals import Principal, Role
 from shahr.kernel.settings import Settings
 from shahr.kernel.web.deps import (
-    wired,
     BusDep,
     CacheDep,
     ClockDep,
     DatabaseDep,
     RateLimiterDep,
     SettingsDep,
+    wired,
 )
 
 SESSION_COOKIE = "shahr_session"
