@@ -1,16 +1,15 @@
 """Parking's ports to the outside, with their adapters, one concern a module.
 
 `ports`: payments, the citizen's vehicles and notices (other areas' services, wired by
-bootstrap) and their fakes; `meters`: the meter gateway, the one owner of meter I/O.
+bootstrap) and their fakes. The meter gateway, the one owner of meter I/O:
+`meter_topics` and `meter_codec` (the protocol), `meter_gateway` (the shell around the
+decisions in `parking.domain.lights`), `meter_link` (its MQTT session and outbox) and
+`meter_recorder` (what meters say, written in batches).
 """
 
-from shahr.parking.gateways.meters import (
-    LIGHT_EVENT_WORKERS,
-    MeterGateway,
+from shahr.parking.gateways.meter_codec import (
     MeterPayloadError,
     MeterStatus,
-    MeterTopics,
-    check_device_id,
     decode_command,
     decode_report,
     decode_status,
@@ -19,6 +18,13 @@ from shahr.parking.gateways.meters import (
     encode_status,
     wire_time,
 )
+from shahr.parking.gateways.meter_gateway import (
+    CATCH_UP_EVERY_S,
+    EVENT_GRACE,
+    LIGHT_EVENT_WORKERS,
+    MeterGateway,
+)
+from shahr.parking.gateways.meter_topics import MeterTopics, check_device_id
 from shahr.parking.gateways.ports import (
     EXTENSION_PURPOSE,
     RESERVATION_PURPOSE,
@@ -34,6 +40,8 @@ from shahr.parking.gateways.ports import (
 )
 
 __all__ = [
+    "CATCH_UP_EVERY_S",
+    "EVENT_GRACE",
     "EXTENSION_PURPOSE",
     "LIGHT_EVENT_WORKERS",
     "RESERVATION_PURPOSE",

@@ -1,32 +1,31 @@
-"""Bay lights' tables: desired and reported light per bay, reservation windows, meter presence."""
+"""Bay lights' tables: desired and reported light per bay, and reservations' light windows."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Self, cast
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Index,
     Integer,
     String,
     Table,
     and_,
     bindparam,
-    func,
     or_,
     select,
     tuple_,
     update,
 )
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shahr.kernel.db import Base, Database, UnitOfWork, UtcDateTime
-from shahr.parking.domain import EndReason, ReservationStatus
+from shahr.kernel.db import Base, UnitOfWork, UtcDateTime
 from shahr.parking.domain.lights import (
     DEFAULT_COLOR,
     BayLight,
@@ -35,11 +34,11 @@ from shahr.parking.domain.lights import (
     LightCommand,
     LightReport,
     LightWindow,
-    MeterPresence,
     unset_command,
 )
-from shahr.parking.persistence.inventory import BayRow, MeterRow
-from shahr.parking.persistence.reservations import ReservationRow
+from shahr.parking.persistence.meter_presence import MeterPresenceRepository
+
+log = logging.getLogger(__name__)
 
 
 class BayLightRow(Base):
@@ -134,40 +133,6 @@ class LightWindowRow(Base):
         self.ended_at = window.ended_at
 
 
-class MeterPresenceRow(Base):
-    """Whether a meter is connected (its retained status and last will), and when last heard."""
-
-    __tablename__ = "parking_meter_presence"
-
-    meter_device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    meter_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    online: Mapped[bool] = mapped_column(Boolean)
-    since: Mapped[datetime] = mapped_column(UtcDateTime())
-    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    session: Mapped[str | None] = mapped_column(String(64))
-    firmware: Mapped[str | None] = mapped_column(String(64))
-
-    def to_domain(self) -> MeterPresence:
-        return MeterPresence(
-            meter_device_id=self.meter_device_id,
-            online=self.online,
-            since=self.since,
-            last_seen_at=self.last_seen_at,
-            session=self.session,
-            firmware=self.firmware,
-            meter_id=self.meter_id,
-        )
-
-    def update_from(self, presence: MeterPresence) -> None:
-        self.online = presence.online
-        self.since = presence.since
-        self.last_seen_at = presence.last_seen_at
-        self.session = presence.session
-        self.firmware = presence.firmware
-        if presence.meter_id is not None:
-            self.meter_id = presence.meter_id
-
-
 def _live(now: datetime) -> Any:
     """Windows that still hold or will hold a light after `now`."""
     return and_(
@@ -177,38 +142,8 @@ def _live(now: datetime) -> Any:
     )
 
 
-# Stays that stopped before their paid end: their light must go back early. (An expired
-# stay's light goes back at the window's own end.)
-_STOPPED_EARLY = (EndReason.ended_early.value, EndReason.cancelled.value)
-# The statuses of a reservation that was confirmed: still held, or stopped since.
-_CONFIRMED_ONCE = (
-    ReservationStatus.confirmed.value,
-    ReservationStatus.ended.value,
-    ReservationStatus.cancelled.value,
-)
-
-
-@dataclass(frozen=True)
-class ReservedWindow:
-    """A confirmed reservation's hold on its bay's light, as the reservations table has it."""
-
-    reservation_id: str
-    key: BayLightKey
-    meter_id: int
-    starts_at: datetime
-    paid_ends_at: datetime
-    # Set when the stay stopped before its paid end (ended early, or cancelled).
-    stopped_at: datetime | None
-    end_reason: str | None
-
-    def apply(self, window: LightWindow) -> LightWindow:
-        """The window as the reservation's events would have made it."""
-        window = window.confirmed(self.starts_at, self.paid_ends_at)
-        return window if self.stopped_at is None else window.ended(self.stopped_at)
-
-
 class LightRepository:
-    """Bay lights, windows and presence inside one unit of work.
+    """Bay lights and their windows inside one unit of work.
 
     Rows read here are kept for the transaction, so saving what was read costs no second
     query: the gateway decides a bay in four round trips.
@@ -218,7 +153,6 @@ class LightRepository:
         self._session = session
         self._light_rows: dict[BayLightKey, BayLightRow | None] = {}
         self._window_rows: dict[str, LightWindowRow | None] = {}
-        self._presence_rows: dict[str, MeterPresenceRow | None] = {}
 
     async def save_window(
         self, window: LightWindow, *, meter_id: int | None, end_reason: str | None = None
@@ -320,66 +254,6 @@ class LightRepository:
                 live[window.key].append(window)
         return dict(live), own
 
-    async def windows_behind_reservations(
-        self, now: datetime, *, settled_before: datetime, limit: int
-    ) -> list[ReservedWindow]:
-        """Confirmed reservations that still matter to a light (their paid end is ahead) whose
-        light window says less than they do: none at all, an earlier end (an extension), or
-        no early stop. Only changes older than `settled_before`, so events still on their
-        way are not taken for lost."""
-        r, w = ReservationRow, LightWindowRow
-        paid_end = func.coalesce(r.extension_from, r.ends_at)
-        stopped_early = and_(
-            r.ended_at.is_not(None), r.end_reason.in_(_STOPPED_EARLY), r.ended_at < settled_before
-        )
-        query = (
-            select(
-                r.id,
-                MeterRow.device_id,
-                BayRow.number,
-                r.meter_id,
-                r.starts_at,
-                paid_end.label("paid_end"),
-                r.ended_at,
-                r.end_reason,
-            )
-            .join(BayRow, BayRow.id == r.bay_id)
-            .join(MeterRow, MeterRow.id == r.meter_id)
-            .outerjoin(w, w.reservation_id == r.id)
-            .where(
-                # Status and end first: what the (status, ends_at) index finds quickly.
-                r.status.in_(_CONFIRMED_ONCE),
-                r.ends_at > now,
-                r.confirmed_at.is_not(None),
-                r.confirmed_at < settled_before,
-                paid_end > now,
-                or_(
-                    w.reservation_id.is_(None),
-                    w.starts_at.is_(None),
-                    w.ends_at.is_(None),
-                    w.ends_at < paid_end,
-                    and_(stopped_early, or_(w.ended_at.is_(None), w.ended_at > r.ended_at)),
-                ),
-            )
-            .order_by(r.confirmed_at, r.id)
-            .limit(limit)
-        )
-        found = []
-        for row in await self._session.execute(query):
-            stopped = row.end_reason in _STOPPED_EARLY and row.ended_at is not None
-            found.append(
-                ReservedWindow(
-                    reservation_id=row.id,
-                    key=BayLightKey(row.device_id, row.number),
-                    meter_id=row.meter_id,
-                    starts_at=row.starts_at,
-                    paid_ends_at=row.paid_end,
-                    stopped_at=row.ended_at if stopped else None,
-                    end_reason=row.end_reason if stopped else None,
-                )
-            )
-        return found
-
     async def meter_ids_of_devices(self, meter_device_ids: list[str]) -> dict[str, int]:
         """The platform's meter behind each device id, as reservations named them."""
         if not meter_device_ids:
@@ -474,128 +348,32 @@ class LightRepository:
         )
         return dict(windows), {row.to_domain().key: row.to_domain() for row in lit}
 
-    async def presences(self, meter_device_ids: list[str]) -> dict[str, MeterPresence]:
-        """The meters' presence rows, locked for this transaction, in device order."""
-        if not meter_device_ids:
-            return {}
-        rows = await self._session.scalars(
-            select(MeterPresenceRow)
-            .where(MeterPresenceRow.meter_device_id.in_(meter_device_ids))
-            .order_by(MeterPresenceRow.meter_device_id)
-            .with_for_update()
-        )
-        found = {}
-        for row in rows:
-            self._presence_rows[row.meter_device_id] = row
-            found[row.meter_device_id] = row.to_domain()
-        for device in meter_device_ids:
-            self._presence_rows.setdefault(device, None)
-        return found
-
-    async def save_presence(self, presence: MeterPresence) -> None:
-        device = presence.meter_device_id
-        if device in self._presence_rows:
-            row = self._presence_rows[device]
-        else:
-            row = await self._session.get(MeterPresenceRow, device)
-        if row is None:
-            row = MeterPresenceRow(meter_device_id=device)
-            self._session.add(row)
-        self._presence_rows[device] = row
-        row.update_from(presence)
-
-    async def link_meters(self, links: set[tuple[str, int]]) -> None:
-        """Name the platform's meter behind each device id, once a reservation has said it."""
-        if not links:
-            return
-        table = cast(Table, MeterPresenceRow.__table__)
-        await self._session.execute(
-            update(table)
-            .where(
-                table.c.meter_device_id == bindparam("b_device"),
-                or_(table.c.meter_id.is_(None), table.c.meter_id != bindparam("b_meter")),
-            )
-            .values(meter_id=bindparam("b_meter")),
-            [{"b_device": device, "b_meter": meter_id} for device, meter_id in sorted(links)],
-        )
-
 
 class LightUnitOfWork(UnitOfWork):
-    """The bay-light tables in one transaction."""
+    """The bay-light and meter-presence tables in one transaction."""
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.lights = LightRepository(self.session)
+        self.presence = MeterPresenceRepository(self.session)
         return self
 
 
-# --- the read side: what the API and the confirmation page show ---
+async def retry_conflicts(work: Callable[[], Awaitable[None]], attempts: int = 3) -> None:
+    """Run a bay-light transaction again when another writer got in the way (a row inserted
+    first, a deadlock, a busy SQLite); `work` must decide afresh from what it reads."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await work()
+            return
+        except (IntegrityError, OperationalError, DBAPIError) as error:
+            if attempt == attempts or not _transient(error):
+                raise
+            log.info("bay-light transaction retried after %s", type(error).__name__)
 
 
-@dataclass(frozen=True)
-class MeterLights:
-    """A meter's bays as the platform wants them and as the meter reports them."""
-
-    meter_id: int
-    meter_device_id: str | None
-    presence: MeterPresence | None
-    bays: list[BayLightView]
-
-
-@dataclass(frozen=True)
-class BayLightView:
-    light: BayLight
-    reported_received_at: datetime | None
-
-
-async def meter_lights(
-    database: Database, meter_id: int, meter_device_id: str | None = None
-) -> MeterLights | None:
-    """Desired and reported light of each bay of a meter, with its presence; None if unknown.
-
-    Pass the device id when the inventory knows it: the meter may have announced itself
-    before any reservation named its meter id.
-    """
-    async with database.session() as session:
-        # By device id when known: bays a meter reported before any reservation named its
-        # meter id have none yet.
-        same_meter = (
-            BayLightRow.meter_id == meter_id
-            if meter_device_id is None
-            else BayLightRow.meter_device_id == meter_device_id
-        )
-        rows = list(
-            await session.scalars(
-                select(BayLightRow).where(same_meter).order_by(BayLightRow.bay_number)
-            )
-        )
-        device_id = meter_device_id or (rows[0].meter_device_id if rows else None)
-        presence_row = None
-        if device_id is not None:
-            presence_row = await session.get(MeterPresenceRow, device_id)
-        if presence_row is None:
-            presence_row = await session.scalar(
-                select(MeterPresenceRow).where(MeterPresenceRow.meter_id == meter_id).limit(1)
-            )
-        if not rows and presence_row is None:
-            return None
-        presence = None if presence_row is None else presence_row.to_domain()
-        return MeterLights(
-            meter_id=meter_id,
-            meter_device_id=device_id or (presence.meter_device_id if presence else None),
-            presence=presence,
-            bays=[BayLightView(row.to_domain(), row.reported_received_at) for row in rows],
-        )
-
-
-async def bay_light(database: Database, key: BayLightKey) -> BayLight | None:
-    """One bay's light as stored, or None if the platform never heard of it."""
-    async with database.session() as session:
-        row = await session.get(BayLightRow, (key.meter_device_id, key.bay_number))
-        return None if row is None else row.to_domain()
-
-
-async def meter_presence(database: Database, meter_device_id: str) -> MeterPresence | None:
-    async with database.session() as session:
-        row = await session.get(MeterPresenceRow, meter_device_id)
-        return None if row is None else row.to_domain()
+def _transient(error: DBAPIError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    text = str(error.orig).lower()
+    return any(sign in text for sign in ("deadlock", "could not serialize", "database is locked"))
