@@ -58,7 +58,7 @@ async def test_every_route_admits_exactly_the_roles_it_declares(container: Conta
         return CALLERS[request.headers.get("x-test-caller", "anonymous")]
 
     # The identity area's resolver is replaced by a fake that trusts a test header.
-    app.state.resolve_principal = resolve_from_header
+    container.resolve_principal = resolve_from_header
     transport = httpx.ASGITransport(app=app)
     wrong: list[str] = []
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:

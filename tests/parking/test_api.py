@@ -153,8 +153,8 @@ async def http(container: Container, parking: ParkingPorts) -> AsyncIterator[htt
             id=citizen, kind="citizen", display_name=citizen, roles=frozenset({Role.citizen})
         )
 
-    app.state.resolve_principal = resolve
-    app.state.parking = parking
+    container.resolve_principal = resolve
+    container.provide(PARKING, parking, replace=True)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport,

@@ -175,7 +175,7 @@ async def test_the_exports_are_served_as_ngsi_ld_json(
     async def nobody(_request: Request) -> Principal | None:
         return None
 
-    app.state.resolve_principal = nobody
+    container.resolve_principal = nobody
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
         normalized = await client.get(path)

@@ -98,8 +98,8 @@ def app_for(container: Container, parking: ParkingPorts) -> httpx.AsyncClient:
             id=citizen, kind="citizen", display_name="Sara", roles=frozenset({Role.citizen})
         )
 
-    app.state.resolve_principal = resolve
-    app.state.parking = parking
+    container.resolve_principal = resolve
+    container.provide(PARKING, parking, replace=True)
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="https://testserver",

@@ -3,7 +3,7 @@ published, and an HTTP client whose caller is named by a test header."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import httpx
@@ -34,7 +34,7 @@ def bus(container: Container) -> RecordingBus:
 
 
 @pytest.fixture
-def app(container: Container, bus: RecordingBus) -> FastAPI:
+def app(container: Container, bus: RecordingBus) -> Iterator[FastAPI]:
     app = create_app(container)
 
     async def resolve_from_header(request: Request) -> Principal | None:
@@ -49,9 +49,11 @@ def app(container: Container, bus: RecordingBus) -> FastAPI:
             )
         return None
 
-    app.state.resolve_principal = resolve_from_header
-    app.state.bus = bus
-    return app
+    container.resolve_principal = resolve_from_header
+    # The routes publish through the recording bus; the container stops its own.
+    own_bus, container.bus = container.bus, bus  # type: ignore[assignment]
+    yield app
+    container.bus = own_bus
 
 
 @pytest.fixture

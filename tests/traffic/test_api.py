@@ -20,6 +20,7 @@ from shahr.kernel.clock import FixedClock
 from shahr.kernel.principals import Principal, Role
 from shahr.traffic import services
 from shahr.traffic.domain.readings import PlatePassage, batch_payload, encode
+from shahr.traffic.queries.live import LIVE_STATES
 from shahr.web import create_app
 
 from .network import minute_of_readings, reading
@@ -41,7 +42,7 @@ async def app(network: Container) -> FastAPI:
     async def from_header(request: Request) -> Principal | None:
         return {"operator": OPERATOR, "citizen": CITIZEN}.get(request.headers.get("x-as", ""))
 
-    built.state.resolve_principal = from_header
+    network.resolve_principal = from_header
     return built
 
 
@@ -68,7 +69,7 @@ async def test_the_city_as_geojson_is_cached_and_revalidated_with_an_etag(
     )
     clock.advance(timedelta(minutes=1))
     await measured(network, clock, count=20)  # the next minute
-    app.state.traffic_live.invalidate()
+    network.get(LIVE_STATES).invalidate()
     changed = await http.get(
         "/api/v1/traffic/segments", headers={"if-none-match": first.headers["etag"]}
     )

@@ -81,6 +81,16 @@ class Notification:
 
 
 @dataclass(frozen=True)
+class RefundRecord:
+    """A refund owed for a reservation, and whether payments has taken it yet."""
+
+    reason: str
+    amount_rial: int
+    created_at: datetime
+    issued_at: datetime | None
+
+
+@dataclass(frozen=True)
 class DueRefund:
     reservation_id: str
     reason: str
@@ -175,13 +185,13 @@ class StayRecordRepository:
             row.issued_at = now
             await self._session.flush()
 
-    async def refunds_of(self, reservation_id: str) -> list[RefundRow]:
+    async def refunds_of(self, reservation_id: str) -> list[RefundRecord]:
         rows = await self._session.scalars(
             select(RefundRow)
             .where(RefundRow.reservation_id == reservation_id)
             .order_by(RefundRow.created_at)
         )
-        return list(rows)
+        return [RefundRecord(r.reason, r.amount_rial, r.created_at, r.issued_at) for r in rows]
 
     async def notify(
         self,

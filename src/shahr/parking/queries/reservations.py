@@ -18,7 +18,7 @@ from shahr.parking.domain import (
 from shahr.parking.persistence import (
     Notification,
     PaymentRecord,
-    RefundRow,
+    RefundRecord,
     ReservationUnitOfWork,
 )
 from shahr.parking.queries.inventory import InventoryCache, InventorySnapshot
@@ -79,7 +79,7 @@ def _view(
     snapshot: InventorySnapshot,
     reservation: Reservation,
     payments: list[PaymentRecord],
-    refunds: list[RefundRow],
+    refunds: list[RefundRecord],
 ) -> ReservationView:
     meter = snapshot.meters.get(MeterId(reservation.meter_id))
     bay = snapshot.bays.get(BayId(reservation.bay_id))

@@ -2,18 +2,10 @@
 
 from shahr.parking.gateways import VerifiedPayment
 from shahr.parking.services.booking import (
-    MAX_STAY_ASKED_MIN,
-    PriceChangedError,
-    Quote,
     ReservationStart,
-    alternatives,
-    ask_window,
     pay_reservation,
-    quote_bay,
-    read_plate,
     reserve,
     start_card_payment,
-    vehicle_kind_of,
 )
 from shahr.parking.services.events import (
     confirmed_event,
@@ -49,6 +41,16 @@ from shahr.parking.services.ports import (
     shipped_rules,
     shipped_tariffs,
 )
+from shahr.parking.services.quotes import (
+    MAX_STAY_ASKED_MIN,
+    PriceChangedError,
+    Quote,
+    alternatives,
+    ask_window,
+    quote_bay,
+    read_plate,
+    vehicle_kind_of,
+)
 from shahr.parking.services.stays import (
     CANCELLED_REASON,
     ENDED_EARLY_REASON,
@@ -67,11 +69,11 @@ from shahr.parking.services.upkeep import (
 )
 
 __all__ = [
-    "PARKING",
     "CANCELLED_REASON",
     "ENDED_EARLY_REASON",
     "EXPIRED_REASON",
     "MAX_STAY_ASKED_MIN",
+    "PARKING",
     "PARKING_PURPOSES",
     "REMINDER",
     "REMINDER_MESSAGE",

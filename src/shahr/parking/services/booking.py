@@ -1,4 +1,4 @@
-"""Quote, then reserve: a signed price for a bay, plate and window; a hold until it is paid.
+"""Reserve a quoted bay and pay for it.
 
 Paid from the wallet, a reservation is held, paid for and confirmed in one transaction; by
 card it is held pending for the payment window until the bank's verified payment confirms
@@ -12,63 +12,37 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from shahr.kernel.errors import ConflictError, DomainError
-from shahr.kernel.geo import LonLat
-from shahr.kernel.plates import InvalidPlateError, Plate, parse_plate
+from shahr.kernel.errors import DomainError
 from shahr.parking.domain import (
-    DISABLED_PLATE_LETTER,
-    Alternative,
-    Bay,
     BayId,
     BayTakenError,
     InvalidWindowError,
-    Meter,
-    Price,
     QuoteClaims,
     Reservation,
     ReservationId,
     ReservationStateError,
     ReservationStatus,
-    TimeWindow,
-    UnknownVehicleError,
-    VehicleKind,
-    VehicleKindMismatchError,
-    Zone,
-    bay_fits,
     bay_taken,
     check_bay_fits,
     check_quote_usable,
-    next_whole_minute,
     not_found,
 )
 from shahr.parking.gateways import EXTENSION_PURPOSE, RESERVATION_PURPOSE, StartedPayment
 from shahr.parking.persistence import ReservationUnitOfWork
-from shahr.parking.queries import InventorySnapshot, held_bays, window_price
+from shahr.parking.queries import InventorySnapshot, window_price
 from shahr.parking.services.events import confirmed_event, extended_event_of
 from shahr.parking.services.payments import WALLET, PaymentTaken, pay_now
 from shahr.parking.services.ports import ParkingPorts
+from shahr.parking.services.quotes import (
+    PriceChangedError,
+    alternatives,
+    is_disabled_plate,
+    read_plate,
+)
 
 log = logging.getLogger(__name__)
-
-MAX_STAY_ASKED_MIN = 24 * 60
-
-
-class PriceChangedError(ConflictError):
-    """The amount the citizen saw is not what the quote (or the tariff now) says."""
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A price for one bay, plate and window, with the token that reserves it."""
-
-    token: str
-    claims: QuoteClaims
-    price: Price
-    meter: Meter
-    bay: Bay
-    zone: Zone
 
 
 @dataclass(frozen=True)
@@ -82,91 +56,6 @@ class ReservationStart:
     payment: StartedPayment | None
     created: bool
     taken: PaymentTaken | None = None
-
-
-def read_plate(text: str) -> Plate:
-    try:
-        return parse_plate(text)
-    except InvalidPlateError as error:
-        # The parser names the plate's part to blame; the caller typed one `plate` field.
-        raise InvalidPlateError(error.message, field="plate", **error.params) from error
-
-
-async def vehicle_kind_of(
-    ports: ParkingPorts, *, citizen_id: str, plate: Plate, asked: str | None
-) -> VehicleKind:
-    """The kind the plate is registered with; the plate must be one of the citizen's."""
-    registered = await ports.vehicles.vehicle_kind(citizen_id=citizen_id, plate=plate.canonical)
-    if registered is None or registered not in VehicleKind.__members__:
-        raise UnknownVehicleError(
-            "This plate is not one of your registered vehicles. Add it to your account first.",
-            field="plate",
-        )
-    kind = VehicleKind(registered)
-    if asked is not None and asked != kind.value:
-        raise VehicleKindMismatchError(
-            "This plate is registered as another kind of vehicle.", field="vehicle_kind"
-        )
-    return kind
-
-
-def ask_window(
-    now: datetime,
-    *,
-    starts_at: datetime | None,
-    ends_at: datetime | None,
-    duration_min: int | None,
-) -> TimeWindow:
-    """The window asked for: from now (the next whole minute) unless a start is given."""
-    start = starts_at if starts_at is not None else next_whole_minute(now)
-    if ends_at is None:
-        if duration_min is None:
-            raise InvalidWindowError("Say when the stay ends.", field="ends_at")
-        if not 0 < duration_min <= MAX_STAY_ASKED_MIN:
-            raise InvalidWindowError(
-                "A stay here may last at most {minutes} minutes.",
-                field="duration_min",
-                minutes=MAX_STAY_ASKED_MIN,
-            )
-        ends_at = start + timedelta(minutes=duration_min)
-    if start.tzinfo is None or ends_at.tzinfo is None:
-        raise InvalidWindowError("Give times with their time zone.", field="starts_at")
-    return TimeWindow(start, ends_at)
-
-
-async def quote_bay(
-    ports: ParkingPorts,
-    *,
-    citizen_id: str,
-    bay_id: int,
-    plate: str,
-    vehicle_kind: str | None = None,
-    starts_at: datetime | None = None,
-    ends_at: datetime | None = None,
-    duration_min: int | None = None,
-) -> Quote:
-    """Price a stay in one bay for one of the citizen's vehicles; refuse what breaks a rule."""
-    now = ports.clock.now()
-    parsed = read_plate(plate)
-    snapshot = await ports.inventory.current()
-    meter, bay = snapshot.bay(bay_id)
-    zone = snapshot.zone_of(meter)
-    kind = await vehicle_kind_of(ports, citizen_id=citizen_id, plate=parsed, asked=vehicle_kind)
-    check_bay_fits(bay.kind, kind, disabled_plate=parsed.letter == DISABLED_PLATE_LETTER)
-    window = ask_window(now, starts_at=starts_at, ends_at=ends_at, duration_min=duration_min)
-    price = window_price(ports.rules, zone, meter.street_class, kind, window, now=now)
-    claims = QuoteClaims(
-        quote_id=str(uuid.uuid4()),
-        citizen_id=citizen_id,
-        bay_id=bay.id,
-        plate=parsed.canonical,
-        vehicle_kind=kind,
-        window=window,
-        amount_rial=price.total_rial,
-        tariff_version=price.tariff_version,
-        expires_at=now + ports.rules.policy.quote_ttl,
-    )
-    return Quote(ports.quotes.sign(claims), claims, price, meter, bay, zone)
 
 
 async def reserve(
@@ -252,7 +141,7 @@ def _reservation_of(
     policy = ports.rules.policy
     meter, bay = snapshot.bay(claims.bay_id)
     check_bay_fits(
-        bay.kind, claims.vehicle_kind, disabled_plate=_disabled(read_plate(claims.plate))
+        bay.kind, claims.vehicle_kind, disabled_plate=is_disabled_plate(read_plate(claims.plate))
     )
     # The rules are judged as they stood when the quote was given, but the price must
     # still be the one quoted: a tariff that changed since means a new quote.
@@ -288,65 +177,10 @@ def _reservation_of(
     )
 
 
-def _disabled(plate: Plate) -> bool:
-    return plate.letter == DISABLED_PLATE_LETTER
-
-
 def _same_citizen(existing: Reservation, citizen_id: str) -> Reservation:
     if existing.citizen_id != citizen_id:
         raise not_found()
     return existing
-
-
-async def alternatives(
-    ports: ParkingPorts, snapshot: InventorySnapshot, wanted: Reservation, *, now: datetime
-) -> tuple[Alternative, ...]:
-    """Free bays for the same window and vehicle: the same meter first, then the nearest."""
-    policy = ports.rules.policy
-    meter = snapshot.meter(wanted.meter_id)
-    plate = read_plate(wanted.plate)
-    nearby = snapshot.meter_index.nearest(
-        LonLat(meter.lon, meter.lat), 12, max_distance_m=policy.alternatives_within_m
-    )
-    candidates = [(meter, 0.0)] + [(snapshot.meters[m], d) for m, d in nearby if m != meter.id]
-    held, _paid = await held_bays(
-        ports.database, [m.id for m, _ in candidates], wanted.window, now=now
-    )
-    found: list[Alternative] = []
-    for candidate, distance_m in candidates:
-        try:
-            price = window_price(
-                ports.rules,
-                snapshot.zone_of(candidate),
-                candidate.street_class,
-                wanted.vehicle_kind,
-                wanted.window,
-                now=now,
-            )
-        except DomainError:
-            continue
-        for bay in candidate.bays:
-            if (
-                bay.in_service
-                and bay.id != wanted.bay_id
-                and bay.id not in held
-                and bay_fits(bay.kind, wanted.vehicle_kind, disabled_plate=_disabled(plate))
-            ):
-                found.append(
-                    Alternative(
-                        bay_id=bay.id,
-                        bay_number=bay.number,
-                        meter_id=candidate.id,
-                        meter_device_id=candidate.device_id,
-                        street_fa=candidate.street_fa,
-                        street_en=candidate.street_en,
-                        distance_m=round(distance_m, 1),
-                        price_rial=price.total_rial,
-                    )
-                )
-                if len(found) == policy.alternatives:
-                    return tuple(found)
-    return tuple(found)
 
 
 async def start_card_payment(

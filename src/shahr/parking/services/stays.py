@@ -28,10 +28,11 @@ from shahr.parking.events import ReservationPlateChanged
 from shahr.parking.gateways import EXTENSION_PURPOSE, StartedPayment
 from shahr.parking.persistence import ReservationUnitOfWork
 from shahr.parking.queries import InventorySnapshot
-from shahr.parking.services.booking import read_plate, start_card_payment, vehicle_kind_of
+from shahr.parking.services.booking import start_card_payment
 from shahr.parking.services.events import ended_event, extended_event
 from shahr.parking.services.payments import WALLET, issue_refunds, pay_now
 from shahr.parking.services.ports import ParkingPorts
+from shahr.parking.services.quotes import read_plate, vehicle_kind_of
 
 CANCELLED_REASON = "cancelled"
 ENDED_EARLY_REASON = "ended_early"

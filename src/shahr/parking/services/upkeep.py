@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from shahr.kernel.clock import in_tehran
-from shahr.parking.domain import BayId, ReservationStatus
+from shahr.parking.domain import BayId, Reservation, ReservationStatus
 from shahr.parking.events import ReservationEnded
 from shahr.parking.gateways import Notice
 from shahr.parking.persistence import ReservationUnitOfWork
+from shahr.parking.queries import InventorySnapshot
+from shahr.parking.services.events import ended_event
 from shahr.parking.services.payments import issue_refunds, take_verified_payment
 from shahr.parking.services.ports import ParkingPorts
 
@@ -74,83 +76,102 @@ async def take_missed_payments(ports: ParkingPorts) -> int:
     return taken
 
 
+@dataclass
+class _Pass:
+    """What one pass changed, and what it tells the bay lights and the citizens afterwards."""
+
+    lapsed: int = 0
+    dropped: int = 0
+    ended: list[ReservationEnded] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+
 async def run_upkeep(ports: ParkingPorts, *, batch: int = 500) -> UpkeepReport:
     """One pass; safe in several processes at once (rows are locked, SKIP LOCKED)."""
     missed = await take_missed_payments(ports)
     now = ports.clock.now()
-    before = ports.rules.policy.reminder_before
     snapshot = await ports.inventory.current()
-    lapsed = dropped = 0
-    ended: list[ReservationEnded] = []
-    notices: list[Notice] = []
+    done = _Pass()
     async with ReservationUnitOfWork(ports.database, write=True) as uow:
-        for reservation in await uow.reservations.due(now, reminder_before=before, limit=batch):
-            if reservation.status is ReservationStatus.pending:
-                reservation.lapse()
-                lapsed += 1
-            else:
-                if reservation.extension_pending and (
-                    reservation.hold_expires_at is None or now >= reservation.hold_expires_at
-                ):
-                    reservation.drop_extension()
-                    dropped += 1
-                meter, bay = snapshot.bays[BayId(reservation.bay_id)]
-                if reservation.paid_ends_at <= now:
-                    reservation.expire()
-                    ended.append(
-                        ReservationEnded(
-                            reservation_id=reservation.id,
-                            meter_id=meter.id,
-                            meter_device_id=meter.device_id,
-                            bay_number=bay.number,
-                            ended_at=reservation.paid_ends_at,
-                            reason=EXPIRED_REASON,
-                        )
-                    )
-                elif (
-                    reservation.reminder_sent_at is None
-                    and reservation.paid_ends_at - before <= now
-                ):
-                    reservation.reminder_sent_at = now
-                    params = {
-                        "street_fa": meter.street_fa,
-                        "street_en": meter.street_en,
-                        "bay": bay.number,
-                        "ends_at": reservation.paid_ends_at.isoformat(),
-                        "time": in_tehran(reservation.paid_ends_at).strftime("%H:%M"),
-                    }
-                    await uow.records.notify(
-                        citizen_id=reservation.citizen_id,
-                        reservation_id=reservation.id,
-                        kind=REMINDER,
-                        message=REMINDER_MESSAGE,
-                        params=params,
-                        now=now,
-                    )
-                    notices.append(
-                        Notice(
-                            reservation.citizen_id,
-                            reservation.id,
-                            REMINDER,
-                            REMINDER_MESSAGE,
-                            params,
-                        )
-                    )
+        due = await uow.reservations.due(
+            now, reminder_before=ports.rules.policy.reminder_before, limit=batch
+        )
+        for reservation in due:
+            await _look_after(ports, uow, snapshot, reservation, done, now=now)
             await uow.reservations.save(reservation)
         await uow.commit()
-    for event in ended:
+    for event in done.ended:
         await ports.bus.publish(event)
-    for notice in notices:
+    for notice in done.notices:
         try:
             await ports.notifier.notify(notice)
         except Exception:  # the in-app notice is kept; a lost SMS is only logged
             log.exception("parking: could not send the reminder for %s", notice.reservation_id)
     refunds = await issue_refunds(ports)
     return UpkeepReport(
-        lapsed=lapsed,
-        extensions_dropped=dropped,
-        expired=len(ended),
-        reminded=len(notices),
+        lapsed=done.lapsed,
+        extensions_dropped=done.dropped,
+        expired=len(done.ended),
+        reminded=len(done.notices),
         refunds_issued=refunds,
         missed_payments=missed,
     )
+
+
+async def _look_after(
+    ports: ParkingPorts,
+    uow: ReservationUnitOfWork,
+    snapshot: InventorySnapshot,
+    reservation: Reservation,
+    done: _Pass,
+    *,
+    now: datetime,
+) -> None:
+    """Lapse an unpaid hold, drop an unpaid extension, end a stay that ran out, or remind."""
+    if reservation.status is ReservationStatus.pending:
+        reservation.lapse()
+        done.lapsed += 1
+        return
+    if reservation.extension_pending and (
+        reservation.hold_expires_at is None or now >= reservation.hold_expires_at
+    ):
+        reservation.drop_extension()
+        done.dropped += 1
+    if reservation.paid_ends_at <= now:
+        reservation.expire()
+        done.ended.append(
+            ended_event(snapshot, reservation, reason=EXPIRED_REASON, at=reservation.paid_ends_at)
+        )
+    elif (
+        reservation.reminder_sent_at is None
+        and reservation.paid_ends_at - ports.rules.policy.reminder_before <= now
+    ):
+        reservation.reminder_sent_at = now
+        done.notices.append(await _remind(uow, snapshot, reservation, now=now))
+
+
+async def _remind(
+    uow: ReservationUnitOfWork,
+    snapshot: InventorySnapshot,
+    reservation: Reservation,
+    *,
+    now: datetime,
+) -> Notice:
+    """The in-app reminder, written now; the SMS one goes after the commit."""
+    meter, bay = snapshot.bays[BayId(reservation.bay_id)]
+    params = {
+        "street_fa": meter.street_fa,
+        "street_en": meter.street_en,
+        "bay": bay.number,
+        "ends_at": reservation.paid_ends_at.isoformat(),
+        "time": in_tehran(reservation.paid_ends_at).strftime("%H:%M"),
+    }
+    await uow.records.notify(
+        citizen_id=reservation.citizen_id,
+        reservation_id=reservation.id,
+        kind=REMINDER,
+        message=REMINDER_MESSAGE,
+        params=params,
+        now=now,
+    )
+    return Notice(reservation.citizen_id, reservation.id, REMINDER, REMINDER_MESSAGE, params)
