@@ -13,13 +13,13 @@ from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError, NotFoundError
 from shahr.kernel.persian import ascii_digits
 from shahr.kernel.web.deps import (
-    container_of,
     BusDep,
     ClockDep,
     DatabaseDep,
     RateLimiterDep,
     SettingsDep,
     TemplatesDep,
+    container_of,
 )
 from shahr.payments import queries, services
 from shahr.payments.api import ERROR_STATUS, CitizenPrincipal, PspDep, citizen_id, demo_wallet_rial

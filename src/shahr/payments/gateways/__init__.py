@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from shahr.payments.gateways.port import (
-    PSP,
     CALLBACK_FIELDS,
     CALLBACK_PATH,
+    PSP,
     SIGNATURE_FIELD,
     CallbackStatus,
     PaymentGateway,
@@ -30,10 +30,10 @@ from shahr.payments.gateways.sandbox import (
 )
 
 __all__ = [
-    "PSP",
     "CALLBACK_FIELDS",
     "CALLBACK_PATH",
     "DOWN_SWITCH",
+    "PSP",
     "SIGNATURE_FIELD",
     "BankAnswer",
     "BankPageError",

@@ -17,7 +17,6 @@ from enum import StrEnum
 from typing import Protocol
 
 from shahr.kernel.container import Part
-
 from shahr.payments.domain import PaymentOrder, forged_callback
 
 CALLBACK_PATH = "/payments/callback/{psp}"
