@@ -34,7 +34,7 @@ from shahr.parking.persistence import ReservationUnitOfWork
 from shahr.parking.queries import InventorySnapshot, window_price
 from shahr.parking.services.events import confirmed_event, extended_event_of
 from shahr.parking.services.payments import WALLET, PaymentTaken, pay_now
-from shahr.parking.services.ports import ParkingPorts
+from shahr.parking.services.ports import ParkingPorts, writing
 from shahr.parking.services.quotes import (
     PriceChangedError,
     alternatives,
@@ -86,7 +86,7 @@ async def reserve(
         reservation.confirm(at=now)
     taken = None
     try:
-        async with ReservationUnitOfWork(ports.database, write=True) as uow:
+        async with writing(ports) as uow:
             held = await uow.reservations.hold(reservation, now)
             if held is not reservation:
                 return ReservationStart(_same_citizen(held, citizen_id), None, created=False)
@@ -211,7 +211,7 @@ async def start_card_payment(
 
 async def _let_go(ports: ParkingPorts, reservation: Reservation) -> None:
     """The payment never started: forget the hold, so nothing is booked by half."""
-    async with ReservationUnitOfWork(ports.database, write=True) as uow:
+    async with writing(ports) as uow:
         await uow.reservations.delete_unpaid(reservation.id)
         await uow.commit()
 
@@ -248,7 +248,7 @@ async def _pay_held_from_wallet(
     """Pay what is due from the wallet, confirming the hold or extension in one transaction."""
     now = ports.clock.now()
     snapshot = await ports.inventory.current()
-    async with ReservationUnitOfWork(ports.database, write=True) as uow:
+    async with writing(ports) as uow:
         found = await uow.reservations.get(reservation_id, lock=True)
         reservation = _payable(found, citizen_id, now)
         due, purpose = reservation.amount_due_rial, _purpose_of(reservation)

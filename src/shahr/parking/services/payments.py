@@ -28,7 +28,7 @@ from shahr.parking.gateways import (
 from shahr.parking.persistence import PaymentRecord, ReservationUnitOfWork
 from shahr.parking.queries import InventorySnapshot
 from shahr.parking.services.events import confirmed_event, extended_event_of
-from shahr.parking.services.ports import ParkingPorts
+from shahr.parking.services.ports import ParkingPorts, writing
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ async def take_verified_payment(ports: ParkingPorts, payment: VerifiedPayment) -
         return "ignored"
     now = ports.clock.now()
     snapshot = await ports.inventory.current()
-    async with ReservationUnitOfWork(ports.database, write=True) as uow:
+    async with writing(ports) as uow:
         reservation = await uow.reservations.get(payment.reference, lock=True)
         # Asked under the reservation's lock: two deliveries of one payment may run at once.
         if await uow.records.payment_handled(payment.payment_id):
@@ -257,7 +257,7 @@ async def issue_refunds(ports: ParkingPorts, *, reservation_id: str | None = Non
                 refund.reservation_id,
             )
             continue
-        async with ReservationUnitOfWork(ports.database, write=True) as uow:
+        async with writing(ports) as uow:
             await uow.records.mark_refund_issued(
                 refund.reservation_id, refund.reason, ports.clock.now()
             )

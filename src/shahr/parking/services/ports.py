@@ -26,7 +26,9 @@ from shahr.parking.domain import (
     parse_tariffs,
 )
 from shahr.parking.gateways import ParkingNotifier, PaymentPort, VehicleDirectory
+from shahr.parking.persistence import ReservationUnitOfWork
 from shahr.parking.queries import InventoryCache
+from shahr.parking.queries.holds import holds_copy_of
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,18 @@ class ParkingPorts:
 
 
 PARKING: Part[ParkingPorts] = Part("parking.ports")
+
+
+def writing(ports: ParkingPorts) -> ReservationUnitOfWork:
+    """A transaction that may change holds: once it commits, search's copy of them goes."""
+    uow = ReservationUnitOfWork(ports.database, write=True)
+    copy = holds_copy_of(ports.database)
+
+    async def drop_search_copy() -> None:
+        copy.reservations_written()
+
+    uow.after_commit(drop_search_copy)
+    return uow
 
 
 @cache

@@ -31,7 +31,7 @@ from shahr.parking.queries import InventorySnapshot
 from shahr.parking.services.booking import start_card_payment
 from shahr.parking.services.events import ended_event, extended_event
 from shahr.parking.services.payments import WALLET, issue_refunds, pay_now
-from shahr.parking.services.ports import ParkingPorts
+from shahr.parking.services.ports import ParkingPorts, writing
 from shahr.parking.services.quotes import read_plate, vehicle_kind_of
 
 CANCELLED_REASON = "cancelled"
@@ -74,7 +74,7 @@ async def extend_reservation(
     snapshot = await ports.inventory.current()
     taken = None
     try:
-        async with ReservationUnitOfWork(ports.database, write=True) as uow:
+        async with writing(ports) as uow:
             reservation = await _own(uow, reservation_id, citizen_id)
             extra = _extend(ports, snapshot, reservation, ends_at, now=now)
             by_wallet = extra > 0 and method == WALLET
@@ -171,7 +171,7 @@ async def _blocked(
 
 async def _drop_extension(ports: ParkingPorts, reservation: Reservation) -> None:
     """The extension's payment never started: the stay ends when it did before."""
-    async with ReservationUnitOfWork(ports.database, write=True) as uow:
+    async with writing(ports) as uow:
         current = await uow.reservations.get(reservation.id, lock=True)
         if current is not None and current.extension_pending:
             current.drop_extension()
@@ -184,7 +184,7 @@ async def end_reservation(
 ) -> StayChange:
     """End a running stay now; the unused whole half-hours come back (per the policy)."""
     now = ports.clock.now()
-    async with ReservationUnitOfWork(ports.database, write=True) as uow:
+    async with writing(ports) as uow:
         reservation = await _own(uow, reservation_id, citizen_id)
         if reservation.status is not ReservationStatus.confirmed:
             raise ReservationStateError("Only a paid stay can be ended.")
@@ -211,7 +211,7 @@ async def cancel_reservation(
 ) -> StayChange:
     """Cancel before the start: a paid reservation is refunded in full."""
     now = ports.clock.now()
-    async with ReservationUnitOfWork(ports.database, write=True) as uow:
+    async with writing(ports) as uow:
         reservation = await _own(uow, reservation_id, citizen_id)
         was_paid = reservation.status is ReservationStatus.confirmed
         refund = reservation.cancel(at=now)
@@ -248,7 +248,7 @@ async def change_plate(
     parsed = read_plate(plate)
     kind = await vehicle_kind_of(ports, citizen_id=citizen_id, plate=parsed, asked=vehicle_kind)
     snapshot = await ports.inventory.current()
-    async with ReservationUnitOfWork(ports.database, write=True) as uow:
+    async with writing(ports) as uow:
         reservation = await _own(uow, reservation_id, citizen_id)
         if parsed.canonical == reservation.plate:
             return StayChange(reservation)

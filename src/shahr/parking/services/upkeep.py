@@ -14,7 +14,7 @@ from shahr.parking.persistence import ReservationUnitOfWork
 from shahr.parking.queries import InventorySnapshot
 from shahr.parking.services.events import ended_event
 from shahr.parking.services.payments import issue_refunds, take_verified_payment
-from shahr.parking.services.ports import ParkingPorts
+from shahr.parking.services.ports import ParkingPorts, writing
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ async def run_upkeep(ports: ParkingPorts, *, batch: int = 500) -> UpkeepReport:
     now = ports.clock.now()
     snapshot = await ports.inventory.current()
     done = _Pass()
-    async with ReservationUnitOfWork(ports.database, write=True) as uow:
+    async with writing(ports) as uow:
         due = await uow.reservations.due(
             now, reminder_before=ports.rules.policy.reminder_before, limit=batch
         )
