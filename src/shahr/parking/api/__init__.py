@@ -10,7 +10,9 @@ from shahr.parking.api import maps, ngsi, reservations, search
 from shahr.parking.api.deps import PortsDep, citizen_id
 from shahr.parking.api.errors import ERROR_STATUS, SearchAreaError
 
-router = APIRouter(prefix="/api/v1/parking", tags=["parking"])
+# Each part carries the area's prefix itself: a route's own path is then its whole path,
+# which the route-guard walk (tests/test_access_walk.py) reads.
+router = APIRouter()
 for part in (maps, search, reservations, ngsi):
     router.include_router(part.router)
 

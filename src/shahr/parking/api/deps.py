@@ -13,6 +13,7 @@ from shahr.kernel.web.deps import wired
 from shahr.parking.domain import InvalidWindowError, TimeWindow, next_whole_minute
 from shahr.parking.services import PARKING, ParkingPorts
 
+PREFIX = "/api/v1/parking"
 PUBLIC = Depends(Admits(public=True))
 CITIZEN = Depends(Admits(Role.citizen))
 CitizenPrincipal = Annotated[Principal | None, CITIZEN]

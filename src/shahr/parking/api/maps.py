@@ -8,14 +8,14 @@ from fastapi import APIRouter, Request, Response
 
 from shahr.kernel.web.deps import DatabaseDep
 from shahr.parking import queries
-from shahr.parking.api.deps import PUBLIC
+from shahr.parking.api.deps import PREFIX, PUBLIC
 from shahr.parking.schemas import DistrictCollection, MetroStationCollection
 
 GEOJSON = "application/geo+json"
 # Districts and stations change only on an import; five minutes of caching spares the map.
 CACHE_CONTROL = "public, max-age=300"
 
-router = APIRouter()
+router = APIRouter(prefix=PREFIX, tags=["parking"])
 
 
 def cached_geojson(request: Request, body: bytes) -> Response:

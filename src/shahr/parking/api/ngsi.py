@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Response
 
 from shahr.kernel.web.deps import SettingsDep
 from shahr.parking import fiware
-from shahr.parking.api.deps import PUBLIC, PortsDep
+from shahr.parking.api.deps import PREFIX, PUBLIC, PortsDep
 
 LD_JSON = "application/ld+json"
 
-router = APIRouter()
+router = APIRouter(prefix=PREFIX, tags=["parking"])
 
 
 NgsiOptions = Annotated[

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from shahr.kernel.web import i18n
 from shahr.kernel.web.problems import problem_response
 from shahr.parking import queries, services
-from shahr.parking.api.deps import CitizenPrincipal, PortsDep, citizen_id
+from shahr.parking.api.deps import PREFIX, CitizenPrincipal, PortsDep, citizen_id
 from shahr.parking.domain import BayTakenError
 from shahr.parking.schemas import (
     AlternativeOut,
@@ -32,7 +32,7 @@ from shahr.parking.schemas import (
 )
 from shahr.parking.services import ParkingPorts, ReservationStart, StayChange
 
-router = APIRouter()
+router = APIRouter(prefix=PREFIX, tags=["parking"])
 
 
 @router.post("/quotes", status_code=201, response_model=QuoteOut)

@@ -10,12 +10,12 @@ from pydantic import AwareDatetime
 
 from shahr.kernel.geo import LonLat
 from shahr.parking import queries
-from shahr.parking.api.deps import PUBLIC, PortsDep, window_asked
+from shahr.parking.api.deps import PREFIX, PUBLIC, PortsDep, window_asked
 from shahr.parking.api.errors import SearchAreaError
 from shahr.parking.domain import VehicleKind
 from shahr.parking.schemas import MeterOut, SearchOut
 
-router = APIRouter()
+router = APIRouter(prefix=PREFIX, tags=["parking"])
 
 
 def _bbox(text: str) -> tuple[float, float, float, float]:
