@@ -8,7 +8,6 @@ another: the repository's `hold` refuses it with `BayTakenError` (decision 0011)
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,8 +40,6 @@ from shahr.parking.services.quotes import (
     is_disabled_plate,
     read_plate,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ when the one asked for is taken."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,8 +30,6 @@ from shahr.parking.domain import (
 )
 from shahr.parking.queries import InventorySnapshot, held_bays, window_price
 from shahr.parking.services.ports import ParkingPorts
-
-log = logging.getLogger(__name__)
 
 MAX_STAY_ASKED_MIN = 24 * 60
 
