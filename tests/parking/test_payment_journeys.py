@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from payments.flows import pay_at_bank, sandbox_psp, token_of
 from shahr import bootstrap
 from shahr.bootstrap import Container
 from shahr.kernel.bus import EventBus
@@ -39,7 +40,6 @@ from shahr.kernel.mqtt import make_broker
 from shahr.kernel.settings import Settings
 from shahr.kernel.stream import Handler, InProcessStream, StreamMessage
 from shahr.parking import services
-from shahr.parking.domain import parse_meter_file
 from shahr.parking.gateways import (
     PaymentPort,
     StartedPayment,
@@ -47,7 +47,6 @@ from shahr.parking.gateways import (
     VerifiedPayment,
 )
 from shahr.parking.persistence import ReservationUnitOfWork
-from shahr.parking.services import PARKING, ParkingPorts
 from shahr.payments import services as payments_services
 from shahr.payments.domain import PaymentOrder, PspTimeoutError, psp_unavailable
 from shahr.payments.gateways import (
@@ -59,6 +58,8 @@ from shahr.payments.gateways import (
     SandboxScenario,
     VerifyResult,
 )
+
+from .flows import book, load_test_meters, parking_ports
 
 SEEDS = range(10)
 JOURNEYS = {"sqlite": 100, "postgres": 30}
@@ -79,10 +80,6 @@ METERS_CSV = "\n".join(
         "D,51.40100,35.73080,6,",
     ]
 )
-
-
-# Sixteen digits that pass the Luhn check, as the sandbox bank page asks.
-CARD = "6037 9900 0000 0006"
 
 
 def plate_of(n: int) -> str:
@@ -302,13 +299,11 @@ class World:
             rate_limiter=RateLimiter(cache),
         )
         bootstrap.wire(self.container)
-        sandbox = self.container.get(PSP)
-        assert isinstance(sandbox, SandboxPsp)
-        self.sandbox = sandbox
+        self.sandbox = sandbox_psp(self.container)
         # Parking's port to payments reads the PSP from here at every call.
-        self.psp = FlakyPsp(sandbox, self.faults)
+        self.psp = FlakyPsp(self.sandbox, self.faults)
         self.container.provide(PSP, self.psp, replace=True)
-        parking: ParkingPorts = self.container.get(PARKING)
+        parking = parking_ports(self.container)
         self.ports = dataclasses.replace(
             parking,
             vehicles=self.directory,
@@ -331,12 +326,7 @@ class World:
         await self.upkeep()
 
     async def seed_meters(self) -> None:
-        await services.load_meters(
-            self.container.database,
-            self.clock,
-            self.ports.inventory,
-            records=parse_meter_file(METERS_CSV),
-        )
+        await load_test_meters(self.container, METERS_CSV)
         snapshot = await self.ports.inventory.current()
         self.bays = sorted(b.id for m in snapshot.meters.values() for b in m.bays)
 
@@ -500,8 +490,7 @@ class Journey:
     async def pay_by_card(self, payment: StartedPayment) -> AsyncIterator[None]:
         """The bank's page, then the callback, with whatever can go wrong on the way."""
         world, rng, f = self.world, self.rng, self.faults
-        assert payment.redirect_url is not None
-        token = payment.redirect_url.rsplit("/", 1)[-1]
+        token = token_of(payment)
         if f.chance(0.05):
             self.note(f"abandons the bank page for {payment.payment_id[:8]}")
             return
@@ -527,15 +516,7 @@ class Journey:
             if f.chance(0.05):
                 answer = await world.sandbox.cancel(token)
             else:
-                answer = await world.sandbox.pay(
-                    token,
-                    card_number=CARD,
-                    cvv2="123",
-                    expiry_month="12",
-                    expiry_year="08",
-                    pin="123456",
-                    scenario=scenario,
-                )
+                answer = await pay_at_bank(world.sandbox, token, scenario)
         except DomainError as error:
             self.note(f"bank page refused: {type(error).__name__}")
             return
@@ -614,16 +595,14 @@ class Journey:
         if world.clock.now() >= starts_at:
             return
         try:
-            quote = await services.quote_bay(
+            start = await book(
                 world.ports,
-                citizen_id=f"citizen-{rival}",
-                bay_id=bay,
-                plate=plate_of(rival),
+                bay,
                 starts_at=starts_at,
-                ends_at=starts_at + timedelta(minutes=minutes),
-            )
-            start = await services.reserve(
-                world.ports, citizen_id=f"citizen-{rival}", quote_token=quote.token, method="wallet"
+                minutes=minutes,
+                citizen=f"citizen-{rival}",
+                plate=plate_of(rival),
+                method="wallet",
             )
         except DomainError as error:
             self.note(f"the rival was refused: {type(error).__name__}")
