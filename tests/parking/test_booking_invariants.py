@@ -118,19 +118,21 @@ class FreshDatabase:
 class BookingMachine(RuleBasedStateMachine):
     """Two citizens, three bays, and every way of booking and paying, in any order."""
 
-    def __init__(self, place: FreshDatabase) -> None:
+    place: FreshDatabase  # given by the test, per database
+
+    def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.clock = FixedClock(SATURDAY_MORNING)
         self.bookings: list[Booking] = []
         self.citizens: dict[str, list[str]] = {}
-        self.container = self.run(self._open(place))
+        self.container = self.run(self._open(self.place))
 
     async def _open(self, place: FreshDatabase) -> Container:
         settings = Settings(
             database_url=await place.url(),
             var_dir=place.folder / "var",
-            secret_key="test-secret-key-not-for-production",  # type: ignore[arg-type]
+            secret_key="test-secret-key-not-for-production",
             demo=True,  # every wallet starts with the demo balance
             run_jobs=False,  # the machine runs the jobs, at the fixed clock's time
             run_simulators=False,  # no simulated meters beside the machine
@@ -403,7 +405,7 @@ class BookingMachine(RuleBasedStateMachine):
         assert money.refunded_past_paid == [], money
 
     async def _reservations(self) -> list[Reservation]:
-        found = []
+        found: list[Reservation] = []
         for citizen_id in self.citizens:
             views = await queries.reservations_of(
                 self.ports.database, self.ports.inventory, citizen_id=citizen_id, limit=1000
@@ -481,7 +483,10 @@ async def _parking_money(database: Database) -> ParkingMoney:
     async with database.session() as session:
         row = (await session.execute(text(PARKING_MONEY), {"unused": unused})).one()
         past = await session.scalars(text(REFUNDED_PAST_PAID), {"unused": unused})
-        return ParkingMoney(*(int(v) for v in row), refunded_past_paid=list(past))
+        paid, confirmed, unused_rial, owed_back, refunded = (int(v) for v in row)
+        return ParkingMoney(
+            paid, confirmed, unused_rial, owed_back, refunded, refunded_past_paid=list(past)
+        )
 
 
 # --- on each database ------------------------------------------------------------------------
@@ -504,8 +509,11 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> FreshDatab
 def test_booking_and_paying_in_any_order_never_holds_a_bay_twice_or_unbalances_the_books(
     fresh_database: FreshDatabase,
 ) -> None:
+    class OnThisDatabase(BookingMachine):
+        place = fresh_database
+
     run_state_machine_as_test(
-        lambda: BookingMachine(fresh_database),
+        OnThisDatabase,
         settings=settings(
             max_examples=12 if fresh_database.kind == "sqlite" else 8,
             stateful_step_count=25,
