@@ -78,6 +78,13 @@ def create_app(container: Container) -> FastAPI:
 
 
 def _add_shell_routes(app: FastAPI, container: Container) -> None:
+    _add_operations_routes(app, container)
+    _add_page_routes(app, container)
+
+
+def _add_operations_routes(app: FastAPI, container: Container) -> None:
+    """Liveness, readiness and metrics, for the orchestrator and Prometheus."""
+
     @app.get("/healthz", tags=["operations"], dependencies=[PUBLIC])
     async def healthz() -> dict[str, str]:
         """The process is up (liveness)."""
@@ -108,6 +115,10 @@ def _add_shell_routes(app: FastAPI, container: Container) -> None:
     @app.get("/metrics", tags=["operations"], dependencies=[PUBLIC], include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _add_page_routes(app: FastAPI, container: Container) -> None:
+    """The shell's own pages: the language switch, the home map and the API docs."""
 
     @app.get("/lang/{language}", tags=["pages"], dependencies=[PUBLIC], include_in_schema=False)
     async def switch_language(language: str, request: Request, next: str = "/") -> Response:

@@ -19,12 +19,14 @@ from shahr.demo.domain import (
     DEMO_CITIZEN_PHONE,
     DEMO_DISPLAY_NAMES,
     DemoDisabledError,
+    DemoStaffAccount,
     demo_staff_accounts,
 )
 from shahr.demo.parking import seed_demo_parking
 from shahr.demo.twin.feed import DEMO_RECORDING, seed_twin_network
 from shahr.demo.twin.scenario import load_scenario
 from shahr.identity import services as identity_services
+from shahr.kernel.db import Database
 from shahr.kernel.persian import normalise
 from shahr.kernel.principals import Role
 from shahr.parking import queries as parking_queries
@@ -86,9 +88,15 @@ async def seed_demo_city(container: Container) -> list[str]:
             "The demo city is only seeded in demo mode (SHAHR_DEMO=1 or `shahr serve --demo`):"
             " its accounts have publicly known passwords."
         )
+    await _seed_places(container)
+    staff = await _seed_accounts(container.database)
+    return await _summary(container, staff)
+
+
+async def _seed_places(container: Container) -> None:
+    """Districts, metro stations, meters, air-quality stations and the twin's streets."""
     database = container.database
     data = await asyncio.to_thread(read_demo_data)
-
     await parking_services.seed_approximate_districts(
         database, centroids=data.centroids, source=DEMO_DISTRICT_SOURCE
     )
@@ -100,6 +108,9 @@ async def seed_demo_city(container: Container) -> list[str]:
     twin = await asyncio.to_thread(load_scenario, DEMO_RECORDING)
     await seed_twin_network(database, twin)
 
+
+async def _seed_accounts(database: Database) -> list[DemoStaffAccount]:
+    """The staff accounts, one per role, and the demo citizen."""
     staff = demo_staff_accounts()
     for account in staff:
         await identity_services.ensure_staff_account(
@@ -112,10 +123,15 @@ async def seed_demo_city(container: Container) -> list[str]:
     await identity_services.ensure_citizen(
         database, phone=DEMO_CITIZEN_PHONE, display_name=DEMO_DISPLAY_NAMES[Role.citizen]
     )
+    return staff
 
+
+async def _summary(container: Container, staff: list[DemoStaffAccount]) -> list[str]:
+    """What was seeded and how to sign in, as lines to print."""
+    database = container.database
     districts = await parking_queries.districts(database)
     approximate = sum(1 for d in districts if d.approximate)
-    outbox = settings.var_dir / "sms-outbox.jsonl"
+    outbox = container.settings.var_dir / "sms-outbox.jsonl"
     lines = [
         "Demo city of Tehran:",
         f"  {len(districts)} districts ({approximate} with approximate demo outlines,"

@@ -117,16 +117,6 @@ def estimate(
     speed = np.clip(share[idx], 0.03, 1.2) * free_flow
     flow = np.maximum(vc[idx], 0.0) * capacity_veh_h[idx]
     vc_out = flow / capacity_veh_h[idx]
-    sources = [
-        "neighbours+history"
-        if nb and h
-        else "neighbours"
-        if nb
-        else "history"
-        if h
-        else "free_flow"
-        for nb, h in zip(has_nb[idx].tolist(), has_hist[idx].tolist(), strict=True)
-    ]
     return Estimates(
         segment=idx,
         speed_kmh=speed,
@@ -136,5 +126,19 @@ def estimate(
         los=level_of_service(speed, free_flow, vc_out),
         congestion_level=congestion_level(speed, free_flow),
         confidence=np.round(np.minimum(confidence[idx], 0.8), 3).astype(np.float64),
-        source=sources,
+        source=_sources(has_nb[idx], has_hist[idx]),
     )
+
+
+def _sources(has_nb: BoolArray, has_hist: BoolArray) -> list[str]:
+    """What each estimate rests on, as the API names it."""
+    return [
+        "neighbours+history"
+        if nb and h
+        else "neighbours"
+        if nb
+        else "history"
+        if h
+        else "free_flow"
+        for nb, h in zip(has_nb.tolist(), has_hist.tolist(), strict=True)
+    ]

@@ -192,10 +192,23 @@ def congestion_level(speed_kmh: FloatArray, free_flow_kmh: FloatArray) -> IntArr
     return np.searchsorted(CONGESTION_EXTRA_PCT, extra_pct, side="right").astype(np.int64)
 
 
-def segment_states_from(
-    sums: DetectorIntervalSums, detectors: DetectorTable, segments: SegmentTable
-) -> SegmentStates:
-    """Step 2: the state of every (segment, interval) the healthy detectors' sums cover."""
+@dataclass(frozen=True)
+class _Groups:
+    """The healthy detectors' sums grouped by lane, and the lanes by (segment, interval)."""
+
+    keep: BoolArray  # per detector row of the sums: healthy and counting
+    period: FloatArray  # per kept row
+    lane_group: IntArray  # per kept row: its lane's group
+    lane_rate: FloatArray  # per lane: the mean rate of its detectors
+    lane_occ: FloatArray
+    whole: BoolArray  # per lane: a whole-road detector
+    seg_group: IntArray  # per lane: its (segment, interval)'s group
+    seg_idx: IntArray  # per (segment, interval)
+    interval: IntArray
+    n: int
+
+
+def _group(sums: DetectorIntervalSums, detectors: DetectorTable) -> _Groups:
     keep = detectors.usable[sums.detector] & (sums.period_s > 0)
     det = sums.detector[keep]
     interval = sums.interval[keep]
@@ -210,35 +223,57 @@ def segment_states_from(
     lane_key = seg_key * (MAX_LANES + 1) + lane
     lanes_u, lane_group = np.unique(lane_key, return_inverse=True)
     n_in_lane = np.bincount(lane_group).astype(np.float64)
-    lane_rate = np.bincount(lane_group, weights=rate) / n_in_lane
-    lane_occ = np.bincount(lane_group, weights=occupancy) / n_in_lane
-    lane_of = lanes_u % (MAX_LANES + 1)
     lane_seg_key = lanes_u // (MAX_LANES + 1)
     segs_u, seg_group = np.unique(lane_seg_key, return_inverse=True)
-    n = len(segs_u)
-    seg_idx = (segs_u // span).astype(np.int64)
-    whole = lane_of == WHOLE_ROAD
+    return _Groups(
+        keep=keep,
+        period=period,
+        lane_group=lane_group,
+        lane_rate=np.bincount(lane_group, weights=rate) / n_in_lane,
+        lane_occ=np.bincount(lane_group, weights=occupancy) / n_in_lane,
+        whole=lanes_u % (MAX_LANES + 1) == WHOLE_ROAD,
+        seg_group=seg_group,
+        seg_idx=(segs_u // span).astype(np.int64),
+        interval=(segs_u % span + first).astype(np.int64),
+        n=len(segs_u),
+    )
+
+
+def _flow_and_occupancy(groups: _Groups, segments: SegmentTable) -> tuple[FloatArray, FloatArray]:
+    """A whole-road detector's rate, else the lanes' rates scaled to the lanes not reporting."""
+    n, whole, seg_group, lane_rate = groups.n, groups.whole, groups.seg_group, groups.lane_rate
     has_whole = np.bincount(seg_group, weights=whole.astype(np.float64), minlength=n) > 0
     whole_rate = np.bincount(seg_group, weights=np.where(whole, lane_rate, 0.0), minlength=n)
     n_whole = np.maximum(np.bincount(seg_group, weights=whole.astype(np.float64), minlength=n), 1)
     specific_rate = np.bincount(seg_group, weights=np.where(whole, 0.0, lane_rate), minlength=n)
     n_specific = np.bincount(seg_group, weights=(~whole).astype(np.float64), minlength=n)
-    lanes = segments.lanes[seg_idx]
+    lanes = segments.lanes[groups.seg_idx]
     lanes_reporting = np.minimum(n_specific, lanes)
     flow = np.where(
         has_whole,
         whole_rate / n_whole,
         specific_rate * lanes / np.maximum(lanes_reporting, 1.0),
     )
-    occ = np.bincount(seg_group, weights=lane_occ, minlength=n) / np.bincount(
+    occ = np.bincount(seg_group, weights=groups.lane_occ, minlength=n) / np.bincount(
         seg_group, minlength=n
     )
-    # Harmonic (space-mean) speed over every healthy detector of the segment and interval.
-    det_seg_group = seg_group[lane_group]
+    return flow, occ
+
+
+def _speed(
+    groups: _Groups,
+    sums: DetectorIntervalSums,
+    segments: SegmentTable,
+    flow: FloatArray,
+    occ: FloatArray,
+) -> tuple[FloatArray, BoolArray]:
+    """Harmonic (space-mean) speed where measured, else from flow and occupancy; and which."""
+    n, keep = groups.n, groups.keep
+    det_seg_group = groups.seg_group[groups.lane_group]
     speed_n = np.bincount(det_seg_group, weights=sums.speed_count[keep], minlength=n)
     speed_inv = np.bincount(det_seg_group, weights=sums.inv_speed[keep], minlength=n)
-    seconds = np.bincount(det_seg_group, weights=period, minlength=n)
-    free_flow = segments.free_flow_kmh[seg_idx]
+    free_flow = segments.free_flow_kmh[groups.seg_idx]
+    lanes = segments.lanes[groups.seg_idx]
     measured = (speed_n > 0) & (speed_inv > 0)
     speed = np.divide(speed_n, speed_inv, out=np.zeros(n), where=measured)
     # Without measured speeds: from flow and occupancy (density = occupancy / vehicle length).
@@ -252,9 +287,22 @@ def segment_states_from(
         STOPPED_SPEED_KMH,
         np.where(flow <= 0, free_flow, from_occupancy),
     )
-    speed = np.where(measured, speed, np.maximum(from_occupancy, STOPPED_SPEED_KMH))
-    density = flow / speed
+    return np.where(measured, speed, np.maximum(from_occupancy, STOPPED_SPEED_KMH)), measured
+
+
+def segment_states_from(
+    sums: DetectorIntervalSums, detectors: DetectorTable, segments: SegmentTable
+) -> SegmentStates:
+    """Step 2: the state of every (segment, interval) the healthy detectors' sums cover."""
+    groups = _group(sums, detectors)
+    flow, occ = _flow_and_occupancy(groups, segments)
+    speed, measured = _speed(groups, sums, segments, flow, occ)
+    seg_idx = groups.seg_idx
+    free_flow = segments.free_flow_kmh[seg_idx]
     vc = flow / segments.capacity_veh_h[seg_idx]
+    seconds = np.bincount(
+        groups.seg_group[groups.lane_group], weights=groups.period, minlength=groups.n
+    )
     expected = np.maximum(segments.counting_detectors[seg_idx], 1.0)
     coverage = np.minimum(seconds / (expected * INTERVAL_S), 1.0)
     # Coverage is the share of the expected detector-seconds that were counted: a missing
@@ -262,11 +310,11 @@ def segment_states_from(
     confidence = coverage * np.where(measured, 1.0, SPEED_FROM_OCCUPANCY_CONFIDENCE)
     return SegmentStates(
         segment=seg_idx,
-        interval=(segs_u % span + first).astype(np.int64),
+        interval=groups.interval,
         flow_veh_h=flow,
         speed_kmh=speed,
         occupancy_pct=occ,
-        density_veh_km=density,
+        density_veh_km=flow / speed,
         vc_ratio=vc,
         los=level_of_service(speed, free_flow, vc),
         congestion_level=congestion_level(speed, free_flow),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ElementTree  # our own or the city's SUMO files
+from collections.abc import Callable
 from pathlib import Path
 
 from shahr.traffic.domain.errors import InvalidNetworkError
@@ -73,6 +74,17 @@ def _points(shape: str) -> list[tuple[float, float]]:
 
 def read_sumo(path: Path, *, origin: tuple[float, float] = TEHRAN_CENTRE) -> list[SegmentSpec]:
     """Segments from a SUMO network file (internal edges and footpaths left out)."""
+    root = _net_root(path)
+    to_lonlat = _projection_of(root, origin)
+    specs = [
+        spec for edge in root.iter("edge") if (spec := _segment_of(edge, to_lonlat)) is not None
+    ]
+    if not specs:
+        raise InvalidNetworkError("The file holds no roads to import.")
+    return specs
+
+
+def _net_root(path: Path) -> ElementTree.Element:
     try:
         root = ElementTree.parse(path).getroot()  # noqa: S314  # a local file the operator names
     except ElementTree.ParseError as error:
@@ -83,6 +95,13 @@ def read_sumo(path: Path, *, origin: tuple[float, float] = TEHRAN_CENTRE) -> lis
         raise InvalidNetworkError(
             "The file could not be read as a SUMO network: {reason}", reason="no <net> element"
         )
+    return root
+
+
+def _projection_of(
+    root: ElementTree.Element, origin: tuple[float, float]
+) -> Callable[[float, float], tuple[float, float]]:
+    """Lon/lat of the net's x, y: by its UTM zone if it names one, else around `origin`."""
     location = root.find("location")
     offset = (0.0, 0.0)
     zone = None
@@ -108,35 +127,35 @@ def read_sumo(path: Path, *, origin: tuple[float, float] = TEHRAN_CENTRE) -> lis
         lon = origin[0] + (x - centre[0]) / (metres_per_degree * math.cos(math.radians(origin[1])))
         return round(lon, 7), round(lat, 7)
 
-    specs = []
-    for edge in root.iter("edge"):
-        if edge.get("function") in ("internal", "crossing", "walkingarea", "connector"):
-            continue
-        lanes = [
-            lane
-            for lane in edge.findall("lane")
-            if lane.get("allow") not in ("pedestrian", "bicycle", "pedestrian bicycle")
-        ]
-        if not lanes:
-            continue
-        speed_kmh = float(lanes[0].get("speed", "13.89")) * 3.6
-        shape = edge.get("shape") or lanes[len(lanes) // 2].get("shape") or ""
-        points = _points(shape)
-        if len(points) < 2:
-            continue
-        specs.append(
-            SegmentSpec(
-                id=str(edge.get("id")),
-                geometry=[to_lonlat(x, y) for x, y in points],
-                road_class=_class_of(edge.get("type", ""), speed_kmh),
-                lanes=min(len(lanes), MAX_LANES),
-                from_node=str(edge.get("from")),
-                to_node=str(edge.get("to")),
-                name=edge.get("name", ""),
-                free_flow_kmh=round(speed_kmh, 1) if 5 <= speed_kmh <= 140 else None,
-                length_m=float(lanes[0].get("length", "0")) or None,
-            )
-        )
-    if not specs:
-        raise InvalidNetworkError("The file holds no roads to import.")
-    return specs
+    return to_lonlat
+
+
+def _segment_of(
+    edge: ElementTree.Element, to_lonlat: Callable[[float, float], tuple[float, float]]
+) -> SegmentSpec | None:
+    """The edge as a segment; None for internal edges, footpaths and edges without a line."""
+    if edge.get("function") in ("internal", "crossing", "walkingarea", "connector"):
+        return None
+    lanes = [
+        lane
+        for lane in edge.findall("lane")
+        if lane.get("allow") not in ("pedestrian", "bicycle", "pedestrian bicycle")
+    ]
+    if not lanes:
+        return None
+    speed_kmh = float(lanes[0].get("speed", "13.89")) * 3.6
+    shape = edge.get("shape") or lanes[len(lanes) // 2].get("shape") or ""
+    points = _points(shape)
+    if len(points) < 2:
+        return None
+    return SegmentSpec(
+        id=str(edge.get("id")),
+        geometry=[to_lonlat(x, y) for x, y in points],
+        road_class=_class_of(edge.get("type", ""), speed_kmh),
+        lanes=min(len(lanes), MAX_LANES),
+        from_node=str(edge.get("from")),
+        to_node=str(edge.get("to")),
+        name=edge.get("name", ""),
+        free_flow_kmh=round(speed_kmh, 1) if 5 <= speed_kmh <= 140 else None,
+        length_m=float(lanes[0].get("length", "0")) or None,
+    )

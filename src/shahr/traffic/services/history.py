@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from shahr.kernel.clock import TEHRAN, Clock, in_tehran
 from shahr.kernel.db import Database
@@ -93,27 +94,54 @@ def hour_rollups(
     known = [r for r in rows if r.segment_id in registry.segment_index]
     if not known:
         return [], []
-    seg = np.array([registry.segment_index[r.segment_id] for r in known], dtype=np.int64)
-    flow = np.array([r.flow_veh_h for r in known])
-    speed = np.maximum(np.array([r.speed_kmh for r in known]), 0.1)
-    estimated = np.array([r.estimated for r in known], dtype=np.float64)
-    table = registry.segment_table
-    length_km = table.length_m[seg] / 1000.0
-    free_flow = table.free_flow_kmh[seg]
-    vkt = flow * (INTERVAL_S / 3600.0) * length_km
-    vht = vkt / speed
-    ff_vht = vkt / free_flow
-    ratio = free_flow / speed
-    segments_u, group = np.unique(seg, return_inverse=True)
+    measures = _Measures.of(known, registry)
+    return _segment_hours(measures, registry, hour), _area_hours(measures, registry, hour)
+
+
+@dataclass(frozen=True)
+class _Measures:
+    """Each interval state's travel: vehicle-km, vehicle-hours, and the free-flow ratio."""
+
+    seg: npt.NDArray[np.int64]
+    flow: npt.NDArray[np.float64]
+    estimated: npt.NDArray[np.float64]
+    vkt: npt.NDArray[np.float64]
+    vht: npt.NDArray[np.float64]
+    ff_vht: npt.NDArray[np.float64]
+    ratio: npt.NDArray[np.float64]
+
+    @classmethod
+    def of(cls, known: list[SegmentStateRow], registry: Registry) -> _Measures:
+        seg = np.array([registry.segment_index[r.segment_id] for r in known], dtype=np.int64)
+        flow = np.array([r.flow_veh_h for r in known])
+        speed = np.maximum(np.array([r.speed_kmh for r in known]), 0.1)
+        table = registry.segment_table
+        length_km = table.length_m[seg] / 1000.0
+        free_flow = table.free_flow_kmh[seg]
+        vkt = flow * (INTERVAL_S / 3600.0) * length_km
+        return cls(
+            seg=seg,
+            flow=flow,
+            estimated=np.array([r.estimated for r in known], dtype=np.float64),
+            vkt=vkt,
+            vht=vkt / speed,
+            ff_vht=vkt / free_flow,
+            ratio=free_flow / speed,
+        )
+
+
+def _segment_hours(measures: _Measures, registry: Registry, hour: datetime) -> list[dict[str, Any]]:
+    segments_u, group = np.unique(measures.seg, return_inverse=True)
     n = len(segments_u)
     sums = {
         "intervals": np.bincount(group, minlength=n),
-        "estimated_intervals": np.bincount(group, weights=estimated, minlength=n),
-        "vkt": np.bincount(group, weights=vkt, minlength=n),
-        "vht": np.bincount(group, weights=vht, minlength=n),
-        "ff_vht": np.bincount(group, weights=ff_vht, minlength=n),
-        "flow": np.bincount(group, weights=flow, minlength=n),
+        "estimated_intervals": np.bincount(group, weights=measures.estimated, minlength=n),
+        "vkt": np.bincount(group, weights=measures.vkt, minlength=n),
+        "vht": np.bincount(group, weights=measures.vht, minlength=n),
+        "ff_vht": np.bincount(group, weights=measures.ff_vht, minlength=n),
+        "flow": np.bincount(group, weights=measures.flow, minlength=n),
     }
+    ratio = measures.ratio
     order = np.lexsort((ratio, group))
     starts = np.searchsorted(group[order], np.arange(n))
     ends = np.append(starts[1:], len(order))
@@ -123,7 +151,7 @@ def hour_rollups(
             for s, e in zip(starts, ends, strict=True)
         ]
     )
-    segment_rows = [
+    return [
         {
             "segment_id": registry.segments[s].id,
             "hour_start": hour,
@@ -137,8 +165,12 @@ def hour_rollups(
         }
         for i, s in enumerate(segments_u.tolist())
     ]
+
+
+def _area_hours(measures: _Measures, registry: Registry, hour: datetime) -> list[dict[str, Any]]:
+    m = measures
     area_rows = []
-    for scope, scope_id, mask in _areas(registry, seg):
+    for scope, scope_id, mask in _areas(registry, m.seg):
         if not mask.any():
             continue
         area_rows.append(
@@ -147,15 +179,17 @@ def hour_rollups(
                 "scope_id": scope_id,
                 "hour_start": hour,
                 "intervals": int(mask.sum()),
-                "estimated_intervals": int(estimated[mask].sum()),
-                "vkt": float(vkt[mask].sum()),
-                "vht": float(vht[mask].sum()),
-                "ff_vht": float(ff_vht[mask].sum()),
-                "p95_ratio": weighted_percentile(ratio[mask], np.maximum(vkt[mask], 1e-9), 95.0),
-                "flow_veh_h": float(flow[mask].mean()),
+                "estimated_intervals": int(m.estimated[mask].sum()),
+                "vkt": float(m.vkt[mask].sum()),
+                "vht": float(m.vht[mask].sum()),
+                "ff_vht": float(m.ff_vht[mask].sum()),
+                "p95_ratio": weighted_percentile(
+                    m.ratio[mask], np.maximum(m.vkt[mask], 1e-9), 95.0
+                ),
+                "flow_veh_h": float(m.flow[mask].mean()),
             }
         )
-    return segment_rows, area_rows
+    return area_rows
 
 
 def _areas(registry: Registry, seg: np.ndarray) -> Iterator[tuple[str, str, np.ndarray]]:
