@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from fastapi import APIRouter, Depends, Request, Response
 
 from shahr.air_quality import queries
@@ -12,6 +10,7 @@ from shahr.air_quality.schemas import StationCollection
 from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError
 from shahr.kernel.web.deps import DatabaseDep
+from shahr.kernel.web.etag import cached_response
 
 ERROR_STATUS: dict[type[DomainError], int] = {StationDataError: 422}
 
@@ -23,16 +22,6 @@ PUBLIC = Depends(Admits(public=True))
 router = APIRouter(prefix="/api/v1/air-quality", tags=["air quality"])
 
 
-def cached_geojson(request: Request, body: bytes) -> Response:
-    """The body with an ETag; a client that already holds it gets 304 and no body."""
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    headers = {"etag": etag, "cache-control": CACHE_CONTROL}
-    held = request.headers.get("if-none-match", "")
-    if etag in (tag.strip().removeprefix("W/") for tag in held.split(",")) or held == "*":
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=GEOJSON, headers=headers)
-
-
 @router.get(
     "/stations",
     dependencies=[PUBLIC],
@@ -42,4 +31,5 @@ def cached_geojson(request: Request, body: bytes) -> Response:
 async def list_stations(request: Request, database: DatabaseDep) -> Response:
     """Air-quality monitoring stations as GeoJSON points."""
     collection = StationCollection.of(await queries.stations(database))
-    return cached_geojson(request, collection.model_dump_json().encode())
+    body = collection.model_dump_json().encode()
+    return cached_response(request, body, media_type=GEOJSON, cache_control=CACHE_CONTROL)

@@ -1,14 +1,9 @@
-"""Big, long-lived data kept out of the cyclic garbage collector's full passes.
+"""Big, long-lived data kept out of the cyclic garbage collector's full passes (decision 0021).
 
-A full collection walks every tracked object. A process holding a city's inventory in
-memory (12,500 meters: half a million objects) spends about 190 ms in each one, with the
-event loop stopped, every few seconds under load; that pause, not the work, was the p99 of
-search through HTTP. `gc.freeze()` moves what is alive now to a generation the collector
-never walks. Objects frozen are still freed by reference counting when the last reference
-goes (an old snapshot's meters, say); only garbage in reference cycles frozen with them
-would stay. So it is done right after building such data, and only in the long-running
-processes (`shahr serve`'s app factory, `shahr worker`) that ask for it: a test run builds
-and drops hundreds of containers in one process, and would keep every one of them.
+Hazard: frozen objects are still freed by reference counting, but garbage in reference
+cycles frozen with them stays for good. So it is done right after building such data, and
+only in the long-running processes (`shahr serve`'s app factory, `shahr worker`) that ask for
+it: a test run builds and drops hundreds of containers in one process.
 """
 
 from __future__ import annotations

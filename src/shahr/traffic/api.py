@@ -16,6 +16,7 @@ from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError
 from shahr.kernel.principals import Role
 from shahr.kernel.web.deps import ClockDep, DatabaseDep, SettingsDep, wired
+from shahr.kernel.web.etag import cached_response
 from shahr.traffic import fiware, services
 from shahr.traffic.domain import (
     DetectorNotFoundError,
@@ -57,6 +58,8 @@ PUBLIC = Depends(Admits(public=True))
 STAFF = Depends(Admits(Role.traffic_operator, Role.police_unit, Role.admin))
 OPERATORS = Depends(Admits(Role.traffic_operator, Role.admin))
 GEOJSON = "application/geo+json"
+# The live state changes each interval; a client checks again after a few seconds.
+LIVE_CACHE = "public, max-age=5, must-revalidate"
 LIVE_KEEPALIVE_S = 1.0
 LIVE_MAX_S = 300.0  # a stream ends after this and the browser reconnects by itself
 
@@ -71,18 +74,14 @@ def live_states(request: Request) -> LiveStates:
 LiveDep = Annotated[LiveStates, Depends(live_states)]
 
 
-def _cached(request: Request, etag: str, body: bytes, media_type: str) -> Response:
-    headers = {"etag": etag, "cache-control": "public, max-age=5, must-revalidate"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
-
-
 @router.get("/segments", dependencies=[PUBLIC], response_class=Response)
 async def segments_geojson(request: Request, live: LiveDep) -> Response:
     """Every segment with its latest state, as a GeoJSON FeatureCollection (ETag, cached)."""
     view = await live.view()
-    return _cached(request, view.geojson.etag, view.geojson.body, GEOJSON)
+    geojson = view.geojson
+    return cached_response(
+        request, geojson.body, media_type=GEOJSON, cache_control=LIVE_CACHE, etag=geojson.etag
+    )
 
 
 @router.get("/states", dependencies=[PUBLIC], response_model=list[SegmentStateOut])
@@ -124,7 +123,14 @@ async def live_stream(
     """
     if "text/event-stream" not in request.headers.get("accept", ""):
         view = await live.view()
-        return _cached(request, view.compact.etag, view.compact.body, "application/json")
+        compact = view.compact
+        return cached_response(
+            request,
+            compact.body,
+            media_type="application/json",
+            cache_control=LIVE_CACHE,
+            etag=compact.etag,
+        )
 
     async def events() -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
