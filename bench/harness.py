@@ -72,6 +72,7 @@ def running_server(database_url: str | None, *, workers: int = 1) -> Iterator[tu
         "SHAHR_COOKIE_SECURE": "0",
         # The server alone: no traffic twin, meter simulators or scheduled jobs beside it.
         "SHAHR_RUN_JOBS": "0",
+        "SHAHR_RUN_SIMULATORS": "0",
     }
     env.pop("SHAHR_DATABASE_URL", None)
     if database_url:
