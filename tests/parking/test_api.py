@@ -23,16 +23,7 @@ from shahr.parking.services import (
 )
 from shahr.web import create_app
 
-from .geodata import (
-    TEHRAN_CITY,
-    TEHRAN_REGION,
-    centroids,
-    inside,
-    is_feature_collection,
-    metro_stations,
-    positions,
-)
-from .test_reservations import (
+from .flows import (
     CAR,
     CITIZEN,
     OTHER,
@@ -42,6 +33,15 @@ from .test_reservations import (
     row_counts,
     seeded_ports,
     tehran,
+)
+from .geodata import (
+    TEHRAN_CITY,
+    TEHRAN_REGION,
+    centroids,
+    inside,
+    is_feature_collection,
+    metro_stations,
+    positions,
 )
 
 DEMO_SOURCE = "demo: approximate outline"

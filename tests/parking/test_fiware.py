@@ -25,7 +25,7 @@ from shahr.kernel.clock import FixedClock
 from shahr.parking import fiware
 from shahr.web import create_app
 
-from .test_reservations import OTHER, OTHER_CAR, bay_of, book, pay_last, seeded_ports, tehran
+from .flows import OTHER, OTHER_CAR, bay_of, book, pay_last, seeded_ports, tehran
 
 FIWARE = Path(__file__).resolve().parents[3] / "shared" / "standards" / "fiware"
 COMMON_SCHEMA = "https://smart-data-models.github.io/data-models/common-schema.json"

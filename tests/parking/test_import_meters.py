@@ -16,7 +16,7 @@ from shahr.kernel.settings import Settings
 from shahr.parking import services
 from shahr.parking.domain import BayKind, MeterFileError, StreetClass, parse_meter_file
 
-from .test_reservations import TEST_METERS_CSV
+from .flows import TEST_METERS_CSV
 
 EXAMPLE = (
     Path(__file__).resolve().parents[2]

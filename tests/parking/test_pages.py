@@ -27,8 +27,7 @@ from shahr.parking.pages import ListsVehicles
 from shahr.parking.services import PARKING, ParkingPorts, load_metro_stations, run_upkeep
 from shahr.web import create_app
 
-from .geodata import metro_stations
-from .test_reservations import (
+from .flows import (
     CAR,
     CITIZEN,
     MOTORCYCLE,
@@ -44,6 +43,7 @@ from .test_reservations import (
     tehran,
     vehicles,
 )
+from .geodata import metro_stations
 
 CSRF = "p" * 43
 DAY = "2026-11-26"  # the tests' Thursday, 5 Azar 1405

@@ -71,10 +71,6 @@ from .flows import (
     tehran,
 )
 
-# Re-exported (`X as X`): test_pages and test_search still import these two from here.
-from .flows import TEST_METERS_CSV as TEST_METERS_CSV
-from .flows import vehicles as vehicles
-
 # --- holding and confirming --------------------------------------------------------------------
 
 

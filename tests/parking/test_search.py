@@ -20,8 +20,7 @@ from shahr.parking.domain import BayKind, TimeWindow, VehicleKind, parse_meter_f
 from shahr.parking.queries import MeterAvailability, SearchResult, holds
 from shahr.parking.services import PARKING, ParkingPorts
 
-from .geodata import metro_stations, official_features
-from .test_reservations import (
+from .flows import (
     OTHER,
     OTHER_CAR,
     TEST_METERS_CSV,
@@ -30,6 +29,7 @@ from .test_reservations import (
     seeded_ports,
     tehran,
 )
+from .geodata import metro_stations, official_features
 
 HERE = LonLat(51.37000, 35.76000)  # at TEST-A1
 
