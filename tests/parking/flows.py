@@ -32,6 +32,8 @@ from shahr.parking.services import PARKING, ParkingPorts, ReservationStart, Veri
 from shahr.payments import services as payments_services
 from shahr.payments.gateways import SandboxScenario
 
+from .geodata import centroids
+
 if TYPE_CHECKING:
     from shahr.bootstrap import Container
     from shahr.payments.services import CallbackResult
@@ -66,6 +68,10 @@ PARKING_TABLES = (
 )
 
 
+# Where the demo's approximate district outlines say they come from.
+DEMO_SOURCE = "demo: approximate outline"
+
+
 def parking_ports(container: Container) -> ParkingPorts:
     """Parking's ports as bootstrap wired them: the one place tests read them from."""
     ports: ParkingPorts = container.get(PARKING)
@@ -75,6 +81,13 @@ def parking_ports(container: Container) -> ParkingPorts:
 def tehran(day: int, hour: int, minute: int = 0) -> datetime:
     """A wall-clock time in Tehran in November 2026 (the 26th is the tests' Thursday)."""
     return datetime(2026, 11, day, hour, minute, tzinfo=TEHRAN)
+
+
+async def seed_demo_districts(container: Container) -> None:
+    """The 22 districts as the demo draws them: approximate outlines around their centroids."""
+    await services.seed_approximate_districts(
+        container.database, centroids=centroids(), source=DEMO_SOURCE
+    )
 
 
 # --- the app's ports over the test meters, with fakes for the other areas --------------------

@@ -19,38 +19,36 @@ from shahr.parking.services import (
     PARKING,
     ParkingPorts,
     load_metro_stations,
-    seed_approximate_districts,
 )
 from shahr.web import create_app
 
 from .flows import (
     CAR,
     CITIZEN,
+    DEMO_SOURCE,
     OTHER,
     OTHER_CAR,
     bay_of,
     book,
     row_counts,
+    seed_demo_districts,
     seeded_ports,
     tehran,
 )
 from .geodata import (
     TEHRAN_CITY,
     TEHRAN_REGION,
-    centroids,
     inside,
     is_feature_collection,
     metro_stations,
     positions,
 )
 
-DEMO_SOURCE = "demo: approximate outline"
-
 
 async def test_districts_are_a_feature_collection_of_polygons_inside_tehran(
     container: Container, client: httpx.AsyncClient
 ) -> None:
-    await seed_approximate_districts(container.database, centroids=centroids(), source=DEMO_SOURCE)
+    await seed_demo_districts(container)
 
     response = await client.get("/api/v1/parking/districts")
 
@@ -119,7 +117,7 @@ async def test_the_etag_changes_when_the_districts_change(
     container: Container, client: httpx.AsyncClient
 ) -> None:
     empty = await client.get("/api/v1/parking/districts")
-    await seed_approximate_districts(container.database, centroids=centroids(), source=DEMO_SOURCE)
+    await seed_demo_districts(container)
 
     seeded = await client.get(
         "/api/v1/parking/districts", headers={"if-none-match": empty.headers["etag"]}

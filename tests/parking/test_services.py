@@ -17,13 +17,8 @@ from shahr.parking.services import (
     seed_approximate_districts,
 )
 
+from .flows import DEMO_SOURCE, seed_demo_districts
 from .geodata import OFFICIAL_DISTRICTS, centroids, metro_stations, official_features
-
-DEMO_SOURCE = "demo: approximate outline"
-
-
-async def seed_demo_districts(container: Container) -> None:
-    await seed_approximate_districts(container.database, centroids=centroids(), source=DEMO_SOURCE)
 
 
 def with_last_feature(change: Callable[[dict[str, Any]], None]) -> str:
