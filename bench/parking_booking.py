@@ -769,6 +769,8 @@ async def overlap_attempts(
                     tally,
                 )
                 tally.outcomes[outcome] += 1
+                if outcome == "no-citizen-left":
+                    return  # answered without a request: looping on would hold the loop
         finally:
             await booker.close()
 
