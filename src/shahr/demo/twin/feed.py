@@ -29,7 +29,8 @@ from shahr.demo.twin.scenario_specs import DEMO_SCENARIO
 from shahr.demo.twin.seed import load_into_platform
 from shahr.kernel.clock import TEHRAN, Clock
 from shahr.kernel.db import Database
-from shahr.kernel.stream import Stream, message_id
+from shahr.kernel.message_ids import message_id
+from shahr.kernel.stream import Stream
 from shahr.kernel.tasks import cancel_and_wait
 from shahr.traffic.domain.readings import encode, iso
 from shahr.traffic.ingest import passage_subject, reading_subject

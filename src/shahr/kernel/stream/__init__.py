@@ -1,14 +1,14 @@
 """The durable stream port: at-least-once delivery to named consumers, in process or JetStream.
 
 `port`: the message and the protocol; `subjects`: subject and stream names; `delivery`: the
-message-id marker, handler bindings and backoff both adapters share; `in_process` and
-`jetstream`: the two adapters.
+message-id header, handler bindings and backoff both adapters share; `in_process` and
+`jetstream`: the two adapters. A message's id itself comes from `kernel.message_ids`.
 """
 
 from __future__ import annotations
 
 from shahr.kernel.settings import Settings
-from shahr.kernel.stream.delivery import MAX_REDELIVER_DELAY_S, MSG_ID_HEADER, message_id
+from shahr.kernel.stream.delivery import MAX_REDELIVER_DELAY_S, MSG_ID_HEADER
 from shahr.kernel.stream.in_process import InProcessStream
 from shahr.kernel.stream.jetstream import FETCH_MORE_S, JetStreamStream
 from shahr.kernel.stream.port import (
@@ -41,7 +41,6 @@ __all__ = [
     "Stream",
     "StreamMessage",
     "make_stream",
-    "message_id",
     "stream_name",
     "subject",
     "subject_matches",

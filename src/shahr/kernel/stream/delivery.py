@@ -1,4 +1,4 @@
-"""What both adapters share in delivering: the message-id marker, handler bindings and the
+"""What both adapters share in delivering: the message-id header, handler bindings and the
 redelivery backoff."""
 
 from __future__ import annotations
@@ -12,15 +12,9 @@ MSG_ID_HEADER = "Nats-Msg-Id"
 MAX_REDELIVER_DELAY_S = 60.0
 
 
-def message_id(kind: str, *parts: object) -> str:
-    """The id naming one fact (`PaymentVerified:<payment id>`), so that publishing the fact
-    again is recognised as the same message: dropped in the stream's duplicate window and
-    known to handlers by it beyond."""
-    return ":".join([kind, *(str(part) for part in parts)])
-
-
 def marked(headers: Mapping[str, str] | None, msg_id: str | None) -> dict[str, str]:
-    """The headers with the message id under `Nats-Msg-Id`, which the duplicate window reads."""
+    """The headers with the message id (`kernel.message_ids`) under `Nats-Msg-Id`, which the
+    duplicate window reads."""
     all_headers = dict(headers or {})
     if msg_id is not None:
         all_headers[MSG_ID_HEADER] = msg_id

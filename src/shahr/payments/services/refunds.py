@@ -7,7 +7,7 @@ import uuid
 from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
-from shahr.kernel.stream import message_id
+from shahr.kernel.message_ids import message_id
 from shahr.payments.domain import (
     Purpose,
     Refund,

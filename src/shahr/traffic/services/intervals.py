@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
+from shahr.kernel.message_ids import message_id
 from shahr.traffic.domain.detectors import (
     SILENT_AFTER_S,
     DetectorHealth,
@@ -108,7 +109,7 @@ def _event(states: list[Any], interval: datetime) -> SegmentStatesUpdated:
     flows = sum(s.flow_veh_h for s in states)
     speed = flows / sum(s.density_veh_km for s in states) if flows > 0 else None
     return SegmentStatesUpdated(
-        event_id=f"traffic-states-{int(interval.timestamp())}",
+        event_id=message_id("SegmentStatesUpdated", int(interval.timestamp())),
         interval_start=interval,
         measured=measured,
         estimated=len(states) - measured,
@@ -168,7 +169,7 @@ async def judge_health(
         for detector_id, health_value, fault in changes:
             await bus.publish(
                 DetectorHealthChanged(
-                    event_id=f"traffic-health-{detector_id}-{int(now.timestamp())}",
+                    event_id=message_id("DetectorHealthChanged", detector_id, int(now.timestamp())),
                     detector_id=detector_id,
                     health=health_value,
                     fault=fault.value if fault else None,
