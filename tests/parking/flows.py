@@ -10,15 +10,20 @@ and the sandbox bank.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
 from payments.flows import pay_at_bank, sandbox_psp, token_of
 from recording import RecordingBus
+from shahr import bootstrap
 from shahr.identity import services as identity_services
 from shahr.kernel.clock import TEHRAN
+from shahr.kernel.db import Database
+from shahr.kernel.settings import Settings
 from shahr.parking import services
 from shahr.parking.domain import Bay, Meter, ReservationStatus, parse_meter_file
 from shahr.parking.gateways import (
@@ -227,6 +232,37 @@ async def wallet_balance(container: Container, citizen_id: str) -> int:
             container.database, container.clock, citizen_id=citizen_id
         )
     )
+
+
+# --- a database for each example of a stateful test ------------------------------------------
+
+
+class FreshDatabase:
+    """A migrated, empty database for each example: a copy of the SQLite template, or
+    PostgreSQL with every table emptied."""
+
+    def __init__(self, kind: str, source: str, folder: Path) -> None:
+        self.kind = kind
+        self.source = source
+        self.folder = folder
+        self.examples = 0
+
+    async def url(self) -> str:
+        self.examples += 1
+        if self.kind == "sqlite":
+            path = self.folder / f"example-{self.examples}.db"
+            shutil.copyfile(self.source, path)
+            return f"sqlite:///{path}"
+        tables = [t.name for t in bootstrap.load_all_tables().sorted_tables]
+        database = Database(Settings(database_url=self.source).sqlalchemy_url)
+        try:
+            async with database.engine.begin() as connection:
+                await connection.execute(
+                    text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+                )
+        finally:
+            await database.dispose()
+        return self.source
 
 
 # --- reading the tables ------------------------------------------------------------------------

@@ -12,11 +12,9 @@ zero, and every Rial paid for parking either paid for a reservation or is owed b
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import combinations
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,26 +28,22 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import text
 
 from payments.flows import sandbox_psp
 from shahr import bootstrap
 from shahr.bootstrap import Container
 from shahr.kernel.clock import TEHRAN, FixedClock
-from shahr.kernel.db import Database
 from shahr.kernel.errors import DomainError
 from shahr.kernel.settings import Settings
 from shahr.parking import queries, services
-from shahr.parking.domain import Reservation, TimeWindow
+from shahr.parking.domain import Reservation
 from shahr.parking.gateways import StartedPayment
-from shahr.parking.persistence import Hold
 from shahr.parking.services import ParkingPorts
 from shahr.payments import services as payments_services
-from shahr.payments.domain import wallet_account
 from shahr.payments.gateways import SandboxScenario
-from shahr.payments.persistence import PaymentsUnitOfWork
 
-from .flows import load_test_meters, parking_ports, pay_by_card, sign_up
+from .flows import FreshDatabase, load_test_meters, parking_ports, pay_by_card, sign_up
+from .invariants import overlapping_holds, parking_money, read_books
 
 T = TypeVar("T")
 
@@ -74,7 +68,8 @@ STARTS_IN_MIN = st.sampled_from([0, 0, 15, 30, 60])
 LASTS_MIN = st.sampled_from([60, 90, 120])
 METHODS = st.sampled_from(["wallet", "psp"])
 PICK = st.integers(min_value=0, max_value=31)
-PAID = ("verified", "settled")
+AT_THE_BANK = st.sampled_from(["normal", "normal", "decline", "duplicate_callback"])
+AT_ONCE = ["extend", "end", "cancel", "change plate", "pay by wallet", "pay at the bank"]
 
 
 @dataclass
@@ -85,34 +80,6 @@ class Booking:
     citizen_id: str
     plates: list[str]
     card_payments: list[StartedPayment] = field(default_factory=list)
-
-
-class FreshDatabase:
-    """A migrated, empty database for each example: a copy of the SQLite template, or
-    PostgreSQL with every table emptied."""
-
-    def __init__(self, kind: str, source: str, folder: Path) -> None:
-        self.kind = kind
-        self.source = source
-        self.folder = folder
-        self.examples = 0
-
-    async def url(self) -> str:
-        self.examples += 1
-        if self.kind == "sqlite":
-            path = self.folder / f"example-{self.examples}.db"
-            shutil.copyfile(self.source, path)
-            return f"sqlite:///{path}"
-        tables = [t.name for t in bootstrap.load_all_tables().sorted_tables]
-        database = Database(Settings(database_url=self.source).sqlalchemy_url)
-        try:
-            async with database.engine.begin() as connection:
-                await connection.execute(
-                    text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-                )
-        finally:
-            await database.dispose()
-        return self.source
 
 
 class BookingMachine(RuleBasedStateMachine):
@@ -270,6 +237,10 @@ class BookingMachine(RuleBasedStateMachine):
         if booking.card_payments:
             await pay_by_card(self.container, booking.card_payments.pop(), scenario)
 
+    async def reconcile(self) -> None:
+        c = self.container
+        await payments_services.reconcile(c.database, c.clock, sandbox_psp(c), c.bus)
+
     def operation(self, name: str, booking: Booking, pick: int) -> Callable[[], Awaitable[None]]:
         """One of the operations on a booking, by name, for running some at once."""
         return {
@@ -321,31 +292,14 @@ class BookingMachine(RuleBasedStateMachine):
         if booking := self.booking(pick):
             self.step(("pay again", lambda: self.pay_again(booking, method)))
 
-    @rule(
-        pick=PICK,
-        scenario=st.sampled_from(
-            [
-                SandboxScenario.normal,
-                SandboxScenario.normal,
-                SandboxScenario.decline,
-                SandboxScenario.duplicate_callback,
-            ]
-        ),
-    )
-    def pay_at_the_bank(self, pick: int, scenario: SandboxScenario) -> None:
+    @rule(pick=PICK, scenario=AT_THE_BANK)
+    def pay_at_the_bank(self, pick: int, scenario: str) -> None:
         if booking := self.booking(pick, paying_by_card=True):
-            self.step(("pay at the bank", lambda: self.pay_at_bank(booking, scenario)))
+            self.step(
+                ("pay at the bank", lambda: self.pay_at_bank(booking, SandboxScenario(scenario)))
+            )
 
-    @rule(
-        pick=PICK,
-        names=st.lists(
-            st.sampled_from(
-                ["extend", "end", "cancel", "change plate", "pay by wallet", "pay at the bank"]
-            ),
-            min_size=2,
-            max_size=2,
-        ),
-    )
+    @rule(pick=PICK, names=st.lists(st.sampled_from(AT_ONCE), min_size=2, max_size=2))
     def two_things_at_once_to_one_reservation(self, pick: int, names: list[str]) -> None:
         if booking := self.booking(pick):
             self.step(
@@ -360,38 +314,18 @@ class BookingMachine(RuleBasedStateMachine):
         self.clock.advance(timedelta(minutes=minutes))
         self.step(("upkeep", lambda: services.run_upkeep(self.ports)))
         if reconcile:
-            container = self.container
-            psp = sandbox_psp(container)
-            self.step(
-                (
-                    "reconcile",
-                    lambda: payments_services.reconcile(
-                        container.database, container.clock, psp, container.bus
-                    ),
-                )
-            )
+            self.step(("reconcile", self.reconcile))
 
     # --- what must hold after every step ----------------------------------------------------
 
     @invariant()
     def no_two_reservations_hold_a_bay_at_once(self) -> None:
-        now = self.clock.now()
-        held: dict[int, list[tuple[str, TimeWindow]]] = {}
-        for reservation in self.run(self._reservations()):
-            window = _hold(reservation).held(now)
-            if window is not None:
-                held.setdefault(reservation.bay_id, []).append((reservation.id, window))
-        overlapping = [
-            (bay_id, first, second)
-            for bay_id, holds in held.items()
-            for first, second in combinations(holds, 2)
-            if first[1].overlaps(second[1])
-        ]
-        assert overlapping == []
+        reservations = self.run(self._reservations())
+        assert overlapping_holds(reservations, now=self.clock.now()) == []
 
     @invariant()
     def the_books_balance_and_no_wallet_is_below_zero(self) -> None:
-        books = self.run(_books(self.container.database))
+        books = self.run(read_books(self.container.database))
         assert books.unbalanced == []
         assert books.mismatched == []
         assert books.total == 0
@@ -399,7 +333,7 @@ class BookingMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_rial_paid_for_parking_paid_for_a_stay_or_is_owed_back(self) -> None:
-        money = self.run(_parking_money(self.container.database))
+        money = self.run(parking_money(self.container.database))
         assert money.paid == money.confirmed + money.unused, money
         assert money.owed_back == money.refunded, money
         assert money.refunded_past_paid == [], money
@@ -412,81 +346,6 @@ class BookingMachine(RuleBasedStateMachine):
             )
             found.extend(v.reservation for v in views)
         return found
-
-
-def _hold(reservation: Reservation) -> Hold:
-    return Hold(
-        reservation_id=reservation.id,
-        bay_id=reservation.bay_id,
-        meter_id=reservation.meter_id,
-        status=reservation.status,
-        starts_at=reservation.starts_at,
-        ends_at=reservation.ends_at,
-        extension_from=reservation.extension_from,
-        hold_expires_at=reservation.hold_expires_at,
-    )
-
-
-@dataclass(frozen=True)
-class Books:
-    unbalanced: list[str]
-    mismatched: list[str]
-    total: int
-    wallets: dict[str, int]
-
-
-async def _books(database: Database) -> Books:
-    """What reconciliation checks, read without changing anything."""
-    async with PaymentsUnitOfWork(database) as uow:
-        wallet = wallet_account("")
-        return Books(
-            unbalanced=list(await uow.ledger.unbalanced_transactions()),
-            mismatched=list(await uow.ledger.cached_balance_mismatches()),
-            total=await uow.ledger.books_total(),
-            wallets={
-                account: balance
-                for account, balance in (await uow.ledger.derived_balances()).items()
-                if account.startswith(wallet)
-            },
-        )
-
-
-@dataclass(frozen=True)
-class ParkingMoney:
-    paid: int  # verified payments for reservations and extensions
-    confirmed: int  # what reservations took as paid
-    unused: int  # payments that confirmed nothing, owed back whole
-    owed_back: int  # every refund parking owes
-    refunded: int  # every refund payments made
-    refunded_past_paid: list[str]  # reservations that gave back more than they took
-
-
-PARKING_MONEY = f"""
-    SELECT
-      (SELECT COALESCE(SUM(amount_rial), 0) FROM payments_order
-        WHERE status IN {PAID} AND purpose IN ('reservation', 'extension')),
-      (SELECT COALESCE(SUM(paid_rial), 0) FROM parking_reservation),
-      (SELECT COALESCE(SUM(amount_rial), 0) FROM parking_refund WHERE reason LIKE :unused),
-      (SELECT COALESCE(SUM(amount_rial), 0) FROM parking_refund),
-      (SELECT COALESCE(SUM(amount_rial), 0) FROM payments_refund)
-"""  # noqa: S608  # constants only
-REFUNDED_PAST_PAID = """
-    SELECT r.id FROM parking_reservation r
-    WHERE r.refunded_rial > r.paid_rial
-       OR (SELECT COALESCE(SUM(f.amount_rial), 0) FROM parking_refund f
-            WHERE f.reservation_id = r.id AND f.reason NOT LIKE :unused) > r.paid_rial
-"""
-
-
-async def _parking_money(database: Database) -> ParkingMoney:
-    unused = services.unused_payment_reason("") + "%"
-    async with database.session() as session:
-        row = (await session.execute(text(PARKING_MONEY), {"unused": unused})).one()
-        past = await session.scalars(text(REFUNDED_PAST_PAID), {"unused": unused})
-        paid, confirmed, unused_rial, owed_back, refunded = (int(v) for v in row)
-        return ParkingMoney(
-            paid, confirmed, unused_rial, owed_back, refunded, refunded_past_paid=list(past)
-        )
 
 
 # --- on each database ------------------------------------------------------------------------
