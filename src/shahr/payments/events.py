@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from shahr.kernel.message_ids import message_id
+
 if TYPE_CHECKING:
     from shahr.payments.domain import CallbackOutcome, PaymentOrder
 
@@ -41,7 +43,7 @@ class PaymentVerified:
             reference=order.reference,
             amount_rial=int(order.amount_rial),
             verified_at=order.verified_at,
-            event_id=f"PaymentVerified:{order.id}",
+            event_id=message_id("PaymentVerified", order.id),
             method=order.method.value,
         )
 
@@ -67,7 +69,7 @@ class PaymentFailed:
             reference=order.reference,
             reason=order.failure_reason or order.status.value,
             failed_at=at,
-            event_id=f"PaymentFailed:{order.id}",
+            event_id=message_id("PaymentFailed", order.id),
         )
 
 
@@ -94,7 +96,7 @@ class PaymentReversed:
             amount_rial=int(order.amount_rial),
             reason=order.failure_reason or "reversed",
             reversed_at=at,
-            event_id=f"PaymentReversed:{order.id}",
+            event_id=message_id("PaymentReversed", order.id),
         )
 
 
@@ -135,5 +137,5 @@ class CallbackFlagged:
             payment_id=payment_id,
             outcome=outcome.value,
             received_at=at,
-            event_id=f"CallbackFlagged:{psp}:{callback_id}",
+            event_id=message_id("CallbackFlagged", psp, callback_id),
         )
