@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from fastapi import APIRouter, Request, Response
 
 from shahr.kernel.web.deps import DatabaseDep
+from shahr.kernel.web.etag import cached_response
 from shahr.parking import queries
 from shahr.parking.api.deps import PREFIX, PUBLIC
 from shahr.parking.schemas import DistrictCollection, MetroStationCollection
@@ -20,12 +19,7 @@ router = APIRouter(prefix=PREFIX, tags=["parking"])
 
 def cached_geojson(request: Request, body: bytes) -> Response:
     """The body with an ETag; a client that already holds it gets 304 and no body."""
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    headers = {"etag": etag, "cache-control": CACHE_CONTROL}
-    held = request.headers.get("if-none-match", "")
-    if etag in (tag.strip().removeprefix("W/") for tag in held.split(",")) or held == "*":
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=GEOJSON, headers=headers)
+    return cached_response(request, body, media_type=GEOJSON, cache_control=CACHE_CONTROL)
 
 
 @router.get(

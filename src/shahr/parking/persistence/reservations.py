@@ -22,14 +22,14 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from shahr.kernel.db import Database, UnitOfWork
+from shahr.kernel.upsert import upsert
 from shahr.parking.domain import (
     Reservation,
     ReservationStatus,
@@ -70,7 +70,7 @@ def _holding_over(bay_id: Any, starts_at: Any, ends_at: Any, exclude: Any = None
     return exists().where(condition)
 
 
-def _hold_statement(dialect_insert: Any) -> Any:
+def _hold_statement(*, on_postgresql: bool) -> ReturningInsert[tuple[str]]:
     """INSERT the row unless the bay is held over its window or its quote was used.
 
     On SQLite, which has no exclusion constraint, the NOT EXISTS decides (the statement runs
@@ -83,14 +83,15 @@ def _hold_statement(dialect_insert: Any) -> Any:
     }
     free = ~_holding_over(values["bay_id"], values["starts_at"], values["ends_at"])
     return (
-        dialect_insert(_RESERVATIONS)
+        upsert(_RESERVATIONS, on_postgresql=on_postgresql)
         .from_select(list(values), select(*values.values()).where(free))
         .on_conflict_do_nothing()
         .returning(_RESERVATIONS.c.id)
     )
 
 
-_HOLD = {True: _hold_statement(sqlite_insert), False: _hold_statement(postgresql_insert)}
+# Keyed by "is SQLite", as the repository knows its database.
+_HOLD = {is_sqlite: _hold_statement(on_postgresql=not is_sqlite) for is_sqlite in (True, False)}
 # A saved row whose held range grows (re-held, extended) only if nobody else holds it.
 _REHOLD = _SAVE_RESERVATION.where(
     ~_holding_over(
