@@ -446,7 +446,8 @@ async def paced_load(
 
     Open loop: booking i is due at start + i / rate and starts then on a free connection
     (or as soon as one frees, the wait counted in its latency), not after the answer to the
-    one before it, which would let a slow server lower the rate it is measured at.
+    one before it, which would let a slow server lower the rate it is measured at. A wallet
+    found short passes the same booking to the next citizen, still timed from its slot.
     """
     tally, timetable = Tally(), Timetable()
     free: asyncio.Queue[Booker] = asyncio.Queue()
@@ -464,6 +465,9 @@ async def paced_load(
         timetable.late_ms.append((time.perf_counter() - due) * 1000)
         try:
             outcome = await booker.book(bay.id, starts_at, ends_at, tally, since=due)
+            while outcome == "no-money":  # the same booking, by the next citizen lent
+                tally.outcomes[outcome] += 1
+                outcome = await booker.book(bay.id, starts_at, ends_at, tally, since=due)
         finally:
             free.put_nowait(booker)
         tally.outcomes[outcome] += 1
