@@ -20,8 +20,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from shahr.bootstrap import Container
-from shahr.kernel.access import Principal
 from shahr.kernel.clock import FixedClock
+from shahr.kernel.principals import Principal
 from shahr.parking import fiware
 from shahr.web import create_app
 

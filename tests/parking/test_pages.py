@@ -18,8 +18,8 @@ import pytest
 from fastapi import Request
 
 from shahr.bootstrap import Container
-from shahr.kernel.access import Principal, Role
 from shahr.kernel.clock import FixedClock
+from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web.security import CSRF_COOKIE, LANGUAGE_COOKIE
 from shahr.parking.domain import ReservationStatus
 from shahr.parking.gateways import StaticVehicleDirectory

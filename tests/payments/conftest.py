@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI, Request
 
 from recording import RecordingBus
-from shahr.kernel.access import Principal, Role
+from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web.security import CSRF_COOKIE
 from shahr.payments.gateways import SandboxPsp
 from shahr.web import create_app

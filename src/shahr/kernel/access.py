@@ -11,11 +11,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 
 from shahr.kernel.errors import NotSignedInError, PermissionDeniedError
-
-# The `as` re-exports them for parking's entry points, which still import them from here;
-# their home is `kernel.principals`, and the `as` goes once parking imports them from there.
-from shahr.kernel.principals import Principal as Principal
-from shahr.kernel.principals import Role as Role
+from shahr.kernel.principals import Principal, Role
 
 PrincipalResolver = Callable[[Request], Awaitable[Principal | None]]
 

@@ -13,14 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
 
-from starlette.requests import Request
-
+from shahr.kernel.access import PrincipalResolver
 from shahr.kernel.bus import EventBus
 from shahr.kernel.cache import Cache, RateLimiter
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.mqtt import DeviceBroker
-from shahr.kernel.principals import Principal
 from shahr.kernel.schedule import Every
 from shahr.kernel.settings import Settings
 from shahr.kernel.stream import Stream
@@ -63,7 +61,7 @@ class Container:
     cache: Cache
     rate_limiter: RateLimiter
     # Who a request speaks for: identity wires it; the kernel's guard asks it.
-    resolve_principal: Callable[[Request], Awaitable[Principal | None]] | None = None
+    resolve_principal: PrincipalResolver | None = None
     # Long-running parts (device gateways, simulators, scheduled jobs), started after the
     # ports in the order they were added and stopped before them in reverse.
     background: list[Background] = field(default_factory=list)

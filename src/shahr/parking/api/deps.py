@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from shahr.kernel.access import Admits, Principal, Role
+from shahr.kernel.access import Admits
 from shahr.kernel.errors import NotSignedInError
+from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web.deps import wired
 from shahr.parking.domain import InvalidWindowError, TimeWindow, next_whole_minute
 from shahr.parking.services import PARKING, ParkingPorts

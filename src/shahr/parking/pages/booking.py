@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shahr.kernel.access import Principal, Role
 from shahr.kernel.errors import DomainError
 from shahr.kernel.geo import LonLat
 from shahr.kernel.persian import ascii_digits
+from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import SettingsDep, TemplatesDep
 from shahr.parking import queries, services

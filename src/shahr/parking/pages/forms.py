@@ -11,11 +11,12 @@ from typing import Annotated, Any, Protocol, runtime_checkable
 from babel.dates import format_date
 from fastapi import Depends, Form
 
-from shahr.kernel.access import Admits, Principal, Role
+from shahr.kernel.access import Admits
 from shahr.kernel.clock import TEHRAN, in_tehran
 from shahr.kernel.errors import DomainError
 from shahr.kernel.persian import JALALI_MONTHS_EN, JALALI_MONTHS_FA, ascii_digits, jalali
 from shahr.kernel.plates import IRAN_FA, parse_plate
+from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web import i18n
 from shahr.kernel.web.problems import KERNEL_ERROR_STATUS
 from shahr.parking import services

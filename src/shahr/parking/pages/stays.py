@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shahr.kernel.access import Principal
 from shahr.kernel.errors import DomainError
 from shahr.kernel.persian import ascii_digits
 from shahr.kernel.plates import InvalidPlateError
+from shahr.kernel.principals import Principal
 from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import TemplatesDep
 from shahr.parking import queries, services
