@@ -1054,10 +1054,12 @@ async def reserve_then_pay(city: City, duration_s: float, figures: dict[str, obj
 
 
 async def paced(city: City, duration_s: float, figures: dict[str, object]) -> dict[str, float]:
+    # What the flat-out loads left on the bus is theirs: the paced load starts once it is done.
+    settled_s = await city.server.settle()
     print(
         f"\n  paced (open loop): {PACED_RATE_PER_S} bookings/s due on a timetable for "
         f"{duration_s:.0f} s, up to {PACED_CONNECTIONS} connections; latency from each "
-        "booking's slot"
+        f"booking's slot (the server idle again {settled_s:.1f} s after the loads before)"
     )
     city.server.start()
     tally, elapsed, timetable = await paced_load(
