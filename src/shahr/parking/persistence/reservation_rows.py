@@ -85,10 +85,6 @@ class ReservationRow(Base):
             reminder_sent_at=self.reminder_sent_at,
         )
 
-    def update_from(self, r: Reservation) -> None:
-        for name, value in row_values(r).items():
-            setattr(self, name, value)
-
 
 def row_values(r: Reservation) -> dict[str, Any]:
     """The row's columns but the id, from the domain object."""
