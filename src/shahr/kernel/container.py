@@ -22,6 +22,7 @@ from shahr.kernel.mqtt import DeviceBroker
 from shahr.kernel.schedule import Every
 from shahr.kernel.settings import Settings
 from shahr.kernel.stream import Stream
+from shahr.kernel.workspace import Workspace
 
 T = TypeVar("T")
 
@@ -65,6 +66,8 @@ class Container:
     # Long-running parts (device gateways, simulators, scheduled jobs), started after the
     # ports in the order they were added and stopped before them in reverse.
     background: list[Background] = field(default_factory=list)
+    # The staff screens each area serves, listed by role in the staff shell.
+    workspace: Workspace = field(default_factory=Workspace)
     _parts: dict[Part[Any], object] = field(default_factory=dict, repr=False)
 
     def provide(self, key: Part[T], part: T, *, replace: bool = False) -> None:
