@@ -79,7 +79,7 @@ class LiveStates:
         self._view: LiveView | None = None
         self._fragments: tuple[int, dict[str, str]] | None = None
         self._ids: tuple[int, dict[str, str]] | None = None
-        self._lock = asyncio.Lock()
+        self._checking: asyncio.Task[None] | None = None
 
     async def _current_version(self) -> str:
         registry = await current_registry(self._database)
@@ -90,16 +90,31 @@ class LiveStates:
 
     async def view(self) -> LiveView:
         """The latest view, rebuilt only when the registry or the states moved."""
-        async with self._lock:
-            now = time.monotonic()
-            if self._view is None or now - self._checked_at >= self._check_every_s:
-                checked_at = time.time()
-                version = await self._current_version()
-                self._checked_at = now
-                if self._view is None or version != self._version:
-                    self._view = await self._build(version, checked_at)
-                    self._version = version
-            return self._view
+        if self._view is None or time.monotonic() - self._checked_at >= self._check_every_s:
+            if self._checking is None:
+                self._checking = asyncio.create_task(self._check(), name="traffic-live-check")
+                self._checking.add_done_callback(self._checked)
+            # Every request waiting now shares this one check. A client that leaves mid-check
+            # (a browser closing the live map cancels its stream) stops waiting here, while the
+            # check runs to its end: cancelled inside, it would abandon its database session
+            # half-way through a transaction.
+            await asyncio.shield(self._checking)
+        assert self._view is not None  # noqa: S101  # a finished check always leaves a view
+        return self._view
+
+    async def _check(self) -> None:
+        started, checked_at = time.monotonic(), time.time()
+        version = await self._current_version()
+        self._checked_at = started
+        if self._view is None or version != self._version:
+            self._view = await self._build(version, checked_at)
+            self._version = version
+
+    def _checked(self, task: asyncio.Task[None]) -> None:
+        self._checking = None
+        # Whoever waited has seen a failure; with no one left waiting, asyncio would log it.
+        if not task.cancelled():
+            task.exception()
 
     async def changes(self) -> AsyncGenerator[LiveView | None]:
         """Every check: the view when it is new (the first one is), else None (for SSE)."""
