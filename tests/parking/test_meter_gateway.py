@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -52,6 +53,7 @@ from shahr.parking.gateways import (
     EVENT_GRACE,
     FakePayments,
     MeterGateway,
+    MeterStatus,
     MeterTopics,
     StaticVehicleDirectory,
     decode_command,
@@ -933,3 +935,32 @@ def desired_seq(database: Database, key: BayLightKey, seq: int) -> Condition:
         return light is not None and light.desired.seq == seq
 
     return check
+
+
+# --- stopping ---
+
+
+@pytest.mark.parametrize("settle_s", [0.0, 0.001, 0.005, 0.02])
+async def test_what_meters_said_just_before_the_gateway_stops_is_recorded_without_an_error(
+    broker: DeviceBroker,
+    database: Database,
+    clock: FixedClock,
+    city: str,
+    caplog: pytest.LogCaptureFixture,
+    settle_s: float,
+) -> None:
+    # The demo's meters going offline as the server stops: their wills arrive while the
+    # gateway shuts down, and used to be cut off half-way through being written.
+    caplog.set_level(logging.WARNING)
+    gateway = make_gateway(broker, database, clock, city)
+    await gateway.start()
+    devices = [f"TEH-02-{n:04d}" for n in range(1, 301)]
+    for device in devices:
+        gateway.take_status(device, MeterStatus(online=True, session="s-1"))
+    await asyncio.sleep(settle_s)  # stopping at once, or while a batch is being written
+
+    await gateway.stop()
+
+    presences = [await meter_presence(database, device) for device in devices]
+    assert [p.meter_device_id for p in presences if p is not None and p.online] == devices
+    assert [record.getMessage() for record in caplog.records] == []

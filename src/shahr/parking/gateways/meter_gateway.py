@@ -147,9 +147,9 @@ class MeterGateway:
     async def start(self) -> None:
         await self._restore_schedule()
         self._decider = asyncio.create_task(self._run_decider(), name="meter-gateway-decider")
+        self._recorder.start()
         self._tasks = [
             self._decider,
-            asyncio.create_task(self._recorder.run(), name="meter-gateway-recorder"),
             asyncio.create_task(self._run_schedule(), name="meter-gateway-schedule"),
             asyncio.create_task(self._run_catch_up(), name="meter-gateway-catch-up"),
             *self._link.tasks(),
@@ -157,6 +157,8 @@ class MeterGateway:
         await self._link.open()
 
     async def stop(self) -> None:
+        # The recorder first, while the decider and the link it may call on still run.
+        await self._recorder.stop()
         tasks, self._tasks = self._tasks, []
         await cancel_and_wait(tasks)
         # Events already taken are decided before leaving: their handlers are waiting.

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
+from shahr.kernel.tasks import cancel_and_wait
 from shahr.parking.domain.lights import BayLightKey, LightReport, StatusChange, apply_status
 from shahr.parking.gateways.meter_codec import MeterStatus
 from shahr.parking.persistence.lights import LightUnitOfWork, retry_conflicts
@@ -18,6 +20,8 @@ log = logging.getLogger(__name__)
 
 # The most statuses, and the most reports, written in one transaction.
 _BATCH = 500
+# How long stopping waits for the last writes before it cancels them.
+STOP_WITHIN_S = 10.0
 
 ReportObserver = Callable[[BayLightKey, LightReport], None]
 
@@ -47,6 +51,8 @@ class MeterRecorder:
         self._reports: asyncio.Queue[tuple[BayLightKey, LightReport]] = asyncio.Queue()
         self._statuses: asyncio.Queue[tuple[str, MeterStatus]] = asyncio.Queue()
         self._said = asyncio.Event()
+        self._stopping = False
+        self._running: asyncio.Task[None] | None = None
 
     def observe_reports(self, observer: ReportObserver) -> None:
         self._observers.append(observer)
@@ -63,22 +69,53 @@ class MeterRecorder:
         self._said.set()
 
     async def run(self) -> None:
-        while True:
+        """Write what meters say, batch by batch, until `stop`; then what is still waiting."""
+        while not self._stopping:
             if self._statuses.empty() and self._reports.empty():
                 self._said.clear()
                 await self._said.wait()
-            statuses = _drain(self._statuses)
-            reports = _drain(self._reports)
-            try:
-                if statuses:
-                    await self.record_statuses(statuses)
-                if reports:
-                    await self.record_reports(reports)
-            except Exception:
-                # Statuses and reports are retained: the next reconnection brings them back.
-                log.exception(
-                    "could not record %d statuses and %d reports", len(statuses), len(reports)
-                )
+                continue
+            await self._record_waiting()
+        # What arrived before the stop is written while the database is still there; the
+        # bound keeps meters that go on talking from holding the process up.
+        batches = math.ceil(max(self._statuses.qsize(), self._reports.qsize()) / _BATCH)
+        for _ in range(batches):
+            await self._record_waiting()
+
+    def start(self) -> None:
+        self._stopping = False
+        self._running = asyncio.create_task(self.run(), name="meter-gateway-recorder")
+
+    async def stop(self) -> None:
+        """Finish the batch in hand and write what waits, then end.
+
+        Cancelled half-way, a batch would leave its transaction open while the process
+        closes the database under it; one that does not end in time is cancelled anyway.
+        """
+        running, self._running = self._running, None
+        if running is None:
+            return
+        self._stopping = True
+        self._said.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(running), timeout=STOP_WITHIN_S)
+        except TimeoutError:
+            log.warning("meter messages still being recorded after %s s; stopping", STOP_WITHIN_S)
+            await cancel_and_wait([running])
+
+    async def _record_waiting(self) -> None:
+        statuses = _drain(self._statuses)
+        reports = _drain(self._reports)
+        try:
+            if statuses:
+                await self.record_statuses(statuses)
+            if reports:
+                await self.record_reports(reports)
+        except Exception:
+            # Statuses and reports are retained: the next reconnection brings them back.
+            log.exception(
+                "could not record %d statuses and %d reports", len(statuses), len(reports)
+            )
 
     async def record_statuses(self, statuses: list[tuple[str, MeterStatus]]) -> list[StatusChange]:
         """Record statuses and wills in order, in one transaction; meters that came back
