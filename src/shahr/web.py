@@ -25,6 +25,7 @@ from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import ClockDep, TemplatesDep
 from shahr.kernel.web.i18n import LANGUAGES
 from shahr.kernel.web.metrics import MetricsMiddleware
+from shahr.kernel.web.openapi import declare_every_credential
 from shahr.kernel.web.problems import install_error_handlers
 from shahr.kernel.web.security import LANGUAGE_COOKIE, EdgeMiddleware, verify_csrf
 from shahr.kernel.web.templating import Templates
@@ -74,6 +75,7 @@ def create_app(container: Container) -> FastAPI:
     _add_shell_routes(app, container)
     for router in bootstrap.area_routers():
         app.include_router(router)
+    declare_every_credential(app)
     return app
 
 

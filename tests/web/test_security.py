@@ -7,12 +7,15 @@ from http.cookies import SimpleCookie
 import httpx
 import pytest
 
+from shahr.kernel.credentials import SESSION_COOKIE
 from shahr.kernel.web.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, LANGUAGE_COOKIE
 from shahr.web import local_path
 
 from .conftest import Written
 
 TOKEN = "t" * 43
+# What a signed-in browser sends with every request, to this site from any site.
+SIGNED_IN_BROWSER = f"{CSRF_COOKIE}={TOKEN}; {SESSION_COOKIE}=s-1"
 
 
 def set_cookies(response: httpx.Response) -> dict[str, dict[str, str | bool]]:
@@ -81,13 +84,13 @@ async def test_the_language_cookie_is_http_only_and_secure(http: httpx.AsyncClie
     assert cookie["samesite"] == "lax"
 
 
-async def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
+async def test_json_from_a_signed_in_browser_without_the_csrf_token_is_refused(
     http: httpx.AsyncClient, written: Written
 ) -> None:
     response = await http.post(
         "/api/v1/test/notes",
         json={"text": "from another site"},
-        headers={"cookie": f"{CSRF_COOKIE}={TOKEN}"},
+        headers={"cookie": SIGNED_IN_BROWSER},
     )
 
     assert response.status_code == 403
@@ -106,7 +109,7 @@ async def test_a_post_with_a_token_that_does_not_match_the_cookie_is_refused(
     response = await http.post(
         "/api/v1/test/notes",
         json={"text": "forged"},
-        headers={"cookie": f"{CSRF_COOKIE}={TOKEN}", CSRF_HEADER: "f" * 43},
+        headers={"cookie": SIGNED_IN_BROWSER, CSRF_HEADER: "f" * 43},
     )
 
     assert response.status_code == 403
@@ -179,6 +182,46 @@ async def test_a_bearer_token_request_skips_the_csrf_check(http: httpx.AsyncClie
 
     assert response.status_code != 403
     assert response.json().get("code") != "CsrfError"
+
+
+async def test_json_without_a_session_cookie_needs_no_csrf_token(
+    http: httpx.AsyncClient, written: Written
+) -> None:
+    # An app or a script signing in: nothing ambient to forge, and no page to take a token from.
+    response = await http.post(
+        "/api/v1/test/notes",
+        content=b'{"text": "from an app"}',
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+
+    assert response.status_code == 201
+    assert written == [{"text": "from an app"}]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_a_body_another_site_could_send_without_asking_still_needs_the_token(
+    http: httpx.AsyncClient, written: Written, content_type: str | None
+) -> None:
+    # Forms and fetch's simple requests send these types cross-site without a preflight;
+    # only a declared JSON body is exempt.
+    headers = {"accept": "application/json"}
+    if content_type is not None:
+        headers["content-type"] = content_type
+    response = await http.post("/api/v1/test/notes", content=b'{"text": "forged"}', headers=headers)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "CsrfError"
+    assert written == []
+
+
+async def test_a_form_without_a_session_cookie_still_needs_the_token(
+    http: httpx.AsyncClient, written: Written
+) -> None:
+    # Signing someone in to an account of the attacker's choosing (login CSRF) is a form post.
+    response = await http.post("/test/notes", data={"text": "hello"})
+
+    assert response.status_code == 403
+    assert written == []
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ from shahr.identity.schemas import (
 )
 from shahr.kernel.access import Admits, PrincipalResolver
 from shahr.kernel.clock import Clock
+from shahr.kernel.credentials import SESSION_COOKIE
 from shahr.kernel.db import Database
 from shahr.kernel.errors import DomainError, NotSignedInError
 from shahr.kernel.plates import InvalidPlateError
@@ -56,8 +57,6 @@ from shahr.kernel.web.deps import (
     SettingsDep,
     wired,
 )
-
-SESSION_COOKIE = "shahr_session"
 
 ERROR_STATUS: dict[type[DomainError], int] = {
     InvalidPhoneError: 400,

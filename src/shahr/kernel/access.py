@@ -6,10 +6,13 @@ a request to a principal (wired in bootstrap), so the kernel never imports an ar
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Security
 
+from shahr.kernel.credentials import API_KEY, BEARER, SESSION
 from shahr.kernel.errors import NotSignedInError, PermissionDeniedError
 from shahr.kernel.principals import Principal, Role
 
@@ -46,6 +49,19 @@ class Admits:
         self.roles = frozenset(roles)
         self.public = public
         self.api_key = api_key
+        # FastAPI reads a dependency's parameters from its signature; this guard's says which
+        # credentials its route accepts, so the OpenAPI document gives each operation its
+        # security requirement (any one of them) and Swagger UI's Authorize button works.
+        self.__signature__ = _signature_accepting(self.credentials())
+
+    def credentials(self) -> list[Any]:
+        """The security schemes a caller of the route may use (none for a public route)."""
+        accepted: list[Any] = []
+        if self.roles:
+            accepted += [BEARER, SESSION]
+        if self.api_key:
+            accepted.append(API_KEY)
+        return accepted
 
     def admits(self, principal: Principal | None) -> bool:
         if self.public:
@@ -56,7 +72,8 @@ class Admits:
             return self.api_key
         return bool(self.roles & principal.roles)
 
-    async def __call__(self, request: Request) -> Principal | None:
+    async def __call__(self, request: Request, **_credentials: object) -> Principal | None:
+        # The credentials are read again by identity's resolver, which alone decides.
         principal = await current_principal(request)
         if self.admits(principal):
             return principal
@@ -68,3 +85,19 @@ class Admits:
         if self.public:
             return "Admits(public)"
         return f"Admits({', '.join(sorted(self.roles))}{', api_key' if self.api_key else ''})"
+
+
+def _signature_accepting(schemes: list[Any]) -> inspect.Signature:
+    request = inspect.Parameter(
+        "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
+    )
+    credentials = [
+        inspect.Parameter(
+            f"credential_{index}",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=Security(scheme),
+            annotation=Any,
+        )
+        for index, scheme in enumerate(schemes)
+    ]
+    return inspect.Signature([request, *credentials])

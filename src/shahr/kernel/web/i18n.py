@@ -66,13 +66,39 @@ def direction(language: Language) -> Literal["rtl", "ltr"]:
     return "rtl" if language == "fa" else "ltr"
 
 
-def pick_language(cookie: str | None, default: Language) -> Language:
-    """The language cookie wins; otherwise Persian first, whatever the browser says.
+def pick_language(
+    cookie: str | None, default: Language, accept_language: str | None = None
+) -> Language:
+    """The language of an answer: a program's `Accept-Language`, else the cookie, else ours.
 
-    Many phones in Tehran run an English interface, so Accept-Language is no sign that
-    the citizen prefers English pages.
+    `accept_language` is given only for API calls: an app or a script says what it wants
+    with each request. Pages follow the cookie, then Persian first, whatever the browser
+    says: many phones in Tehran run an English interface, so a browser's Accept-Language is
+    no sign that the citizen prefers English pages.
     """
+    if accept_language:
+        negotiated = negotiate(accept_language)
+        if negotiated is not None:
+            return negotiated
     for language in LANGUAGES:
         if cookie == language:
             return language
     return default
+
+
+def negotiate(accept_language: str) -> Language | None:
+    """The most preferred of our languages in an `Accept-Language` header, or None."""
+    ranked: list[tuple[float, int, Language]] = []
+    for position, item in enumerate(accept_language[:500].split(",")):
+        tag, _, params = item.strip().partition(";")
+        primary = tag.strip().split("-", 1)[0].lower()
+        quality = 1.0
+        if params.strip().lower().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        for language in LANGUAGES:
+            if primary == language and quality > 0:
+                ranked.append((-quality, position, language))
+    return min(ranked)[2] if ranked else None

@@ -111,6 +111,8 @@ def problem_response(
                 body["retry_after_s"] = error.retry_after_s
         if errors:
             body["errors"] = errors
+        # An API call's problem is in the language its Accept-Language asked for.
+        headers["vary"] = "Accept-Language"
         return JSONResponse(
             body, status_code=status, headers=headers, media_type="application/problem+json"
         )

@@ -12,6 +12,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shahr.kernel import logs
+from shahr.kernel.credentials import SESSION_COOKIE
 from shahr.kernel.web import i18n
 from shahr.kernel.web.problems import API_PREFIXES, BodyTooLargeError, CsrfError, problem_response
 
@@ -19,6 +20,7 @@ CSRF_COOKIE = "shahr_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 LANGUAGE_COOKIE = "lang"
+API_DOCS_PATH = "/api/docs"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 SECURITY_HEADERS = [
@@ -48,6 +50,11 @@ def _cookies(scope: Scope) -> dict[str, str]:
                 return {}
             return {key: morsel.value for key, morsel in jar.items()}
     return {}
+
+
+def _is_api_call(path: str) -> bool:
+    """A call from a program, not the API's documentation page (which is a page)."""
+    return path.startswith(API_PREFIXES) and not path.startswith(API_DOCS_PATH)
 
 
 class EdgeMiddleware:
@@ -123,7 +130,14 @@ class EdgeMiddleware:
         """Give the request its id, language and CSRF token; the headers its answer carries."""
         cookies = _cookies(scope)
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
-        language = i18n.pick_language(cookies.get(LANGUAGE_COOKIE), self.default_language)
+        path: str = scope.get("path", "")
+        # A program says which language it reads with each call; pages follow the cookie.
+        asked = headers.get(b"accept-language") if _is_api_call(path) else None
+        language = i18n.pick_language(
+            cookies.get(LANGUAGE_COOKIE),
+            self.default_language,
+            asked.decode("latin-1") if asked else None,
+        )
         i18n.current_language.set(language)
         logs.request_id.set(request_id)
 
@@ -138,8 +152,8 @@ class EdgeMiddleware:
         if self.cookie_secure:
             extra_headers.append(HSTS_HEADER)
         # API and open-data answers may sit in shared caches: a token there would be shared
-        # between users. Pages set the cookie; API clients use the page's token or a bearer.
-        if new_csrf and not scope.get("path", "").startswith(API_PREFIXES):
+        # between users. Pages set the cookie; API clients need none (decision 0023).
+        if new_csrf and not _is_api_call(path):
             flags = "; HttpOnly; SameSite=Lax; Path=/"
             if self.cookie_secure:
                 flags += "; Secure"
@@ -152,16 +166,26 @@ class EdgeMiddleware:
         )
 
 
+def _is_json(request: Request) -> bool:
+    """The body is declared as JSON, a type no cross-site form or simple request can send."""
+    declared = request.headers.get("content-type", "")
+    return declared.split(";", 1)[0].strip().lower() == "application/json"
+
+
 async def verify_csrf(request: Request) -> None:
     """A global dependency: browser requests that change something must carry the page's token.
 
-    Requests authenticated by a bearer token or an API key carry no ambient cookie
-    authority, so they need no token.
+    Only a request that rides on the session cookie's ambient authority can be forged from
+    another site, so the others need no token: those authenticated by a bearer token or an
+    API key, and JSON sent without the session cookie (an app signing in, a script).
+    Decision 0023.
     """
     if request.method not in UNSAFE_METHODS:
         return
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer ") or "x-api-key" in request.headers:
+        return
+    if _is_json(request) and SESSION_COOKIE not in request.cookies:
         return
     expected = request.cookies.get(CSRF_COOKIE, "")
     given = request.headers.get(CSRF_HEADER, "")

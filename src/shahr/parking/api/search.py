@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
@@ -32,14 +32,40 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     return min_lon, min_lat, max_lon, max_lat
 
 
-@router.get("/search", dependencies=[PUBLIC], response_model=SearchOut)
+# What the document can say of a choice it has no keyword for: one of the two is required.
+_NEEDS_A_PLACE = "Required: a point (`lon` and `lat`) or a map view (`bbox`)."
+_NO_PLACE: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "Neither a point nor a map view was given, or the view is unreadable "
+        "(problem+json, `field` names the parameter)",
+    }
+}
+
+
+@router.get(
+    "/search",
+    dependencies=[PUBLIC],
+    response_model=SearchOut,
+    responses=_NO_PLACE,
+)
 async def search(
     ports: PortsDep,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    radius_m: Annotated[float, Query(gt=0, le=5_000)] = 1_000,
+    lon: Annotated[
+        float | None, Query(ge=-180, le=180, description=f"With `lat`. {_NEEDS_A_PLACE}")
+    ] = None,
+    lat: Annotated[
+        float | None, Query(ge=-90, le=90, description=f"With `lon`. {_NEEDS_A_PLACE}")
+    ] = None,
+    radius_m: Annotated[
+        float, Query(gt=0, le=5_000, description="Around the point; ignored with `bbox`")
+    ] = 1_000,
     bbox: Annotated[
-        str | None, Query(max_length=120, description="min_lon,min_lat,max_lon,max_lat")
+        str | None,
+        Query(
+            max_length=120,
+            description=f"min_lon,min_lat,max_lon,max_lat. {_NEEDS_A_PLACE}",
+            examples=["51.36,35.75,51.41,35.77"],
+        ),
     ] = None,
     vehicle_kind: VehicleKind = VehicleKind.car,
     starts_at: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
@@ -49,6 +75,8 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
     """Meters near a point (or in the map view), nearest first, with free bays for the window.
+
+    Give a point (`lon` and `lat`) or a map view (`bbox`); a call with neither is refused.
 
     Counts only bays that take the vehicle; leaves out meters dearer than `max_price_rial`
     for the window. Names the closest metro station to the place searched (park and ride).
