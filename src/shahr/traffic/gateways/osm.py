@@ -1,4 +1,5 @@
-"""OpenStreetMap extracts (.osm, .osm.pbf) to road segments, read with pyosmium.
+"""OpenStreetMap files to road segments: XML (`.osm`, as downloaded or as an editor saved
+it) read by `osm_xml`, binary extracts (`.osm.pbf`) by pyosmium.
 
 Ways tagged `highway` of a road class (`OSM_HIGHWAY_CLASS`) are split at every node
 another road shares (an intersection), and each piece becomes one segment per direction
@@ -12,7 +13,6 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import osmium
@@ -25,16 +25,9 @@ from shahr.traffic.domain.network import (
     RoadClass,
     SegmentSpec,
 )
+from shahr.traffic.gateways.osm_xml import OsmWay, is_osm_xml, read_ways
 
 _SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(km/h|kmh|kph|mph)?\s*$")
-
-
-@dataclass(frozen=True)
-class _Way:
-    id: int
-    refs: list[int]
-    points: list[tuple[float, float]]
-    tags: dict[str, str]
 
 
 def parse_maxspeed(value: str | None) -> float | None:
@@ -75,33 +68,14 @@ def _direction_lanes(tags: dict[str, str], road_class: RoadClass, *, both: bool)
     return min(forward, MAX_LANES), min(backward, MAX_LANES)
 
 
+def _is_road(tags: dict[str, str]) -> bool:
+    return tags.get("highway") in OSM_HIGHWAY_CLASS and tags.get("area") != "yes"
+
+
 def read_osm(path: Path) -> list[SegmentSpec]:
     """Segments from an OSM file; refuses one with no roads of a known class."""
-    ways: list[_Way] = []
-    try:
-        processor = (
-            osmium.FileProcessor(str(path))
-            .with_locations()
-            .with_filter(osmium.filter.KeyFilter("highway"))
-        )
-        for item in processor:
-            if not isinstance(item, osmium.osm.Way):
-                continue
-            tags = {tag.k: tag.v for tag in item.tags}
-            if tags.get("highway") not in OSM_HIGHWAY_CLASS or tags.get("area") == "yes":
-                continue
-            refs, points = [], []
-            for node in item.nodes:
-                if not node.location.valid():
-                    continue  # a node outside the extract: the way is cut there
-                refs.append(node.ref)
-                points.append((node.lon, node.lat))
-            if len(refs) >= 2:
-                ways.append(_Way(item.id, refs, points, tags))
-    except RuntimeError as error:
-        raise InvalidNetworkError(
-            "The file could not be read as OpenStreetMap data: {reason}", reason=str(error)
-        ) from error
+    ways = read_ways(path, _is_road) if is_osm_xml(path) else _read_with_osmium(path)
+    ways = [way for way in ways if len(way.refs) >= 2]
     if not ways:
         raise InvalidNetworkError("The file holds no roads to import.")
     uses: dict[int, int] = {}
@@ -115,7 +89,36 @@ def read_osm(path: Path) -> list[SegmentSpec]:
     return specs
 
 
-def _segments_of(way: _Way, uses: dict[int, int]) -> list[SegmentSpec]:
+def _read_with_osmium(path: Path) -> list[OsmWay]:
+    """Ways from a binary extract (`.osm.pbf`), with osmium's node location index."""
+    ways: list[OsmWay] = []
+    try:
+        processor = (
+            osmium.FileProcessor(str(path))
+            .with_locations()
+            .with_filter(osmium.filter.KeyFilter("highway"))
+        )
+        for item in processor:
+            if not isinstance(item, osmium.osm.Way):
+                continue
+            tags = {tag.k: tag.v for tag in item.tags}
+            if not _is_road(tags):
+                continue
+            refs, points = [], []
+            for node in item.nodes:
+                if not node.location.valid():
+                    continue  # a node outside the extract: the way is cut there
+                refs.append(node.ref)
+                points.append((node.lon, node.lat))
+            ways.append(OsmWay(item.id, refs, points, tags))
+    except RuntimeError as error:
+        raise InvalidNetworkError(
+            "The file could not be read as OpenStreetMap data: {reason}", reason=str(error)
+        ) from error
+    return ways
+
+
+def _segments_of(way: OsmWay, uses: dict[int, int]) -> list[SegmentSpec]:
     road_class = OSM_HIGHWAY_CLASS[way.tags["highway"]]
     oneway = way.tags.get("oneway", "no")
     if way.tags.get("junction") in ("roundabout", "circular") and oneway == "no":
