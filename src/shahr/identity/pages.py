@@ -20,7 +20,13 @@ from shahr.identity.api import (
     required,
     set_session_cookie,
 )
-from shahr.identity.domain import Vehicle, VehicleKind, mask_phone, parse_phone
+from shahr.identity.domain import (
+    TooManyWrongCodesError,
+    Vehicle,
+    VehicleKind,
+    mask_phone,
+    parse_phone,
+)
 from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError
 from shahr.kernel.persian import persian_digits
@@ -185,6 +191,9 @@ async def sign_in_verify_code(
         }
         if step == "code":
             context["masked_phone"] = _masked(phone)
+        if isinstance(error, TooManyWrongCodesError):
+            # Locked out: a code box (or a new code) would only be refused until it ends.
+            context["step"] = "locked"
         return _form_error(
             templates,
             request,
