@@ -17,6 +17,9 @@ from shahr.kernel.errors import NotSignedInError, PermissionDeniedError
 from shahr.kernel.principals import Principal, Role
 
 PrincipalResolver = Callable[[Request], Awaitable[Principal | None]]
+# A FastAPI security scheme (`kernel.credentials`): called with the request, it reads one
+# credential and names it in the OpenAPI document.
+Credential = Callable[..., Any]
 
 
 async def _nobody(_request: Request) -> Principal | None:
@@ -54,9 +57,9 @@ class Admits:
         # security requirement (any one of them) and Swagger UI's Authorize button works.
         self.__signature__ = _signature_accepting(self.credentials())
 
-    def credentials(self) -> list[Any]:
+    def credentials(self) -> list[Credential]:
         """The security schemes a caller of the route may use (none for a public route)."""
-        accepted: list[Any] = []
+        accepted: list[Credential] = []
         if self.roles:
             accepted += [BEARER, SESSION]
         if self.api_key:
@@ -87,7 +90,7 @@ class Admits:
         return f"Admits({', '.join(sorted(self.roles))}{', api_key' if self.api_key else ''})"
 
 
-def _signature_accepting(schemes: list[Any]) -> inspect.Signature:
+def _signature_accepting(schemes: list[Credential]) -> inspect.Signature:
     request = inspect.Parameter(
         "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
     )
