@@ -182,7 +182,7 @@ def test_the_map_and_a_meter_read_in_english(
     expect(page).to_have_url(re.compile(r"/parking/meters/\d+"))
     expect(page.get_by_role("heading", name="Your vehicle and time")).to_be_visible()
     expect(page.locator(".bay")).to_have_count(8)
-    expect(page.locator("#quote")).to_contain_text("Rial")
+    expect(page.locator("#quote")).to_contain_text("Toman")
     shot(page, screenshots, "10-meter-en", at="#bays")
 
     assert [e for e in console.errors if "Content Security Policy" in e] == []

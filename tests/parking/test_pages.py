@@ -202,7 +202,7 @@ async def test_the_map_lists_meters_nearest_first_in_persian_with_class_price_an
     first = html[html.index(f'data-meter-id="{ids[0]}"') :]
     assert "خیابان ایران‌زمین" in first
     assert "درجه الف" in first
-    assert "هر نیم‌ساعت ۵۴٬۰۰۰ ریال" in first  # 30,000 x 1.8 for a car on a class A street
+    assert "هر نیم‌ساعت ۵٬۴۰۰ تومان" in first  # 30,000 x 1.8 for a car on a class A street
     assert "میدان صنعت" in first  # the closest metro station: park and ride
     assert "<strong>۷</strong>" in first  # free bays for a car (bay 8 is for motorcycles)
     assert 'id="parking-map"' in html
@@ -223,7 +223,7 @@ async def test_the_map_reads_in_english(http: httpx.AsyncClient) -> None:
     assert '<html lang="en" dir="ltr">' in html
     assert "Iran Zamin Street" in html
     assert "Class A" in html
-    assert "54,000 Rial per half-hour" in html
+    assert "5,400 Toman per half-hour" in html
     assert "District 2 · Shahrak-e Gharb" in html
 
 
@@ -276,7 +276,7 @@ async def test_the_meter_page_shows_eight_bays_with_their_kinds_and_states(
     assert "جایگاه موتورسیکلت" in response.text
     assert f'name="bay" value="{held.id}" disabled' in response.text
     # Signed out: the price for the time is shown, and how to sign in to book.
-    assert "۱۰۸٬۰۰۰ ریال" in response.text
+    assert "۱۰٬۸۰۰ تومان" in response.text
     assert "برای رزرو جایگاه وارد شوید" in response.text
 
 
@@ -290,9 +290,9 @@ async def test_the_quote_shows_its_breakdown_with_no_hidden_fees(
     assert "برآورد هزینهٔ شما" in html
     assert "تعرفه ۱۴۰۳: نرخ پایه هر نیم‌ساعت" in html
     assert "× ۱٫۸" in html  # the street-class multiplier, class A
-    assert "۴ نیم‌ساعت × ۵۴٬۰۰۰ ریال (دو ساعت اول)" in html
-    assert "۲ نیم‌ساعت × ۷۰٬۲۰۰ ریال (پس از دو ساعت)" in html
-    assert "۳۵۶٬۴۰۰ ریال" in html
+    assert "۴ نیم‌ساعت × ۵٬۴۰۰ تومان (دو ساعت اول)" in html
+    assert "۲ نیم‌ساعت × ۷٬۰۲۰ تومان (پس از دو ساعت)" in html
+    assert "۳۵٬۶۴۰ تومان" in html
     assert "۳۵٬۶۴۰ تومان" in html
     assert "بدون هزینهٔ دیگر" in html
     assert "این قیمت تا ساعت ۱۰:۱۰ معتبر است." in html  # ten minutes from the quote
@@ -301,16 +301,16 @@ async def test_the_quote_shows_its_breakdown_with_no_hidden_fees(
     assert "۱۲</bdi>" in html
 
 
-async def test_the_quote_reads_in_english_with_rial_and_toman(
+async def test_the_quote_reads_in_english_in_toman(
     citizen: httpx.AsyncClient, parking: ParkingPorts
 ) -> None:
     html = (await quote_page(english(citizen), parking)).text
 
     assert "Your quote" in html
-    assert "2 half-hours × 54,000 Rial (first two hours)" in html
-    assert "108,000 Rial" in html
+    assert "2 half-hours × 5,400 Toman (first two hours)" in html
     assert "10,800 Toman" in html
-    assert "Reserve and pay 108,000 Rial" in html
+    assert "10,800 Toman" in html
+    assert "Reserve and pay 10,800 Toman" in html
 
 
 async def test_the_vehicle_picker_lists_the_citizens_vehicles_and_links_to_add_one(
@@ -396,7 +396,7 @@ async def test_reserving_by_card_goes_to_the_bank_and_holds_the_bay(
     counts = await row_counts(parking)
     assert counts["parking_reservation"] == 1
     bank = await citizen.get(response.headers["location"])
-    assert "۱۰۸٬۰۰۰ ریال" in bank.text
+    assert "۱۰٬۸۰۰ تومان" in bank.text
 
 
 async def test_reserving_from_the_wallet_confirms_and_shows_the_confirmation_page(
@@ -417,7 +417,7 @@ async def test_reserving_from_the_wallet_confirms_and_shows_the_confirmation_pag
     assert "جایگاه ۳ · خیابان ایران‌زمین" in html
     assert "۵ آذر ۱۴۰۵" in html
     assert "<bdi>۱۱:۰۰</bdi> تا <bdi>۱۲:۰۰</bdi>" in html
-    assert "۱۰۸٬۰۰۰ ریال" in html
+    assert "۱۰٬۸۰۰ تومان" in html
     assert 'aria-label="۱۲ ب ۳۴۵ ایران ۶۷"' in html
     meter = await meter_id(parking, "TEST-A1")
     assert f'data-stream-url="/api/v1/parking/meters/{meter}/lights/stream"' in html
@@ -548,10 +548,10 @@ async def test_my_parking_shows_the_running_stay_with_extension_prices_and_the_r
     running = html[html.index('id="current-title"') : html.index('id="upcoming-title"')]
     assert f'data-reservation-id="{reservation_id}"' in running
     # Extending from 12:00 costs the later rate: 39,000 x 1.8 = 70,200 a half-hour.
-    assert "تا ۱۲:۳۰ · ۷۰٬۲۰۰ ریال بیشتر" in running
-    assert "تا ۱۳:۰۰ · ۱۴۰٬۴۰۰ ریال بیشتر" in running
+    assert "تا ۱۲:۳۰ · ۷٬۰۲۰ تومان بیشتر" in running
+    assert "تا ۱۳:۰۰ · ۱۴٬۰۴۰ تومان بیشتر" in running
     # 20 minutes used of 4 half-hours bought: three whole half-hours come back.
-    assert "۱۶۲٬۰۰۰ ریال بابت نیم‌ساعت‌های کامل استفاده‌نشده" in running
+    assert "۱۶٬۲۰۰ تومان بابت نیم‌ساعت‌های کامل استفاده‌نشده" in running
     assert re.search(r'href="/payments/[^"]+/receipt"', running)
 
 
@@ -607,7 +607,7 @@ async def test_ending_a_stay_now_shows_the_refund_on_the_reservation(
     assert response.status_code == 303
     html = (await citizen.get(response.headers["location"])).text
     assert "زودتر پایان یافت" in html
-    assert "۱۶۲٬۰۰۰ ریال" in html
+    assert "۱۶٬۲۰۰ تومان" in html
     assert await status_of(parking, reservation_id) is ReservationStatus.ended
 
 
@@ -623,7 +623,7 @@ async def test_an_upcoming_reservation_can_change_vehicle_and_be_cancelled(
     my = (await citizen.get("/parking/my")).text
     upcoming = my[my.index('id="upcoming-title"') :]
     assert f'data-reservation-id="{reservation_id}"' in upcoming
-    assert "همهٔ مبلغ پرداختی، ۶۰٬۰۰۰ ریال، به کیف پول شما بازمی‌گردد." in upcoming
+    assert "همهٔ مبلغ پرداختی، ۶٬۰۰۰ تومان، به کیف پول شما بازمی‌گردد." in upcoming
 
     changed = await citizen.post(
         f"/parking/reservations/{reservation_id}/plate",
@@ -667,7 +667,7 @@ async def test_my_parking_reads_in_english(
 
     assert "My parking" in html
     assert "Parked now" in html
-    assert "until 11:30 · 54,000 Rial more" in html
+    assert "until 11:30 · 5,400 Toman more" in html
 
 
 async def test_signed_out_my_parking_sends_the_citizen_to_sign_in(

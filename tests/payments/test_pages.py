@@ -58,7 +58,7 @@ async def test_a_citizen_tops_up_through_the_sandbox_bank_and_gets_a_persian_rec
     bank = await http.get(start["redirect_url"])
     assert bank.status_code == 200
     assert "محیط آزمایشی" in bank.text
-    assert "۵۰۰٬۰۰۰ ریال" in bank.text
+    assert "۵۰٬۰۰۰ تومان" in bank.text
     assert "شهرداری تهران" in bank.text
 
     paid = await press_pay(http, start["redirect_url"])
@@ -77,16 +77,16 @@ async def test_a_citizen_tops_up_through_the_sandbox_bank_and_gets_a_persian_rec
 
     wallet = await http.get(back.headers["location"], headers=AS_CITIZEN)
     assert wallet.status_code == 200
-    assert "پرداخت ۵۰۰٬۰۰۰ ریال تأیید شد." in wallet.text
+    assert "پرداخت ۵۰٬۰۰۰ تومان تأیید شد." in wallet.text
     # Demo mode: the demo balance, then the top-up.
-    assert "۲٬۵۰۰٬۰۰۰ ریال" in wallet.text
+    assert "۲۵۰٬۰۰۰ تومان" in wallet.text
     # The form for another top-up starts empty.
-    assert re.search(r'id="amount_rial"[^>]*value=""', wallet.text)
+    assert re.search(r'id="amount_toman"[^>]*value=""', wallet.text)
 
     receipt = (
         await http.get(f"/api/v1/payments/{start['payment_id']}/receipt", headers=AS_CITIZEN)
     ).json()
-    assert receipt["amount_text"] == "۵۰۰٬۰۰۰ ریال"
+    assert receipt["amount_text"] == "۵۰٬۰۰۰ تومان (۵۰۰٬۰۰۰ ریال)"
     # 06:30 UTC is 10:00 in Tehran, on 5 Azar 1405.
     assert receipt["paid_at_jalali"] == "۵ آذر ۱۴۰۵، ۱۰:۰۰"
     assert receipt["card_mask"] == "6037-99**-****-0006"
@@ -96,7 +96,7 @@ async def test_a_citizen_tops_up_through_the_sandbox_bank_and_gets_a_persian_rec
     assert "رسید پرداخت" in page.text
     assert "۵ آذر ۱۴۰۵، ۱۰:۰۰" in page.text
     assert "۶۰۳۷-۹۹**-****-۰۰۰۶" in page.text
-    assert "۵۰۰٬۰۰۰ ریال" in page.text
+    assert "۵۰٬۰۰۰ تومان" in page.text
     # A top-up paid for the wallet itself: no other page to go to.
     assert "دیدن آنچه بابتش پرداخت شد" not in page.text
 
@@ -141,7 +141,7 @@ async def test_the_wallet_api_shows_the_demo_balance_and_its_ledger_line(
 
     assert response.status_code == 200
     body = response.json()
-    assert (body["balance_rial"], body["balance_text"]) == (2_000_000, "۲٬۰۰۰٬۰۰۰ ریال")
+    assert (body["balance_rial"], body["balance_text"]) == (2_000_000, "۲۰۰٬۰۰۰ تومان")
     assert [(line["kind"], line["amount_rial"]) for line in body["lines"]] == [
         ("demo_credit", 2_000_000)
     ]
@@ -174,7 +174,7 @@ async def test_a_declined_card_brings_the_citizen_back_with_a_persian_explanatio
 
     assert query_of(back.headers["location"])["payment_status"] == "failed"
     assert "بانک پرداخت را نپذیرفت. هیچ مبلغی کسر نشد." in wallet.text
-    assert "۲٬۰۰۰٬۰۰۰ ریال" in wallet.text
+    assert "۲۰۰٬۰۰۰ تومان" in wallet.text
 
 
 async def test_cancelling_at_the_bank_needs_no_card(http: httpx.AsyncClient) -> None:
@@ -276,24 +276,24 @@ async def test_a_top_up_from_the_wallet_page_accepts_persian_digits(
     http: httpx.AsyncClient,
 ) -> None:
     response = await http.post(
-        "/wallet/top-up", data={"csrf_token": CSRF, "amount_rial": "۱٬۰۰۰٬۰۰۰"}, headers=AS_CITIZEN
+        "/wallet/top-up", data={"csrf_token": CSRF, "amount_toman": "۱۰۰٬۰۰۰"}, headers=AS_CITIZEN
     )
 
     assert response.status_code == 303
     assert response.headers["location"].startswith("/sandbox-psp/pay/")
     bank = await http.get(response.headers["location"])
-    assert "۱٬۰۰۰٬۰۰۰ ریال" in bank.text
+    assert "۱۰۰٬۰۰۰ تومان" in bank.text
 
 
 async def test_a_top_up_below_the_minimum_is_refused_on_the_wallet_page_in_persian(
     http: httpx.AsyncClient,
 ) -> None:
     response = await http.post(
-        "/wallet/top-up", data={"csrf_token": CSRF, "amount_rial": "5000"}, headers=AS_CITIZEN
+        "/wallet/top-up", data={"csrf_token": CSRF, "amount_toman": "500"}, headers=AS_CITIZEN
     )
 
     assert response.status_code == 422
-    assert "مبلغ پرداخت با کارت باید دست‌کم ۱۰٬۰۰۰ ریال باشد." in response.text
+    assert "مبلغ را به تومان و با عدد صحیح بنویسید، از ۱٬۰۰۰ تومان تا ۵۰٬۰۰۰٬۰۰۰ تومان." in response.text
 
 
 async def test_an_invalid_top_up_amount_is_refused_by_the_api_in_persian(

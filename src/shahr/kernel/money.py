@@ -1,4 +1,10 @@
-"""Money is integer Rial everywhere: storage, arithmetic and APIs. Toman (÷10) only on screen."""
+"""Money is integer Rial everywhere: storage, arithmetic and APIs. Toman (÷10) only on screen.
+
+Citizens read Toman, as prices are spoken in Tehran: every page shows an amount in Toman
+(`format_toman`, the `toman` filter). Where the exact sum matters, a receipt and the bank's
+page, the exact Rial follows the Toman (`format_toman_and_rial`, the `toman_rial` filter);
+Rial is never shown alone.
+"""
 
 from __future__ import annotations
 
@@ -36,3 +42,8 @@ def format_toman(amount: int, language: str = "fa") -> str:
     # `//` floors, which would round a negative amount (a refund) away from zero.
     toman = int(amount) // 10 if amount >= 0 else -(-int(amount) // 10)
     return f"{group_thousands(toman, language)} {unit}"
+
+
+def format_toman_and_rial(amount: int, language: str = "fa") -> str:
+    """Toman first, then the exact Rial the bank moved: `۱۰٬۸۰۰ تومان (۱۰۸٬۰۰۰ ریال)`."""
+    return f"{format_toman(amount, language)} ({format_rial(amount, language)})"

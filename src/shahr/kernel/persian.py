@@ -45,6 +45,17 @@ def persian_digits(text: str) -> str:
     return text.translate(_TO_PERSIAN_DIGITS)
 
 
+PERSIAN_DECIMAL_SEPARATOR = "\u066b"  # ٫
+
+
+def format_decimal(value: float, places: int, language: str = "fa") -> str:
+    """`1.25` as `۱٫۲۵` in Persian (the Persian decimal point) or `1.25` in English."""
+    text = f"{value:,.{places}f}"
+    if language != "fa":
+        return text
+    return persian_digits(text.replace(",", "\u066c").replace(".", PERSIAN_DECIMAL_SEPARATOR))
+
+
 def normalise(text: str) -> str:
     """Normalise user input: NFC, Persian ی and ک, ASCII digits, single spaces, trimmed."""
     # Replace letters and drop direction marks before composing: a mark dropped after NFC

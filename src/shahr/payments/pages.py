@@ -11,7 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError, NotFoundError
-from shahr.kernel.persian import ascii_digits
+from shahr.kernel.money import format_toman
+from shahr.kernel.persian import ascii_digits, persian_digits
+from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import (
     BusDep,
     ClockDep,
@@ -24,7 +26,9 @@ from shahr.kernel.web.deps import (
 from shahr.payments import queries, services
 from shahr.payments.api import ERROR_STATUS, CitizenPrincipal, PspDep, citizen_id, demo_wallet_rial
 from shahr.payments.domain import (
+    MAX_PAYMENT_RIAL,
     MIN_PSP_AMOUNT_RIAL,
+    InvalidAmountError,
     PaymentNotFoundError,
     PaymentOrder,
     PaymentStatus,
@@ -48,7 +52,7 @@ PUBLIC = Depends(Admits(public=True))
 # trying signatures sends many, and each refused one is recorded and flagged (so, written).
 CALLBACKS_PER_ADDRESS = 30
 CALLBACK_WINDOW_S = 60
-# Suggested top-ups on the wallet page, in Rial (shown in Toman beside them).
+# Suggested top-ups on the wallet page, in Rial (shown in Toman, as every amount is).
 TOP_UP_CHOICES = (500_000, 1_000_000, 2_000_000)
 SAMPLE_CARD = "6037 9900 0000 0006"
 # Inside Persian text the four groups would run right to left; an isolate keeps their order.
@@ -73,6 +77,29 @@ def _parse_rial(text: str) -> int:
     if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 12:
         raise invalid_amount()
     return int(cleaned)
+
+
+def _in_page_digits(text: str) -> str:
+    return persian_digits(text) if i18n.current_language.get() == "fa" else text
+
+
+def _top_up_rial(amount_rial: str | None, amount_toman: str | None) -> int:
+    """The top-up asked for: a suggested button's Rial value, or the Toman the citizen typed."""
+    if amount_toman is not None:
+        return _parse_rial(amount_toman) * 10
+    return _parse_rial(amount_rial or "")
+
+
+def _in_toman(error: DomainError) -> DomainError:
+    """The wallet page speaks Toman: an amount refused is explained in Toman, not Rial."""
+    if not isinstance(error, InvalidAmountError):
+        return error
+    return InvalidAmountError(
+        "Type a whole number of Toman, from {minimum} to {maximum}.",
+        field="amount_toman",
+        minimum=format_toman(MIN_PSP_AMOUNT_RIAL, i18n.current_language.get()),
+        maximum=format_toman(MAX_PAYMENT_RIAL, i18n.current_language.get()),
+    )
 
 
 def _status_of(error: DomainError) -> int:
@@ -138,6 +165,7 @@ async def _render_wallet(
         "choices": TOP_UP_CHOICES,
         "minimum": MIN_PSP_AMOUNT_RIAL,
         "demo": settings.demo,
+        "demo_balance": demo_wallet_rial(settings),
         "PaymentStatus": PaymentStatus,
     }
     status = 200 if error is None else _status_of(error)
@@ -154,7 +182,8 @@ async def wallet_top_up(
     templates: TemplatesDep,
     psp: PspDep,
     bus: BusDep,
-    amount_rial: Annotated[str, Form(max_length=40)],
+    amount_rial: Annotated[str | None, Form(max_length=40)] = None,
+    amount_toman: Annotated[str | None, Form(max_length=40)] = None,
 ) -> Response:
     """Start a card top-up and send the citizen to the bank's page."""
     try:
@@ -164,12 +193,12 @@ async def wallet_top_up(
             psp,
             bus,
             citizen_id=citizen_id(principal),
-            amount_rial=_parse_rial(amount_rial),
+            amount_rial=_top_up_rial(amount_rial, amount_toman),
         )
     except DomainError as error:
         return await _render_wallet(
-            request, principal, database, clock, settings, templates, error=error,
-            amount=amount_rial,
+            request, principal, database, clock, settings, templates, error=_in_toman(error),
+            amount=amount_toman or "",
         )  # fmt: skip
     return RedirectResponse(start.redirect_url or "/wallet", status_code=303)
 
@@ -182,7 +211,7 @@ async def receipt_page(
     database: DatabaseDep,
     templates: TemplatesDep,
 ) -> Response:
-    """The receipt: amount in Rial, Jalali date and time, references, masked card."""
+    """The receipt: amount in Toman and the exact Rial, Jalali date and time, references, masked card."""
     receipt = await queries.receipt(
         database, payment_id=payment_id, citizen_id=citizen_id(principal)
     )
@@ -282,7 +311,8 @@ def _render_bank_page(
         "scenario": scenario,
         "scenarios": list(SandboxScenario),
         "pending": transaction.status is SandboxStatus.pending,
-        "sample_card": f"{LEFT_TO_RIGHT_ISOLATE}{SAMPLE_CARD}{POP_ISOLATE}",
+        # Persian digits on the Persian page: the card fields accept them as typed.
+        "sample_card": f"{LEFT_TO_RIGHT_ISOLATE}{_in_page_digits(SAMPLE_CARD)}{POP_ISOLATE}",
         "merchant_name": sandbox.merchant_name,
     }
     status = 200 if error is None else _status_of(error)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from shahr.kernel.money import format_rial
+from shahr.kernel.money import format_toman, format_toman_and_rial
 from shahr.kernel.persian import format_jalali
 from shahr.kernel.web import i18n
 from shahr.payments.domain import (
@@ -24,7 +24,13 @@ RialIn = Annotated[int, Field(strict=True, examples=[500_000])]
 
 
 def _amount_text(amount_rial: int) -> str:
-    return format_rial(amount_rial, i18n.current_language.get())
+    """A balance as every page shows it: Toman (the amounts themselves stay in Rial)."""
+    return format_toman(amount_rial, i18n.current_language.get())
+
+
+def _exact_amount_text(amount_rial: int) -> str:
+    """A receipt's amount as its page shows it: Toman, then the exact Rial."""
+    return format_toman_and_rial(amount_rial, i18n.current_language.get())
 
 
 class TopUpCreate(BaseModel):
@@ -92,7 +98,7 @@ class ReceiptOut(BaseModel):
     purpose: str
     reference: str
     amount_rial: int
-    amount_text: str = Field(description="The amount as the citizen reads it, in Rial.")
+    amount_text: str = Field(description="The amount as the receipt page shows it: Toman, then the exact Rial.")
     method: str
     status: str
     paid_at: datetime
@@ -111,7 +117,7 @@ class ReceiptOut(BaseModel):
             purpose=receipt.purpose.value,
             reference=receipt.reference,
             amount_rial=int(receipt.amount_rial),
-            amount_text=_amount_text(receipt.amount_rial),
+            amount_text=_exact_amount_text(receipt.amount_rial),
             method=receipt.method.value,
             status=receipt.status.value,
             paid_at=receipt.paid_at,

@@ -10,8 +10,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from shahr.kernel.money import format_rial, format_toman, group_thousands
-from shahr.kernel.persian import format_jalali, persian_digits
+from shahr.kernel.money import format_rial, format_toman, format_toman_and_rial, group_thousands
+from shahr.kernel.persian import format_decimal, format_jalali, persian_digits
 from shahr.kernel.web import i18n
 
 SHAHR_DIR = Path(__file__).resolve().parents[2]
@@ -44,8 +44,14 @@ def build_environment() -> Environment:
     )
     env.filters["digits"] = _digits
     env.filters["number"] = lambda n: group_thousands(int(n), i18n.current_language.get())
-    env.filters["rial"] = lambda n: format_rial(int(n), i18n.current_language.get())
+    # Money for citizens is Toman (`toman`); a receipt and the bank's page add the exact
+    # Rial after it (`toman_rial`). `rial` alone is for staff tables of bank records.
     env.filters["toman"] = lambda n: format_toman(int(n), i18n.current_language.get())
+    env.filters["toman_rial"] = lambda n: format_toman_and_rial(int(n), i18n.current_language.get())
+    env.filters["rial"] = lambda n: format_rial(int(n), i18n.current_language.get())
+    env.filters["decimal"] = lambda value, places=2: format_decimal(
+        float(value), int(places), i18n.current_language.get()
+    )
     env.filters["jalali"] = lambda moment, with_time=True: (
         format_jalali(moment, i18n.current_language.get(), with_time=with_time)
         if isinstance(moment, datetime)

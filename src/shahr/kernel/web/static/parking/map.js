@@ -34,9 +34,12 @@ function digits(value) {
   return lang === "fa" ? text.replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]) : text;
 }
 
-function grouped(amount) {
-  const text = Number(amount).toLocaleString("en-US");
-  return lang === "fa" ? digits(text.replaceAll(",", "٬")) : text;
+// Money as every page shows it (kernel/money.py's format_toman): Toman, a tenth of the Rial
+// the API gives, rounded towards zero, with Persian digits and separators on Persian pages.
+const tomanFormat = new Intl.NumberFormat(lang === "fa" ? "fa-IR" : "en-US", { maximumFractionDigits: 0 });
+
+function toman(amountRial) {
+  return `${tomanFormat.format(Math.trunc(Number(amountRial) / 10))} ${strings.toman}`;
 }
 
 function fill(template, values) {
@@ -70,9 +73,9 @@ function meterPopup(meter) {
   if (!meter.bookable) price.textContent = strings.closed;
   else if (meter.half_hour) {
     price.textContent = fill(strings.perHalfHour, {
-      amount: `${grouped(meter.half_hour)} ${strings.rial}`,
+      amount: toman(meter.half_hour),
     });
-  } else price.textContent = fill(strings.inAll, { amount: `${grouped(meter.total_rial)} ${strings.rial}` });
+  } else price.textContent = fill(strings.inAll, { amount: toman(meter.total_rial) });
   box.append(price);
   const link = document.createElement("a");
   link.className = "button primary";
