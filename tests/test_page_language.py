@@ -150,7 +150,9 @@ def caller(request: Request) -> Principal | None:
     citizen = request.headers.get("x-test-citizen")
     if citizen:
         name = mask_phone(DEMO_CITIZEN_PHONE)  # what sign-in by SMS calls a new citizen
-        return Principal(id=citizen, kind="citizen", display_name=name, roles=frozenset({Role.citizen}))
+        return Principal(
+            id=citizen, kind="citizen", display_name=name, roles=frozenset({Role.citizen})
+        )
     role = request.headers.get("x-test-staff")
     if role:
         return Principal(
@@ -359,3 +361,15 @@ def test_the_traffic_indices_read_with_persian_digits_and_decimal_point(
     assert "میانگین سرعت ۲۳ کیلومتر بر ساعت" in visible_text(persian)
     assert persian_on_english_page(english) == []
     assert "1.38 travel time index" in visible_text(english)
+
+
+@ON_SQLITE
+async def test_the_wallet_names_the_bay_and_street_of_the_stay_and_of_its_refund(
+    pages: Pages,
+) -> None:
+    persian = re.findall(r'<span class="paid-for">([^<]*)</span>', pages["wallet"]["fa"])
+    english = re.findall(r'<span class="paid-for">([^<]*)</span>', pages["wallet"]["en"])
+
+    assert len(persian) == len(english) == 2  # the payment, and the refund of its unused time
+    assert all(re.fullmatch(r"جایگاه [۰-۹]+، .+", line) for line in persian)
+    assert all(re.fullmatch(r"Bay \d+, [A-Z][\w .'-]+", line) for line in english)

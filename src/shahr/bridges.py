@@ -15,16 +15,26 @@ from shahr.kernel.container import Container
 from shahr.kernel.db import UnitOfWork
 from shahr.parking import services as parking_services
 from shahr.parking.gateways import Notice, StartedPayment, VerifiedPayment
+from shahr.parking.gateways import PaidFor as ParkingPaidFor
 from shahr.parking.schemas import render_notice
 from shahr.payments import queries as payments_queries
 from shahr.payments import services as payments_services
-from shahr.payments.domain import DEMO_WALLET_RIAL
+from shahr.payments.domain import DEMO_WALLET_RIAL, PaidFor
 from shahr.payments.events import PaymentVerified
 from shahr.payments.gateways import PSP
 from shahr.payments.services import PaymentStart
 
 # Deliveries of `PaymentVerified` parking takes at once (each locks its own reservation).
 PAYMENT_EVENT_WORKERS = 4
+
+
+def _paid_for(named: ParkingPaidFor | None) -> PaidFor | None:
+    """Parking's words for what a payment buys, in payments' own class."""
+    if named is None:
+        return None
+    return PaidFor(
+        street_fa=named.street_fa, street_en=named.street_en, bay_number=named.bay_number
+    )
 
 
 def _started(start: PaymentStart) -> StartedPayment:
@@ -53,6 +63,7 @@ class PaymentsForParking:
         reference: str,
         return_url: str,
         method: str,
+        paid_for: ParkingPaidFor | None = None,
     ) -> StartedPayment:
         c = self._container
         start = await payments_services.request_payment(
@@ -67,6 +78,7 @@ class PaymentsForParking:
             return_url=return_url,
             method="wallet" if method == "wallet" else "psp",
             demo_wallet_rial=self._demo_wallet_rial,
+            paid_for=_paid_for(paid_for),
         )
         return _started(start)
 
@@ -79,6 +91,7 @@ class PaymentsForParking:
         purpose: str,
         reference: str,
         return_url: str,
+        paid_for: ParkingPaidFor | None = None,
     ) -> StartedPayment:
         start = await payments_services.pay_from_wallet_within(
             transaction,
@@ -90,6 +103,7 @@ class PaymentsForParking:
             reference=reference,
             return_url=return_url,
             demo_wallet_rial=self._demo_wallet_rial,
+            paid_for=_paid_for(paid_for),
         )
         return _started(start)
 

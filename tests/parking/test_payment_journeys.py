@@ -41,6 +41,7 @@ from shahr.kernel.settings import Settings
 from shahr.kernel.stream import Handler, InProcessStream, StreamMessage
 from shahr.parking import services
 from shahr.parking.gateways import (
+    PaidFor,
     PaymentPort,
     StartedPayment,
     StaticVehicleDirectory,
@@ -163,6 +164,7 @@ class FlakyRefunds:
         reference: str,
         return_url: str,
         method: str,
+        paid_for: PaidFor | None = None,
     ) -> StartedPayment:
         return await self._inner.request_payment(
             citizen_id=citizen_id,
@@ -171,6 +173,7 @@ class FlakyRefunds:
             reference=reference,
             return_url=return_url,
             method=method,
+            paid_for=paid_for,
         )
 
     async def pay_from_wallet(
@@ -182,6 +185,7 @@ class FlakyRefunds:
         purpose: str,
         reference: str,
         return_url: str,
+        paid_for: PaidFor | None = None,
     ) -> StartedPayment:
         return await self._inner.pay_from_wallet(
             transaction,
@@ -190,6 +194,7 @@ class FlakyRefunds:
             purpose=purpose,
             reference=reference,
             return_url=return_url,
+            paid_for=paid_for,
         )
 
     async def refund(self, *, reference: str, amount_rial: int, reason: str) -> None:

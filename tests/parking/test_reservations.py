@@ -39,6 +39,7 @@ from shahr.parking.events import (
 from shahr.parking.gateways import (
     FakePayments,
     Notice,
+    PaidFor,
     StaticVehicleDirectory,
 )
 from shahr.parking.services import (
@@ -95,6 +96,8 @@ async def test_a_reservation_holds_the_bay_pending_and_starts_its_payment(
             "reference": reservation.id,
             "return_url": f"/parking/reservations/{reservation.id}",
             "method": "psp",
+            # What the wallet's line will name: the bay and its street, in both languages.
+            "paid_for": PaidFor("خیابان زرافشان", "Zarafshan Street", bay_number=2),
         }
     ]
     assert start.payment is not None

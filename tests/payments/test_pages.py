@@ -293,7 +293,10 @@ async def test_a_top_up_below_the_minimum_is_refused_on_the_wallet_page_in_persi
     )
 
     assert response.status_code == 422
-    assert "مبلغ را به تومان و با عدد صحیح بنویسید، از ۱٬۰۰۰ تومان تا ۵۰٬۰۰۰٬۰۰۰ تومان." in response.text
+    assert (
+        "مبلغ را به تومان و با عدد صحیح بنویسید، از ۱٬۰۰۰ تومان تا ۵۰٬۰۰۰٬۰۰۰ تومان."
+        in response.text
+    )
 
 
 async def test_an_invalid_top_up_amount_is_refused_by_the_api_in_persian(

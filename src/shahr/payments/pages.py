@@ -211,7 +211,7 @@ async def receipt_page(
     database: DatabaseDep,
     templates: TemplatesDep,
 ) -> Response:
-    """The receipt: amount in Toman and the exact Rial, Jalali date and time, references, masked card."""
+    """The receipt: Toman and the exact Rial, the Jalali date and time, references, card."""
     receipt = await queries.receipt(
         database, payment_id=payment_id, citizen_id=citizen_id(principal)
     )

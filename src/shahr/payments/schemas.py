@@ -98,7 +98,9 @@ class ReceiptOut(BaseModel):
     purpose: str
     reference: str
     amount_rial: int
-    amount_text: str = Field(description="The amount as the receipt page shows it: Toman, then the exact Rial.")
+    amount_text: str = Field(
+        description="The amount as the receipt page shows it: Toman, then the exact Rial."
+    )
     method: str
     status: str
     paid_at: datetime

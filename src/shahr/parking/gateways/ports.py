@@ -33,6 +33,18 @@ class VerifiedPayment:
 
 
 @dataclass(frozen=True)
+class PaidFor:
+    """What a parking payment buys, for the citizen's wallet line: a bay on a street.
+
+    Plain data, the street in both languages, so the wallet names it in its reader's.
+    """
+
+    street_fa: str
+    street_en: str
+    bay_number: int
+
+
+@dataclass(frozen=True)
 class StartedPayment:
     """A payment begun: by card, where to send the citizen; from the wallet, already paid."""
 
@@ -53,6 +65,7 @@ class PaymentPort(Protocol):
         reference: str,
         return_url: str,
         method: str,
+        paid_for: PaidFor | None = None,
     ) -> StartedPayment:
         """Start a card payment of `amount_rial` for `purpose`; verified, it comes as an event."""
         ...
@@ -66,6 +79,7 @@ class PaymentPort(Protocol):
         purpose: str,
         reference: str,
         return_url: str,
+        paid_for: PaidFor | None = None,
     ) -> StartedPayment:
         """Debit the citizen's wallet inside `transaction`, which the caller then commits.
 
@@ -110,6 +124,7 @@ class FakePayments:
         reference: str,
         return_url: str,
         method: str,
+        paid_for: PaidFor | None = None,
     ) -> StartedPayment:
         if self.fail_with is not None:
             raise self.fail_with
@@ -123,6 +138,7 @@ class FakePayments:
                 "reference": reference,
                 "return_url": return_url,
                 "method": method,
+                "paid_for": paid_for,
             }
         )
         return StartedPayment(
@@ -138,6 +154,7 @@ class FakePayments:
         purpose: str,
         reference: str,
         return_url: str,
+        paid_for: PaidFor | None = None,
     ) -> StartedPayment:
         started = await self.request_payment(
             citizen_id=citizen_id,
@@ -146,6 +163,7 @@ class FakePayments:
             reference=reference,
             return_url=return_url,
             method="wallet",
+            paid_for=paid_for,
         )
         return StartedPayment(started.payment_id, "settled", "wallet", amount_rial, None)
 

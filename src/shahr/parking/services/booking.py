@@ -32,7 +32,7 @@ from shahr.parking.gateways import EXTENSION_PURPOSE, RESERVATION_PURPOSE, Start
 from shahr.parking.persistence import ReservationUnitOfWork
 from shahr.parking.queries import InventorySnapshot, window_price
 from shahr.parking.services.events import confirmed_event, extended_event_of
-from shahr.parking.services.payments import WALLET, PaymentTaken, pay_now
+from shahr.parking.services.payments import WALLET, PaymentTaken, paid_for, pay_now
 from shahr.parking.services.ports import ParkingPorts, writing
 from shahr.parking.services.quotes import (
     PriceChangedError,
@@ -198,6 +198,7 @@ async def start_card_payment(
             reference=reservation.id,
             return_url=return_url or f"/parking/reservations/{reservation.id}",
             method="psp",
+            paid_for=await paid_for(ports, reservation),
         )
     except DomainError:
         # Refused or unreachable (PSP down): no money moved, so the hold goes. Any other
@@ -236,6 +237,7 @@ async def pay_reservation(
         reference=reservation.id,
         return_url=return_url or f"/parking/reservations/{reservation.id}",
         method="psp",
+        paid_for=await paid_for(ports, reservation),
     )
 
 

@@ -22,6 +22,7 @@ from shahr.parking.events import ReservationConfirmed, ReservationExtended
 from shahr.parking.gateways import (
     EXTENSION_PURPOSE,
     RESERVATION_PURPOSE,
+    PaidFor,
     StartedPayment,
     VerifiedPayment,
 )
@@ -34,6 +35,15 @@ log = logging.getLogger(__name__)
 
 PARKING_PURPOSES = frozenset({RESERVATION_PURPOSE, EXTENSION_PURPOSE})
 WALLET = "wallet"
+
+
+async def paid_for(ports: ParkingPorts, reservation: Reservation) -> PaidFor | None:
+    """The bay and street a reservation's payment buys, for the citizen's wallet line."""
+    found = (await ports.inventory.current()).bays.get(BayId(reservation.bay_id))
+    if found is None:
+        return None
+    meter, bay = found
+    return PaidFor(street_fa=meter.street_fa, street_en=meter.street_en, bay_number=bay.number)
 
 
 def unused_payment_reason(payment_id: str) -> str:
@@ -110,6 +120,7 @@ async def pay_now(
         purpose=purpose,
         reference=reservation.id,
         return_url=return_url or f"/parking/reservations/{reservation.id}",
+        paid_for=await paid_for(ports, reservation),
     )
     payment = VerifiedPayment(
         payment_id=started.payment_id,

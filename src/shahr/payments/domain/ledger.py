@@ -147,6 +147,33 @@ class Books:
 
 
 @dataclass(frozen=True)
+class PaidFor:
+    """What a payment bought, as its payer names it: a bay on a street.
+
+    Kept as data, the street in both languages, so each page names it in its reader's.
+    """
+
+    street_fa: str
+    street_en: str
+    bay_number: int
+
+    def as_data(self) -> dict[str, str | int]:
+        return {"street_fa": self.street_fa, "street_en": self.street_en, "bay": self.bay_number}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, object] | None) -> PaidFor | None:
+        """Read back what `as_data` stored; None for an order that named nothing."""
+        if not data:
+            return None
+        bay = data.get("bay")
+        return cls(
+            street_fa=str(data.get("street_fa", "")),
+            street_en=str(data.get("street_en", "")),
+            bay_number=bay if isinstance(bay, int) else 0,
+        )
+
+
+@dataclass(frozen=True)
 class LedgerLine:
     """One entry on an account's statement, with the transaction it belongs to."""
 
@@ -157,6 +184,8 @@ class LedgerLine:
     reference: str | None
     payment_id: PaymentId | None
     created_at: datetime
+    # What the payment (or the refund of one) was for, when its payer said.
+    paid_for: PaidFor | None = None
 
 
 @dataclass(frozen=True)

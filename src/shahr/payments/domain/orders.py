@@ -16,6 +16,7 @@ from shahr.payments.domain.errors import (
 from shahr.payments.domain.ledger import (
     Entry,
     JournalTransaction,
+    PaidFor,
     payment_key,
     psp_clearing_account,
     revenue_account,
@@ -42,6 +43,7 @@ VERIFY_WINDOW = timedelta(minutes=15)
 MIN_PSP_AMOUNT_RIAL = Rial(10_000)
 MAX_PAYMENT_RIAL = Rial(500_000_000)
 MAX_REFERENCE_LENGTH = 120
+MAX_STREET_LENGTH = 150
 MERCHANT_NAME_FA = "شهرداری تهران"
 
 _TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
@@ -102,6 +104,20 @@ def check_reference(reference: str) -> str:
     return text
 
 
+def check_paid_for(paid_for: PaidFor) -> PaidFor:
+    """A street named in both languages, up to 150 characters, and a bay numbered from 1."""
+    streets = (paid_for.street_fa.strip(), paid_for.street_en.strip())
+    if (
+        not all(streets)
+        or any(len(street) > MAX_STREET_LENGTH for street in streets)
+        or paid_for.bay_number < 1
+    ):
+        raise InvalidPaymentRequestError(
+            "What a payment is for names a street and a bay number.", field="paid_for"
+        )
+    return PaidFor(streets[0], streets[1], paid_for.bay_number)
+
+
 def check_return_url(url: str) -> str:
     """A path on this site: the citizen is sent there afterwards, so it is no open redirect."""
     if (
@@ -148,6 +164,7 @@ class PaymentOrder:
     trace_no: str | None = None
     rrn: str | None = None
     card_mask: str | None = None
+    paid_for: PaidFor | None = None
 
     @classmethod
     def new(
@@ -162,6 +179,7 @@ class PaymentOrder:
         return_url: str,
         psp: str | None,
         now: datetime,
+        paid_for: PaidFor | None = None,
     ) -> PaymentOrder:
         if purpose is Purpose.top_up and method is Method.wallet:
             raise InvalidPaymentRequestError(
@@ -178,6 +196,7 @@ class PaymentOrder:
             created_at=now,
             expires_at=now + PAYMENT_WINDOW,
             psp=psp if method is Method.psp else None,
+            paid_for=None if paid_for is None else check_paid_for(paid_for),
         )
 
     @property
@@ -304,6 +323,7 @@ class Receipt:
     card_mask: str | None
     # The page of what was paid for (the payer's return address: a path on this site).
     paid_for_url: str | None = None
+    paid_for: PaidFor | None = None
 
 
 def receipt_of(order: PaymentOrder, *, merchant_name: str = MERCHANT_NAME_FA) -> Receipt:
@@ -324,4 +344,5 @@ def receipt_of(order: PaymentOrder, *, merchant_name: str = MERCHANT_NAME_FA) ->
         rrn=order.rrn,
         card_mask=order.card_mask,
         paid_for_url=order.return_url,
+        paid_for=order.paid_for,
     )

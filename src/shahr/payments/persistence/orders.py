@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
@@ -11,6 +12,7 @@ from shahr.payments.domain import (
     PAID_STATUSES,
     CallbackOutcome,
     Method,
+    PaidFor,
     PaymentId,
     PaymentOrder,
     PaymentStatus,
@@ -67,6 +69,23 @@ class OrderRepository(Repository):
             .execution_options(populate_existing=True)
         )
         return list(rows)
+
+    async def paid_for_by_reference(self, references: Collection[str | None]) -> dict[str, PaidFor]:
+        """What the orders for these references say they bought, by reference."""
+        wanted = [r for r in references if r]
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(OrderRow.reference, OrderRow.paid_for)
+            .where(OrderRow.reference.in_(wanted), OrderRow.paid_for.is_not(None))
+            .order_by(OrderRow.created_at)
+        )
+        named: dict[str, PaidFor] = {}
+        for reference, data in rows:
+            paid_for = PaidFor.from_data(data)
+            if paid_for is not None:
+                named.setdefault(reference, paid_for)
+        return named
 
     async def lock(self, payment_id: str) -> PaymentOrder | None:
         """The order, locked until the commit: two callbacks or verifications take turns."""

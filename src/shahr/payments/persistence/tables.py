@@ -23,6 +23,7 @@ from shahr.kernel.db import Base, UtcDateTime
 from shahr.kernel.money import Rial
 from shahr.payments.domain import (
     Method,
+    PaidFor,
     PaymentId,
     PaymentOrder,
     PaymentStatus,
@@ -111,6 +112,8 @@ class OrderRow(Base):
     trace_no: Mapped[str | None] = mapped_column(String(40))
     rrn: Mapped[str | None] = mapped_column(String(40))
     card_mask: Mapped[str | None] = mapped_column(String(32))
+    # What the payer says it bought (`PaidFor.as_data`): a street in both languages, a bay.
+    paid_for: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class CallbackRow(Base):
@@ -208,6 +211,7 @@ def order_of(row: OrderRow) -> PaymentOrder:
         trace_no=row.trace_no,
         rrn=row.rrn,
         card_mask=row.card_mask,
+        paid_for=PaidFor.from_data(row.paid_for),
     )
 
 
@@ -234,6 +238,7 @@ def _order_values(order: PaymentOrder) -> dict[str, Any]:
         "trace_no": order.trace_no,
         "rrn": order.rrn,
         "card_mask": order.card_mask,
+        "paid_for": None if order.paid_for is None else order.paid_for.as_data(),
     }
 
 

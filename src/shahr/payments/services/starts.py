@@ -13,6 +13,7 @@ from shahr.kernel.money import Rial
 from shahr.payments.domain import (
     InsufficientBalanceError,
     Method,
+    PaidFor,
     PaymentId,
     PaymentOrder,
     PaymentStatus,
@@ -52,6 +53,7 @@ async def request_payment(
     return_url: str,
     method: Literal["psp", "wallet"],
     demo_wallet_rial: int = 0,
+    paid_for: PaidFor | None = None,
 ) -> PaymentStart:
     """Start paying `amount_rial` for `purpose`/`reference`, in a transaction of its own.
 
@@ -69,6 +71,7 @@ async def request_payment(
         return_url=return_url,
         method=method,
         psp=psp.name,
+        paid_for=paid_for,
     )
     if order.method is Method.wallet:
         async with PaymentsUnitOfWork(database) as uow:
@@ -101,6 +104,7 @@ async def pay_from_wallet_within(
     reference: str,
     return_url: str,
     demo_wallet_rial: int = 0,
+    paid_for: PaidFor | None = None,
 ) -> PaymentStart:
     """Debit the wallet inside the caller's open transaction: its commit books both or neither.
 
@@ -117,6 +121,7 @@ async def pay_from_wallet_within(
         return_url=return_url,
         method="wallet",
         psp=None,
+        paid_for=paid_for,
     )
     return await _debit_wallet(
         PaymentsUnitOfWork.joining(outer), clock, bus, order, demo_wallet_rial
@@ -133,6 +138,7 @@ def _new_order(
     return_url: str,
     method: str,
     psp: str | None,
+    paid_for: PaidFor | None,
 ) -> PaymentOrder:
     return PaymentOrder.new(
         PaymentId(str(uuid.uuid4())),
@@ -144,6 +150,7 @@ def _new_order(
         return_url=return_url,
         psp=psp,
         now=clock.now(),
+        paid_for=paid_for,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
@@ -69,8 +70,11 @@ async def wallet_statement(
         )
     account = wallet_account(citizen_id)
     async with PaymentsUnitOfWork(database) as uow:
+        lines = await uow.ledger.lines(account, limit=limit)
+        # A payment and the refunds of it share its reference: each line names what it was for.
+        named = await uow.orders.paid_for_by_reference({line.reference for line in lines})
         return WalletStatement(
             citizen_id=citizen_id,
             balance_rial=await uow.ledger.balance(account),
-            lines=tuple(await uow.ledger.lines(account, limit=limit)),
+            lines=tuple(replace(line, paid_for=named.get(line.reference or "")) for line in lines),
         )
