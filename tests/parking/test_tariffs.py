@@ -135,11 +135,25 @@ def test_the_shipped_book_starts_with_the_1403_tariff_on_1_farvardin_1403() -> N
     assert tariff.rates[RateGroup.heavy] == Rates(61_000, 75_000)
 
 
+def test_a_tariff_is_named_by_its_year_and_revision_and_its_prices_carry_the_name() -> None:
+    shipped = shipped_tariffs().in_force(date(2026, 12, 5))
+    revised = parse_tariffs({"tariffs": [{**_entry("1405b"), "year": 1405, "revision": 2}]})
+    unnamed = parse_tariffs({"tariffs": [{**_entry("x"), "effective_from": "2026-03-21"}]})
+
+    assert (shipped.year, shipped.revision) == (1403, 1)
+    price = revised.version("1405b").price(60, VehicleKind.car, StreetClass.D)
+    assert (price.tariff_year, price.tariff_revision) == (1405, 2)
+    # Without a year, a tariff is named by the Jalali year it takes effect in (1 Farvardin 1405).
+    assert (unnamed.version("x").year, unnamed.version("x").revision) == (1405, 1)
+
+
 def test_a_malformed_tariff_is_refused() -> None:
     with pytest.raises(TariffFileError):
         parse_tariffs({"tariffs": [{**_entry("x"), "higher_after_min": 45}]})
     with pytest.raises(TariffFileError):
         parse_tariffs({"tariffs": [{**_entry("x"), "class_multiplier_bp": {"A": 18000}}]})
+    with pytest.raises(TariffFileError):
+        parse_tariffs({"tariffs": [{**_entry("x"), "revision": 0}]})
     with pytest.raises(TariffFileError):
         TariffBook(())
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 
 import jdatetime
 
@@ -64,6 +64,11 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFC", text.translate(_ARABIC_TO_PERSIAN_LETTERS))
     text = ascii_digits(text)
     return " ".join(text.split())
+
+
+def jalali_year(day: date) -> int:
+    """The Jalali year a calendar day falls in: 5 December 2026 is in 1405."""
+    return int(jdatetime.date.fromgregorian(date=day).year)
 
 
 def jalali(moment: datetime) -> jdatetime.datetime:

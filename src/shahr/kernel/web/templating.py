@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from shahr.kernel.money import format_rial, format_toman, format_toman_and_rial, group_thousands
-from shahr.kernel.persian import format_decimal, format_jalali, persian_digits
+from shahr.kernel.persian import format_decimal, format_jalali, jalali_year, persian_digits
 from shahr.kernel.web import i18n
 
 SHAHR_DIR = Path(__file__).resolve().parents[2]
@@ -52,6 +52,7 @@ def build_environment() -> Environment:
     env.filters["decimal"] = lambda value, places=2: format_decimal(
         float(value), int(places), i18n.current_language.get()
     )
+    env.filters["jalali_year"] = jalali_year
     env.filters["jalali"] = lambda moment, with_time=True: (
         format_jalali(moment, i18n.current_language.get(), with_time=with_time)
         if isinstance(moment, datetime)

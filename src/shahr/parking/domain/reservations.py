@@ -148,6 +148,19 @@ class Reservation:
         return TimeWindow(self.starts_at, self.paid_ends_at)
 
     @property
+    def stayed_until(self) -> datetime:
+        """The end a citizen is shown: when a stay was ended early, that moment, not the
+        booked end; otherwise the end paid for."""
+        if self.status is ReservationStatus.ended and self.ended_at is not None:
+            return self.ended_at
+        return self.paid_ends_at
+
+    @property
+    def stayed_min(self) -> int:
+        """Whole minutes from the start to `stayed_until`."""
+        return int((self.stayed_until - self.starts_at).total_seconds() // 60)
+
+    @property
     def extension_pending(self) -> bool:
         return self.extension_from is not None
 

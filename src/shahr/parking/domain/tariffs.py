@@ -18,6 +18,7 @@ from typing import Any
 
 from shahr.kernel.errors import DomainError
 from shahr.kernel.money import Rial
+from shahr.kernel.persian import jalali_year
 
 BASIS_POINTS = 10_000
 
@@ -82,6 +83,9 @@ class Price:
     class_multiplier_bp: int
     vehicle_share_bp: int
     total_rial: Rial
+    # The tariff's own name: the (Jalali) year it was set for and its revision that year.
+    tariff_year: int = 0
+    tariff_revision: int = 1
 
     @property
     def free_rial(self) -> Rial:
@@ -113,8 +117,16 @@ class Tariff:
     higher_after_min: int = 120
     free_first_min: int = 0
     source: str = ""
+    # The Jalali year the tariff was set for (its name: "the 1403 tariff") and its
+    # revision within that year; without a year, the year it takes effect in.
+    year: int = 0
+    revision: int = 1
 
     def __post_init__(self) -> None:
+        if not self.year:
+            object.__setattr__(self, "year", jalali_year(self.effective_from))
+        if self.revision < 1:
+            raise TariffFileError(f"tariff {self.version}: revisions are numbered from 1")
         if self.unit_min <= 0:
             raise TariffFileError(f"tariff {self.version}: the unit must be positive")
         for name in ("higher_after_min", "free_first_min"):
@@ -175,6 +187,8 @@ class Tariff:
             class_multiplier_bp=self.class_multiplier_bp[street_class],
             vehicle_share_bp=self.share_bp(kind),
             total_rial=Rial(first * first_unit + later * later_unit),
+            tariff_year=self.year,
+            tariff_revision=self.revision,
         )
 
 
@@ -241,6 +255,8 @@ def _tariff(entry: Any) -> Tariff:
             higher_after_min=entry.get("higher_after_min", 120),
             free_first_min=entry.get("free_first_min", 0),
             source=entry.get("source", ""),
+            year=int(entry.get("year", 0)),
+            revision=int(entry.get("revision", 1)),
         )
     except (KeyError, TypeError, ValueError, IndexError) as error:
         if isinstance(error, TariffFileError):

@@ -109,6 +109,7 @@ async def _reservation_page(
         "running": r.status is ReservationStatus.confirmed and r.starts_at <= now < r.paid_ends_at,
         "upcoming": r.status is ReservationStatus.confirmed and now < r.starts_at,
         "receipts": receipts_of(view),
+        "tariff": ports.rules.tariffs.version(r.tariff_version),
         "errors": errors or {},
         "now": now,
         **formatting(),

@@ -266,9 +266,15 @@ async def http(container: Container) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+# The walk's pages are plain text: walked once per run, then read by each test.
+WALKED: dict[str, Pages] = {}
+
+
 @pytest.fixture
 async def pages(container: Container, clock: FixedClock, http: httpx.AsyncClient) -> Pages:
-    return await walk(container, clock, http)
+    if "pages" not in WALKED:
+        WALKED["pages"] = await walk(container, clock, http)
+    return WALKED["pages"]
 
 
 # The walk is the same on both databases; SQLite is enough to read its pages.
@@ -373,3 +379,34 @@ async def test_the_wallet_names_the_bay_and_street_of_the_stay_and_of_its_refund
     assert len(persian) == len(english) == 2  # the payment, and the refund of its unused time
     assert all(re.fullmatch(r"جایگاه [۰-۹]+، .+", line) for line in persian)
     assert all(re.fullmatch(r"Bay \d+, [A-Z][\w .'-]+", line) for line in english)
+
+
+@ON_SQLITE
+async def test_a_stay_ended_early_shows_when_it_ended_not_its_booked_end(pages: Pages) -> None:
+    # Booked 11:00 to 13:00, ended at 11:10.
+    reservation = {language: visible_text(pages["reservation"][language]) for language in LANGUAGES}
+    mine = {language: visible_text(pages["my parking"][language]) for language in LANGUAGES}
+
+    assert "۱۱:۰۰ تا ۱۱:۱۰ (۱۰ دقیقه، به وقت تهران)" in reservation["fa"]
+    assert "زودتر پایان یافت؛ رزرو تا ۱۳:۰۰ بود." in reservation["fa"]
+    assert (
+        "11:00 to 11:10 (10 min, Tehran time) Ended early; booked until 13:00." in reservation["en"]
+    )
+    assert "تا ۱۱:۱۰" in mine["fa"]
+    assert "to 11:10" in mine["en"]
+    assert "13:00" not in mine["en"]
+
+
+@ON_SQLITE
+async def test_the_tariff_in_force_is_named_by_its_year_and_says_it_is_not_this_years(
+    pages: Pages,
+) -> None:
+    # The shipped book holds the 1403 tariff; the stay is on 5 Azar 1405.
+    for name in ("meter", "quote"):
+        assert "تعرفهٔ پارک حاشیه‌ای ۱۴۰۳، نسخهٔ ۱" in visible_text(pages[name]["fa"])
+        assert "تعرفهٔ ۱۴۰۵ هنوز افزوده نشده است." in visible_text(pages[name]["fa"])
+        assert "Street parking tariff 1403, version 1" in visible_text(pages[name]["en"])
+        assert "none for 1405 has been added yet." in visible_text(pages[name]["en"])
+    assert "Tariff Street parking tariff 1403, version 1" in visible_text(
+        pages["reservation"]["en"]
+    )
