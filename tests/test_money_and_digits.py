@@ -5,13 +5,15 @@ the wallet and ended early, a top-up paid at the sandbox bank), in Persian and i
 
 - a Persian page's visible text has no ASCII digits, an English page's no Persian letters;
 - every amount is in Toman first; Rial appears only on the receipt and the bank's pages,
-  right after the Toman.
+  right after the Toman;
+- the wallet names the bay and street each line paid for, a stay ended early shows when it
+  ended, and the tariff is named by its year and version (saying when it is an older year's).
 
-Visible text is what a reader sees: text nodes outside <script>, <style> and <template>, no
-attributes. What is deliberately kept as typed is allowed, and listed here:
+Visible text is what a reader sees: text nodes outside <script>, <style> and <template>, and
+fields' placeholders; no other attributes. What is deliberately kept is allowed, listed here:
 - on Persian pages, text inside an element marked `translate="no"` (HTML's own mark for
-  "not language text"): payment numbers and references, which are identifiers a citizen
-  quotes back to support exactly as printed;
+  "not language text"): payment numbers, references and meters' device ids, identifiers
+  a citizen quotes back to support, or matches to a label, exactly as printed;
 - on Persian pages, "CVV2", the card code's name as every Iranian bank prints it;
 - on English pages, the language switch's "فارسی", and the Persian on a plate (a plate is
   shown as the metal reads, with its English reading beside it).
@@ -30,6 +32,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from fastapi import Request
+from jinja2 import DictLoader
 
 from shahr.bootstrap import Container
 from shahr.demo.domain import DEMO_CITIZEN_PHONE
@@ -77,19 +80,21 @@ class VisibleText(HTMLParser):
         self.runs: list[Run] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in VOID_ELEMENTS:
-            return
         found = dict(attrs)
         classes = set((found.get("class") or "").split())
         parent = self.stack[-1] if self.stack else (tag, False, False, False)
-        self.stack.append(
-            (
-                tag,
-                parent[1] or tag in SKIPPED_ELEMENTS,
-                parent[2] or found.get("translate") == "no",
-                parent[3] or bool(classes & ENGLISH_PAGE_KEEPS_CLASSES),
-            )
+        here = (
+            tag,
+            parent[1] or tag in SKIPPED_ELEMENTS,
+            parent[2] or found.get("translate") == "no",
+            parent[3] or bool(classes & ENGLISH_PAGE_KEEPS_CLASSES),
         )
+        # A field's placeholder is read on screen like text, though it is an attribute.
+        placeholder = (found.get("placeholder") or "").strip()
+        if placeholder and not here[1]:
+            self.runs.append(Run(placeholder, here[2], here[3]))
+        if tag not in VOID_ELEMENTS:
+            self.stack.append(here)
 
     def handle_endtag(self, tag: str) -> None:
         for depth in range(len(self.stack) - 1, -1, -1):
@@ -170,11 +175,13 @@ def hidden(html: str, name: str) -> str:
 class Pages(dict[str, dict[str, str]]):
     """Each page by name, rendered in each language when the journey passed it."""
 
-    async def keep(self, http: httpx.AsyncClient, name: str, path: str, **headers: str) -> str:
+    async def keep(
+        self, http: httpx.AsyncClient, name: str, path: str, status: int = 200, **headers: str
+    ) -> str:
         for language in LANGUAGES:
             http.cookies.set(LANGUAGE_COOKIE, language)
             response = await http.get(path, headers=headers)
-            assert response.status_code == 200, f"{name} ({path}): {response.status_code}"
+            assert response.status_code == status, f"{name} ({path}): {response.status_code}"
             self.setdefault(name, {})[language] = response.text
         http.cookies.set(LANGUAGE_COOKIE, "fa")
         return self[name]["fa"]
@@ -245,6 +252,7 @@ async def walk(container: Container, clock: FixedClock, http: httpx.AsyncClient)
     receipt = re.findall(r'href="(/payments/[^"]+/receipt)"', wallet)[0]
     await pages.keep(http, "receipt", receipt)
     await pages.keep(http, "traffic", "/traffic")
+    await pages.keep(http, "not found", "/parking/reservations/no-such-stay", status=404)
     await pages.keep(http, "sandbox console", "/sandbox-psp", **{"x-test-staff": Role.admin.value})
     return pages
 
@@ -286,7 +294,7 @@ async def test_persian_pages_show_only_persian_digits(pages: Pages) -> None:
     found = {name: ascii_digits_on_persian_page(page["fa"]) for name, page in pages.items()}
 
     assert {name: runs for name, runs in found.items() if runs} == {}
-    assert len(found) == 14
+    assert len(found) == 15
 
 
 @ON_SQLITE
@@ -410,3 +418,24 @@ async def test_the_tariff_in_force_is_named_by_its_year_and_says_it_is_not_this_
     assert "Tariff Street parking tariff 1403, version 1" in visible_text(
         pages["reservation"]["en"]
     )
+
+
+def in_language(language: i18n.Language) -> str:
+    token = i18n.current_language.set(language)
+    try:
+        return ENVIRONMENT.get_template("constant.html").render()
+    finally:
+        i18n.current_language.reset(token)
+
+
+ENVIRONMENT = build_environment()
+
+
+def test_a_filter_on_a_constant_writes_in_the_language_of_each_page_it_renders() -> None:
+    # One compiled template serves every page: a constant is not formatted once for all.
+    source = "{{ '12'|digits }} · {{ 120000|toman }} · {{ 1.25|decimal(2) }}"
+    ENVIRONMENT.loader = DictLoader({"constant.html": source})
+
+    assert in_language("fa") == "۱۲ · ۱۲٬۰۰۰ تومان · ۱٫۲۵"
+    assert in_language("en") == "12 · 12,000 Toman · 1.25"
+    assert in_language("fa") == "۱۲ · ۱۲٬۰۰۰ تومان · ۱٫۲۵"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from shahr.kernel.money import format_rial, format_toman, format_toman_and_rial, group_thousands
 from shahr.kernel.persian import format_decimal, format_jalali, jalali_year, persian_digits
@@ -24,9 +26,34 @@ def _template_dirs() -> list[Path]:
     return [shell, *areas]
 
 
-def _digits(value: object) -> str:
+def _in_page_language(write: Callable[..., str]) -> Callable[..., str]:
+    """A filter that writes in the request's language (`write(value, ..., language=...)`).
+
+    Marked as needing the template context so that Jinja never computes it once, when the
+    template is compiled: `'12'|digits` folded on a Persian page would stay `۱۲` on every
+    English page the same compiled template renders afterwards.
+    """
+
+    @pass_context
+    def apply(_context: Context, value: Any, *args: Any, **kwargs: Any) -> str:
+        return write(value, *args, language=i18n.current_language.get(), **kwargs)
+
+    return apply
+
+
+def _digits(value: object, *, language: str) -> str:
     text = str(value)
-    return persian_digits(text) if i18n.current_language.get() == "fa" else text
+    return persian_digits(text) if language == "fa" else text
+
+
+def _jalali(moment: object, with_time: bool = True, *, language: str) -> str:
+    if not isinstance(moment, datetime):
+        return ""
+    return format_jalali(moment, language, with_time=with_time)
+
+
+def _decimal(value: object, places: int = 2, *, language: str) -> str:
+    return format_decimal(float(str(value)), int(places), language)
 
 
 def build_environment() -> Environment:
@@ -42,22 +69,18 @@ def build_environment() -> Environment:
         lambda s, p, n, **kw: i18n.ngettext(s, p, n, **kw),
         newstyle=False,
     )
-    env.filters["digits"] = _digits
-    env.filters["number"] = lambda n: group_thousands(int(n), i18n.current_language.get())
+    env.filters["digits"] = _in_page_language(_digits)
+    env.filters["number"] = _in_page_language(lambda n, language: group_thousands(int(n), language))
     # Money for citizens is Toman (`toman`); a receipt and the bank's page add the exact
     # Rial after it (`toman_rial`). `rial` alone is for staff tables of bank records.
-    env.filters["toman"] = lambda n: format_toman(int(n), i18n.current_language.get())
-    env.filters["toman_rial"] = lambda n: format_toman_and_rial(int(n), i18n.current_language.get())
-    env.filters["rial"] = lambda n: format_rial(int(n), i18n.current_language.get())
-    env.filters["decimal"] = lambda value, places=2: format_decimal(
-        float(value), int(places), i18n.current_language.get()
+    env.filters["toman"] = _in_page_language(lambda n, language: format_toman(int(n), language))
+    env.filters["toman_rial"] = _in_page_language(
+        lambda n, language: format_toman_and_rial(int(n), language)
     )
+    env.filters["rial"] = _in_page_language(lambda n, language: format_rial(int(n), language))
+    env.filters["decimal"] = _in_page_language(_decimal)
+    env.filters["jalali"] = _in_page_language(_jalali)
     env.filters["jalali_year"] = jalali_year
-    env.filters["jalali"] = lambda moment, with_time=True: (
-        format_jalali(moment, i18n.current_language.get(), with_time=with_time)
-        if isinstance(moment, datetime)
-        else ""
-    )
     return env
 
 
