@@ -14,7 +14,8 @@ fields' placeholders; no other attributes. What is deliberately kept is allowed,
 - on Persian pages, text inside an element marked `translate="no"` (HTML's own mark for
   "not language text"): payment numbers, references and meters' device ids, identifiers
   a citizen quotes back to support, or matches to a label, exactly as printed;
-- on Persian pages, "CVV2", the card code's name as every Iranian bank prints it;
+- on Persian pages, "CVV2", the card code's name as every Iranian bank prints it, and a few
+  other Latin terms of art (listed in PERSIAN_PAGE_LATIN_TERMS); no other English word;
 - on English pages, the language switch's "فارسی", and the Persian on a plate (a plate is
   shown as the metal reads, with its English reading beside it).
 The signed-in citizen is named as sign-in by SMS names them, by the masked phone number.
@@ -54,8 +55,12 @@ PERSIAN_LETTER = re.compile(r"[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
 SKIPPED_ELEMENTS = {"script", "style", "template", "noscript"}
 VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                  "source", "track", "wbr"}  # fmt: skip
-# Latin terms a Persian page keeps on purpose: the card code's name, as banks print it.
+# Latin terms a Persian page keeps on purpose: the card code's name as banks print it, the
+# check card numbers pass, "API", the switch to English (named in English), and the level of
+# service grades A to F (an international scale).
 PERSIAN_PAGE_KEEPS = ("CVV2",)
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+PERSIAN_PAGE_LATIN_TERMS = {"CVV2", "Luhn", "API", "English", "A", "B", "C", "D", "E", "F"}
 # Persian words an English page keeps on purpose: the switch to Persian, named in Persian.
 ENGLISH_PAGE_ALLOWED = {"فارسی"}
 # Elements whose Persian an English page keeps: the plate, shown as the metal reads.
@@ -124,6 +129,13 @@ def ascii_digits_on_persian_page(html: str) -> list[str]:
 
     runs = visible_runs(html)
     return [r.text for r in runs if not r.kept_as_typed and ASCII_DIGIT.search(stripped(r.text))]
+
+
+def english_on_persian_page(html: str) -> list[str]:
+    runs = [r.text for r in visible_runs(html) if not r.kept_as_typed]
+    return [
+        w for text in runs for w in LATIN_WORD.findall(text) if w not in PERSIAN_PAGE_LATIN_TERMS
+    ]
 
 
 def persian_on_english_page(html: str) -> list[str]:
@@ -298,6 +310,13 @@ async def test_persian_pages_show_only_persian_digits(pages: Pages) -> None:
 
 
 @ON_SQLITE
+async def test_persian_pages_show_no_english_words_beyond_terms_of_art(pages: Pages) -> None:
+    found = {name: english_on_persian_page(page["fa"]) for name, page in pages.items()}
+
+    assert {name: words for name, words in found.items() if words} == {}
+
+
+@ON_SQLITE
 async def test_english_pages_show_no_persian_beyond_the_language_switch_and_plates(
     pages: Pages,
 ) -> None:
@@ -323,12 +342,8 @@ async def test_every_page_with_money_shows_toman_and_never_rial_alone(
 
 @ON_SQLITE
 async def test_the_receipt_shows_the_toman_then_the_exact_rial(pages: Pages) -> None:
-    assert "۵۰٬۰۰۰ تومان دقیقاً ۵۰۰٬۰۰۰ ریال، همان‌طور که بانک شما نشان می‌دهد." in visible_text(
-        pages["receipt"]["fa"]
-    )
-    assert "50,000 Toman Exactly 500,000 Rial, as your bank shows it." in visible_text(
-        pages["receipt"]["en"]
-    )
+    assert "۵۰٬۰۰۰ تومان دقیقاً برابر با ۵۰۰٬۰۰۰ ریال." in visible_text(pages["receipt"]["fa"])
+    assert "50,000 Toman That is exactly 500,000 Rial." in visible_text(pages["receipt"]["en"])
     assert "Paid to Tehran Municipality" in visible_text(pages["receipt"]["en"])
 
 

@@ -57,6 +57,7 @@ TOP_UP_CHOICES = (500_000, 1_000_000, 2_000_000)
 SAMPLE_CARD = "6037 9900 0000 0006"
 # Inside Persian text the four groups would run right to left; an isolate keeps their order.
 LEFT_TO_RIGHT_ISOLATE, POP_ISOLATE = "\u2066", "\u2069"
+NO_BREAK_SPACE = "\u00a0"
 
 router = APIRouter(tags=["payments pages"])
 
@@ -311,8 +312,11 @@ def _render_bank_page(
         "scenario": scenario,
         "scenarios": list(SandboxScenario),
         "pending": transaction.status is SandboxStatus.pending,
-        # Persian digits on the Persian page: the card fields accept them as typed.
-        "sample_card": f"{LEFT_TO_RIGHT_ISOLATE}{_in_page_digits(SAMPLE_CARD)}{POP_ISOLATE}",
+        # Persian digits on the Persian page (the card fields accept them as typed), and
+        # no-break spaces so that a phone never wraps the number between its groups.
+        "sample_card": LEFT_TO_RIGHT_ISOLATE
+        + _in_page_digits(SAMPLE_CARD).replace(" ", NO_BREAK_SPACE)
+        + POP_ISOLATE,
         "merchant_name": sandbox.merchant_name,
     }
     status = 200 if error is None else _status_of(error)
