@@ -166,7 +166,7 @@ def caller(request: Request) -> Principal | None:
     """Who the test says is calling: a citizen (by id) or a staff role."""
     citizen = request.headers.get("x-test-citizen")
     if citizen:
-        name = mask_phone(DEMO_CITIZEN_PHONE)  # what sign-in by SMS calls a new citizen
+        name = mask_phone("+98" + DEMO_CITIZEN_PHONE[1:])  # what sign-in by SMS calls one
         return Principal(
             id=citizen, kind="citizen", display_name=name, roles=frozenset({Role.citizen})
         )
