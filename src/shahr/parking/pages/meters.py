@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from shahr.kernel.access import Admits
-from shahr.kernel.persian import ascii_digits
 from shahr.kernel.plates import IRAN_EN, IRAN_FA, parse_plate
 from shahr.kernel.principals import Role
 from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import TemplatesDep
+from shahr.kernel.web.paging import PAGING_MESSAGES, page_link, page_number, whole_number
 from shahr.parking.api import PortsDep
 from shahr.parking.lights_api import lights_now
 from shahr.parking.pages.forms import formatting
@@ -34,8 +33,7 @@ from shahr.parking.queries.meter_board import (
 
 OPERATORS = Depends(Admits(Role.parking_operator, Role.admin))
 FilterText = Annotated[str, Query()]
-# Longer than any page number or district: anything past it is refused before it is read.
-LONGEST_FILTER = 12
+BOARD = "/staff/parking/meters"
 # How often the pages ask for the board again (htmx polling): presence and lights change.
 REFRESH_S = 10
 
@@ -74,21 +72,12 @@ class FilterForm:
     errors: dict[str, str]
 
 
-def _whole_number(text: str) -> int | None:
-    cleaned = ascii_digits(text.strip())
-    if not cleaned or len(cleaned) > LONGEST_FILTER or not cleaned.isascii():
-        return None
-    if not cleaned.isdigit():
-        return None
-    return int(cleaned)
-
-
 def read_filter(district: str, presence: str, page: str, districts: list[int]) -> FilterForm:
     """The board's filter from the query; a part that cannot be read is left out and said."""
     errors: dict[str, str] = {}
     chosen_district = None
     if district.strip():
-        number = _whole_number(district)
+        number = whole_number(district)
         if number is None or number not in districts:
             errors["district"] = i18n.gettext(
                 "There are no meters in that district. Choose one from the list."
@@ -103,22 +92,18 @@ def read_filter(district: str, presence: str, page: str, districts: list[int]) -
             errors["presence"] = i18n.gettext(
                 "Choose online, offline or never heard from the list."
             )
-    chosen_page = 1
-    if page.strip():
-        number = _whole_number(page)
-        if number is None or number < 1:
-            errors["page"] = i18n.gettext("The page number is a whole number from 1 up.")
-        else:
-            chosen_page = number
+    chosen_page = page_number(page)
+    if chosen_page is None:
+        errors["page"] = i18n.gettext(PAGING_MESSAGES["page"])
     values = {
         "district": "" if chosen_district is None else str(chosen_district),
         "presence": "" if chosen_presence is None else chosen_presence.value,
     }
-    wanted = MeterFilter(district=chosen_district, presence=chosen_presence, page=chosen_page)
+    wanted = MeterFilter(district=chosen_district, presence=chosen_presence, page=chosen_page or 1)
     return FilterForm(wanted=wanted, values=values, errors=errors)
 
 
-@router.get("/staff/parking/meters", dependencies=[OPERATORS])
+@router.get(BOARD, dependencies=[OPERATORS])
 async def meters_page(
     request: Request,
     ports: PortsDep,
@@ -137,16 +122,10 @@ async def meters_page(
         "form": form,
         "presence_labels": PRESENCE_LABELS,
         "refresh_s": REFRESH_S,
-        "page_link": lambda number: _page_link(form.values, number),
+        "page_link": lambda number: page_link(BOARD, form.values, number),
     }
     status = 400 if form.errors else 200
     return templates.render(request, "parking/staff_meters.html", context, status_code=status)
-
-
-def _page_link(values: dict[str, str], number: int) -> str:
-    query = {key: value for key, value in values.items() if value}
-    query["page"] = str(number)
-    return "/staff/parking/meters?" + urlencode(query)
 
 
 def masked_plate(canonical: str) -> dict[str, str]:
