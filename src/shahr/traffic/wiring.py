@@ -9,12 +9,11 @@ from shahr.traffic import jobs
 from shahr.traffic.ingest import TrafficIngestConsumer
 from shahr.traffic.queries.live import LIVE_STATES, LiveStates
 
-
 DETECTORS_TOOL = "/staff/traffic/detectors"
 # The staff tools' names and summaries: msgids the staff shell translates as it lists them.
 STAFF_TOOL_TITLES = {DETECTORS_TOOL: "Detector health"}
 STAFF_TOOL_HINTS = {
-    DETECTORS_TOOL: "Detectors on the map by health, and those failed or silent: why, and since when."
+    DETECTORS_TOOL: "Detectors on the map by health, and the faulty or silent: why and since when."
 }
 
 
