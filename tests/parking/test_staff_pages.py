@@ -125,8 +125,9 @@ async def test_an_operator_sees_every_meter_with_its_connection_and_bays_now(
     }
     row = re.search(r'data-meter-id="\d+" data-presence="online">(.*?)</tr>', response.text, re.S)
     assert row is not None
-    # Reserved, awaiting payment, free, out of service: Persian digits on the Persian page.
-    assert re.findall(r'<td class="number">([^<]+)</td>', row.group(1)) == ["۱", "۰", "۷", "۰"]
+    # Bays reserved, awaiting payment and free: Persian digits on the Persian page.
+    counts = dict(re.findall(r'<dd data-count="(\w+)">([^<]+)</dd>', row.group(1)))
+    assert counts == {"reserved": "۱", "awaiting_payment": "۰", "free": "۷"}
     assert "برخط" in row.group(1)
 
 
@@ -203,7 +204,7 @@ async def test_a_meter_shows_each_bay_light_whether_confirmed_and_the_masked_pla
     # The plate is masked: the first digits, letter and region, never the middle digits.
     assert "12 B ••• Iran 67" in response.text
     assert CAR not in response.text
-    assert "345" not in response.text.split("bay-table", 1)[1]
+    assert "345" not in response.text.split("bay-cards", 1)[1]
     assert "Online" in response.text
 
 

@@ -59,6 +59,18 @@ function start(L) {
     root.classList.add("has-tiles");
   }
   root.classList.add("map-ready");
+  // The streets, faint, so a dot reads as a place on a road even without map tiles.
+  if (root.dataset.segmentsUrl) {
+    fetch(root.dataset.segmentsUrl, { headers: { Accept: "application/geo+json" }, credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((data) => {
+        if (!data) return;
+        L.geoJSON(data, { style: { color: "#8795a1", weight: 1.5, opacity: 0.55 }, interactive: false })
+          .addTo(map)
+          .bringToBack();
+      })
+      .catch(() => {});
+  }
   let layer = null;
   let fitted = false;
 
