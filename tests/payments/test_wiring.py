@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,9 @@ import pytest
 from shahr import bootstrap
 from shahr.identity.events import CitizenRegistered
 from shahr.kernel.bus import EventBus, decode_event, encode_event
+from shahr.kernel.principals import Principal, Role
 from shahr.kernel.stream import InProcessStream
+from shahr.kernel.workspace import Workspace
 from shahr.payments import queries, services
 from shahr.payments.events import (
     CallbackFlagged,
@@ -21,6 +24,7 @@ from shahr.payments.events import (
     RefundIssued,
 )
 from shahr.payments.gateways import PSP, SandboxPsp
+from shahr.payments.wiring import SANDBOX_CONSOLE, list_sandbox_console
 
 if TYPE_CHECKING:
     from shahr.bootstrap import Container
@@ -92,3 +96,30 @@ async def test_a_process_that_runs_jobs_reconciles_payments_by_itself(
         await built.stop()
     assert latest is not None
     assert latest["clean"] is True
+
+
+async def test_the_sandbox_console_is_an_admin_tool_only_where_the_sandbox_is_the_bank(
+    container: Container,
+) -> None:
+    admin = Principal("admin-1", "staff", "Admin", frozenset({Role.admin}))
+    operator = Principal("p-1", "staff", "Operator", frozenset({Role.parking_operator}))
+    listed = [tool.href for tool in container.workspace.tools_for(admin)]
+    assert SANDBOX_CONSOLE in listed
+    assert SANDBOX_CONSOLE not in [t.href for t in container.workspace.tools_for(operator)]
+
+    # In production, even with the sandbox wired, no one is offered the test bank.
+    production = replace(
+        container,
+        settings=container.settings.model_copy(update={"environment": "production"}),
+        workspace=Workspace(),
+    )
+    list_sandbox_console(production, container.get(PSP))
+    assert production.workspace.tools_for(admin) == []
+
+    # Nor where another bank is the PSP.
+    class RealBank:
+        name = "shaparak"
+
+    elsewhere = replace(container, workspace=Workspace())
+    list_sandbox_console(elsewhere, RealBank())  # type: ignore[arg-type]  # any non-sandbox PSP
+    assert elsewhere.workspace.tools_for(admin) == []

@@ -5,6 +5,15 @@ from __future__ import annotations
 from shahr.identity.api import make_principal_resolver
 from shahr.identity.gateways import SMS, ConsoleSms
 from shahr.kernel.container import Container
+from shahr.kernel.principals import Role
+from shahr.kernel.workspace import StaffTool
+
+ACCOUNTS_TOOL = "/staff/admin/accounts"
+# The staff tools' names and summaries: msgids the staff shell translates as it lists them.
+STAFF_TOOL_TITLES = {ACCOUNTS_TOOL: "Accounts"}
+STAFF_TOOL_HINTS = {
+    ACCOUNTS_TOOL: "Staff accounts with their roles and lockouts, and citizens, searched."
+}
 
 
 def wire_identity(container: Container) -> None:
@@ -14,3 +23,12 @@ def wire_identity(container: Container) -> None:
     outbox = settings.var_dir / "sms-outbox.jsonl" if settings.demo else None
     container.provide(SMS, ConsoleSms(outbox, clock=container.clock))
     container.resolve_principal = make_principal_resolver(container.database, container.clock)
+    container.workspace.add(
+        StaffTool(
+            href=ACCOUNTS_TOOL,
+            title=STAFF_TOOL_TITLES[ACCOUNTS_TOOL],
+            summary=STAFF_TOOL_HINTS[ACCOUNTS_TOOL],
+            roles=frozenset({Role.admin}),
+            area="identity",
+        )
+    )

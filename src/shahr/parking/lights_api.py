@@ -146,9 +146,10 @@ def _bay_out(
     )
 
 
-async def _lights(
+async def lights_now(
     database: Database, inventory: InventoryCache, clock: Clock, meter_id: int
 ) -> MeterLightsOut:
+    """Each bay's light of a meter now: what the API, the stream and the operators' page show."""
     meter = (await inventory.current()).meter(meter_id)
     known: MeterLights | None = await meter_lights(database, meter_id, meter.device_id)
     now = clock.now()
@@ -179,7 +180,7 @@ async def get_meter_lights(
 ) -> MeterLightsOut:
     """Each bay's desired light (what the platform commands) and reported light (what the
     meter says it shows), kept apart, with the meter's presence."""
-    return await _lights(database, inventory, clock, meter_id)
+    return await lights_now(database, inventory, clock, meter_id)
 
 
 @router.get(
@@ -200,12 +201,12 @@ async def stream_meter_lights(
 ) -> StreamingResponse:
     """Server-Sent Events: a `lights` event (the body of `GET .../lights`) now and on every
     change, so a page sees the bay light turn green live."""
-    first = await _lights(database, inventory, clock, meter_id)  # 404 before streaming
+    first = await lights_now(database, inventory, clock, meter_id)  # 404 before streaming
 
     async def events() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
         async for snapshot in light_changes(
-            first, lambda: _lights(database, inventory, clock, meter_id), max_s=max_s
+            first, lambda: lights_now(database, inventory, clock, meter_id), max_s=max_s
         ):
             if await request.is_disconnected():
                 return

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from shahr.kernel.container import Container, Part
+from shahr.kernel.principals import Role
+from shahr.kernel.workspace import StaffTool
 from shahr.parking import mqtt_handlers
 from shahr.parking.events import ReservationConfirmed, ReservationEnded, ReservationExtended
 from shahr.parking.gateways import (
@@ -17,6 +19,12 @@ from shahr.parking.queries import InventoryCache
 from shahr.parking.services import PARKING, ParkingPorts, quote_signer, shipped_rules
 
 METER_GATEWAY: Part[MeterGateway] = Part("parking.meter_gateway")
+METERS_TOOL = "/staff/parking/meters"
+# The staff tools' names and summaries: msgids the staff shell translates as it lists them.
+STAFF_TOOL_TITLES = {METERS_TOOL: "Meters and bays"}
+STAFF_TOOL_HINTS = {
+    METERS_TOOL: "Every meter's connection and bays, and each bay's light and reservation now."
+}
 
 
 def wire_parking(
@@ -40,6 +48,15 @@ def wire_parking(
         notifier=notifier,
     )
     container.provide(PARKING, ports)
+    container.workspace.add(
+        StaffTool(
+            href=METERS_TOOL,
+            title=STAFF_TOOL_TITLES[METERS_TOOL],
+            summary=STAFF_TOOL_HINTS[METERS_TOOL],
+            roles=frozenset({Role.parking_operator}),
+            area="parking",
+        )
+    )
     if settings.run_jobs:
         container.every("parking-upkeep", UPKEEP_EVERY_S, lambda: parking_upkeep(ports))
         _wire_meter_gateway(container)

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from shahr.kernel.container import Container
-from shahr.payments.gateways import PSP, SandboxPsp
+from shahr.kernel.principals import Role
+from shahr.kernel.workspace import StaffTool
+from shahr.payments.gateways import PSP, PaymentGateway, SandboxPsp
 from shahr.payments.jobs import RECONCILE_EVERY_S, reconcile_payments
+
+SANDBOX_CONSOLE = "/sandbox-psp"
+# The staff tools' names and summaries: msgids the staff shell translates as it lists them.
+STAFF_TOOL_TITLES = {SANDBOX_CONSOLE: "Sandbox bank"}
+STAFF_TOOL_HINTS = {
+    SANDBOX_CONSOLE: "The test bank's desk: take it down or bring it back, and its latest payments."
+}
 
 
 def wire_payments(container: Container) -> None:
@@ -17,9 +26,25 @@ def wire_payments(container: Container) -> None:
     # The sandbox PSP is the only adapter so far (docs/decisions/0010).
     psp = SandboxPsp(database, clock, signing_key=lambda: settings.signing_key)
     container.provide(PSP, psp)
+    list_sandbox_console(container, psp)
     if settings.run_jobs:
         container.every(
             "payments-reconciliation",
             RECONCILE_EVERY_S,
             lambda: reconcile_payments(database, clock, psp, bus),
+        )
+
+
+def list_sandbox_console(container: Container, psp: PaymentGateway) -> None:
+    """List the sandbox bank's console among the admin's tools, only where the sandbox is the
+    bank and never in production (a real city's staff must not be offered a test bank)."""
+    if isinstance(psp, SandboxPsp) and container.settings.environment != "production":
+        container.workspace.add(
+            StaffTool(
+                href=SANDBOX_CONSOLE,
+                title=STAFF_TOOL_TITLES[SANDBOX_CONSOLE],
+                summary=STAFF_TOOL_HINTS[SANDBOX_CONSOLE],
+                roles=frozenset({Role.admin}),
+                area="payments",
+            )
         )

@@ -1,14 +1,20 @@
-"""Traffic's pages: the live map for citizens and staff."""
+"""Traffic's pages: the live map for citizens and staff, and detector health for operators."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from shahr.kernel.access import Admits, current_principal
 from shahr.kernel.principals import Role
 from shahr.kernel.web.deps import ClockDep, DatabaseDep, SettingsDep, TemplatesDep
+from shahr.kernel.web.i18n import gettext
+from shahr.kernel.web.paging import PAGING_MESSAGES, page_link, page_number
 from shahr.traffic.api import live_states
+from shahr.traffic.domain.detectors import DetectorHealth, DetectorKind, Fault
+from shahr.traffic.queries.detector_health import detector_health_board
 from shahr.traffic.queries.indices import district_cards
 
 PUBLIC = Depends(Admits(public=True))
@@ -41,3 +47,71 @@ async def live_map(
         "tile_url": settings.tile_url or "",
     }
     return templates.render(request, "traffic/live.html", context)
+
+
+# --- detector health, for traffic operators ---
+
+DETECTORS_PAGE = "/staff/traffic/detectors"
+OPERATORS = Depends(Admits(Role.traffic_operator, Role.admin))
+
+
+def _(message: str) -> str:
+    """Marks a message id kept in a table, so the translation test finds it."""
+    return message
+
+
+HEALTH_LABELS = {
+    DetectorHealth.ok: _("Working"),
+    DetectorHealth.failed: _("Faulty"),
+    DetectorHealth.silent: _("Silent"),
+}
+FAULT_LABELS = {
+    Fault.too_many_vehicles: _("Counts more vehicles than a lane can carry"),
+    Fault.occupancy_stuck: _("Occupancy stuck at full"),
+    Fault.no_vehicles: _("No vehicles for hours"),
+    Fault.sudden_jumps: _("Counts jump from one interval to the next"),
+    Fault.silent: _("Nothing received for a while"),
+}
+KIND_LABELS = {
+    DetectorKind.loop: _("Loop"),
+    DetectorKind.counting_camera: _("Counting camera"),
+    DetectorKind.plate_camera: _("Plate camera"),
+}
+FILTER_MESSAGES = {"health": "Choose faulty or silent from the list."}
+
+
+@router.get(DETECTORS_PAGE, dependencies=[OPERATORS], include_in_schema=False)
+async def detector_health(
+    request: Request,
+    templates: TemplatesDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    health: Annotated[str, Query()] = "",
+    page: Annotated[str, Query()] = "",
+) -> Response:
+    """Detectors on a map by health, and the failed and silent ones: why, and since when."""
+    errors: dict[str, str] = {}
+    wanted: DetectorHealth | None = None
+    if health.strip():
+        try:
+            wanted = DetectorHealth(health.strip())
+        except ValueError:
+            errors["health"] = gettext(FILTER_MESSAGES["health"])
+    chosen_page = page_number(page)
+    if chosen_page is None:
+        errors["page"] = gettext(PAGING_MESSAGES["page"])
+    board = await detector_health_board(database, health=wanted, page=chosen_page or 1)
+    values = {"health": wanted.value if wanted else ""}
+    context = {
+        "board": board,
+        "values": values,
+        "errors": errors,
+        "health_labels": HEALTH_LABELS,
+        "fault_labels": FAULT_LABELS,
+        "kind_labels": KIND_LABELS,
+        "fault_labels_translated": {f.value: gettext(m) for f, m in FAULT_LABELS.items()},
+        "tile_url": settings.tile_url or "",
+        "page_link": lambda number: page_link(DETECTORS_PAGE, values, number),
+    }
+    status = 400 if errors else 200
+    return templates.render(request, "traffic/detectors.html", context, status_code=status)

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from shahr.kernel.container import Container
+from shahr.kernel.principals import Role
+from shahr.kernel.workspace import StaffTool
 from shahr.traffic import jobs
 from shahr.traffic.ingest import TrafficIngestConsumer
 from shahr.traffic.queries.live import LIVE_STATES, LiveStates
+
+DETECTORS_TOOL = "/staff/traffic/detectors"
+# The staff tools' names and summaries: msgids the staff shell translates as it lists them.
+STAFF_TOOL_TITLES = {DETECTORS_TOOL: "Detector health"}
+STAFF_TOOL_HINTS = {
+    DETECTORS_TOOL: "Detectors on the map by health, and the faulty or silent: why and since when."
+}
 
 
 def wire_traffic(container: Container) -> None:
@@ -16,6 +25,15 @@ def wire_traffic(container: Container) -> None:
         container.bus,
     )
     container.provide(LIVE_STATES, LiveStates(database))
+    container.workspace.add(
+        StaffTool(
+            href=DETECTORS_TOOL,
+            title=STAFF_TOOL_TITLES[DETECTORS_TOOL],
+            summary=STAFF_TOOL_HINTS[DETECTORS_TOOL],
+            roles=frozenset({Role.traffic_operator}),
+            area="traffic",
+        )
+    )
     if settings.run_jobs or not settings.nats_url:
         # Embedded, the one process consumes; at city scale the workers share the durable.
         container.background.append(

@@ -23,7 +23,12 @@ from shahr.identity.services.sessions import (
     principal_for_token,
     sign_out,
 )
-from shahr.identity.services.staff import STAFF_FAILURES_ALLOWED, STAFF_LOCKOUT_S, sign_in_staff
+from shahr.identity.services.staff import (
+    STAFF_FAILURES_ALLOWED,
+    STAFF_LOCKOUT_S,
+    locked_out_for_s,
+    sign_in_staff,
+)
 from shahr.identity.services.vehicles import register_vehicle, remove_vehicle
 
 __all__ = [
@@ -40,6 +45,7 @@ __all__ = [
     "hash_code",
     "hash_password",
     "hash_token",
+    "locked_out_for_s",
     "principal_for_api_key",
     "principal_for_token",
     "register_vehicle",

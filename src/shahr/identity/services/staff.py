@@ -28,7 +28,7 @@ async def sign_in_staff(
 ) -> StaffSignedIn:
     """Check a staff password; failures are counted per username and locked out."""
     name = normalise_username(username)
-    failures_key = f"identity:staff-sign-in-failures:{name}"
+    failures_key = _failures_key(name)
     await _refuse_when_locked_out(cache, failures_key)
     now = clock.now()
     async with database.session() as session:
@@ -55,3 +55,17 @@ async def _refuse_when_locked_out(cache: Cache, failures_key: str) -> None:
     if failures is not None and int(failures) >= STAFF_FAILURES_ALLOWED:
         ttl = await cache.ttl(failures_key)
         raise too_many_sign_in_attempts(max(1, round(ttl)) if ttl else STAFF_LOCKOUT_S)
+
+
+def _failures_key(name: str) -> str:
+    return f"identity:staff-sign-in-failures:{name}"
+
+
+async def locked_out_for_s(cache: Cache, username: str) -> int | None:
+    """How long more a username is locked out after wrong passwords; None if it is not."""
+    key = _failures_key(normalise_username(username))
+    failures = await cache.get(key)
+    if failures is None or int(failures) < STAFF_FAILURES_ALLOWED:
+        return None
+    ttl = await cache.ttl(key)
+    return max(1, round(ttl)) if ttl else STAFF_LOCKOUT_S
