@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shahr.kernel.money import format_rial, format_toman, group_thousands
 from shahr.kernel.persian import format_jalali, persian_digits
 from shahr.kernel.web import i18n
+from shahr.kernel.web.navigation import citizen_menu, role_names
 
 SHAHR_DIR = Path(__file__).resolve().parents[2]
 
@@ -46,6 +47,7 @@ def build_environment() -> Environment:
     env.filters["number"] = lambda n: group_thousands(int(n), i18n.current_language.get())
     env.filters["rial"] = lambda n: format_rial(int(n), i18n.current_language.get())
     env.filters["toman"] = lambda n: format_toman(int(n), i18n.current_language.get())
+    env.globals["role_names"] = role_names
     env.filters["jalali"] = lambda moment, with_time=True: (
         format_jalali(moment, i18n.current_language.get(), with_time=with_time)
         if isinstance(moment, datetime)
@@ -69,13 +71,18 @@ class Templates:
         status_code: int = 200,
     ) -> HTMLResponse:
         language = i18n.current_language.get()
+        principal = getattr(request.state, "principal", None)
+        container = request.app.state.container
         page = {
             "request": request,
             "lang": language,
             "dir": i18n.direction(language),
-            "principal": getattr(request.state, "principal", None),
+            "principal": principal,
             "csrf_token": getattr(request.state, "csrf_token", ""),
-            "settings": request.app.state.container.settings,
+            "settings": container.settings,
+            # The citizen menu and the staff header's tools (`shell/base.html`, `staff_base.html`).
+            "menu": citizen_menu(request.url.path),
+            "staff_tools": container.workspace.tools_for(principal),
             **(context or {}),
         }
         html = self.env.get_template(name).render(page)
