@@ -271,9 +271,7 @@ def _needed_roles(request: Request, error: DomainError | None) -> list[str]:
     """The names of the roles that would open the page: the guard's, else the staff tool's."""
     if not isinstance(error, PermissionDeniedError):
         return []
-    roles = error.needed_roles or request.app.state.container.workspace.roles_for(
-        request.url.path
-    )
+    roles = error.needed_roles or request.app.state.container.workspace.roles_for(request.url.path)
     if roles and roles >= STAFF_ROLES:
         return [i18n.gettext("City staff")]
     return role_names(roles)
