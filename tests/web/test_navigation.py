@@ -157,7 +157,7 @@ async def test_the_english_shell_shows_no_persian_but_the_way_back_to_persian(
     sign_in_as(CITIZEN)
     english = {"cookie": f"{LANGUAGE_COOKIE}=en"}
 
-    for path in ("/more", "/no-such-page"):
+    for path in ("/", "/more", "/sign-in", "/staff/sign-in", "/no-such-page"):
         html = (await http.get(path, headers={**english, "accept": "text/html"})).text
         # The one Persian word is the switch to Persian, marked as Persian.
         without_switch = re.sub(r'<[^>]*lang="fa"[^>]*>فارسی</[a-z]+>', "", html)

@@ -102,6 +102,7 @@ async def test_a_citizen_at_the_workspace_gets_the_403_page_with_the_menu_naming
     assert len(page.in_nav(MENU_FA)) == 5
     assert 'action="/sign-out"' in html
     assert 'href="/lang/en?next=/staff"' in html
+    assert 'href="/staff/sign-in?next=/staff"' in html
 
 
 async def test_a_parking_operator_sees_only_the_tools_of_the_role(

@@ -254,6 +254,7 @@ async def error_page(
             "detail": _page_detail(status, title, detail),
             "errors": errors or [],
             "needed_roles": _needed_roles(request, error),
+            "staff_page": _within_staff(request.url.path),
             "principal": principal,
         }
         templates: Templates = request.app.state.templates
