@@ -22,6 +22,7 @@ from shahr.kernel.clock import in_tehran
 from shahr.kernel.errors import NotFoundError
 from shahr.kernel.memory import settle_long_lived
 from shahr.kernel.web import i18n
+from shahr.kernel.web import pages as shell_pages
 from shahr.kernel.web.deps import ClockDep, TemplatesDep
 from shahr.kernel.web.i18n import LANGUAGES
 from shahr.kernel.web.metrics import MetricsMiddleware
@@ -73,6 +74,7 @@ def create_app(container: Container) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
     _add_shell_routes(app, container)
+    app.include_router(shell_pages.router)
     for router in bootstrap.area_routers():
         app.include_router(router)
     declare_every_credential(app)

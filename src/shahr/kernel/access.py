@@ -82,7 +82,9 @@ class Admits:
             return principal
         if principal is None:
             raise NotSignedInError("Please sign in first.")
-        raise PermissionDeniedError("Your account may not do this.")
+        raise PermissionDeniedError(
+            "Your account may not do this.", needed_roles=frozenset(self.roles)
+        )
 
     def __repr__(self) -> str:
         if self.public:

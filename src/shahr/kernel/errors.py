@@ -40,7 +40,16 @@ class RateLimitedError(DomainError):
 
 
 class PermissionDeniedError(DomainError):
-    """The caller is signed in but their roles do not admit this."""
+    """The caller is signed in but their roles do not admit this.
+
+    `needed_roles` (role values) are the roles that would: the 403 page names them.
+    """
+
+    def __init__(
+        self, message: str, *, needed_roles: frozenset[str] = frozenset(), **params: Any
+    ) -> None:
+        super().__init__(message, **params)
+        self.needed_roles = needed_roles
 
 
 class NotSignedInError(DomainError):

@@ -254,7 +254,8 @@ async def staff_sign_in(
             fields=frozenset({"username", "password"}),
             default_field="password",
         )
-    response = RedirectResponse(_safe_next(next, "/"), status_code=status.HTTP_303_SEE_OTHER)
+    # Staff land on their role's workspace (the shell's /staff).
+    response = RedirectResponse(_safe_next(next, "/staff"), status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(response, settings, signed_in.token)
     return response
 
@@ -262,13 +263,15 @@ async def staff_sign_in(
 @router.post("/sign-out")
 async def sign_out(
     request: Request,
-    _principal: AnyCaller,
+    principal: AnyCaller,
     database: DatabaseDep,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> Response:
     await services.sign_out(database, clock, token=presented_token(request))
-    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    # Staff go back to their own door; citizens (and a stale session) to the home page.
+    landing = "/staff/sign-in" if principal is not None and principal.kind == "staff" else "/"
+    response = RedirectResponse(landing, status_code=status.HTTP_303_SEE_OTHER)
     clear_session_cookie(response, settings)
     return response
 

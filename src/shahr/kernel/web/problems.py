@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
+from shahr.kernel.access import current_principal
 from shahr.kernel.errors import (
     ConflictError,
     DomainError,
@@ -22,7 +23,10 @@ from shahr.kernel.errors import (
     RateLimitedError,
 )
 from shahr.kernel.persian import persian_digits
+from shahr.kernel.principals import STAFF_ROLES
 from shahr.kernel.web import i18n
+from shahr.kernel.web.navigation import role_names
+from shahr.kernel.web.templating import Templates
 
 # Paths whose answers are for programs: problem+json, and no CSRF cookie (security.py).
 API_PREFIXES = ("/api/", "/open/", "/open311/")
@@ -94,7 +98,9 @@ def problem_response(
         target = scope.get("path", "/")
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
-        return RedirectResponse(f"/sign-in?{urlencode({'next': target})}", status_code=303)
+        # Staff pages are signed into with a password, not a citizen's code.
+        sign_in = "/staff/sign-in" if _within_staff(target) else "/sign-in"
+        return RedirectResponse(f"{sign_in}?{urlencode({'next': target})}", status_code=303)
     if wants_problem_json(scope):
         body: dict[str, Any] = {
             "type": f"https://shahr.city/problems/{status}",
@@ -124,8 +130,7 @@ def problem_response(
         brand=_escape(i18n.gettext("Shahr")),
         status=persian_digits(str(status)) if language == "fa" else status,
         title=_escape(title),
-        # A page that only repeats its heading says nothing more; say where to go instead.
-        detail=_escape(detail if detail != title else _hint(status)),
+        detail=_escape(_page_detail(status, title, detail)),
         home=_escape(i18n.gettext("Back to the home page")),
         extra="".join(
             f"<li><strong>{_escape(e['field'])}</strong>: {_escape(e['detail'])}</li>"
@@ -133,6 +138,15 @@ def problem_response(
         ),
     )
     return HTMLResponse(page, status_code=status, headers=headers)
+
+
+def _page_detail(status: int, title: str, detail: str) -> str:
+    # A page that only repeats its heading says nothing more; say where to go instead.
+    return detail if detail != title else _hint(status)
+
+
+def _within_staff(path: str) -> bool:
+    return path == "/staff" or path.startswith(("/staff/", "/staff?"))
 
 
 def _hint(status: int) -> str:
@@ -208,6 +222,62 @@ def _validation_detail(error: Any) -> str:
     return i18n.gettext(known) if known else str(error.get("msg", ""))
 
 
+async def error_page(
+    request: Request,
+    status: int,
+    error: DomainError | None = None,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+) -> Response:
+    """The answer `problem_response` gives, but a person's page keeps the site's header.
+
+    The header needs the principal (sign-out, the staff tools): a guard that refused has
+    resolved it already; for other errors it is resolved here, except after a bug (500),
+    when the database may be what failed. If the page cannot be drawn, the self-contained
+    one is sent instead.
+    """
+    plain = problem_response(request.scope, status, error, errors=errors)
+    if wants_problem_json(request.scope) or not isinstance(plain, HTMLResponse):
+        return plain
+    try:
+        principal = getattr(request.state, "principal", None)
+        if status < 500 and principal is None:
+            principal = await current_principal(request)
+        title = _title(status)
+        detail = i18n.gettext(error.message, **error.params) if error else title
+        context = {
+            "layout": "shell/staff_base.html"
+            if principal is not None and principal.kind == "staff"
+            else "shell/base.html",
+            "status": status,
+            "title": title,
+            "detail": _page_detail(status, title, detail),
+            "errors": errors or [],
+            "needed_roles": _needed_roles(request, error),
+            "staff_page": _within_staff(request.url.path),
+            "principal": principal,
+        }
+        templates: Templates = request.app.state.templates
+        page = templates.render(request, "shell/problem.html", context, status_code=status)
+    except Exception:  # the plain page needs nothing that could have failed
+        return plain
+    page.headers.update({k: v for k, v in plain.headers.items() if k in _KEPT_HEADERS})
+    return page
+
+
+_KEPT_HEADERS = frozenset({"content-language", "retry-after"})
+
+
+def _needed_roles(request: Request, error: DomainError | None) -> list[str]:
+    """The names of the roles that would open the page: the guard's, else the staff tool's."""
+    if not isinstance(error, PermissionDeniedError):
+        return []
+    roles = error.needed_roles or request.app.state.container.workspace.roles_for(request.url.path)
+    if roles and roles >= STAFF_ROLES:
+        return [i18n.gettext("City staff")]
+    return role_names(roles)
+
+
 def install_error_handlers(app: FastAPI, error_status: dict[type[DomainError], int]) -> None:
     """One handler for every error; the status comes from the merged per-area error maps."""
     statuses = {**KERNEL_ERROR_STATUS, **error_status}
@@ -220,7 +290,7 @@ def install_error_handlers(app: FastAPI, error_status: dict[type[DomainError], i
 
     async def on_domain_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, DomainError)  # noqa: S101  # registered for DomainError only
-        return problem_response(request.scope, status_for(error), error)
+        return await error_page(request, status_for(error), error)
 
     async def on_validation_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)  # noqa: S101  # registered for it only
@@ -231,17 +301,17 @@ def install_error_handlers(app: FastAPI, error_status: dict[type[DomainError], i
             }
             for e in error.errors()
         ]
-        return problem_response(request.scope, 422, errors=errors)
+        return await error_page(request, 422, errors=errors)
 
     async def on_http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)  # noqa: S101  # registered for it only
-        response = problem_response(request.scope, error.status_code)
+        response = await error_page(request, error.status_code)
         for name, value in (error.headers or {}).items():
             response.headers[name] = value
         return response
 
     async def on_unexpected(request: Request, _error: Exception) -> Response:
-        return problem_response(request.scope, 500)
+        return await error_page(request, 500)
 
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

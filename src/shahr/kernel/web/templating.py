@@ -15,6 +15,7 @@ from jinja2.runtime import Context
 from shahr.kernel.money import format_rial, format_toman, format_toman_and_rial, group_thousands
 from shahr.kernel.persian import format_decimal, format_jalali, jalali_year, persian_digits
 from shahr.kernel.web import i18n
+from shahr.kernel.web.navigation import citizen_menu, role_names
 
 SHAHR_DIR = Path(__file__).resolve().parents[2]
 
@@ -81,6 +82,7 @@ def build_environment() -> Environment:
     env.filters["decimal"] = _in_page_language(_decimal)
     env.filters["jalali"] = _in_page_language(_jalali)
     env.filters["jalali_year"] = jalali_year
+    env.globals["role_names"] = role_names
     return env
 
 
@@ -99,13 +101,18 @@ class Templates:
         status_code: int = 200,
     ) -> HTMLResponse:
         language = i18n.current_language.get()
+        principal = getattr(request.state, "principal", None)
+        container = request.app.state.container
         page = {
             "request": request,
             "lang": language,
             "dir": i18n.direction(language),
-            "principal": getattr(request.state, "principal", None),
+            "principal": principal,
             "csrf_token": getattr(request.state, "csrf_token", ""),
-            "settings": request.app.state.container.settings,
+            "settings": container.settings,
+            # The citizen menu and the staff header's tools (`shell/base.html`, `staff_base.html`).
+            "menu": citizen_menu(request.url.path),
+            "staff_tools": container.workspace.tools_for(principal),
             **(context or {}),
         }
         html = self.env.get_template(name).render(page)
