@@ -226,7 +226,7 @@ async def test_an_admin_may_open_the_meters_and_a_stranger_is_sent_to_sign_in(
     assert (await http.get(BOARD, headers=as_role(Role.admin))).status_code == 200
     anonymous = await http.get(BOARD, headers={"accept": "text/html"})
     assert anonymous.status_code == 303
-    assert anonymous.headers["location"].startswith("/sign-in?next=")
+    assert anonymous.headers["location"].startswith("/staff/sign-in?next=")
 
 
 async def test_the_meters_are_a_parking_operators_tool_in_the_workspace(

@@ -17,7 +17,7 @@ from shahr.kernel.access import Admits
 from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web.deps import TemplatesDep
 from shahr.kernel.web.security import CSRF_COOKIE, LANGUAGE_COOKIE
-from shahr.kernel.workspace import StaffTool
+from shahr.kernel.workspace import StaffTool, Workspace
 
 from .pagescan import read
 
@@ -46,7 +46,11 @@ def member(role: Role, name: str = "Sara") -> Principal:
 
 @pytest.fixture
 def workspace_app(app: FastAPI, container: Container) -> FastAPI:
-    """The shell with two staff tools, as two areas would wire them, and one tool's page."""
+    """The shell with two staff tools, as two areas would wire them, and one tool's page.
+
+    The areas' own tools are set aside, so the header lists exactly these two.
+    """
+    container.workspace = Workspace()
     container.workspace.add(METERS)
     container.workspace.add(DETECTORS)
 
