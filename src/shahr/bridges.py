@@ -14,7 +14,7 @@ from shahr.identity.gateways import SMS
 from shahr.kernel.container import Container
 from shahr.kernel.db import UnitOfWork
 from shahr.parking import services as parking_services
-from shahr.parking.gateways import Notice, StartedPayment, VerifiedPayment
+from shahr.parking.gateways import Notice, PaymentState, StartedPayment, VerifiedPayment
 from shahr.parking.gateways import PaidFor as ParkingPaidFor
 from shahr.parking.schemas import render_notice
 from shahr.payments import queries as payments_queries
@@ -64,6 +64,7 @@ class PaymentsForParking:
         return_url: str,
         method: str,
         paid_for: ParkingPaidFor | None = None,
+        pay_by: datetime | None = None,
     ) -> StartedPayment:
         c = self._container
         start = await payments_services.request_payment(
@@ -79,6 +80,7 @@ class PaymentsForParking:
             method="wallet" if method == "wallet" else "psp",
             demo_wallet_rial=self._demo_wallet_rial,
             paid_for=_paid_for(paid_for),
+            pay_by=pay_by,
         )
         return _started(start)
 
@@ -138,6 +140,24 @@ class PaymentsForParking:
                 method=o.method.value,
             )
             for o in orders
+        ]
+
+    async def payment_states(self, *, reference: str) -> list[PaymentState]:
+        found = await payments_queries.standings_for_reference(
+            self._container.database, reference=reference
+        )
+        return [
+            PaymentState(
+                payment_id=s.order.id,
+                purpose=s.order.purpose.value,
+                amount_rial=int(s.order.amount_rial),
+                standing=s.standing.value,
+                label=s.label,
+                explanation=s.explanation,
+                decided_by=s.decided_by,
+                created_at=s.order.created_at,
+            )
+            for s in found
         ]
 
 

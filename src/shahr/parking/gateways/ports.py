@@ -55,6 +55,29 @@ class StartedPayment:
     redirect_url: str | None
 
 
+@dataclass(frozen=True)
+class PaymentState:
+    """Where one payment for a reservation stands, as payments words it.
+
+    `standing` is one of `in_doubt`, `confirmed`, `failed`, `returned`, `refunded`; `label`
+    and `explanation` are payments' message ids for it (the staff view shows the same);
+    `decided_by` is when a payment in doubt is settled one way or the other.
+    """
+
+    payment_id: str
+    purpose: str
+    amount_rial: int
+    standing: str
+    label: str
+    explanation: str
+    decided_by: datetime | None
+    created_at: datetime
+
+
+IN_DOUBT = "in_doubt"
+CONFIRMED = "confirmed"
+
+
 class PaymentPort(Protocol):
     async def request_payment(
         self,
@@ -66,8 +89,12 @@ class PaymentPort(Protocol):
         return_url: str,
         method: str,
         paid_for: PaidFor | None = None,
+        pay_by: datetime | None = None,
     ) -> StartedPayment:
-        """Start a card payment of `amount_rial` for `purpose`; verified, it comes as an event."""
+        """Start a card payment of `amount_rial` for `purpose`; verified, it comes as an event.
+
+        `pay_by` (the hold's end) is the bank page's deadline too, to the instant.
+        """
         ...
 
     async def pay_from_wallet(
@@ -98,6 +125,10 @@ class PaymentPort(Protocol):
         """Parking's payments verified in [from, to): what the events should have brought."""
         ...
 
+    async def payment_states(self, *, reference: str) -> list[PaymentState]:
+        """Every payment asked for `reference` (a reservation), oldest first."""
+        ...
+
 
 @dataclass
 class FakePayments:
@@ -114,6 +145,8 @@ class FakePayments:
     verified: list[VerifiedPayment] = field(default_factory=list)
     fail_with: Exception | None = None
     fail_refunds_with: Exception | None = None
+    # What `payment_states` answers, by reference, put here by tests.
+    states: dict[str, list[PaymentState]] = field(default_factory=dict)
 
     async def request_payment(
         self,
@@ -125,6 +158,7 @@ class FakePayments:
         return_url: str,
         method: str,
         paid_for: PaidFor | None = None,
+        pay_by: datetime | None = None,
     ) -> StartedPayment:
         if self.fail_with is not None:
             raise self.fail_with
@@ -178,6 +212,9 @@ class FakePayments:
         self, *, verified_from: datetime, verified_to: datetime
     ) -> list[VerifiedPayment]:
         return [p for p in self.verified if verified_from <= p.verified_at < verified_to]
+
+    async def payment_states(self, *, reference: str) -> list[PaymentState]:
+        return list(self.states.get(reference, []))
 
 
 class VehicleDirectory(Protocol):

@@ -25,6 +25,11 @@ from shahr.parking.services.inventory import (
     import_meters,
     load_meters,
 )
+from shahr.parking.services.payment_states import (
+    in_doubt,
+    payment_states,
+    refuse_while_in_doubt,
+)
 from shahr.parking.services.payments import (
     PARKING_PURPOSES,
     PaymentTaken,
@@ -37,6 +42,7 @@ from shahr.parking.services.ports import (
     PARKING,
     ParkingPorts,
     quote_signer,
+    reminder_link_signer,
     shipped_holidays,
     shipped_rules,
     shipped_tariffs,
@@ -64,7 +70,9 @@ from shahr.parking.services.upkeep import (
     EXPIRED_REASON,
     REMINDER,
     REMINDER_MESSAGE,
+    REMINDER_SMS,
     UpkeepReport,
+    reminder_link,
     run_upkeep,
 )
 
@@ -77,6 +85,7 @@ __all__ = [
     "PARKING_PURPOSES",
     "REMINDER",
     "REMINDER_MESSAGE",
+    "REMINDER_SMS",
     "AreaImportSummary",
     "LoadSummary",
     "MeterImportSummary",
@@ -100,14 +109,19 @@ __all__ = [
     "extended_event_of",
     "import_district_areas",
     "import_meters",
+    "in_doubt",
     "issue_refunds",
     "load_meters",
     "load_metro_stations",
     "pay_now",
     "pay_reservation",
+    "payment_states",
     "quote_bay",
     "quote_signer",
     "read_plate",
+    "refuse_while_in_doubt",
+    "reminder_link",
+    "reminder_link_signer",
     "reserve",
     "run_upkeep",
     "seed_approximate_districts",
