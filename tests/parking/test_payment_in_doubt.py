@@ -132,7 +132,9 @@ async def seen(
     row = re.search(
         rf'data-payment-id="{payment_id}" data-standing="(\w+)">(.*?)</tr>', staff, re.S
     )
-    assert line is not None and label is not None and row is not None
+    assert line is not None
+    assert label is not None
+    assert row is not None
     staff_label = re.search(r'<span class="standing">([^<]*)</span>', row.group(2))
     assert staff_label is not None
     async with container.database.session() as session:
@@ -257,7 +259,8 @@ async def test_a_payment_in_doubt_says_checking_with_the_bank_and_when_it_is_dec
     assert "If it confirms it by 10:15, it counts as paid" in english
     assert "the bank returns the money within 72 hours" in english
     for never in ("Nothing was charged", "Nothing was deducted", "هیچ مبلغی کسر نشد"):
-        assert never not in page and never not in english
+        assert never not in page
+        assert never not in english
 
 
 async def test_a_second_payment_for_a_reservation_in_doubt_is_refused_and_starts_nothing(
@@ -297,7 +300,8 @@ async def test_the_bank_page_names_the_same_deadline_as_the_hold(
     token = started.headers["location"].rsplit("/", 1)[1]
     bank = await sandbox_psp(container).transaction(token)
 
-    assert bank is not None and reservation.hold_expires_at is not None
+    assert bank is not None
+    assert reservation.hold_expires_at is not None
     assert bank.expires_at == reservation.hold_expires_at
     shown = in_tehran(reservation.hold_expires_at).strftime("%H:%M")
     persian = shown.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
