@@ -161,7 +161,7 @@ async def _standings(database: Database, orders: Sequence[PaymentOrder]) -> list
             .where(RefundRow.reference.in_(references))
             .group_by(RefundRow.reference)
         )
-        refunded = {reference: total for reference, total in sums}
+        refunded: dict[str, int] = dict(list(sums))
     found = []
     for order in orders:
         back = int(refunded.get(order.reference) or 0) if order.is_paid else 0
