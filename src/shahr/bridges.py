@@ -19,7 +19,7 @@ from shahr.parking.gateways import PaidFor as ParkingPaidFor
 from shahr.parking.schemas import render_notice
 from shahr.payments import queries as payments_queries
 from shahr.payments import services as payments_services
-from shahr.payments.domain import DEMO_WALLET_RIAL, PaidFor
+from shahr.payments.domain import AWAITING_CALLBACK, DEMO_WALLET_RIAL, PaidFor
 from shahr.payments.events import PaymentVerified
 from shahr.payments.gateways import PSP
 from shahr.payments.services import PaymentStart
@@ -156,9 +156,16 @@ class PaymentsForParking:
                 explanation=s.explanation,
                 decided_by=s.decided_by,
                 created_at=s.order.created_at,
+                unanswered=s.order.status in AWAITING_CALLBACK,
             )
             for s in found
         ]
+
+    async def give_up_payment(self, *, payment_id: str, citizen_id: str) -> None:
+        c = self._container
+        await payments_services.abandon_payment(
+            c.database, c.clock, c.get(PSP), c.bus, payment_id=payment_id, citizen_id=citizen_id
+        )
 
 
 class VehiclesFromIdentity:

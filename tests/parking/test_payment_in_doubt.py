@@ -318,3 +318,69 @@ async def test_the_reconciliation_view_is_for_parking_operators_and_admins_only(
     assert (await http.get("/staff/payments", headers=AS_STAFF)).status_code == 200
     only_in_doubt = await http.get("/staff/payments?standing=in_doubt", headers=AS_STAFF)
     assert 'aria-current="page">در حال استعلام از بانک' in only_in_doubt.text
+
+
+async def test_a_payment_left_unfinished_at_the_bank_can_be_let_go_and_paid_again(
+    http: httpx.AsyncClient, container: Container, parking: ParkingPorts
+) -> None:
+    http.headers.update(AS_CITIZEN)
+    started = await reserve(http, await quote_page(http, parking), method="psp")
+    bank_page = started.headers["location"]
+    [reservation] = await reservation_of(parking, CITIZEN)
+    first = await only_payment_id(container, reservation.id)
+    page = (await http.get(f"/parking/reservations/{reservation.id}")).text
+    assert 'class="notice warning in-doubt"' in page
+    assert f'action="/parking/reservations/{reservation.id}/give-up-payment"' in page
+
+    let_go = await http.post(
+        f"/parking/reservations/{reservation.id}/give-up-payment", data={"csrf_token": CSRF}
+    )
+
+    assert let_go.status_code == 303
+    after = await seen(http, container, reservation.id, first)
+    assert_agree(after, "failed")
+    assert after.pay_form
+    assert "پرداخت نیمه‌تمام رها شد" in (await http.get(let_go.headers["location"])).text
+    late = await http.post(bank_page, data=CARD_FORM)
+    assert "مهلت این صفحهٔ پرداخت تمام شده است." in late.text
+    again = await http.post(
+        f"/parking/reservations/{reservation.id}/pay", data={"csrf_token": CSRF, "method": "psp"}
+    )
+    assert again.status_code == 303
+    assert again.headers["location"].startswith("/sandbox-psp/pay/")
+
+
+async def test_a_payment_the_bank_took_without_calling_back_is_returned_when_let_go(
+    http: httpx.AsyncClient, container: Container, parking: ParkingPorts
+) -> None:
+    http.headers.update(AS_CITIZEN)
+    started = await reserve(http, await quote_page(http, parking), method="psp")
+    await pay_at_the_bank(http, container, started.headers["location"], "no_callback")
+    [reservation] = await reservation_of(parking, CITIZEN)
+
+    await http.post(
+        f"/parking/reservations/{reservation.id}/give-up-payment", data={"csrf_token": CSRF}
+    )
+
+    payment_id = await only_payment_id(container, reservation.id)
+    assert_agree(await seen(http, container, reservation.id, payment_id), "returned")
+
+
+async def test_a_payment_the_bank_has_answered_for_cannot_be_let_go(
+    http: httpx.AsyncClient, container: Container, parking: ParkingPorts
+) -> None:
+    http.headers.update(AS_CITIZEN)
+    started = await reserve(http, await quote_page(http, parking), method="psp")
+    await pay_at_the_bank(http, container, started.headers["location"], "timeout")
+    [reservation] = await reservation_of(parking, CITIZEN)
+    page = (await http.get(f"/parking/reservations/{reservation.id}")).text
+    assert "give-up-payment" not in page
+
+    refused = await http.post(
+        f"/parking/reservations/{reservation.id}/give-up-payment", data={"csrf_token": CSRF}
+    )
+
+    assert refused.status_code == 409
+    assert "بانک دربارهٔ این پرداخت پاسخ داده است" in refused.text
+    payment_id = await only_payment_id(container, reservation.id)
+    assert_agree(await seen(http, container, reservation.id, payment_id), "in_doubt")

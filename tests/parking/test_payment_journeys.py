@@ -216,6 +216,9 @@ class FlakyRefunds:
     async def payment_states(self, *, reference: str) -> list[PaymentState]:
         return await self._inner.payment_states(reference=reference)
 
+    async def give_up_payment(self, *, payment_id: str, citizen_id: str) -> None:
+        await self._inner.give_up_payment(payment_id=payment_id, citizen_id=citizen_id)
+
 
 class ProcessDiedError(Exception):
     """The process stopped: whatever it was doing is cut short, its memory lost."""

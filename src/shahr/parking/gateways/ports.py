@@ -61,7 +61,9 @@ class PaymentState:
 
     `standing` is one of `in_doubt`, `confirmed`, `failed`, `returned`, `refunded`; `label`
     and `explanation` are payments' message ids for it (the staff view shows the same);
-    `decided_by` is when a payment in doubt is settled one way or the other.
+    `decided_by` is when a payment in doubt is settled one way or the other;
+    `unanswered` is true while the bank has said nothing of it (the payer may never have
+    finished on its page), when the payer may give it up (`give_up_payment`).
     """
 
     payment_id: str
@@ -72,6 +74,7 @@ class PaymentState:
     explanation: str
     decided_by: datetime | None
     created_at: datetime
+    unanswered: bool = False
 
 
 IN_DOUBT = "in_doubt"
@@ -129,6 +132,10 @@ class PaymentPort(Protocol):
         """Every payment asked for `reference` (a reservation), oldest first."""
         ...
 
+    async def give_up_payment(self, *, payment_id: str, citizen_id: str) -> None:
+        """Stop waiting for an unanswered payment: the bank gives back anything it took."""
+        ...
+
 
 @dataclass
 class FakePayments:
@@ -147,6 +154,7 @@ class FakePayments:
     fail_refunds_with: Exception | None = None
     # What `payment_states` answers, by reference, put here by tests.
     states: dict[str, list[PaymentState]] = field(default_factory=dict)
+    given_up: list[str] = field(default_factory=list)
 
     async def request_payment(
         self,
@@ -215,6 +223,9 @@ class FakePayments:
 
     async def payment_states(self, *, reference: str) -> list[PaymentState]:
         return list(self.states.get(reference, []))
+
+    async def give_up_payment(self, *, payment_id: str, citizen_id: str) -> None:
+        self.given_up.append(payment_id)
 
 
 class VehicleDirectory(Protocol):

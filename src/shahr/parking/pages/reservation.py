@@ -79,6 +79,10 @@ DONE_NOTICES = {
         "Your reservation has been cancelled. What you paid has gone back to your wallet."
     ),
     "plate": _("The vehicle on this reservation has been changed."),
+    "given_up": _(
+        "The unfinished payment was let go, and you can pay again. If your account was"
+        " debited for it, the bank returns the money within 72 hours."
+    ),
 }
 
 
@@ -103,6 +107,7 @@ def payment_lines(
                 s.explanation, time=clock(s.decided_by) if s.decided_by else ""
             ),
             "created_at": s.created_at,
+            "unanswered": s.unanswered,
         }
         for s in states
     ]
@@ -205,6 +210,26 @@ async def reminder_link(token: str, ports: PortsDep) -> Response:
     return RedirectResponse(
         f"/parking/reservations/{link.reservation_id}?step=extend#extend", status_code=303
     )
+
+
+@router.post("/parking/reservations/{reservation_id}/give-up-payment")
+async def give_up_payment(
+    reservation_id: str,
+    request: Request,
+    principal: CitizenCaller,
+    ports: PortsDep,
+    templates: TemplatesDep,
+) -> Response:
+    """The citizen did not finish at the bank's page: let that payment go, to pay again."""
+    citizen = citizen_id(principal)
+    try:
+        await services.give_up_payment(ports, citizen_id=citizen, reservation_id=reservation_id)
+    except DomainError as error:
+        return await reservation_page(
+            request, templates, ports, citizen, reservation_id,
+            errors={"give_up": say(error)}, status_code=status_for(error),
+        )  # fmt: skip
+    return RedirectResponse(f"/parking/reservations/{reservation_id}?done=given_up", 303)
 
 
 @router.post("/parking/reservations/{reservation_id}/pay")

@@ -26,6 +26,7 @@ from shahr.parking.services.inventory import (
     load_meters,
 )
 from shahr.parking.services.payment_states import (
+    give_up_payment,
     in_doubt,
     payment_states,
     refuse_while_in_doubt,
@@ -107,6 +108,7 @@ __all__ = [
     "extend_reservation",
     "extended_event",
     "extended_event_of",
+    "give_up_payment",
     "import_district_areas",
     "import_meters",
     "in_doubt",

@@ -4,8 +4,9 @@ while the bank has not answered for the first (the card may have been debited al
 from __future__ import annotations
 
 from shahr.kernel.clock import in_tehran
-from shahr.parking.domain import PaymentInDoubtError
+from shahr.parking.domain import PaymentInDoubtError, ReservationStateError, not_found
 from shahr.parking.gateways import IN_DOUBT, PaymentState
+from shahr.parking.persistence import ReservationUnitOfWork
 from shahr.parking.services.ports import ParkingPorts
 
 
@@ -42,3 +43,25 @@ async def refuse_while_in_doubt(ports: ParkingPorts, *, reservation_id: str, doi
         field="method",
         time=time,
     )
+
+
+async def give_up_payment(ports: ParkingPorts, *, citizen_id: str, reservation_id: str) -> None:
+    """The citizen did not finish paying at the bank: let that payment go, so the
+    reservation can be paid another way while its hold lasts.
+
+    Only a payment the bank has said nothing of; one it has answered for stays in doubt
+    until reconciliation decides it (`PaymentInDoubtError`).
+    """
+    async with ReservationUnitOfWork(ports.database) as uow:
+        reservation = await uow.reservations.get(reservation_id)
+    if reservation is None or reservation.citizen_id != citizen_id:
+        raise not_found()
+    waiting = in_doubt(await payment_states(ports, reservation_id=reservation_id))
+    if waiting is None:
+        raise ReservationStateError("No payment for this reservation is waiting for the bank.")
+    if not waiting.unanswered:
+        raise PaymentInDoubtError(
+            "The bank has already answered for this payment, so it cannot be let go; wait"
+            " for it to be decided."
+        )
+    await ports.payments.give_up_payment(payment_id=waiting.payment_id, citizen_id=citizen_id)
