@@ -37,6 +37,7 @@ from shahr.parking.pages.stay_choices import (
     receipts_of,
     time_left,
 )
+from shahr.parking.queries import ReservationView
 from shahr.parking.services import ParkingPorts
 
 router = APIRouter(tags=["parking pages"], include_in_schema=False)
@@ -147,9 +148,6 @@ async def reservation_page(
         and holding
         and r.status in (ReservationStatus.pending, ReservationStatus.confirmed)
     )
-    confirmed = r.status is ReservationStatus.confirmed
-    running = confirmed and r.starts_at <= now < r.paid_ends_at
-    upcoming = confirmed and now < r.starts_at
     formats = formatting()
     context = {
         "view": view,
@@ -162,6 +160,27 @@ async def reservation_page(
         "doubt": None if doubt is None else payment_lines([doubt], formats["clock"])[0],
         "can_pay": can_pay,
         "confirming": confirming,
+        **_stay_actions(view, ports, now=now, settled=doubt is None and not confirming),
+        "step": step if step in STEPS else "",
+        "receipts": receipts_of(view),
+        "tariff": ports.rules.tariffs.version(r.tariff_version),
+        "errors": errors or {},
+        "now": now,
+        **formats,
+    }
+    return templates.render(request, "parking/reservation.html", context, status_code=status_code)
+
+
+def _stay_actions(
+    view: ReservationView, ports: ParkingPorts, *, now: datetime, settled: bool
+) -> dict[str, Any]:
+    """What the page offers for the stay: extend, end now, cancel (`settled`: no payment
+    is in doubt or being confirmed), and the time left."""
+    r = view.reservation
+    confirmed = r.status is ReservationStatus.confirmed
+    running = confirmed and r.starts_at <= now < r.paid_ends_at
+    upcoming = confirmed and now < r.starts_at
+    return {
         "running": running,
         "upcoming": upcoming,
         "left": time_left(r.paid_ends_at, now) if running else "",
@@ -171,17 +190,8 @@ async def reservation_page(
             else []
         ),
         "refund": end_refund(view, ports, now=now) if running else 0,
-        "can_cancel": doubt is None
-        and (r.status is ReservationStatus.pending or upcoming)
-        and not confirming,
-        "step": step if step in STEPS else "",
-        "receipts": receipts_of(view),
-        "tariff": ports.rules.tariffs.version(r.tariff_version),
-        "errors": errors or {},
-        "now": now,
-        **formats,
+        "can_cancel": settled and (r.status is ReservationStatus.pending or upcoming),
     }
-    return templates.render(request, "parking/reservation.html", context, status_code=status_code)
 
 
 @router.get("/parking/reservations/{reservation_id}")

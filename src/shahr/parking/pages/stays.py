@@ -53,8 +53,7 @@ async def _my_page(
     open_form: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    now = ports.clock.now()
-    citizen = citizen_id(principal)
+    now, citizen = ports.clock.now(), citizen_id(principal)
     found = await queries.reservations_of(ports.database, ports.inventory, citizen_id=citizen)
     current, upcoming, past = [], [], []
     for summary in found:
