@@ -16,7 +16,9 @@ STAFF_TOOL_TITLES = {
     STAFF_PAYMENTS: "Payments and reconciliation",
 }
 STAFF_TOOL_HINTS = {
-    SANDBOX_CONSOLE: "The test bank's desk: take it down or bring it back, and its latest payments.",
+    SANDBOX_CONSOLE: (
+        "The test bank's desk: take it down or bring it back, and its latest payments."
+    ),
     STAFF_PAYMENTS: "Every payment by where it stands: in doubt, paid, not paid, returned or"
     " refunded, and whether the ledger booked it.",
 }
