@@ -14,12 +14,12 @@ from shahr.identity.gateways import SMS
 from shahr.kernel.container import Container
 from shahr.kernel.db import UnitOfWork
 from shahr.parking import services as parking_services
-from shahr.parking.gateways import Notice, StartedPayment, VerifiedPayment
+from shahr.parking.gateways import Notice, PaymentState, StartedPayment, VerifiedPayment
 from shahr.parking.gateways import PaidFor as ParkingPaidFor
 from shahr.parking.schemas import render_notice
 from shahr.payments import queries as payments_queries
 from shahr.payments import services as payments_services
-from shahr.payments.domain import DEMO_WALLET_RIAL, PaidFor
+from shahr.payments.domain import AWAITING_CALLBACK, DEMO_WALLET_RIAL, PaidFor
 from shahr.payments.events import PaymentVerified
 from shahr.payments.gateways import PSP
 from shahr.payments.services import PaymentStart
@@ -64,6 +64,7 @@ class PaymentsForParking:
         return_url: str,
         method: str,
         paid_for: ParkingPaidFor | None = None,
+        pay_by: datetime | None = None,
     ) -> StartedPayment:
         c = self._container
         start = await payments_services.request_payment(
@@ -79,6 +80,7 @@ class PaymentsForParking:
             method="wallet" if method == "wallet" else "psp",
             demo_wallet_rial=self._demo_wallet_rial,
             paid_for=_paid_for(paid_for),
+            pay_by=pay_by,
         )
         return _started(start)
 
@@ -139,6 +141,31 @@ class PaymentsForParking:
             )
             for o in orders
         ]
+
+    async def payment_states(self, *, reference: str) -> list[PaymentState]:
+        found = await payments_queries.standings_for_reference(
+            self._container.database, reference=reference
+        )
+        return [
+            PaymentState(
+                payment_id=s.order.id,
+                purpose=s.order.purpose.value,
+                amount_rial=int(s.order.amount_rial),
+                standing=s.standing.value,
+                label=s.label,
+                explanation=s.explanation,
+                decided_by=s.decided_by,
+                created_at=s.order.created_at,
+                unanswered=s.order.status in AWAITING_CALLBACK,
+            )
+            for s in found
+        ]
+
+    async def give_up_payment(self, *, payment_id: str, citizen_id: str) -> None:
+        c = self._container
+        await payments_services.abandon_payment(
+            c.database, c.clock, c.get(PSP), c.bus, payment_id=payment_id, citizen_id=citizen_id
+        )
 
 
 class VehiclesFromIdentity:

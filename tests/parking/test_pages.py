@@ -46,6 +46,16 @@ from .flows import (
 from .geodata import metro_stations
 
 CSRF = "p" * 43
+# The sandbox bank's test card, as its page takes it.
+CARD_FORM = {
+    "csrf_token": CSRF,
+    "action": "pay",
+    "card_number": "6037990000000006",
+    "cvv2": "123",
+    "expiry_month": "12",
+    "expiry_year": "08",
+    "pin": "123456",
+}
 DAY = "2026-11-26"  # the tests' Thursday, 5 Azar 1405
 NO_ROWS = {
     "parking_reservation": 0,
@@ -446,12 +456,13 @@ async def test_a_bank_that_declines_sends_the_citizen_back_to_a_clear_notice(
     started = await reserve(citizen, await quote_page(citizen, parking), method="psp")
     assert started.status_code == 303
     reservation_id = (await citizen.get("/api/v1/parking/reservations")).json()[0]["id"]
+    declined = await citizen.post(
+        started.headers["location"], data={**CARD_FORM, "scenario": "decline"}
+    )
+    back = await citizen.get(declined.headers["location"])
+    assert back.headers["location"].endswith("payment_status=failed")
 
-    html = (
-        await citizen.get(
-            f"/parking/reservations/{reservation_id}", params={"payment_status": "failed"}
-        )
-    ).text
+    html = (await citizen.get(back.headers["location"])).text
 
     assert "پرداخت انجام نشد." in html
     assert "در انتظار پرداخت" in html

@@ -43,6 +43,7 @@ from shahr.parking import services
 from shahr.parking.gateways import (
     PaidFor,
     PaymentPort,
+    PaymentState,
     StartedPayment,
     StaticVehicleDirectory,
     VerifiedPayment,
@@ -165,6 +166,7 @@ class FlakyRefunds:
         return_url: str,
         method: str,
         paid_for: PaidFor | None = None,
+        pay_by: datetime | None = None,
     ) -> StartedPayment:
         return await self._inner.request_payment(
             citizen_id=citizen_id,
@@ -174,6 +176,7 @@ class FlakyRefunds:
             return_url=return_url,
             method=method,
             paid_for=paid_for,
+            pay_by=pay_by,
         )
 
     async def pay_from_wallet(
@@ -209,6 +212,12 @@ class FlakyRefunds:
         return await self._inner.verified_payments(
             verified_from=verified_from, verified_to=verified_to
         )
+
+    async def payment_states(self, *, reference: str) -> list[PaymentState]:
+        return await self._inner.payment_states(reference=reference)
+
+    async def give_up_payment(self, *, payment_id: str, citizen_id: str) -> None:
+        await self._inner.give_up_payment(payment_id=payment_id, citizen_id=citizen_id)
 
 
 class ProcessDiedError(Exception):

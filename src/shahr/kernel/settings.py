@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     otp_requests_per_window: int = 3
     otp_request_window_s: int = 600
     session_ttl_s: int = 7 * 24 * 3600
+    # The site's address as citizens reach it (`https://shahr.tehran.ir`), for links sent by
+    # SMS; empty, such links are sent as paths on the site.
+    public_url: str = ""
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

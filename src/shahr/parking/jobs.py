@@ -13,6 +13,6 @@ from shahr.parking.services import ParkingPorts, UpkeepReport, run_upkeep
 UPKEEP_EVERY_S = 30.0
 
 
-async def parking_upkeep(ports: ParkingPorts) -> UpkeepReport:
-    """One pass of upkeep at the clock's time."""
-    return await run_upkeep(ports)
+async def parking_upkeep(ports: ParkingPorts, *, public_url: str = "") -> UpkeepReport:
+    """One pass of upkeep at the clock's time; `public_url` begins the links sent by SMS."""
+    return await run_upkeep(ports, public_url=public_url)

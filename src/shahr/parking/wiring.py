@@ -16,7 +16,13 @@ from shahr.parking.gateways import (
 )
 from shahr.parking.jobs import UPKEEP_EVERY_S, parking_upkeep
 from shahr.parking.queries import InventoryCache
-from shahr.parking.services import PARKING, ParkingPorts, quote_signer, shipped_rules
+from shahr.parking.services import (
+    PARKING,
+    ParkingPorts,
+    quote_signer,
+    reminder_link_signer,
+    shipped_rules,
+)
 
 METER_GATEWAY: Part[MeterGateway] = Part("parking.meter_gateway")
 METERS_TOOL = "/staff/parking/meters"
@@ -46,6 +52,7 @@ def wire_parking(
         payments=payments,
         vehicles=vehicles,
         notifier=notifier,
+        reminder_links=reminder_link_signer(lambda: settings.signing_key),
     )
     container.provide(PARKING, ports)
     container.workspace.add(
@@ -58,7 +65,11 @@ def wire_parking(
         )
     )
     if settings.run_jobs:
-        container.every("parking-upkeep", UPKEEP_EVERY_S, lambda: parking_upkeep(ports))
+        container.every(
+            "parking-upkeep",
+            UPKEEP_EVERY_S,
+            lambda: parking_upkeep(ports, public_url=settings.public_url),
+        )
         _wire_meter_gateway(container)
     return ports
 

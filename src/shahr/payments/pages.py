@@ -23,7 +23,7 @@ from shahr.kernel.web.deps import (
     TemplatesDep,
     container_of,
 )
-from shahr.payments import queries, services
+from shahr.payments import queries, services, staff_pages
 from shahr.payments.api import ERROR_STATUS, CitizenPrincipal, PspDep, citizen_id, demo_wallet_rial
 from shahr.payments.domain import (
     MAX_PAYMENT_RIAL,
@@ -60,6 +60,7 @@ LEFT_TO_RIGHT_ISOLATE, POP_ISOLATE = "\u2066", "\u2069"
 NO_BREAK_SPACE = "\u00a0"
 
 router = APIRouter(tags=["payments pages"])
+router.include_router(staff_pages.router)
 
 
 def _sandbox(request: Request) -> SandboxPsp:
@@ -217,6 +218,16 @@ async def receipt_page(
         database, payment_id=payment_id, citizen_id=citizen_id(principal)
     )
     return templates.render(request, "payments/receipt.html", {"receipt": receipt})
+
+
+@router.get("/payments/{payment_id}/return", include_in_schema=False)
+async def back_from_the_bank(
+    payment_id: str, principal: CitizenPrincipal, database: DatabaseDep
+) -> Response:
+    """Where the bank's "back to the merchant" leads when its answer never came: the page of
+    what the payment was for, which says where the payment stands."""
+    order = await queries.payment(database, payment_id=payment_id, citizen_id=citizen_id(principal))
+    return RedirectResponse(order.return_url, status_code=303)
 
 
 # --- the PSP's callback ---

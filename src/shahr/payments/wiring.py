@@ -7,12 +7,20 @@ from shahr.kernel.principals import Role
 from shahr.kernel.workspace import StaffTool
 from shahr.payments.gateways import PSP, PaymentGateway, SandboxPsp
 from shahr.payments.jobs import RECONCILE_EVERY_S, reconcile_payments
+from shahr.payments.staff_pages import RECONCILERS, STAFF_PAYMENTS
 
 SANDBOX_CONSOLE = "/sandbox-psp"
 # The staff tools' names and summaries: msgids the staff shell translates as it lists them.
-STAFF_TOOL_TITLES = {SANDBOX_CONSOLE: "Sandbox bank"}
+STAFF_TOOL_TITLES = {
+    SANDBOX_CONSOLE: "Sandbox bank",
+    STAFF_PAYMENTS: "Payments and reconciliation",
+}
 STAFF_TOOL_HINTS = {
-    SANDBOX_CONSOLE: "The test bank's desk: take it down or bring it back, and its latest payments."
+    SANDBOX_CONSOLE: (
+        "The test bank's desk: take it down or bring it back, and its latest payments."
+    ),
+    STAFF_PAYMENTS: "Every payment by where it stands: in doubt, paid, not paid, returned or"
+    " refunded, and whether the ledger booked it.",
 }
 
 
@@ -26,6 +34,15 @@ def wire_payments(container: Container) -> None:
     # The sandbox PSP is the only adapter so far (docs/decisions/0010).
     psp = SandboxPsp(database, clock, signing_key=lambda: settings.signing_key)
     container.provide(PSP, psp)
+    container.workspace.add(
+        StaffTool(
+            href=STAFF_PAYMENTS,
+            title=STAFF_TOOL_TITLES[STAFF_PAYMENTS],
+            summary=STAFF_TOOL_HINTS[STAFF_PAYMENTS],
+            roles=RECONCILERS,
+            area="payments",
+        )
+    )
     list_sandbox_console(container, psp)
     if settings.run_jobs:
         container.every(

@@ -56,6 +56,10 @@ class ReservationStateError(ConflictError):
     """The reservation is not in a state that allows this."""
 
 
+class PaymentInDoubtError(ReservationStateError):
+    """A payment for this reservation is still waiting for the bank's answer."""
+
+
 class BayTakenError(ConflictError):
     """The bay is held by someone else for part of the window; `alternatives` are free."""
 

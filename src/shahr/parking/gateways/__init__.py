@@ -26,13 +26,16 @@ from shahr.parking.gateways.meter_gateway import (
 )
 from shahr.parking.gateways.meter_topics import MeterTopics, check_device_id
 from shahr.parking.gateways.ports import (
+    CONFIRMED,
     EXTENSION_PURPOSE,
+    IN_DOUBT,
     RESERVATION_PURPOSE,
     FakePayments,
     Notice,
     PaidFor,
     ParkingNotifier,
     PaymentPort,
+    PaymentState,
     RecordingNotifier,
     StartedPayment,
     StaticVehicleDirectory,
@@ -42,8 +45,10 @@ from shahr.parking.gateways.ports import (
 
 __all__ = [
     "CATCH_UP_EVERY_S",
+    "CONFIRMED",
     "EVENT_GRACE",
     "EXTENSION_PURPOSE",
+    "IN_DOUBT",
     "LIGHT_EVENT_WORKERS",
     "RESERVATION_PURPOSE",
     "FakePayments",
@@ -55,6 +60,7 @@ __all__ = [
     "PaidFor",
     "ParkingNotifier",
     "PaymentPort",
+    "PaymentState",
     "RecordingNotifier",
     "StartedPayment",
     "StaticVehicleDirectory",

@@ -55,6 +55,32 @@ class StartedPayment:
     redirect_url: str | None
 
 
+@dataclass(frozen=True)
+class PaymentState:
+    """Where one payment for a reservation stands, as payments words it.
+
+    `standing` is one of `in_doubt`, `confirmed`, `failed`, `returned`, `refunded`; `label`
+    and `explanation` are payments' message ids for it (the staff view shows the same);
+    `decided_by` is when a payment in doubt is settled one way or the other;
+    `unanswered` is true while the bank has said nothing of it (the payer may never have
+    finished on its page), when the payer may give it up (`give_up_payment`).
+    """
+
+    payment_id: str
+    purpose: str
+    amount_rial: int
+    standing: str
+    label: str
+    explanation: str
+    decided_by: datetime | None
+    created_at: datetime
+    unanswered: bool = False
+
+
+IN_DOUBT = "in_doubt"
+CONFIRMED = "confirmed"
+
+
 class PaymentPort(Protocol):
     async def request_payment(
         self,
@@ -66,8 +92,12 @@ class PaymentPort(Protocol):
         return_url: str,
         method: str,
         paid_for: PaidFor | None = None,
+        pay_by: datetime | None = None,
     ) -> StartedPayment:
-        """Start a card payment of `amount_rial` for `purpose`; verified, it comes as an event."""
+        """Start a card payment of `amount_rial` for `purpose`; verified, it comes as an event.
+
+        `pay_by` (the hold's end) is the bank page's deadline too, to the instant.
+        """
         ...
 
     async def pay_from_wallet(
@@ -98,6 +128,14 @@ class PaymentPort(Protocol):
         """Parking's payments verified in [from, to): what the events should have brought."""
         ...
 
+    async def payment_states(self, *, reference: str) -> list[PaymentState]:
+        """Every payment asked for `reference` (a reservation), oldest first."""
+        ...
+
+    async def give_up_payment(self, *, payment_id: str, citizen_id: str) -> None:
+        """Stop waiting for an unanswered payment: the bank gives back anything it took."""
+        ...
+
 
 @dataclass
 class FakePayments:
@@ -114,6 +152,9 @@ class FakePayments:
     verified: list[VerifiedPayment] = field(default_factory=list)
     fail_with: Exception | None = None
     fail_refunds_with: Exception | None = None
+    # What `payment_states` answers, by reference, put here by tests.
+    states: dict[str, list[PaymentState]] = field(default_factory=dict)
+    given_up: list[str] = field(default_factory=list)
 
     async def request_payment(
         self,
@@ -125,6 +166,7 @@ class FakePayments:
         return_url: str,
         method: str,
         paid_for: PaidFor | None = None,
+        pay_by: datetime | None = None,
     ) -> StartedPayment:
         if self.fail_with is not None:
             raise self.fail_with
@@ -178,6 +220,12 @@ class FakePayments:
         self, *, verified_from: datetime, verified_to: datetime
     ) -> list[VerifiedPayment]:
         return [p for p in self.verified if verified_from <= p.verified_at < verified_to]
+
+    async def payment_states(self, *, reference: str) -> list[PaymentState]:
+        return list(self.states.get(reference, []))
+
+    async def give_up_payment(self, *, payment_id: str, citizen_id: str) -> None:
+        self.given_up.append(payment_id)
 
 
 class VehicleDirectory(Protocol):

@@ -14,7 +14,13 @@ from fastapi import Depends, Form
 from shahr.kernel.access import Admits
 from shahr.kernel.clock import TEHRAN, in_tehran
 from shahr.kernel.errors import DomainError
-from shahr.kernel.persian import JALALI_MONTHS_EN, JALALI_MONTHS_FA, ascii_digits, jalali
+from shahr.kernel.persian import (
+    JALALI_MONTHS_EN,
+    JALALI_MONTHS_FA,
+    ascii_digits,
+    jalali,
+    persian_digits,
+)
 from shahr.kernel.plates import IRAN_FA, parse_plate
 from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web import i18n
@@ -89,7 +95,9 @@ def status_for(error: DomainError) -> int:
 
 
 def say(error: DomainError) -> str:
-    return i18n.gettext(error.message, **error.params)
+    # Times passed as text still read in the page's digits.
+    text = i18n.gettext(error.message, **error.params)
+    return persian_digits(text) if i18n.current_language.get() == "fa" else text
 
 
 def digits(text: object) -> str:

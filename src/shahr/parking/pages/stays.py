@@ -3,8 +3,7 @@ receipts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,17 +16,9 @@ from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import TemplatesDep
 from shahr.parking import queries, services
 from shahr.parking.api import PortsDep, citizen_id
-from shahr.parking.domain import (
-    InvalidWindowError,
-    ReservationStatus,
-    TimeWindow,
-    check_open,
-    check_stay_length,
-    end_early_refund,
-)
+from shahr.parking.domain import InvalidWindowError, ReservationStatus
 from shahr.parking.pages.booking import after_payment
 from shahr.parking.pages.forms import (
-    STEP_MIN,
     CitizenCaller,
     FormText,
     citizen_vehicles,
@@ -35,54 +26,21 @@ from shahr.parking.pages.forms import (
     say,
     status_for,
 )
-from shahr.parking.pages.reservation import receipts_of
+from shahr.parking.pages.reservation import reservation_page
+from shahr.parking.pages.stay_choices import (
+    end_refund,
+    extension_choices,
+    receipts_of,
+    time_left,
+)
 from shahr.parking.queries import ReservationView
 from shahr.parking.schemas import render_notice
 from shahr.parking.services import ParkingPorts
 
 router = APIRouter(tags=["parking pages"], include_in_schema=False)
 
-
-EXTENSION_CHOICES = 8
-
-
-# --- my parking: current and upcoming stays, and what can be done with them ------------------
-
-
-@dataclass(frozen=True)
-class ExtensionChoice:
-    ends_at: datetime
-    extra_rial: int
-
-
-def extension_choices(
-    view: ReservationView, ports: ParkingPorts, *, now: datetime
-) -> list[ExtensionChoice]:
-    """Later ends in half-hour steps, each with the extra to pay; within hours and max stay.
-
-    Someone else's later booking is found only when extending (the service says how far).
-    """
-    r = view.reservation
-    tariff = ports.rules.tariffs.version(r.tariff_version)
-    choices = []
-    for step in range(1, EXTENSION_CHOICES + 1):
-        ends_at = r.paid_ends_at + timedelta(minutes=STEP_MIN * step)
-        window = TimeWindow(r.starts_at, ends_at)
-        try:
-            check_open(window, view.zone.rules, ports.rules.holidays)
-            check_stay_length(window.duration_min, view.zone.rules)
-        except InvalidWindowError:
-            break
-        price = tariff.price(window.duration_min, r.vehicle_kind, r.street_class)
-        choices.append(ExtensionChoice(ends_at, max(0, price.total_rial - r.amount_rial)))
-    return choices if now < r.paid_ends_at else []
-
-
-def end_refund(view: ReservationView, ports: ParkingPorts, *, now: datetime) -> int:
-    """What ending the stay now gives back: the unused whole half-hours."""
-    r = view.reservation
-    tariff = ports.rules.tariffs.version(r.tariff_version)
-    return end_early_refund(r, tariff, ports.rules.policy, at=now)
+# A form's `back` field when it was sent from the reservation's own page.
+RESERVATION_PAGE = "reservation"
 
 
 async def _my_page(
@@ -95,8 +53,7 @@ async def _my_page(
     open_form: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    now = ports.clock.now()
-    citizen = citizen_id(principal)
+    now, citizen = ports.clock.now(), citizen_id(principal)
     found = await queries.reservations_of(ports.database, ports.inventory, citizen_id=citizen)
     current, upcoming, past = [], [], []
     for summary in found:
@@ -137,6 +94,7 @@ async def _my_page(
             if v.reservation.status is ReservationStatus.confirmed
         },
         "receipts": {rid: receipts_of(view) for rid, view in full.items()},
+        "time_left": time_left,
         "vehicles": await citizen_vehicles(ports, principal),
         "notices": [render_notice(n.message, n.params, language) for n in notices],
         "errors": errors or {},
@@ -164,8 +122,15 @@ async def _refused(
     action: str,
     error: DomainError,
     where: str,
+    back: str = "",
 ) -> HTMLResponse:
-    """My parking again, the error beside the form of the stay it concerns."""
+    """The page the form was on again (My parking, or the reservation's own), with the error
+    beside the form of the stay it concerns."""
+    if back == RESERVATION_PAGE:
+        return await reservation_page(
+            request, templates, ports, citizen_id(principal), reservation_id,
+            errors={where: say(error)}, step=action, status_code=status_for(error),
+        )  # fmt: skip
     return await _my_page(
         request,
         templates,
@@ -186,6 +151,7 @@ async def extend(
     templates: TemplatesDep,
     ends_at: FormText = "",
     method: FormText = "psp",
+    back: FormText = "",
 ) -> Response:
     """Extend to a later end, paying only the difference (shown before paying)."""
     try:
@@ -206,7 +172,7 @@ async def extend(
     except DomainError as error:
         where = "method" if error.field == "amount_rial" else "ends_at"
         return await _refused(
-            request, templates, ports, principal, reservation_id, "extend", error, where
+            request, templates, ports, principal, reservation_id, "extend", error, where, back
         )
     return after_payment(reservation_id, change.payment, done="extended")
 
@@ -218,6 +184,7 @@ async def end(
     principal: CitizenCaller,
     ports: PortsDep,
     templates: TemplatesDep,
+    back: FormText = "",
 ) -> Response:
     """End the stay now; the unused whole half-hours go back to the wallet."""
     try:
@@ -226,7 +193,7 @@ async def end(
         )
     except DomainError as error:
         return await _refused(
-            request, templates, ports, principal, reservation_id, "end", error, "end"
+            request, templates, ports, principal, reservation_id, "end", error, "end", back
         )
     return RedirectResponse(f"/parking/reservations/{reservation_id}?done=ended", 303)
 
@@ -238,6 +205,7 @@ async def cancel(
     principal: CitizenCaller,
     ports: PortsDep,
     templates: TemplatesDep,
+    back: FormText = "",
 ) -> Response:
     """Cancel before the start; everything paid goes back to the wallet."""
     try:
@@ -246,7 +214,7 @@ async def cancel(
         )
     except DomainError as error:
         return await _refused(
-            request, templates, ports, principal, reservation_id, "cancel", error, "cancel"
+            request, templates, ports, principal, reservation_id, "cancel", error, "cancel", back
         )
     return RedirectResponse(f"/parking/reservations/{reservation_id}?done=cancelled", 303)
 

@@ -367,4 +367,4 @@ def render_notice(message: str, params: dict[str, Any], language: Language) -> s
     if language == "fa":
         bay, time = persian_digits(bay), persian_digits(time)
     text: str = i18n.translations(language).gettext(message)
-    return text.format(street=street, bay=bay, time=time)
+    return text.format(street=street, bay=bay, time=time, link=params.get("link", ""))

@@ -32,6 +32,7 @@ from shahr.parking.gateways import EXTENSION_PURPOSE, RESERVATION_PURPOSE, Start
 from shahr.parking.persistence import ReservationUnitOfWork
 from shahr.parking.queries import InventorySnapshot, window_price
 from shahr.parking.services.events import confirmed_event, extended_event_of
+from shahr.parking.services.payment_states import refuse_while_in_doubt
 from shahr.parking.services.payments import WALLET, PaymentTaken, paid_for, pay_now
 from shahr.parking.services.ports import ParkingPorts, writing
 from shahr.parking.services.quotes import (
@@ -199,6 +200,7 @@ async def start_card_payment(
             return_url=return_url or f"/parking/reservations/{reservation.id}",
             method="psp",
             paid_for=await paid_for(ports, reservation),
+            pay_by=reservation.hold_expires_at,
         )
     except DomainError:
         # Refused or unreachable (PSP down): no money moved, so the hold goes. Any other
@@ -222,7 +224,11 @@ async def pay_reservation(
     method: str = "psp",
     return_url: str | None = None,
 ) -> StartedPayment:
-    """Pay again for a held reservation, or for its waiting extension."""
+    """Pay again for a held reservation, or for its waiting extension.
+
+    Refused while an earlier payment for it awaits the bank's answer (it may be paid).
+    """
+    await refuse_while_in_doubt(ports, reservation_id=reservation_id, doing="pay")
     if method == WALLET:
         return await _pay_held_from_wallet(
             ports, citizen_id=citizen_id, reservation_id=reservation_id, return_url=return_url
@@ -238,6 +244,7 @@ async def pay_reservation(
         return_url=return_url or f"/parking/reservations/{reservation.id}",
         method="psp",
         paid_for=await paid_for(ports, reservation),
+        pay_by=reservation.hold_expires_at,
     )
 
 

@@ -21,6 +21,7 @@ from shahr.parking.domain import (
     ParkingPolicy,
     ParkingRules,
     QuoteSigner,
+    ReminderLinkSigner,
     TariffBook,
     parse_holidays,
     parse_tariffs,
@@ -44,6 +45,7 @@ class ParkingPorts:
     payments: PaymentPort
     vehicles: VehicleDirectory
     notifier: ParkingNotifier
+    reminder_links: ReminderLinkSigner
 
 
 PARKING: Part[ParkingPorts] = Part("parking.ports")
@@ -82,6 +84,15 @@ def shipped_holidays() -> HolidayCalendar:
 def shipped_rules(policy: ParkingPolicy | None = None) -> ParkingRules:
     return ParkingRules(
         tariffs=shipped_tariffs(), holidays=shipped_holidays(), policy=policy or ParkingPolicy()
+    )
+
+
+def reminder_link_signer(secret: Callable[[], str]) -> ReminderLinkSigner:
+    """Reminder links are signed with a key of their own, derived from the app's secret."""
+    return ReminderLinkSigner(
+        lambda: hmac.new(
+            secret().encode(), b"shahr.parking.reminder-links", hashlib.sha256
+        ).digest()
     )
 
 

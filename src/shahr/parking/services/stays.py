@@ -30,6 +30,7 @@ from shahr.parking.persistence import ReservationUnitOfWork
 from shahr.parking.queries import InventorySnapshot
 from shahr.parking.services.booking import start_card_payment
 from shahr.parking.services.events import ended_event, extended_event
+from shahr.parking.services.payment_states import refuse_while_in_doubt
 from shahr.parking.services.payments import WALLET, issue_refunds, pay_now
 from shahr.parking.services.ports import ParkingPorts, writing
 from shahr.parking.services.quotes import read_plate, vehicle_kind_of
@@ -209,7 +210,11 @@ async def end_reservation(
 async def cancel_reservation(
     ports: ParkingPorts, *, citizen_id: str, reservation_id: str
 ) -> StayChange:
-    """Cancel before the start: a paid reservation is refunded in full."""
+    """Cancel before the start: a paid reservation is refunded in full.
+
+    Refused while a payment for it awaits the bank's answer.
+    """
+    await refuse_while_in_doubt(ports, reservation_id=reservation_id, doing="cancel")
     now = ports.clock.now()
     async with writing(ports) as uow:
         reservation = await _own(uow, reservation_id, citizen_id)

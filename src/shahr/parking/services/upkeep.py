@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shahr.kernel.clock import in_tehran
-from shahr.parking.domain import BayId, Reservation, ReservationStatus
+from shahr.parking.domain import (
+    REMINDER_MIN_LEAD,
+    BayId,
+    ReminderLink,
+    Reservation,
+    ReservationStatus,
+)
 from shahr.parking.events import ReservationEnded
 from shahr.parking.gateways import Notice
 from shahr.parking.persistence import ReservationUnitOfWork
@@ -37,6 +43,8 @@ REMINDER_MESSAGE = _(
     "Your parking on {street}, bay {bay}, ends at {time}. Extend it in the app if you need"
     " more time."
 )
+# The SMS carries a one-tap link to the reservation's extend step, good until the stay ends.
+REMINDER_SMS = _("Your parking on {street}, bay {bay}, ends at {time}. To extend it: {link}")
 
 
 @dataclass(frozen=True)
@@ -86,8 +94,13 @@ class _Pass:
     notices: list[Notice] = field(default_factory=list)
 
 
-async def run_upkeep(ports: ParkingPorts, *, batch: int = 500) -> UpkeepReport:
-    """One pass; safe in several processes at once (rows are locked, SKIP LOCKED)."""
+async def run_upkeep(
+    ports: ParkingPorts, *, batch: int = 500, public_url: str = ""
+) -> UpkeepReport:
+    """One pass; safe in several processes at once (rows are locked, SKIP LOCKED).
+
+    `public_url` is the site's address, put before the reminder SMS's link.
+    """
     missed = await take_missed_payments(ports)
     now = ports.clock.now()
     snapshot = await ports.inventory.current()
@@ -98,6 +111,8 @@ async def run_upkeep(ports: ParkingPorts, *, batch: int = 500) -> UpkeepReport:
         )
         for reservation in due:
             await _look_after(ports, uow, snapshot, reservation, done, now=now)
+            if done.notices and done.notices[-1].reservation_id == reservation.id:
+                done.notices[-1] = _with_link(ports, done.notices[-1], reservation, public_url)
             await uow.reservations.save(reservation)
         await uow.commit()
     for event in done.ended:
@@ -105,8 +120,13 @@ async def run_upkeep(ports: ParkingPorts, *, batch: int = 500) -> UpkeepReport:
     for notice in done.notices:
         try:
             await ports.notifier.notify(notice)
-        except Exception:  # the in-app notice is kept; a lost SMS is only logged
-            log.exception("parking: could not send the reminder for %s", notice.reservation_id)
+        except Exception as error:  # the in-app notice is kept; a lost SMS is only logged
+            # Not the traceback: the SMS provider's error may quote the number or the text.
+            log.error(
+                "parking: could not send the reminder for %s (%s)",
+                notice.reservation_id,
+                type(error).__name__,
+            )
     refunds = await issue_refunds(ports)
     return UpkeepReport(
         lapsed=done.lapsed,
@@ -145,6 +165,8 @@ async def _look_after(
     elif (
         reservation.reminder_sent_at is None
         and reservation.paid_ends_at - ports.rules.policy.reminder_before <= now
+        # Booked with less than that left, the citizen has just chosen the end: no reminder.
+        and reservation.paid_ends_at - reservation.created_at > REMINDER_MIN_LEAD
     ):
         reservation.reminder_sent_at = now
         done.notices.append(await _remind(uow, snapshot, reservation, now=now))
@@ -175,3 +197,17 @@ async def _remind(
         now=now,
     )
     return Notice(reservation.citizen_id, reservation.id, REMINDER, REMINDER_MESSAGE, params)
+
+
+def reminder_link(ports: ParkingPorts, reservation: Reservation, public_url: str = "") -> str:
+    """The one-tap link to the reservation's extend step, signed, good until the stay ends."""
+    token = ports.reminder_links.sign(ReminderLink(reservation.id, reservation.paid_ends_at))
+    return f"{public_url.rstrip('/')}/parking/r/{token}"
+
+
+def _with_link(
+    ports: ParkingPorts, notice: Notice, reservation: Reservation, public_url: str
+) -> Notice:
+    """The SMS's notice: the in-app one's words and the link (never stored, never logged)."""
+    params = {**notice.params, "link": reminder_link(ports, reservation, public_url)}
+    return Notice(notice.citizen_id, notice.reservation_id, notice.kind, REMINDER_SMS, params)

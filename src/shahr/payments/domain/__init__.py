@@ -82,6 +82,13 @@ from shahr.payments.domain.refunds import (
     refund_transaction,
     refundable,
 )
+from shahr.payments.domain.standing import (
+    STANDING_EXPLANATIONS,
+    STANDING_LABELS,
+    Standing,
+    decided_by,
+    standing_of,
+)
 from shahr.payments.domain.vocabulary import (
     AWAITING_CALLBACK,
     CLOSED_STATUSES,
@@ -114,6 +121,8 @@ __all__ = [
     "MIN_PSP_AMOUNT_RIAL",
     "PAID_STATUSES",
     "PAYMENT_WINDOW",
+    "STANDING_EXPLANATIONS",
+    "STANDING_LABELS",
     "VERIFY_WINDOW",
     "AccountId",
     "AccountKind",
@@ -147,6 +156,7 @@ __all__ = [
     "Refund",
     "RefundId",
     "RefundTooLargeError",
+    "Standing",
     "TooManyCallbacksError",
     "TransactionId",
     "TransactionKind",
@@ -161,6 +171,7 @@ __all__ = [
     "check_reference",
     "check_refund",
     "check_return_url",
+    "decided_by",
     "demo_credit_key",
     "demo_credit_transaction",
     "forged_callback",
@@ -180,6 +191,7 @@ __all__ = [
     "refund_transaction",
     "refundable",
     "revenue_account",
+    "standing_of",
     "too_many_callbacks",
     "wallet_account",
 ]

@@ -180,7 +180,9 @@ class PaymentOrder:
         psp: str | None,
         now: datetime,
         paid_for: PaidFor | None = None,
+        pay_by: datetime | None = None,
     ) -> PaymentOrder:
+        """A new order; `pay_by` (the payer's own deadline, a hold's end) shortens its window."""
         if purpose is Purpose.top_up and method is Method.wallet:
             raise InvalidPaymentRequestError(
                 "A wallet is topped up by card, not from itself.", field="method"
@@ -194,7 +196,8 @@ class PaymentOrder:
             method=method,
             return_url=check_return_url(return_url),
             created_at=now,
-            expires_at=now + PAYMENT_WINDOW,
+            # The bank's page and the payer's page then name the same deadline.
+            expires_at=min(now + PAYMENT_WINDOW, pay_by) if pay_by else now + PAYMENT_WINDOW,
             psp=psp if method is Method.psp else None,
             paid_for=None if paid_for is None else check_paid_for(paid_for),
         )

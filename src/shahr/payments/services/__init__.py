@@ -15,7 +15,12 @@ from shahr.payments.services.callbacks import (
     handle_callback,
     verify_payment,
 )
-from shahr.payments.services.reconciliation import reconcile, report_as_dict
+from shahr.payments.services.reconciliation import (
+    abandon_payment,
+    give_up_on,
+    reconcile,
+    report_as_dict,
+)
 from shahr.payments.services.refunds import refund
 from shahr.payments.services.starts import (
     PaymentStart,
@@ -37,7 +42,9 @@ __all__ = [
     "STATEMENT_LINES",
     "CallbackResult",
     "PaymentStart",
+    "abandon_payment",
     "ensure_demo_wallet",
+    "give_up_on",
     "handle_callback",
     "pay_from_wallet_within",
     "reconcile",

@@ -14,10 +14,12 @@ from shahr.kernel.db import Database
 from shahr.payments.domain import (
     AWAITING_CALLBACK,
     PaymentOrder,
+    PaymentStateError,
     PaymentStatus,
     PspRefusedError,
     PspUnavailableError,
     ReconciliationReport,
+    payment_not_found,
 )
 from shahr.payments.events import PaymentFailed, PaymentReversed
 from shahr.payments.gateways import PaymentGateway
@@ -88,26 +90,69 @@ async def _reconcile_one(
         return
     if not order.overdue(now):
         return
+    closed = await give_up_on(database, clock, psp, bus, order)
+    if closed is PaymentStatus.expired:
+        report.expired.append(order.id)
+    elif closed is PaymentStatus.reversed:
+        report.reversed.append(order.id)
+
+
+async def give_up_on(
+    database: Database, clock: Clock, psp: PaymentGateway, bus: EventBus, order: PaymentOrder
+) -> PaymentStatus | None:
+    """Stop waiting for the bank on an unfinished payment: the PSP gives back what it took.
+
+    The order expires if the bank had taken nothing, or is reversed (the money goes back to
+    the card); answers which, or None if a callback or a verification moved it meanwhile.
+    A callback that comes afterwards is refused as late.
+    """
+    now = clock.now()
     money_taken = await psp.reverse(order.token) if order.token else False
     events: list[object] = []
     async with PaymentsUnitOfWork(database) as uow:
         locked = await uow.orders.lock(order.id)
         assert locked is not None  # noqa: S101  # orders are never deleted
         if locked.status is not order.status:
-            return  # a callback or a verification moved it meanwhile
+            return None
         if locked.status in AWAITING_CALLBACK and not money_taken:
             locked.expire(at=now)
             events.append(PaymentFailed.of(locked, at=now))
-            report.expired.append(order.id)
         else:
             reason = "no_callback" if locked.status in AWAITING_CALLBACK else "not_verified_in_time"
             locked.reverse(reason, at=now)
             events.append(PaymentReversed.of(locked, at=now))
-            report.reversed.append(order.id)
         await uow.orders.save(locked)
         await uow.commit()
     for event in events:
         await bus.publish(event)
+    return locked.status
+
+
+async def abandon_payment(
+    database: Database,
+    clock: Clock,
+    psp: PaymentGateway,
+    bus: EventBus,
+    *,
+    payment_id: str,
+    citizen_id: str,
+) -> PaymentStatus | None:
+    """The payer did not finish at the bank's page: give the payment up now, as
+    reconciliation would at its deadline, so that it can be paid another way.
+
+    Only a payment the bank has said nothing of; once its callback has come, the bank has
+    answered and reconciliation decides it.
+    """
+    async with PaymentsUnitOfWork(database) as uow:
+        order = await uow.orders.get(payment_id)
+    if order is None or order.citizen_id != citizen_id:
+        raise payment_not_found()
+    if order.status not in AWAITING_CALLBACK:
+        raise PaymentStateError(
+            "The bank has already answered for this payment, so it cannot be let go; wait"
+            " for it to be decided."
+        )
+    return await give_up_on(database, clock, psp, bus, order)
 
 
 def report_as_dict(report: ReconciliationReport) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from shahr.kernel.bus import EventBus
@@ -54,6 +55,7 @@ async def request_payment(
     method: Literal["psp", "wallet"],
     demo_wallet_rial: int = 0,
     paid_for: PaidFor | None = None,
+    pay_by: datetime | None = None,
 ) -> PaymentStart:
     """Start paying `amount_rial` for `purpose`/`reference`, in a transaction of its own.
 
@@ -72,6 +74,7 @@ async def request_payment(
         method=method,
         psp=psp.name,
         paid_for=paid_for,
+        pay_by=pay_by,
     )
     if order.method is Method.wallet:
         async with PaymentsUnitOfWork(database) as uow:
@@ -139,6 +142,7 @@ def _new_order(
     method: str,
     psp: str | None,
     paid_for: PaidFor | None,
+    pay_by: datetime | None = None,
 ) -> PaymentOrder:
     return PaymentOrder.new(
         PaymentId(str(uuid.uuid4())),
@@ -151,6 +155,7 @@ def _new_order(
         psp=psp,
         now=clock.now(),
         paid_for=paid_for,
+        pay_by=pay_by,
     )
 
 

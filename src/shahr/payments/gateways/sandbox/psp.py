@@ -255,7 +255,10 @@ class SandboxPsp:
                 row = await session.get(SandboxTransactionRow, token)
                 if row is None:
                     raise BankPageError("This payment page does not exist.")
-                if row.status == SandboxStatus.pending and row.expires_at <= now:
+                # Expired by its deadline, or let go by the merchant before it.
+                if row.status == SandboxStatus.expired or (
+                    row.status == SandboxStatus.pending and row.expires_at <= now
+                ):
                     raise BankPageError(
                         "This payment page has expired. Go back to the merchant and start again."
                     )
