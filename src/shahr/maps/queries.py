@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from shahr.kernel.container import Part
 from shahr.kernel.db import Database
@@ -32,6 +35,8 @@ from shahr.parking import queries as parking_queries
 from shahr.parking.domain import District, Meter, MetroStation, Zone
 from shahr.traffic.domain.network import Segment
 from shahr.traffic.queries.registry import current_registry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,9 @@ def roads_of(segments: Iterable[Segment], meters: Sequence[Meter]) -> list[Road]
         key = frozenset((segment.from_node, segment.to_node))
         roads.setdefault(
             key,
-            Road(segment.name, segment.road_class.value, [(p.lon, p.lat) for p in segment.geometry]),
+            Road(
+                segment.name, segment.road_class.value, [(p.lon, p.lat) for p in segment.geometry]
+            ),
         )
     streets = [
         Road(on_street[0].street_fa, "street", street_line([(m.lon, m.lat) for m in on_street]))
@@ -211,6 +218,15 @@ class AtlasCache:
         self._atlas: Atlas | None = None
         self._checked_at = -math.inf
         self._lock = asyncio.Lock()
+
+    async def warm(self) -> None:
+        """Build the atlas now, and still check the data at the next request: a process may
+        start before its data is loaded. A database not ready yet is left to that request."""
+        try:
+            await self.current()
+        except SQLAlchemyError:
+            log.warning("the map atlas could not be built at start; the first request builds it")
+        self._checked_at = -math.inf
 
     async def current(self) -> Atlas:
         atlas = self._atlas

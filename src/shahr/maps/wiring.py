@@ -11,7 +11,7 @@ class _WarmAtlas:
         self._atlas = atlas
 
     async def start(self) -> None:
-        await self._atlas.current()
+        await self._atlas.warm()
 
     async def stop(self) -> None:
         return None
