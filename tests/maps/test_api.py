@@ -179,9 +179,8 @@ async def test_the_base_layer_holds_districts_roads_metro_lines_and_stations(
     layers = [f["properties"]["layer"] for f in features]
     assert layers.count("district") == 22
     assert layers.count("metro_station") == 150
-    assert {f["properties"]["line"] for f in features if f["properties"]["layer"] == "metro_line"} == {
-        1, 2, 3, 4, 5, 6, 7,
-    }  # fmt: skip
+    lines = {f["properties"]["line"] for f in features if f["properties"]["layer"] == "metro_line"}
+    assert lines == {1, 2, 3, 4, 5, 6, 7}
     roads = [f["properties"] for f in features if f["properties"]["layer"] == "road"]
     # The two-way stretch of Enghelab is drawn once; a street with two or more meters is
     # drawn through them (one meter makes no line).
