@@ -31,11 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import SHAHR, save  # noqa: E402
-
-from shahr.kernel.db import Database  # noqa: E402
-from shahr.maps.domain import Place, PlaceIndex, PlaceKind  # noqa: E402
-from shahr.maps.queries import Atlas, AtlasCache  # noqa: E402
+from harness import SHAHR, save
+from shahr.kernel.db import Database
+from shahr.maps.domain import Place, PlaceIndex, PlaceKind
+from shahr.maps.queries import Atlas, AtlasCache
 
 QUERIES = {
     "Persian prefix «تجر»": "تجر",
