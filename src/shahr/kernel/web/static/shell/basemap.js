@@ -15,7 +15,8 @@ export const METRO_LINE_COLOURS = {
 
 const BASE_LAYER_URL = "/api/v1/maps/base-layer";
 const DATA_ATTRIBUTION =
-  'Metro: <a href="https://github.com/mostafa-kheibary/tehran-metro-data">tehran-metro-data</a>, ODbL';
+  'Metro: <a href="https://github.com/mostafa-kheibary/tehran-metro-data">tehran-metro-data</a>, ' +
+  '<a href="https://www.openstreetmap.org/copyright">© OpenStreetMap contributors, ODbL</a>';
 
 // Grey roads, wider and darker for the higher classes; streets known from meters are thin.
 const ROAD_STYLES = {
@@ -179,6 +180,12 @@ export function addPlaceSearch(L, map, form, { strings, onPick } = {}) {
     close();
     input.value = place.name;
     tell(fill(strings.shown, { place: place.name }));
+    const container = map.getContainer();
+    delete container.dataset.placeShown;
+    // Said once the flight has landed (for people reading the page's state, and its tests).
+    map.once("moveend", () => {
+      container.dataset.placeShown = place.name_en || place.name;
+    });
     flyTo(L, map, place);
     marker?.remove();
     marker = L.marker([place.lat, place.lon], {
@@ -187,7 +194,7 @@ export function addPlaceSearch(L, map, form, { strings, onPick } = {}) {
       keyboard: false,
       zIndexOffset: 1000,
     }).addTo(map);
-    map.getContainer().dataset.place = place.name_en || place.name;
+    container.dataset.place = place.name_en || place.name;
     onPick?.(place);
   }
 
