@@ -47,7 +47,8 @@ def test_searching_a_metro_station_by_its_persian_name_flies_the_map_to_it(
     expect(page.locator("#city-map")).to_have_attribute("data-place-shown", "Tajrish")
     box = page.locator("#city-map").bounding_box()
     pin_box = pin.bounding_box()
-    assert box is not None and pin_box is not None
+    assert box is not None
+    assert pin_box is not None
     assert abs(pin_box["x"] + pin_box["width"] / 2 - (box["x"] + box["width"] / 2)) < 30
     assert abs(pin_box["y"] + pin_box["height"] / 2 - (box["y"] + box["height"] / 2)) < 30
     page.screenshot(path=screenshots / "maps-home-search-fa.png")
