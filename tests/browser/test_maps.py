@@ -91,3 +91,17 @@ def test_the_parking_map_finds_a_street_and_clusters_its_meters(
     expect(page.locator(".place-pin")).to_be_visible()
     assert page.locator(".meter-pin, .map-cluster").count() > 0
     page.screenshot(path=screenshots / "maps-parking-search-fa.png")
+
+
+def test_a_place_can_be_chosen_with_the_keyboard(page: Page) -> None:
+    page.goto("/")
+    page.wait_for_selector("#city-map[data-layers-loaded]", timeout=20_000)
+    search = page.get_by_role("combobox", name="پیدا کردن مکان")
+
+    search.fill("شریف")
+    expect(page.get_by_role("listbox").get_by_role("option").first).to_be_visible()
+    search.press("ArrowDown")
+    expect(search).to_have_attribute("aria-activedescendant", "place-0")
+    search.press("Enter")
+
+    expect(page.locator("#city-map")).to_have_attribute("data-place-shown", "Daneshgah-e Sharif")

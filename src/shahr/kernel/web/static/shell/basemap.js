@@ -161,6 +161,7 @@ export function addPlaceSearch(L, map, form, { strings, onPick } = {}) {
   const list = form.querySelector(".place-results");
   const note = form.querySelector(".place-note");
   let found = [];
+  let active = -1;
   let asked = 0;
   let timer = null;
   let marker = null;
@@ -171,6 +172,7 @@ export function addPlaceSearch(L, map, form, { strings, onPick } = {}) {
   }
 
   function close() {
+    input.removeAttribute("aria-activedescendant");
     list.replaceChildren();
     list.hidden = true;
     input.setAttribute("aria-expanded", "false");
@@ -200,6 +202,8 @@ export function addPlaceSearch(L, map, form, { strings, onPick } = {}) {
 
   function show(places) {
     found = places;
+    active = -1;
+    input.removeAttribute("aria-activedescendant");
     list.replaceChildren();
     for (const [i, place] of places.entries()) {
       const item = document.createElement("li");
@@ -245,8 +249,27 @@ export function addPlaceSearch(L, map, form, { strings, onPick } = {}) {
     }
     timer = setTimeout(() => ask(text).catch(() => tell(strings.failed)), 200);
   });
+  // The list is a combobox's listbox: arrows move the active option, Enter picks it.
+  function activate(index) {
+    const items = [...list.children];
+    if (!items.length) return;
+    active = (index + items.length) % items.length;
+    for (const [i, item] of items.entries()) item.setAttribute("aria-selected", String(i === active));
+    input.setAttribute("aria-activedescendant", items[active].id);
+    items[active].scrollIntoView({ block: "nearest" });
+  }
   input.addEventListener("keydown", (event) => {
     if (event.key === "Escape") close();
+    else if (event.key === "ArrowDown" && !list.hidden) {
+      event.preventDefault();
+      activate(active + 1);
+    } else if (event.key === "ArrowUp" && !list.hidden) {
+      event.preventDefault();
+      activate(active - 1);
+    } else if (event.key === "Enter" && !list.hidden && found[active]) {
+      event.preventDefault();
+      pick(found[active]);
+    }
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
