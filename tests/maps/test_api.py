@@ -113,6 +113,14 @@ async def test_the_answer_names_places_in_the_language_of_the_request(
     assert (english["name"], english["detail"]) == ("Tajrish", "Metro station · Line 1")
 
 
+async def test_an_interchange_station_names_each_of_its_lines(
+    city: Container, client: httpx.AsyncClient
+) -> None:
+    found = await places(client, "Darvazeh Shemiran")
+
+    assert found[0]["detail"] == "ایستگاه مترو · خط ۲، خط ۴"
+
+
 async def test_a_name_nothing_matches_finds_nothing(
     city: Container, client: httpx.AsyncClient
 ) -> None:

@@ -18,7 +18,8 @@ _KIND_LABELS = {
 def _detail(place: Place) -> str:
     parts = [i18n.gettext(_KIND_LABELS[place.kind])]
     if place.metro_lines:
-        parts.append(" ".join(i18n.gettext("Line {number}", number=n) for n in place.metro_lines))
+        comma = "، " if i18n.current_language.get() == "fa" else ", "
+        parts.append(comma.join(i18n.gettext("Line {number}", number=n) for n in place.metro_lines))
     if place.district is not None and place.kind is not PlaceKind.district:
         parts.append(i18n.gettext("District {number}", number=place.district))
     return " · ".join(parts)
