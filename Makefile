@@ -31,10 +31,14 @@ assets:
 	if [ -f package-lock.json ]; then npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; \
 	else npm install --ignore-scripts --no-audit --no-fund --loglevel=error; fi; \
 	rm -rf $(VENDOR); \
-	mkdir -p $(VENDOR)/leaflet/images $(VENDOR)/htmx $(VENDOR)/swagger-ui $(VENDOR)/vazirmatn; \
+	mkdir -p $(VENDOR)/leaflet/images $(VENDOR)/leaflet.markercluster $(VENDOR)/htmx $(VENDOR)/swagger-ui $(VENDOR)/vazirmatn; \
 	cp $(NPM_MODULES)/leaflet/dist/leaflet.js $(NPM_MODULES)/leaflet/dist/leaflet.css \
 	   $(NPM_MODULES)/leaflet/LICENSE $(VENDOR)/leaflet/; \
 	cp $(NPM_MODULES)/leaflet/dist/images/*.png $(VENDOR)/leaflet/images/; \
+	cp $(NPM_MODULES)/leaflet.markercluster/dist/leaflet.markercluster.js \
+	   $(NPM_MODULES)/leaflet.markercluster/dist/MarkerCluster.css \
+	   $(NPM_MODULES)/leaflet.markercluster/dist/MarkerCluster.Default.css \
+	   $(NPM_MODULES)/leaflet.markercluster/MIT-LICENCE.txt $(VENDOR)/leaflet.markercluster/; \
 	cp $(NPM_MODULES)/htmx.org/dist/htmx.min.js $(NPM_MODULES)/htmx.org/LICENSE $(VENDOR)/htmx/; \
 	cp $(NPM_MODULES)/swagger-ui-dist/swagger-ui-bundle.js $(NPM_MODULES)/swagger-ui-dist/swagger-ui.css \
 	   $(NPM_MODULES)/swagger-ui-dist/LICENSE $(NPM_MODULES)/swagger-ui-dist/NOTICE $(VENDOR)/swagger-ui/; \

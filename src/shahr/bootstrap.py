@@ -31,6 +31,7 @@ AREAS = (
     "transparency",
     "indicators",
     "open_data",
+    "maps",
     "demo",
 )
 
@@ -103,6 +104,7 @@ def wire(container: Container) -> None:
     from shahr import bridges
     from shahr.demo.wiring import wire_demo
     from shahr.identity.wiring import wire_identity
+    from shahr.maps.wiring import wire_maps
     from shahr.parking.wiring import wire_parking
     from shahr.payments.wiring import wire_payments
     from shahr.traffic.wiring import wire_traffic
@@ -119,4 +121,5 @@ def wire(container: Container) -> None:
     )
     bridges.confirm_parking_by_card(container, parking)
     wire_traffic(container)
+    wire_maps(container)
     wire_demo(container)

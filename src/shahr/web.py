@@ -152,6 +152,7 @@ def _add_page_routes(app: FastAPI, container: Container) -> None:
             "weekday": format_date(today, "EEEE", locale=language),
             "gregorian": format_date(today, "d MMMM y", locale="en") if language == "en" else "",
             "tile_url": container.settings.tile_url or "",
+            "tile_attribution": container.settings.tile_attribution,
         }
         return templates.render(request, "shell/home.html", context)
 

@@ -29,7 +29,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     # Browsers keep Secure cookies off plain http, so the laptop demo turns this off.
     cookie_secure: bool = True
+    # The base map: a tile URL template (`https://tiles.example/{z}/{x}/{y}.png`, the city's
+    # own tile server or a provider it names) and the attribution its licence asks for. Unset,
+    # every map draws the offline base layer made from the city's own data instead.
     tile_url: str | None = None
+    tile_attribution: str = ""
     default_language: Literal["fa", "en"] = "fa"
     max_body_bytes: int = 1_000_000
     # Scheduled jobs (reconciliation, expiry) run in every process unless turned off; at city
@@ -59,6 +63,17 @@ class Settings(BaseSettings):
             raise ValueError("SHAHR_SECRET_KEY must be set in production")
         if self.environment == "production" and self.clock_shift_s:
             raise ValueError("SHAHR_CLOCK_SHIFT_S is for demos and tests, never production")
+        tiles = self.tile_url
+        if tiles and self.environment == "production" and not tiles.startswith("https://"):
+            # An http tile on an https page is mixed content: browsers block it, and a proxy
+            # on the way could swap the city's map for its own.
+            raise ValueError(
+                f"SHAHR_TILE_URL must be an https:// address in production, not {tiles!r}"
+            )
+        if tiles and not _is_tile_template(tiles):
+            raise ValueError(
+                f"SHAHR_TILE_URL must be a template with {{z}}, {{x}} and {{y}}, not {tiles!r}"
+            )
         return self
 
     @property
@@ -86,3 +101,8 @@ class Settings(BaseSettings):
         key_file.write_text(key)
         key_file.chmod(0o600)
         return key
+
+
+def _is_tile_template(url: str) -> bool:
+    """Whether Leaflet can fill in `url` for each tile: it names the zoom and both axes."""
+    return "{z}" in url and "{x}" in url and ("{y}" in url or "{-y}" in url)

@@ -45,6 +45,7 @@ async def live_map(
         "cards": cards,
         "staff": staff,
         "tile_url": settings.tile_url or "",
+        "tile_attribution": settings.tile_attribution,
     }
     return templates.render(request, "traffic/live.html", context)
 

@@ -103,6 +103,7 @@ async def map_page(
         "query": {**choice.query(), "vehicle_kind": kind.value},
         "markers": _markers(result.meters),
         "tile_url": settings.tile_url or "",
+        "tile_attribution": settings.tile_attribution,
         **formatting(),
     }
     return templates.render(request, "parking/map.html", context)

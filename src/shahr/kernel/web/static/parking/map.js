@@ -3,28 +3,22 @@
 // server renders them); this module draws them, asks the search API for the meters in view
 // when the map moves, and offers "near me" (geolocation) and "search this area", which reload
 // the page for the new place. Without JavaScript or Leaflet, the list still works.
+// The base map (tiles, or the offline base layer), the place search and the meter clusters
+// come from the shell's basemap module.
+
+import { METRO_LINE_COLOURS, addBaseMap, addPlaceSearch, clusterGroup } from "/static/shell/basemap.js";
 
 const TEHRAN_BOUNDS = [
   [35.56, 51.09],
   [35.83, 51.61],
 ];
-const METRO_LINE_COLOURS = {
-  1: "#e0001f",
-  2: "#2f4389",
-  3: "#67c5f5",
-  4: "#f8e100",
-  5: "#007e46",
-  6: "#ef639f",
-  7: "#7f0b74",
-};
-const ATTRIBUTION =
-  'Metro: <a href="https://github.com/mostafa-kheibary/tehran-metro-data">tehran-metro-data</a>, ODbL';
 const START_ZOOM = 16;
 
 const root = document.getElementById("parking-map");
 const status = document.querySelector(".map-status");
 const actions = document.querySelector(".map-actions");
 const strings = JSON.parse(document.getElementById("parking-strings")?.textContent || "{}");
+const placeStrings = JSON.parse(document.getElementById("place-strings")?.textContent || "{}");
 const listed = JSON.parse(document.getElementById("parking-meters")?.textContent || "[]");
 const lang = document.documentElement.lang || "fa";
 const rtl = document.documentElement.dir === "rtl";
@@ -145,13 +139,10 @@ function start(L) {
       zoomOutTitle: strings.zoomOut,
     })
     .addTo(map);
-  map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
-  map.attributionControl.addAttribution(ATTRIBUTION);
   root.classList.add("map-ready");
-  if (root.dataset.tileUrl) {
-    L.tileLayer(root.dataset.tileUrl, { maxZoom: 19, crossOrigin: true }).addTo(map);
-    root.classList.add("has-tiles");
-  }
+  // This map draws its own metro stations (with popups), so the base layer leaves them out.
+  addBaseMap(L, map, root, { stations: false });
+  addPlaceSearch(L, map, document.querySelector(".place-search"), { strings: placeStrings });
   const panes = { districts: 410, streets: 420, metro: 440, meters: 620 };
   for (const [name, zIndex] of Object.entries(panes)) {
     map.createPane(name).style.zIndex = String(zIndex);
@@ -166,7 +157,7 @@ function start(L) {
           color: "#5b7f95",
           weight: 1.2,
           fillColor: "#fdfcf8",
-          fillOpacity: 0.92,
+          fillOpacity: 0.25,
           dashArray: feature.properties?.approximate ? "4 3" : null,
         }),
       }).addTo(map);
@@ -250,6 +241,8 @@ function start(L) {
     }
   }
 
+  // Meters in a cluster group: a district's hundreds of meters stay legible zoomed out.
+  const meterLayer = clusterGroup(L, { disableClusteringAtZoom: 17, maxClusterRadius: 40 }).addTo(map);
   const markers = new Map();
   function show(meter) {
     drawn.set(meter.id, meter);
@@ -266,7 +259,7 @@ function start(L) {
       riseOnHover: true,
     });
     marker.bindPopup(meterPopup(meter));
-    marker.addTo(map);
+    meterLayer.addLayer(marker);
     markers.set(meter.id, marker);
   }
   for (const meter of listed) show(meter);
@@ -336,7 +329,7 @@ function start(L) {
         query.set("lat", position.coords.latitude.toFixed(5));
         location.assign(`/parking?${query.toString()}`);
       },
-      () => say(strings.noLocation),
+      (error) => say(error.code === 1 ? placeStrings.locationRefused : strings.noLocation),
       { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 },
     );
   });

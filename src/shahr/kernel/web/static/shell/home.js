@@ -1,31 +1,26 @@
 // The home page map: Tehran's districts, metro stations and air-quality stations, drawn from
-// the city's own GeoJSON endpoints. Tiles are optional (data-tile-url); without them the map
-// still shows the city's layers. A layer whose endpoint fails is skipped and named below the map.
+// the city's own GeoJSON endpoints, over the base map (tiles when data-tile-url is set, else
+// the offline base layer). Stations are clustered; a search box flies the map to a place.
+// A layer whose endpoint fails is skipped and named below the map.
+
+import {
+  METRO_LINE_COLOURS,
+  addBaseMap,
+  addCentreOnMe,
+  addPlaceSearch,
+  clusterGroup,
+} from "/static/shell/basemap.js";
 
 const TEHRAN_BOUNDS = [
   [35.56, 51.09],
   [35.83, 51.61],
 ];
 
-// Tehran Metro's line colours, as on the stations' signs.
-const METRO_LINE_COLOURS = {
-  1: "#e0001f",
-  2: "#2f4389",
-  3: "#67c5f5",
-  4: "#f8e100",
-  5: "#007e46",
-  6: "#ef639f",
-  7: "#7f0b74",
-};
-
-const OSM_ATTRIBUTION =
-  'Metro: <a href="https://github.com/mostafa-kheibary/tehran-metro-data">tehran-metro-data</a>, ' +
-  '<a href="https://www.openstreetmap.org/copyright">© OpenStreetMap contributors, ODbL</a>';
-
 const root = document.getElementById("city-map");
 const status = document.querySelector(".map-status");
 const toggles = document.querySelector(".map-layers");
 const strings = JSON.parse(document.getElementById("map-strings")?.textContent || "{}");
+const placeStrings = JSON.parse(document.getElementById("place-strings")?.textContent || "{}");
 const lang = document.documentElement.lang || "fa";
 const rtl = document.documentElement.dir === "rtl";
 
@@ -83,8 +78,9 @@ function districtLayer(L, data) {
       color: "#5b7f95",
       weight: 1.2,
       opacity: 0.9,
+      // A light wash: the base map (roads, metro lines) shows through.
       fillColor: "#fdfcf8",
-      fillOpacity: 0.92,
+      fillOpacity: 0.25,
       // Hand-digitised edges are drawn dashed, and their popup says so.
       dashArray: feature.properties?.approximate ? "4 3" : null,
     }),
@@ -105,42 +101,50 @@ function districtLayer(L, data) {
   });
 }
 
+function metroIcon(L, lines) {
+  const dot = document.createElement("span");
+  dot.style.setProperty("--line", METRO_LINE_COLOURS[lines[0]] || "#555");
+  const interchange = lines.length > 1;
+  return L.divIcon({
+    className: `metro-pin${interchange ? " is-interchange" : ""}`,
+    html: dot,
+    iconSize: interchange ? [12, 12] : [10, 10],
+  });
+}
+
+// Markers in a cluster group: 150 stations stay legible at city zoom.
 function metroLayer(L, data) {
-  return L.geoJSON(data, {
-    pane: "metro",
-    pointToLayer: (feature, latlng) => {
-      const lines = feature.properties?.lines || [];
-      const interchange = lines.length > 1;
-      return L.circleMarker(latlng, {
-        pane: "metro",
-        radius: interchange ? 4.5 : 3.5,
-        color: interchange ? "#17212b" : "#ffffff",
-        weight: interchange ? 1.8 : 1,
-        fillColor: interchange ? "#ffffff" : METRO_LINE_COLOURS[lines[0]] || "#555",
-        fillOpacity: 1,
-      });
-    },
+  const group = clusterGroup(L, { kind: "metro", disableClusteringAtZoom: 13 });
+  L.geoJSON(data, {
+    pointToLayer: (feature, latlng) =>
+      L.marker(latlng, {
+        icon: metroIcon(L, feature.properties?.lines || []),
+        title: localName(feature.properties || {}),
+        keyboard: false,
+      }),
     onEachFeature: (feature, layer) => {
       const p = feature.properties || {};
       const lines = (p.lines || []).map((n) => fill(strings.line, { number: digits(n) }));
       const other = lang === "en" ? p.name_fa : p.name_en;
       layer.bindPopup(popup(localName(p), [other, lines.join(" · ")]));
     },
-  });
+  }).eachLayer((marker) => group.addLayer(marker));
+  return group;
 }
 
 function airLayer(L, data) {
   // A diamond, so a monitoring station never reads as a metro stop.
   const icon = L.divIcon({ className: "aq-marker", html: "<span></span>", iconSize: [14, 14] });
-  return L.geoJSON(data, {
-    pane: "air",
-    pointToLayer: (_feature, latlng) => L.marker(latlng, { pane: "air", icon, keyboard: false }),
+  const group = clusterGroup(L, { kind: "air", disableClusteringAtZoom: 13 });
+  L.geoJSON(data, {
+    pointToLayer: (_feature, latlng) => L.marker(latlng, { icon, keyboard: false }),
     onEachFeature: (feature, layer) => {
       const p = feature.properties || {};
       const district = p.district ? fill(strings.district, { number: digits(p.district) }) : "";
       layer.bindPopup(popup(p.name_fa || "", [strings.station, district]));
     },
-  });
+  }).eachLayer((marker) => group.addLayer(marker));
+  return group;
 }
 
 function start(L) {
@@ -159,18 +163,20 @@ function start(L) {
       zoomOutTitle: strings.zoomOut,
     })
     .addTo(map);
-  map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
-  map.attributionControl.addAttribution(OSM_ATTRIBUTION);
   root.classList.add("map-ready");
-
-  const tileUrl = root.dataset.tileUrl;
-  if (tileUrl) {
-    L.tileLayer(tileUrl, { maxZoom: 19, crossOrigin: true }).addTo(map);
-    root.classList.add("has-tiles");
-  }
+  // The home map draws its own stations (with popups), so the base layer leaves them out.
+  addBaseMap(L, map, root, { stations: false });
+  addPlaceSearch(L, map, document.querySelector(".place-search"), { strings: placeStrings });
+  addCentreOnMe(L, map, document.querySelector(".map-centre-on-me"), {
+    strings: placeStrings,
+    say: (message) => {
+      if (status) status.replaceChildren();
+      say(message);
+    },
+  });
 
   // One pane each, drawn in this order, so each layer can be counted and toggled on its own.
-  const panes = { districts: 410, districtLabels: 420, air: 430, metro: 440 };
+  const panes = { districts: 410, districtLabels: 420 };
   for (const [name, zIndex] of Object.entries(panes)) {
     map.createPane(name).style.zIndex = String(zIndex);
   }

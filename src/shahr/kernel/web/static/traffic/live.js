@@ -2,6 +2,8 @@
 // Server-Sent Events; a time slider over the last 24 hours; detector health for staff.
 // Geometry comes once (GeoJSON with ETag); updates carry only each segment's state.
 
+import { addBaseMap } from "/static/shell/basemap.js";
+
 const TEHRAN_BOUNDS = [
   [35.56, 51.09],
   [35.83, 51.61],
@@ -96,11 +98,8 @@ function start(L) {
   L.control
     .zoom({ position: rtl ? "topright" : "topleft", zoomInTitle: strings.zoomIn, zoomOutTitle: strings.zoomOut })
     .addTo(map);
-  map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
-  if (root.dataset.tileUrl) {
-    L.tileLayer(root.dataset.tileUrl, { maxZoom: 19, crossOrigin: true }).addTo(map);
-    root.classList.add("has-tiles");
-  }
+  // Tiles, or the offline base layer (districts, roads, metro) under the live segments.
+  addBaseMap(L, map, root);
   root.classList.add("map-ready");
   map.createPane("segments").style.zIndex = "420";
   map.createPane("detectors").style.zIndex = "440";
