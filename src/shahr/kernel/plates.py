@@ -5,6 +5,10 @@ letter, three digits, then the region code in its box under «ایران». The 
 is ASCII, `12B345-67`, with the letter's Latin label from `data/plate_letters.csv`
 (`12Sin345-67`, `12Taxi345-67`); it is what tables and APIs keep, and what `parse_plate`
 gives back for any way a person types the same plate.
+
+A motorcycle's plate has no letter: a three-digit code above a five-digit number, stored
+as `123-45678`; `parse_vehicle_plate` reads either shape, and `check_plate_shape` refuses
+a car's plate on a motorcycle and the other way round.
 """
 
 from __future__ import annotations
@@ -41,8 +45,9 @@ _BOX = "I"  # how `_words` marks the box word among runs of digits
 class InvalidPlateError(DomainError):
     """The text is not an Iranian plate; `field` names the part to blame.
 
-    `field` is one of `first`, `letter`, `middle`, `region` (the plate's parts, for a form
-    with a box per part) or `plate` when the text as a whole is wrong.
+    `field` is one of `first`, `letter`, `middle`, `region` (a car plate's parts, for a form
+    with a box per part), `top`, `number` (a motorcycle plate's) or `plate` when the text as
+    a whole is wrong.
     """
 
 
@@ -249,3 +254,116 @@ def _middle_and_region(numbers: list[str], *, right_to_left: bool) -> tuple[str,
     if right_to_left:  # typed region first: `67345`
         return run[-3:], run[:-3]
     return run[:3], run[3:]
+
+
+# --- motorcycles: a three-digit code above a five-digit number, no letter -------------------
+
+
+@dataclass(frozen=True)
+class MotorcyclePlate:
+    """A motorcycle plate: `top` the three-digit code, `number` the five digits below it."""
+
+    top: str
+    number: str
+
+    def __post_init__(self) -> None:
+        for part, size in (("top", 3), ("number", 5)):
+            digits = getattr(self, part)
+            if len(digits) != size or not (digits.isascii() and digits.isdigit()):
+                message = {
+                    "top": "A motorcycle plate's code has three digits; found {count}.",
+                    "number": "A motorcycle plate's number has five digits; found {count}.",
+                }[part]
+                raise InvalidPlateError(message, field=part, count=len(digits))
+        if self.top[0] == "0":
+            raise InvalidPlateError("No group of digits on a plate starts with zero.", field="top")
+
+    @property
+    def canonical(self) -> str:
+        """The one stored form: `123-45678`."""
+        return f"{self.top}-{self.number}"
+
+    @property
+    def display_fa(self) -> str:
+        """`ایران ۱۲۳ ۴۵۶۷۸`"""
+        return persian_digits(f"{IRAN_FA} {self.top} {self.number}")
+
+    @property
+    def display_en(self) -> str:
+        """`Iran 123 45678`"""
+        return f"{IRAN_EN} {self.top} {self.number}"
+
+    def __str__(self) -> str:
+        return self.canonical
+
+
+VehiclePlate = Plate | MotorcyclePlate
+
+
+def parse_vehicle_plate(text: str) -> VehiclePlate:
+    """A car's plate (with a letter, as `parse_plate` reads it) or a motorcycle's (without).
+
+    A motorcycle's plate is typed code first: `123 45678`, `12345678`, «ایران ۱۲۳ ۴۵۶۷۸».
+    """
+    tokens = _tokens(text)
+    if any(kind == "letter" for kind, _ in tokens):
+        return parse_plate(text)
+    if sum(1 for kind, _ in tokens if kind == "iran") > 1:
+        raise InvalidPlateError("«Iran» appears more than once.", field="plate")
+    runs = [value for kind, value in tokens if kind == "digits"]
+    if len(runs) == 1 and len(runs[0]) == 8:
+        runs = [runs[0][:3], runs[0][3:]]
+    if len(runs) != 2 or (len(runs[0]), len(runs[1])) != (3, 5):
+        if sum(len(run) for run in runs) == 8:
+            raise InvalidPlateError(
+                "A motorcycle plate has a three-digit code and a five-digit number.",
+                field="plate",
+            )
+        raise InvalidPlateError("The plate has no letter.", field="letter")
+    return MotorcyclePlate(top=runs[0], number=runs[1])
+
+
+def check_plate_shape(plate: VehiclePlate, *, motorcycle: bool) -> None:
+    """A motorcycle carries a motorcycle plate; every other vehicle a plate with a letter."""
+    if motorcycle and not isinstance(plate, MotorcyclePlate):
+        raise InvalidPlateError(
+            "A motorcycle's plate has no letter: a three-digit code and a five-digit number.",
+            field="plate",
+        )
+    if not motorcycle and isinstance(plate, MotorcyclePlate):
+        raise InvalidPlateError(
+            "This is a motorcycle's plate; a car, van, truck or minibus has a plate with a letter.",
+            field="plate",
+        )
+
+
+def _digits_part(text: str, field: str) -> str:
+    """One box of a plate-shaped form: Persian and Arabic digits read as ASCII, nothing else."""
+    clean = normalise(text).translate(_INVISIBLE).replace(" ", "")
+    if clean and not (clean.isascii() and clean.isdigit()):
+        raise InvalidPlateError("Only digits go in this part of the plate.", field=field)
+    return clean
+
+
+def plate_from_parts(*, first: str, letter: str, middle: str, region: str) -> Plate:
+    """The plate typed in a plate-shaped form, one box per part; the part to blame named."""
+    spelled = normalise(letter).translate(_INVISIBLE)
+    spellings = _labels_by_spelling()
+    label = spellings.get(spelled) or spellings.get(spelled.casefold())
+    if not spelled:
+        raise InvalidPlateError("Choose the plate's letter.", field="letter")
+    if label is None:
+        raise InvalidPlateError(
+            "{letter} is not a letter used on Iranian plates.", field="letter", letter=spelled
+        )
+    return Plate(
+        first=_digits_part(first, "first"),
+        letter=label,
+        middle=_digits_part(middle, "middle"),
+        region=_digits_part(region, "region"),
+    )
+
+
+def motorcycle_plate_from_parts(*, top: str, number: str) -> MotorcyclePlate:
+    """A motorcycle plate typed in its two boxes; the part to blame named."""
+    return MotorcyclePlate(top=_digits_part(top, "top"), number=_digits_part(number, "number"))
