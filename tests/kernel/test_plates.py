@@ -10,15 +10,18 @@ from hypothesis import strategies as st
 
 from shahr.kernel.errors import DomainError
 from shahr.kernel.persian import persian_digits
+from shahr.kernel.plate_input import (
+    motorcycle_plate_from_parts,
+    plate_from_form,
+    plate_from_parts,
+)
 from shahr.kernel.plates import (
     InvalidPlateError,
     MotorcyclePlate,
     Plate,
     check_plate_shape,
-    motorcycle_plate_from_parts,
     parse_plate,
     parse_vehicle_plate,
-    plate_from_parts,
     plate_letters,
 )
 
@@ -288,9 +291,11 @@ def test_any_text_is_a_plate_of_one_shape_or_refused_with_a_field(text: str) -> 
     try:
         plate = parse_vehicle_plate(text)
     except InvalidPlateError as refused:
-        assert refused.field in {"plate", "first", "letter", "middle", "region", "top", "number"}
+        field = refused.field
     else:
+        field = None
         assert parse_vehicle_plate(plate.canonical) == plate
+    assert field in {None, "plate", "first", "letter", "middle", "region", "top", "number"}
 
 
 @pytest.mark.parametrize(
@@ -366,3 +371,18 @@ def test_a_motorcycle_plate_typed_in_its_two_boxes_names_the_box_to_blame() -> N
         motorcycle_plate_from_parts(top="123", number="45a78")
 
     assert refused.value.field == "number"
+
+
+def test_the_plate_form_reads_the_motorcycle_boxes_only_when_the_car_boxes_are_empty() -> None:
+    empty = {"first": "", "letter": "", "middle": "", "region": "", "top": "", "number": ""}
+
+    motorcycle = plate_from_form(**{**empty, "top": "123", "number": "45678"})
+    car = plate_from_form(
+        **{**empty, "first": "۱۲", "letter": "B", "middle": "345", "region": "67", "top": "1"}
+    )
+
+    assert motorcycle.canonical == "123-45678"
+    assert car.canonical == "12B345-67"
+    with pytest.raises(InvalidPlateError) as refused:
+        plate_from_form(**empty)
+    assert refused.value.field == "plate"

@@ -30,7 +30,7 @@ _IRAN_WORDS = frozenset({IRAN_FA, "iran", "ir"})
 # Extra spellings people type for a letter, besides its glyph and its Latin label.
 _LETTER_ALIASES = {"ا": "A"}
 # Marks that change nothing a plate shows: tatweel (as in «هـ»), ZWNJ, ZWJ, emoji style.
-_INVISIBLE = str.maketrans({"\u0640": None, "\u200c": None, "\u200d": None, "\ufe0f": None})
+INVISIBLE_MARKS = str.maketrans({"\u0640": None, "\u200c": None, "\u200d": None, "\ufe0f": None})
 _TOKEN = re.compile(
     r"(?P<digits>[0-9]+)"
     r"|(?P<word>[^\W\d_]+)"
@@ -85,6 +85,12 @@ def plate_letters() -> tuple[PlateLetter, ...]:
 @cache
 def _letters_by_label() -> dict[str, PlateLetter]:
     return {letter.label: letter for letter in plate_letters()}
+
+
+def letter_label(spelled: str) -> str | None:
+    """The Latin label of a letter as typed (glyph, label in any case, alias), else None."""
+    spellings = _labels_by_spelling()
+    return spellings.get(spelled) or spellings.get(spelled.casefold())
 
 
 @cache
@@ -200,7 +206,7 @@ def parse_plate(text: str) -> Plate:
 
 def _tokens(text: str) -> list[tuple[str, str]]:
     """(kind, value) pairs: `digits`, `letter` (value: the label), `iran`, `space`."""
-    clean = normalise(text).translate(_INVISIBLE)
+    clean = normalise(text).translate(INVISIBLE_MARKS)
     if not clean:
         raise InvalidPlateError("Enter a licence plate.", field="plate")
     if len(clean) > _MAX_INPUT_CHARS:
@@ -335,35 +341,3 @@ def check_plate_shape(plate: VehiclePlate, *, motorcycle: bool) -> None:
             "This is a motorcycle's plate; a car, van, truck or minibus has a plate with a letter.",
             field="plate",
         )
-
-
-def _digits_part(text: str, field: str) -> str:
-    """One box of a plate-shaped form: Persian and Arabic digits read as ASCII, nothing else."""
-    clean = normalise(text).translate(_INVISIBLE).replace(" ", "")
-    if clean and not (clean.isascii() and clean.isdigit()):
-        raise InvalidPlateError("Only digits go in this part of the plate.", field=field)
-    return clean
-
-
-def plate_from_parts(*, first: str, letter: str, middle: str, region: str) -> Plate:
-    """The plate typed in a plate-shaped form, one box per part; the part to blame named."""
-    spelled = normalise(letter).translate(_INVISIBLE)
-    spellings = _labels_by_spelling()
-    label = spellings.get(spelled) or spellings.get(spelled.casefold())
-    if not spelled:
-        raise InvalidPlateError("Choose the plate's letter.", field="letter")
-    if label is None:
-        raise InvalidPlateError(
-            "{letter} is not a letter used on Iranian plates.", field="letter", letter=spelled
-        )
-    return Plate(
-        first=_digits_part(first, "first"),
-        letter=label,
-        middle=_digits_part(middle, "middle"),
-        region=_digits_part(region, "region"),
-    )
-
-
-def motorcycle_plate_from_parts(*, top: str, number: str) -> MotorcyclePlate:
-    """A motorcycle plate typed in its two boxes; the part to blame named."""
-    return MotorcyclePlate(top=_digits_part(top, "top"), number=_digits_part(number, "number"))
