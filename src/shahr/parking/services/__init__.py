@@ -47,8 +47,10 @@ from shahr.parking.services.quotes import (
     Quote,
     alternatives,
     ask_window,
+    holds_permit,
     quote_bay,
     read_plate,
+    registered_vehicle,
     vehicle_kind_of,
 )
 from shahr.parking.services.stays import (
@@ -98,6 +100,7 @@ __all__ = [
     "extend_reservation",
     "extended_event",
     "extended_event_of",
+    "holds_permit",
     "import_district_areas",
     "import_meters",
     "issue_refunds",
@@ -108,6 +111,7 @@ __all__ = [
     "quote_bay",
     "quote_signer",
     "read_plate",
+    "registered_vehicle",
     "reserve",
     "run_upkeep",
     "seed_approximate_districts",
