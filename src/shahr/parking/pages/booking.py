@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -25,9 +25,11 @@ from shahr.parking.domain import (
     TimeWindow,
     VehicleKind,
     ZoneRules,
+    permit_covers,
 )
 from shahr.parking.gateways import StartedPayment
 from shahr.parking.pages.forms import (
+    ANOTHER_PLATE,
     DEFAULT_DURATION_MIN,
     KIND_LABELS,
     METER_FIELDS,
@@ -40,6 +42,7 @@ from shahr.parking.pages.forms import (
     formatting,
     kind_of,
     minute_of_day,
+    plate_letter_options,
     read_window,
     say,
     status_for,
@@ -168,9 +171,11 @@ class MeterForm:
     bay: str = ""
     plate: str = ""
     vehicle_kind: str = ""
+    # "Another plate", as typed in the plate-shaped input's boxes, shown again if refused.
+    new_plate: dict[str, str] = field(default_factory=dict)
 
 
-async def _meter_page(
+async def meter_page_for(
     request: Request,
     templates: TemplatesDep,
     ports: ParkingPorts,
@@ -206,6 +211,9 @@ async def _meter_page(
     picked, quote, status_code = await _pick(
         ports, principal, detail, form, plate, choice, shown, status_code
     )
+    permit_ok = chosen is not None and permit_covers(
+        chosen.permit_expires_on, choice.window.ends_at
+    )
     context = {
         "meter": meter,
         "zone": zone,
@@ -219,8 +227,14 @@ async def _meter_page(
         "plate": plate,
         "kind": kind,
         "kinds": KIND_LABELS,
+        "another_value": ANOTHER_PLATE,
+        "another": signed_in and (not vehicles or form.plate == ANOTHER_PLATE),
+        "new_plate": form.new_plate,
+        "letters": plate_letter_options(),
+        "permit_ok": permit_ok,
         "picked": picked,
         "quote": quote,
+        # A price is shown for a bay picked; before that, only the half-hour rate ("from").
         "price": quote.price if quote else detail.price,
         "errors": shown,
         "alternatives": alternatives,
@@ -235,11 +249,11 @@ async def _meter_page(
 def _chosen_vehicle(
     vehicles: Sequence[VehicleChoice] | None, form: MeterForm
 ) -> tuple[VehicleChoice | None, str, VehicleKind]:
-    """The citizen's vehicle with the form's plate, else their first (none signed out); the
-    plate to show, and the vehicle kind to show the bays for."""
+    """The citizen's vehicle with the form's plate, else the one they booked with last (none
+    signed out, or "another plate" picked); the plate to show, and the kind to show bays for."""
     plate = ascii_digits(form.plate).strip()
-    if not vehicles:
-        return None, plate, kind_of(form.vehicle_kind)
+    if not vehicles or plate == ANOTHER_PLATE:
+        return None, "", kind_of(form.vehicle_kind)
     chosen = next((v for v in vehicles if v.plate == plate), None) or vehicles[0]
     return chosen, chosen.plate, chosen.kind
 
@@ -303,7 +317,7 @@ async def meter_page(
 ) -> Response:
     """The bay picker: each bay's state for the window, the vehicle, the time and the quote."""
     form = MeterForm(day, start, duration_min, bay, plate, vehicle_kind)
-    return await _meter_page(request, templates, ports, principal, meter_id, form)
+    return await meter_page_for(request, templates, ports, principal, meter_id, form)
 
 
 @router.post("/parking/reservations")
@@ -339,7 +353,7 @@ async def reserve(
             raise
         alternatives = error.alternatives if isinstance(error, BayTakenError) else ()
         where = METER_FIELDS.get(error.field or "", "quote")
-        return await _meter_page(
+        return await meter_page_for(
             request, templates, ports, principal, int(meter_id), form,
             errors={where: say(error)}, alternatives=alternatives,
             status_code=status_for(error),
