@@ -211,9 +211,6 @@ async def meter_page_for(
     picked, quote, status_code = await _pick(
         ports, principal, detail, form, plate, choice, shown, status_code
     )
-    permit_ok = chosen is not None and permit_covers(
-        chosen.permit_expires_on, choice.window.ends_at
-    )
     context = {
         "meter": meter,
         "zone": zone,
@@ -221,17 +218,10 @@ async def meter_page_for(
         "choice": choice,
         "options": window_options(now, choice, zone.rules),
         "form": form,
-        "signed_in": signed_in,
-        "vehicles": vehicles,
-        "chosen": chosen,
+        **_vehicle_context(vehicles, chosen, form, choice, signed_in=signed_in),
         "plate": plate,
         "kind": kind,
         "kinds": KIND_LABELS,
-        "another_value": ANOTHER_PLATE,
-        "another": signed_in and (not vehicles or form.plate == ANOTHER_PLATE),
-        "new_plate": form.new_plate,
-        "letters": plate_letter_options(),
-        "permit_ok": permit_ok,
         "picked": picked,
         "quote": quote,
         # A price is shown for a bay picked; before that, only the half-hour rate ("from").
@@ -244,6 +234,28 @@ async def meter_page_for(
         **formatting(),
     }
     return templates.render(request, "parking/meter.html", context, status_code=status_code)
+
+
+def _vehicle_context(
+    vehicles: list[VehicleChoice] | None,
+    chosen: VehicleChoice | None,
+    form: MeterForm,
+    choice: WindowChoice,
+    *,
+    signed_in: bool,
+) -> dict[str, object]:
+    """The picker, "another plate" and whether the chosen vehicle may take a disabled bay."""
+    return {
+        "signed_in": signed_in,
+        "vehicles": vehicles,
+        "chosen": chosen,
+        "another_value": ANOTHER_PLATE,
+        "another": signed_in and (not vehicles or form.plate == ANOTHER_PLATE),
+        "new_plate": form.new_plate,
+        "letters": plate_letter_options(),
+        "permit_ok": chosen is not None
+        and permit_covers(chosen.permit_expires_on, choice.window.ends_at),
+    }
 
 
 def _chosen_vehicle(

@@ -75,11 +75,7 @@ async def reserve(
     now = ports.clock.now()
     snapshot = await ports.inventory.current()
     claims = _usable_claims(ports, quote_token, citizen_id, amount_rial, now)
-    # Asked only for a disabled bay: the permit may have been withdrawn since the quote.
-    _meter, bay = snapshot.bay(claims.bay_id)
-    permit = bay.kind is BayKind.disabled and await holds_permit(
-        ports, citizen_id=citizen_id, plate=claims.plate, window=claims.window
-    )
+    permit = await _permit_if_needed(ports, snapshot, claims)
     reservation = _reservation_of(ports, snapshot, claims, now, disability_permit=permit)
     by_wallet = method == WALLET and reservation.amount_rial > 0
     if by_wallet or reservation.amount_rial == 0:
@@ -133,6 +129,17 @@ def _usable_claims(
     if claims.window.ends_at <= now:
         raise InvalidWindowError("This time has already passed.", field="starts_at")
     return claims
+
+
+async def _permit_if_needed(
+    ports: ParkingPorts, snapshot: InventorySnapshot, claims: QuoteClaims
+) -> bool:
+    """For a disabled bay, whether the vehicle's permit still covers the stay (it may have
+    been withdrawn since the quote); other bays need none, and nobody is asked."""
+    _meter, bay = snapshot.bay(claims.bay_id)
+    return bay.kind is BayKind.disabled and await holds_permit(
+        ports, citizen_id=claims.citizen_id, plate=claims.plate, window=claims.window
+    )
 
 
 def _reservation_of(
