@@ -91,8 +91,7 @@ class EdgeMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
-        uploading = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
-        limit = self.max_upload_bytes if uploading else self.max_body_bytes
+        limit = self._limit(headers)
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             # Refuse before reading a byte; the app's error handlers are not reachable here.
@@ -171,6 +170,12 @@ class EdgeMiddleware:
                 flags += "; Secure"
             extra_headers.append((b"set-cookie", f"{CSRF_COOKIE}={csrf_token}{flags}".encode()))
         return extra_headers
+
+    def _limit(self, headers: dict[bytes, bytes]) -> int:
+        """The most a request may send: more for a form with a file (a permit's photo)."""
+        if headers.get(b"content-type", b"").startswith(b"multipart/form-data"):
+            return self.max_upload_bytes
+        return self.max_body_bytes
 
     def _too_large(self, limit: int) -> BodyTooLargeError:
         return BodyTooLargeError("The request is too large (at most {limit} bytes).", limit=limit)

@@ -21,6 +21,7 @@ from shahr.parking import queries, services
 from shahr.parking.api import PortsDep, citizen_id
 from shahr.parking.domain import (
     Alternative,
+    BayKind,
     BayTakenError,
     TimeWindow,
     VehicleKind,
@@ -153,6 +154,9 @@ def _markers(found: Sequence[queries.MeterAvailability]) -> list[dict[str, objec
             "bookable": m.price is not None,
             "half_hour": None if m.price is None else m.price.first_unit_rial,
             "total_rial": None if m.price is None else m.price.total_rial,
+            "disabled_bays": sum(
+                1 for b in m.meter.bays if b.kind is BayKind.disabled and b.in_service
+            ),
         }
         for m in found
     ]
