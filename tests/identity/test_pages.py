@@ -163,7 +163,10 @@ async def test_a_citizen_adds_a_vehicle_and_sees_its_plate_in_the_iranian_layout
 
     assert response.status_code == 303
     page = (await citizen_client.get("/account")).text
-    shown = r'<span class="plate plate-view" dir="ltr"[^>]*>(.*?)</span>\s*<span class="vehicle-kind">'
+    shown = (
+        r'<span class="plate plate-view" dir="ltr"[^>]*>(.*?)</span>\s*'
+        r'<span class="vehicle-kind">'
+    )
     plate = re.search(shown, page, re.S)
     assert plate is not None
     text = " ".join(re.sub(r"<[^>]+>", " ", plate.group(1)).split())

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, LargeBinary, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from shahr.identity.domain.permits import DisabilityPermit, PermitId, PermitStatus
 from shahr.kernel.db import Base, UtcDateTime
@@ -29,7 +29,7 @@ class PermitRow(Base):
     expires_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), index=True)
     # Read only when the photo itself is asked for, not with every list of permits.
-    photo: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    photo: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     photo_type: Mapped[str] = mapped_column(String(32))
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
