@@ -303,8 +303,8 @@ async def test_no_full_price_is_shown_before_a_bay_is_picked(
 
     html = (await english(citizen).get(page, params={"day": DAY, "start": "11:00"})).text
 
-    assert "From 54,000 Rial a half-hour; the price is shown when you choose a bay." in html
-    assert "108,000 Rial" not in html
+    assert "From 5,400 Toman a half-hour; the price is shown when you choose a bay." in html
+    assert "10,800 Toman" not in html
     assert "Choose a free bay above to get your quote." in html
 
 
