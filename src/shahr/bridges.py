@@ -6,15 +6,23 @@ needs them. Each adapter speaks in the needing area's plain values.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from shahr.identity import queries as identity_queries
+from shahr.identity import services as identity_services
+from shahr.identity.domain import Vehicle
 from shahr.identity.events import CitizenRegistered
 from shahr.identity.gateways import SMS
 from shahr.kernel.container import Container
 from shahr.kernel.db import UnitOfWork
 from shahr.parking import services as parking_services
-from shahr.parking.gateways import Notice, PaymentState, StartedPayment, VerifiedPayment
+from shahr.parking.gateways import (
+    Notice,
+    PaymentState,
+    RegisteredVehicle,
+    StartedPayment,
+    VerifiedPayment,
+)
 from shahr.parking.gateways import PaidFor as ParkingPaidFor
 from shahr.parking.schemas import render_notice
 from shahr.payments import queries as payments_queries
@@ -169,16 +177,41 @@ class PaymentsForParking:
 
 
 class VehiclesFromIdentity:
-    """Parking's vehicle directory on identity's read side."""
+    """Parking's vehicle directory on identity's read side (and its use case to add one)."""
 
     def __init__(self, container: Container) -> None:
         self._container = container
 
-    async def vehicle_kind(self, *, citizen_id: str, plate: str) -> str | None:
-        vehicles = await identity_queries.vehicles_of(
-            self._container.database, citizen_id=citizen_id
+    async def vehicles_of(self, *, citizen_id: str) -> list[RegisteredVehicle]:
+        database = self._container.database
+        vehicles = await identity_queries.vehicles_of(database, citizen_id=citizen_id)
+        if not vehicles:
+            return []
+        permits = await identity_queries.approved_permit_expiries(database, citizen_id=citizen_id)
+        return [self._registered(vehicle, permits.get(vehicle.id)) for vehicle in vehicles]
+
+    async def vehicle(self, *, citizen_id: str, plate: str) -> RegisteredVehicle | None:
+        for vehicle in await self.vehicles_of(citizen_id=citizen_id):
+            if vehicle.plate == plate:
+                return vehicle
+        return None
+
+    async def register(self, *, citizen_id: str, plate: str, kind: str) -> RegisteredVehicle:
+        c = self._container
+        vehicle = await identity_services.register_vehicle(
+            c.database, c.clock, c.bus, citizen_id=citizen_id, plate=plate, kind=kind
         )
-        return next((v.kind.value for v in vehicles if v.plate == plate), None)
+        return self._registered(vehicle, None)
+
+    @staticmethod
+    def _registered(vehicle: Vehicle, permit_expires_on: date | None) -> RegisteredVehicle:
+        # Only an approved permit is passed on; parking judges its expiry against the stay.
+        return RegisteredVehicle(
+            plate=vehicle.plate,
+            kind=vehicle.kind.value,
+            nickname=vehicle.nickname,
+            permit_expires_on=permit_expires_on,
+        )
 
 
 class SmsForParking:

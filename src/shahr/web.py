@@ -66,6 +66,7 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
         cookie_secure=settings.cookie_secure,
         default_language=settings.default_language,
     )

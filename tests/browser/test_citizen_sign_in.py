@@ -69,8 +69,12 @@ def test_a_citizen_signs_in_by_code_and_registers_a_vehicle_shown_as_an_iranian_
     )
     expect(page.get_by_role("heading", name="حساب شهروندی")).to_be_visible()
 
-    page.locator("#plate").fill("۱۲ ب ۳۴۵ ایران ۶۷")
+    # The plate-shaped input: a box per part, the letter from the list, Persian digits.
     page.locator("#kind").select_option("car")
+    page.locator("#first").fill("۱۲")
+    page.locator("#letter").select_option("B")
+    page.locator("#middle").fill("۳۴۵")
+    page.locator("#region").fill("۶۷")
     page.get_by_role("button", name="ثبت خودرو").click()
 
     vehicle = page.locator('.vehicle[data-plate="12B345-67"]')
@@ -97,13 +101,17 @@ def test_a_malformed_plate_shows_an_error_beside_the_field_and_adds_nothing(
     sign_in(page, live_server, typed_phone="0912 555 0101", canonical="+989125550101")
     before = page.locator(".vehicle").count()
 
-    page.locator("#plate").fill("12X345-67")
+    # A Latin letter in a digits box: told as it is typed, and again by the server.
+    page.locator("#first").fill("1x")
+    expect(page.locator(".plate-live")).to_have_text("در این بخش پلاک فقط رقم نوشته می‌شود.")
+    page.locator("#letter").select_option("B")
+    page.locator("#middle").fill("345")
+    page.locator("#region").fill("67")
     page.get_by_role("button", name="ثبت خودرو").click()
 
-    error = page.locator("#plate-error")
-    expect(error).to_be_visible()
-    expect(error).not_to_be_empty()
-    expect(page.locator("#plate")).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#plate")).to_have_value("12X345-67")
+    error = page.locator("#first-error")
+    expect(error).to_have_text("در این بخش پلاک فقط رقم نوشته می‌شود.")
+    expect(page.locator("#first")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#first")).to_have_value("1x")
     assert page.locator(".vehicle").count() == before
     page.screenshot(path=screenshots / "account-bad-plate-fa.png", full_page=True)

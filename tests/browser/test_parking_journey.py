@@ -40,8 +40,11 @@ def ensure_vehicle(page: Page) -> None:
     """The demo citizen's car, registered once (the sign-in test may have done it)."""
     page.goto("/account")
     if page.locator(f'.vehicle[data-plate="{PLATE}"]').count() == 0:
-        page.locator("#plate").fill("۱۲ ب ۳۴۵ ایران ۶۷")
         page.locator("#kind").select_option("car")
+        page.locator("#first").fill("۱۲")
+        page.locator("#letter").select_option("B")
+        page.locator("#middle").fill("۳۴۵")
+        page.locator("#region").fill("۶۷")
         page.get_by_role("button", name="ثبت خودرو").click()
     expect(page.locator(f'.vehicle[data-plate="{PLATE}"]')).to_have_count(1)
 

@@ -23,6 +23,7 @@ IDENTITY_TABLES = (
     "identity_session",
     "identity_vehicle",
     "identity_api_key",
+    "identity_disability_permit",
 )
 
 

@@ -163,7 +163,10 @@ async def test_a_citizen_adds_a_vehicle_and_sees_its_plate_in_the_iranian_layout
 
     assert response.status_code == 303
     page = (await citizen_client.get("/account")).text
-    shown = r'<span class="plate" dir="ltr"[^>]*>(.*?)</span>\s*<span class="vehicle-kind">'
+    shown = (
+        r'<span class="plate plate-view" dir="ltr"[^>]*>(.*?)</span>\s*'
+        r'<span class="vehicle-kind">'
+    )
     plate = re.search(shown, page, re.S)
     assert plate is not None
     text = " ".join(re.sub(r"<[^>]+>", " ", plate.group(1)).split())
@@ -178,11 +181,19 @@ async def test_a_malformed_plate_is_shown_beside_the_plate_field_and_writes_noth
 ) -> None:
     before = await row_counts(container)
 
-    response = await post_form(citizen_client, "/account/vehicles", plate="12X345-67", kind="car")
+    response = await post_form(
+        citizen_client,
+        "/account/vehicles",
+        kind="car",
+        plate_first="1a",
+        plate_letter="B",
+        plate_middle="345",
+        plate_region="67",
+    )
 
     assert response.status_code == 400
-    assert field_error(response.text, "plate")
-    assert 'value="12X345-67"' in response.text
+    assert field_error(response.text, "first") == "در این بخش پلاک فقط رقم نوشته می‌شود."
+    assert 'name="plate_first" value="1a"' in response.text
     assert await row_counts(container) == before
 
 

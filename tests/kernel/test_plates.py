@@ -10,7 +10,20 @@ from hypothesis import strategies as st
 
 from shahr.kernel.errors import DomainError
 from shahr.kernel.persian import persian_digits
-from shahr.kernel.plates import InvalidPlateError, Plate, parse_plate, plate_letters
+from shahr.kernel.plate_input import (
+    motorcycle_plate_from_parts,
+    plate_from_form,
+    plate_from_parts,
+)
+from shahr.kernel.plates import (
+    InvalidPlateError,
+    MotorcyclePlate,
+    Plate,
+    check_plate_shape,
+    parse_plate,
+    parse_vehicle_plate,
+    plate_letters,
+)
 
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 A_PLATE = Plate(first="12", letter="B", middle="345", region="67")
@@ -238,3 +251,138 @@ def test_a_plate_cannot_be_built_with_the_persian_glyph_instead_of_the_label() -
 def test_plates_are_values_equal_by_their_parts() -> None:
     assert parse_plate("۱۲ ب ۳۴۵ ایران ۶۷") == A_PLATE
     assert len({A_PLATE, parse_plate("12B345-67")}) == 1
+
+
+# --- motorcycles, and the plate-shaped form -------------------------------------------------
+
+motorcycle_plates = st.builds(
+    MotorcyclePlate,
+    top=st.integers(100, 999).map(str),
+    number=st.integers(0, 99_999).map(lambda n: f"{n:05d}"),
+)
+
+
+def test_a_motorcycle_plate_has_a_code_and_a_number_and_no_letter() -> None:
+    plate = MotorcyclePlate(top="123", number="45678")
+
+    assert plate.canonical == "123-45678"
+    assert plate.display_fa == "ایران ۱۲۳ ۴۵۶۷۸"
+    assert plate.display_en == "Iran 123 45678"
+
+
+@given(motorcycle_plates)
+def test_every_motorcycle_plate_parses_back_from_its_stored_form_and_displays(
+    plate: MotorcyclePlate,
+) -> None:
+    assert parse_vehicle_plate(plate.canonical) == plate
+    assert parse_vehicle_plate(plate.display_fa) == plate
+    assert parse_vehicle_plate(plate.display_en) == plate
+    assert parse_vehicle_plate(persian_digits(plate.top + plate.number)) == plate
+
+
+@given(plates)
+def test_a_car_plate_reads_the_same_through_the_reader_of_either_shape(plate: Plate) -> None:
+    assert parse_vehicle_plate(plate.display_fa) == plate
+    assert parse_vehicle_plate(plate.canonical) == plate
+
+
+@given(st.text(max_size=30))
+def test_any_text_is_a_plate_of_one_shape_or_refused_with_a_field(text: str) -> None:
+    try:
+        plate = parse_vehicle_plate(text)
+    except InvalidPlateError as refused:
+        field = refused.field
+    else:
+        field = None
+        assert parse_vehicle_plate(plate.canonical) == plate
+    assert field in {None, "plate", "first", "letter", "middle", "region", "top", "number"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "field"),
+    [
+        ("1234 5678", "plate"),
+        ("123 4567", "letter"),
+        ("023 45678", "top"),
+        ("123 45678 ایران ایران", "plate"),
+    ],
+)
+def test_a_motorcycle_plate_of_the_wrong_shape_is_refused(typed: str, field: str) -> None:
+    with pytest.raises(InvalidPlateError) as refused:
+        parse_vehicle_plate(typed)
+
+    assert refused.value.field == field
+
+
+@given(motorcycle_plates, plates)
+def test_a_plate_must_have_the_shape_of_its_vehicle_kind(
+    motorcycle: MotorcyclePlate, car: Plate
+) -> None:
+    check_plate_shape(motorcycle, motorcycle=True)
+    check_plate_shape(car, motorcycle=False)
+    with pytest.raises(InvalidPlateError, match="motorcycle's plate has no letter"):
+        check_plate_shape(car, motorcycle=True)
+    with pytest.raises(InvalidPlateError, match="This is a motorcycle's plate"):
+        check_plate_shape(motorcycle, motorcycle=False)
+
+
+@given(plates)
+def test_a_plate_typed_box_by_box_in_persian_or_arabic_digits_is_the_same_plate(
+    plate: Plate,
+) -> None:
+    typed = plate_from_parts(
+        first=persian_digits(plate.first),
+        letter=plate.letter,
+        middle=plate.middle.translate(ARABIC_INDIC),
+        region=persian_digits(plate.region),
+    )
+
+    assert typed == plate
+
+
+def test_a_letter_box_takes_the_arabic_spelling_of_a_persian_letter() -> None:
+    typed = plate_from_parts(first="12", letter="ي", middle="345", region="67")
+
+    assert typed.letter == "Y"
+
+
+@pytest.mark.parametrize(
+    ("parts", "field"),
+    [
+        ({"first": "1a", "letter": "B", "middle": "345", "region": "67"}, "first"),
+        ({"first": "12", "letter": "", "middle": "345", "region": "67"}, "letter"),
+        ({"first": "12", "letter": "Q", "middle": "345", "region": "67"}, "letter"),
+        ({"first": "12", "letter": "B", "middle": "34", "region": "67"}, "middle"),
+        ({"first": "12", "letter": "B", "middle": "345", "region": "x7"}, "region"),
+    ],
+)
+def test_a_box_of_the_plate_form_with_a_wrong_value_is_named(
+    parts: dict[str, str], field: str
+) -> None:
+    with pytest.raises(InvalidPlateError) as refused:
+        plate_from_parts(**parts)
+
+    assert refused.value.field == field
+
+
+def test_a_motorcycle_plate_typed_in_its_two_boxes_names_the_box_to_blame() -> None:
+    assert motorcycle_plate_from_parts(top="۱۲۳", number="٤٥٦٧٨").canonical == "123-45678"
+    with pytest.raises(InvalidPlateError) as refused:
+        motorcycle_plate_from_parts(top="123", number="45a78")
+
+    assert refused.value.field == "number"
+
+
+def test_the_plate_form_reads_the_motorcycle_boxes_only_when_the_car_boxes_are_empty() -> None:
+    empty = {"first": "", "letter": "", "middle": "", "region": "", "top": "", "number": ""}
+
+    motorcycle = plate_from_form(**{**empty, "top": "123", "number": "45678"})
+    car = plate_from_form(
+        **{**empty, "first": "۱۲", "letter": "B", "middle": "345", "region": "67", "top": "1"}
+    )
+
+    assert motorcycle.canonical == "123-45678"
+    assert car.canonical == "12B345-67"
+    with pytest.raises(InvalidPlateError) as refused:
+        plate_from_form(**empty)
+    assert refused.value.field == "plate"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,9 +47,10 @@ CITIZEN = "citizen-parking-1"
 OTHER = "citizen-parking-2"
 CAR = "12B345-67"
 VAN = "23J456-78"
-MOTORCYCLE = "34D567-89"
+MOTORCYCLE = "345-67890"  # a motorcycle's plate: a code and five digits, no letter
 TRUCK = "56T789-12"
-DISABLED = "45PwD678-90"
+DISABLED = "45PwD678-90"  # a car with an approved disability permit
+PERMIT_EXPIRES_ON = date(2027, 3, 20)  # the last day of 1405
 OTHER_CAR = "67N123-45"
 
 TEST_METERS_CSV = "\n".join(
@@ -105,9 +106,9 @@ def vehicles() -> StaticVehicleDirectory:
         (VAN, "van"),
         (MOTORCYCLE, "motorcycle"),
         (TRUCK, "light_truck"),
-        (DISABLED, "car"),
     ):
         directory.add(CITIZEN, plate, kind)
+    directory.add(CITIZEN, DISABLED, "car", permit_expires_on=PERMIT_EXPIRES_ON)
     directory.add(OTHER, OTHER_CAR, "car")
     return directory
 

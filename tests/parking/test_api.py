@@ -337,7 +337,7 @@ async def test_a_taken_bay_answers_409_with_free_alternatives_and_books_nothing(
             "پارک حاشیه‌ای در اینجا از ساعت ۶ تا ۲۲ به وقت تهران برقرار است.",
         ),
         ({"plate": "67N123-45"}, "plate", None),
-        ({"plate": "34D567-89"}, "bay_id", "این جایگاه برای سواری و وانت است."),
+        ({"plate": "345-67890"}, "bay_id", "این جایگاه برای سواری و وانت است."),
         ({"plate": "ABC"}, "plate", None),
     ],
 )

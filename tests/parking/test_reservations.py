@@ -768,8 +768,10 @@ async def test_the_vehicle_directory_and_sms_notices_come_from_identity(
     citizen_id = await sign_up(container, phone="09121234567", plates={VAN: "van"})
     ports = parking_ports(container)
 
-    assert await ports.vehicles.vehicle_kind(citizen_id=citizen_id, plate=VAN) == "van"
-    assert await ports.vehicles.vehicle_kind(citizen_id=citizen_id, plate=CAR) is None
+    found = await ports.vehicles.vehicle(citizen_id=citizen_id, plate=VAN)
+    assert found is not None
+    assert (found.kind, found.permit_expires_on) == ("van", None)
+    assert await ports.vehicles.vehicle(citizen_id=citizen_id, plate=CAR) is None
     await ports.notifier.notify(
         Notice(
             citizen_id,

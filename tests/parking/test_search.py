@@ -121,9 +121,9 @@ async def test_available_only_leaves_out_full_meters(container: Container) -> No
     snapshot = await ports.inventory.current()
     moto_bay = next(m for m in snapshot.meters.values() if m.device_id == "TEST-A1").bays[7]
     directory = ports.vehicles
-    directory.add(OTHER, "34D567-89", "motorcycle")  # type: ignore[attr-defined]  # static fake
+    directory.add(OTHER, "456-78901", "motorcycle")  # type: ignore[attr-defined]  # static fake
     await book(
-        ports, moto_bay.id, starts_at=tehran(26, 11), minutes=60, citizen=OTHER, plate="34D567-89"
+        ports, moto_bay.id, starts_at=tehran(26, 11), minutes=60, citizen=OTHER, plate="456-78901"
     )
     assert await pay_last(ports) == "confirmed"
 

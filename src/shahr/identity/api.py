@@ -14,7 +14,10 @@ from shahr.identity.domain import (
     InvalidApiKeyError,
     InvalidCodeFormatError,
     InvalidNameError,
+    InvalidPermitError,
     InvalidPhoneError,
+    PermitAlreadyReviewedError,
+    PermitNotFoundError,
     SessionExpiredError,
     TooManyCodeRequestsError,
     TooManySignInAttemptsError,
@@ -74,6 +77,9 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     DuplicateVehicleError: 409,
     VehicleNotFoundError: 404,
     ApiKeyNotFoundError: 404,
+    InvalidPermitError: 422,
+    PermitNotFoundError: 404,
+    PermitAlreadyReviewedError: 409,
 }
 
 

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import bindparam, func, or_, select
 
-from shahr.identity.domain import ApiKey, Citizen, StaffAccount, Vehicle
+from shahr.identity.domain import (
+    ApiKey,
+    Citizen,
+    DisabilityPermit,
+    PermitStatus,
+    StaffAccount,
+    Vehicle,
+)
 from shahr.identity.persistence import (
     CitizenRow,
     IdentityRepository,
+    PermitRepository,
+    PermitRow,
     StaffRoleRow,
     StaffRow,
     VehicleRow,
@@ -204,3 +213,37 @@ async def citizen_lines(
         for row, count in rows
     ]
     return AccountPage(lines=lines, total=total, page=page, pages=pages)
+
+
+async def permits_of(database: Database, *, citizen_id: str) -> dict[str, DisabilityPermit]:
+    """The citizen's disability permits, by vehicle id."""
+    async with database.session() as session:
+        permits = await PermitRepository(session).of_citizen(citizen_id)
+    return {permit.vehicle_id: permit for permit in permits}
+
+
+async def permits_to_review(database: Database, *, limit: int = 100) -> list[DisabilityPermit]:
+    """Pending permits first, oldest first, then those reviewed (for the staff page)."""
+    async with database.session() as session:
+        return await PermitRepository(session).listed(limit)
+
+
+async def permit_photo(database: Database, *, permit_id: str) -> tuple[bytes, str] | None:
+    """A permit's photo and its media type, for staff reviewing it."""
+    async with database.session() as session:
+        return await PermitRepository(session).photo(permit_id)
+
+
+_APPROVED_PERMITS_OF = select(PermitRow.vehicle_id, PermitRow.expires_on).where(
+    PermitRow.citizen_id == bindparam("citizen_id"),
+    PermitRow.status == PermitStatus.approved.value,
+)
+
+
+async def approved_permit_expiries(database: Database, *, citizen_id: str) -> dict[str, date]:
+    """The last day of each approved permit of the citizen's vehicles, by vehicle id.
+
+    Parking asks this with every quote, so it is one read outside any transaction.
+    """
+    rows = await database.read(_APPROVED_PERMITS_OF, {"citizen_id": citizen_id})
+    return {row.vehicle_id: row.expires_on for row in rows}

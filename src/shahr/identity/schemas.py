@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shahr.identity.domain import ApiKey, Citizen, QuotaTier, StaffAccount, Vehicle, VehicleKind
-from shahr.kernel.plates import parse_plate
+from shahr.kernel.plates import parse_vehicle_plate
 from shahr.kernel.principals import Principal
 
 # Generous bounds: the domain gives the real error; these only stop absurd payloads.
@@ -115,7 +115,7 @@ class VehicleOut(BaseModel):
 
     @classmethod
     def of(cls, vehicle: Vehicle) -> VehicleOut:
-        plate = parse_plate(vehicle.plate)
+        plate = parse_vehicle_plate(vehicle.plate)
         return cls(
             id=vehicle.id,
             plate=vehicle.plate,

@@ -5,6 +5,10 @@ letter, three digits, then the region code in its box under «ایران». The 
 is ASCII, `12B345-67`, with the letter's Latin label from `data/plate_letters.csv`
 (`12Sin345-67`, `12Taxi345-67`); it is what tables and APIs keep, and what `parse_plate`
 gives back for any way a person types the same plate.
+
+A motorcycle's plate has no letter: a three-digit code above a five-digit number, stored
+as `123-45678`; `parse_vehicle_plate` reads either shape, and `check_plate_shape` refuses
+a car's plate on a motorcycle and the other way round.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ _IRAN_WORDS = frozenset({IRAN_FA, "iran", "ir"})
 # Extra spellings people type for a letter, besides its glyph and its Latin label.
 _LETTER_ALIASES = {"ا": "A"}
 # Marks that change nothing a plate shows: tatweel (as in «هـ»), ZWNJ, ZWJ, emoji style.
-_INVISIBLE = str.maketrans({"\u0640": None, "\u200c": None, "\u200d": None, "\ufe0f": None})
+INVISIBLE_MARKS = str.maketrans({"\u0640": None, "\u200c": None, "\u200d": None, "\ufe0f": None})
 _TOKEN = re.compile(
     r"(?P<digits>[0-9]+)"
     r"|(?P<word>[^\W\d_]+)"
@@ -41,8 +45,9 @@ _BOX = "I"  # how `_words` marks the box word among runs of digits
 class InvalidPlateError(DomainError):
     """The text is not an Iranian plate; `field` names the part to blame.
 
-    `field` is one of `first`, `letter`, `middle`, `region` (the plate's parts, for a form
-    with a box per part) or `plate` when the text as a whole is wrong.
+    `field` is one of `first`, `letter`, `middle`, `region` (a car plate's parts, for a form
+    with a box per part), `top`, `number` (a motorcycle plate's) or `plate` when the text as
+    a whole is wrong.
     """
 
 
@@ -80,6 +85,12 @@ def plate_letters() -> tuple[PlateLetter, ...]:
 @cache
 def _letters_by_label() -> dict[str, PlateLetter]:
     return {letter.label: letter for letter in plate_letters()}
+
+
+def letter_label(spelled: str) -> str | None:
+    """The Latin label of a letter as typed (glyph, label in any case, alias), else None."""
+    spellings = _labels_by_spelling()
+    return spellings.get(spelled) or spellings.get(spelled.casefold())
 
 
 @cache
@@ -195,7 +206,7 @@ def parse_plate(text: str) -> Plate:
 
 def _tokens(text: str) -> list[tuple[str, str]]:
     """(kind, value) pairs: `digits`, `letter` (value: the label), `iran`, `space`."""
-    clean = normalise(text).translate(_INVISIBLE)
+    clean = normalise(text).translate(INVISIBLE_MARKS)
     if not clean:
         raise InvalidPlateError("Enter a licence plate.", field="plate")
     if len(clean) > _MAX_INPUT_CHARS:
@@ -249,3 +260,84 @@ def _middle_and_region(numbers: list[str], *, right_to_left: bool) -> tuple[str,
     if right_to_left:  # typed region first: `67345`
         return run[-3:], run[:-3]
     return run[:3], run[3:]
+
+
+# --- motorcycles: a three-digit code above a five-digit number, no letter -------------------
+
+
+@dataclass(frozen=True)
+class MotorcyclePlate:
+    """A motorcycle plate: `top` the three-digit code, `number` the five digits below it."""
+
+    top: str
+    number: str
+
+    def __post_init__(self) -> None:
+        for part, size in (("top", 3), ("number", 5)):
+            digits = getattr(self, part)
+            if len(digits) != size or not (digits.isascii() and digits.isdigit()):
+                message = {
+                    "top": "A motorcycle plate's code has three digits; found {count}.",
+                    "number": "A motorcycle plate's number has five digits; found {count}.",
+                }[part]
+                raise InvalidPlateError(message, field=part, count=len(digits))
+        if self.top[0] == "0":
+            raise InvalidPlateError("No group of digits on a plate starts with zero.", field="top")
+
+    @property
+    def canonical(self) -> str:
+        """The one stored form: `123-45678`."""
+        return f"{self.top}-{self.number}"
+
+    @property
+    def display_fa(self) -> str:
+        """`ایران ۱۲۳ ۴۵۶۷۸`"""
+        return persian_digits(f"{IRAN_FA} {self.top} {self.number}")
+
+    @property
+    def display_en(self) -> str:
+        """`Iran 123 45678`"""
+        return f"{IRAN_EN} {self.top} {self.number}"
+
+    def __str__(self) -> str:
+        return self.canonical
+
+
+VehiclePlate = Plate | MotorcyclePlate
+
+
+def parse_vehicle_plate(text: str) -> VehiclePlate:
+    """A car's plate (with a letter, as `parse_plate` reads it) or a motorcycle's (without).
+
+    A motorcycle's plate is typed code first: `123 45678`, `12345678`, «ایران ۱۲۳ ۴۵۶۷۸».
+    """
+    tokens = _tokens(text)
+    if any(kind == "letter" for kind, _ in tokens):
+        return parse_plate(text)
+    if sum(1 for kind, _ in tokens if kind == "iran") > 1:
+        raise InvalidPlateError("«Iran» appears more than once.", field="plate")
+    runs = [value for kind, value in tokens if kind == "digits"]
+    if len(runs) == 1 and len(runs[0]) == 8:
+        runs = [runs[0][:3], runs[0][3:]]
+    if len(runs) != 2 or (len(runs[0]), len(runs[1])) != (3, 5):
+        if sum(len(run) for run in runs) == 8:
+            raise InvalidPlateError(
+                "A motorcycle plate has a three-digit code and a five-digit number.",
+                field="plate",
+            )
+        raise InvalidPlateError("The plate has no letter.", field="letter")
+    return MotorcyclePlate(top=runs[0], number=runs[1])
+
+
+def check_plate_shape(plate: VehiclePlate, *, motorcycle: bool) -> None:
+    """A motorcycle carries a motorcycle plate; every other vehicle a plate with a letter."""
+    if motorcycle and not isinstance(plate, MotorcyclePlate):
+        raise InvalidPlateError(
+            "A motorcycle's plate has no letter: a three-digit code and a five-digit number.",
+            field="plate",
+        )
+    if not motorcycle and isinstance(plate, MotorcyclePlate):
+        raise InvalidPlateError(
+            "This is a motorcycle's plate; a car, van, truck or minibus has a plate with a letter.",
+            field="plate",
+        )

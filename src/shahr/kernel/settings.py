@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     tile_attribution: str = ""
     default_language: Literal["fa", "en"] = "fa"
     max_body_bytes: int = 1_000_000
+    # A form carrying a file (a disability permit's photo, at most 2 MB) may be this large.
+    max_upload_bytes: int = 3_000_000
     # Scheduled jobs (reconciliation, expiry) run in every process unless turned off; at city
     # scale the web replicas set SHAHR_RUN_JOBS=0 and `shahr worker` processes run them.
     run_jobs: bool = True

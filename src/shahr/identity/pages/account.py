@@ -1,4 +1,5 @@
-"""Identity's pages: citizen sign-in by code, staff sign-in, the citizen's account.
+"""Identity's pages: citizen sign-in by code, staff sign-in, the citizen's account (adding
+a vehicle and its disability permit is in `vehicles`).
 
 Plain HTML forms that work without JavaScript. A refused form is shown again with the
 error next to its field, in the reader's language, and nothing is written.
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from shahr.identity import queries, services
+from shahr.identity import services
 from shahr.identity.api import (
     ERROR_STATUS,
     SmsDep,
@@ -20,17 +21,10 @@ from shahr.identity.api import (
     required,
     set_session_cookie,
 )
-from shahr.identity.domain import (
-    TooManyWrongCodesError,
-    Vehicle,
-    VehicleKind,
-    mask_phone,
-    parse_phone,
-)
+from shahr.identity.domain import TooManyWrongCodesError, mask_phone, parse_phone
+from shahr.identity.pages import vehicles
 from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError
-from shahr.kernel.persian import persian_digits
-from shahr.kernel.plates import IRAN_FA, parse_plate
 from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import (
@@ -47,15 +41,6 @@ from shahr.kernel.web.problems import KERNEL_ERROR_STATUS
 AnyCaller = Annotated[Principal | None, Depends(Admits(public=True))]
 CitizenCaller = Annotated[Principal | None, Depends(Admits(Role.citizen))]
 FormText = Annotated[str, Form(max_length=200)]
-
-# Labels for the kind picker, as msgids (translated in the template).
-VEHICLE_KIND_LABELS = {
-    VehicleKind.car: "Car",
-    VehicleKind.van: "Van",
-    VehicleKind.light_truck: "Light truck",
-    VehicleKind.minibus: "Minibus",
-    VehicleKind.motorcycle: "Motorcycle",
-}
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -276,70 +261,21 @@ async def sign_out(
     return response
 
 
-# --- the citizen's account: vehicles ---
-
-
-async def _account_context(database: DatabaseDep, principal: Principal) -> dict[str, Any]:
-    vehicles = await queries.vehicles_of(database, citizen_id=principal.id)
-    return {
-        "vehicles": [_vehicle_item(vehicle) for vehicle in vehicles],
-        "kinds": VEHICLE_KIND_LABELS,
-        "form": {"plate": "", "kind": VehicleKind.car.value, "nickname": ""},
-        "errors": {},
-    }
-
-
-def _vehicle_item(vehicle: Vehicle) -> dict[str, Any]:
-    """The vehicle with its plate's parts in Persian, as the metal plate shows them."""
-    plate = parse_plate(vehicle.plate)
-    parts = {
-        "first": persian_digits(plate.first),
-        "letter": plate.letter_fa,
-        "middle": persian_digits(plate.middle),
-        "iran": IRAN_FA,
-        "region": persian_digits(plate.region),
-    }
-    return {"vehicle": vehicle, "plate": plate, "parts": parts}
+# --- the citizen's account: vehicles (adding one and its permit in `vehicles`) ---
 
 
 @router.get("/account")
 async def account_page(
-    request: Request, principal: CitizenCaller, templates: TemplatesDep, database: DatabaseDep
-) -> Response:
-    context = await _account_context(database, required(principal))
-    return templates.render(request, "identity/account.html", context)
-
-
-@router.post("/account/vehicles")
-async def account_add_vehicle(
     request: Request,
     principal: CitizenCaller,
     templates: TemplatesDep,
     database: DatabaseDep,
     clock: ClockDep,
-    bus: BusDep,
-    plate: FormText = "",
-    kind: FormText = VehicleKind.car.value,
-    nickname: FormText = "",
+    sent: str = "",
 ) -> Response:
-    citizen = required(principal)
-    try:
-        await services.register_vehicle(
-            database, clock, bus, citizen_id=citizen.id, plate=plate, kind=kind, nickname=nickname
-        )
-    except DomainError as error:
-        context = await _account_context(database, citizen)
-        context["form"] = {"plate": plate, "kind": kind, "nickname": nickname}
-        return _form_error(
-            templates,
-            request,
-            "identity/account.html",
-            error,
-            context,
-            fields=frozenset({"plate", "kind", "nickname"}),
-            default_field="plate",
-        )
-    return RedirectResponse("/account", status_code=status.HTTP_303_SEE_OTHER)
+    context = await vehicles.account_context(database, clock, required(principal))
+    context["sent"] = sent == "permit"
+    return templates.render(request, "identity/account.html", context)
 
 
 @router.post("/account/vehicles/{vehicle_id}/remove")

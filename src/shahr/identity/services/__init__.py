@@ -17,6 +17,7 @@ from shahr.identity.services.codes import (
     verify_sign_in_code,
 )
 from shahr.identity.services.hashing import hash_code, hash_password, hash_token
+from shahr.identity.services.permits import review_permit, submit_permit
 from shahr.identity.services.sessions import (
     CitizenSignedIn,
     StaffSignedIn,
@@ -51,8 +52,10 @@ __all__ = [
     "register_vehicle",
     "remove_vehicle",
     "request_sign_in_code",
+    "review_permit",
     "revoke_api_key",
     "sign_in_staff",
     "sign_out",
+    "submit_permit",
     "verify_sign_in_code",
 ]

@@ -11,12 +11,18 @@ from shahr.identity.domain import (
     duplicate_plate,
 )
 from shahr.identity.events import VehicleRegistered, VehicleRemoved
-from shahr.identity.persistence import IdentityRepository, VehicleRow, new_id, vehicle_of
+from shahr.identity.persistence import (
+    IdentityRepository,
+    PermitRepository,
+    VehicleRow,
+    new_id,
+    vehicle_of,
+)
 from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.errors import DomainError, NotFoundError
-from shahr.kernel.plates import InvalidPlateError, parse_plate
+from shahr.kernel.plates import InvalidPlateError, check_plate_shape, parse_vehicle_plate
 
 
 async def register_vehicle(
@@ -29,13 +35,15 @@ async def register_vehicle(
     kind: str,
     nickname: str | None = None,
 ) -> Vehicle:
-    """Add a vehicle by plate to the citizen's account; the plate is stored canonical."""
+    """Add a vehicle by plate to the citizen's account; the plate is stored canonical, and
+    must have its kind's shape (a motorcycle's has no letter)."""
+    vehicle_kind = _vehicle_kind(kind)
     try:
-        parsed = parse_plate(plate)
+        parsed = parse_vehicle_plate(plate)
+        check_plate_shape(parsed, motorcycle=vehicle_kind is VehicleKind.motorcycle)
     except InvalidPlateError as error:
         # The parser names the plate's part to blame; the caller typed one `plate` field.
         raise InvalidPlateError(error.message, field="plate", **error.params) from error
-    vehicle_kind = _vehicle_kind(kind)
     name = check_name(nickname, field_name="nickname") if nickname and nickname.strip() else None
     now = clock.now()
     async with database.session() as session:
@@ -91,6 +99,7 @@ async def remove_vehicle(
         if row is None:
             raise VehicleNotFoundError("This vehicle is not on your account.")
         plate = row.plate
+        await PermitRepository(session).remove_for_vehicle(vehicle_id)
         await repository.delete_vehicle(row)
         await session.commit()
     if bus is not None:

@@ -61,10 +61,18 @@ class EdgeMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so streaming responses and SSE pass through untouched."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, cookie_secure: bool, default_language: str
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        cookie_secure: bool,
+        default_language: str,
+        max_upload_bytes: int | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # A form with a file (a permit's photo) may be larger than any other request.
+        self.max_upload_bytes = max(max_upload_bytes or 0, max_body_bytes)
         self.cookie_secure = cookie_secure
         self.default_language: i18n.Language = "en" if default_language == "en" else "fa"
 
@@ -83,10 +91,11 @@ class EdgeMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
+        limit = self._limit(headers)
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             # Refuse before reading a byte; the app's error handlers are not reachable here.
-            await problem_response(scope, 413, self._too_large())(scope, receive, send_secured)
+            await problem_response(scope, 413, self._too_large(limit))(scope, receive, send_secured)
             return
 
         received = 0
@@ -98,9 +107,9 @@ class EdgeMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     overflowed = True
-                    raise self._too_large()
+                    raise self._too_large(limit)
             return message
 
         async def send_checked(message: Message) -> None:
@@ -112,7 +121,9 @@ class EdgeMiddleware:
                 await send_secured(message)
             elif not replaced and message["type"] == "http.response.start":
                 replaced = True
-                await problem_response(scope, 413, self._too_large())(scope, receive, send_secured)
+                await problem_response(scope, 413, self._too_large(limit))(
+                    scope, receive, send_secured
+                )
 
         try:
             await self.app(scope, counted_receive, send_checked)
@@ -121,7 +132,7 @@ class EdgeMiddleware:
             # ours (a page or problem+json, with the security headers) and let it log the error.
             if not started:
                 status = 413 if overflowed else 500
-                error = self._too_large() if overflowed else None
+                error = self._too_large(limit) if overflowed else None
                 await problem_response(scope, status, error)(scope, receive, send_secured)
             if not overflowed:
                 raise
@@ -160,10 +171,14 @@ class EdgeMiddleware:
             extra_headers.append((b"set-cookie", f"{CSRF_COOKIE}={csrf_token}{flags}".encode()))
         return extra_headers
 
-    def _too_large(self) -> BodyTooLargeError:
-        return BodyTooLargeError(
-            "The request is too large (at most {limit} bytes).", limit=self.max_body_bytes
-        )
+    def _limit(self, headers: dict[bytes, bytes]) -> int:
+        """The most a request may send: more for a form with a file (a permit's photo)."""
+        if headers.get(b"content-type", b"").startswith(b"multipart/form-data"):
+            return self.max_upload_bytes
+        return self.max_body_bytes
+
+    def _too_large(self, limit: int) -> BodyTooLargeError:
+        return BodyTooLargeError("The request is too large (at most {limit} bytes).", limit=limit)
 
 
 def _is_json(request: Request) -> bool:

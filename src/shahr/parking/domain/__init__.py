@@ -20,7 +20,6 @@ from shahr.parking.domain.geography import (
     parse_metro_stations,
 )
 from shahr.parking.domain.inventory import (
-    DISABLED_PLATE_LETTER,
     DISTRICT_COUNT,
     IRAN_BOUNDS,
     MAX_BAYS_PER_METER,
@@ -40,6 +39,7 @@ from shahr.parking.domain.inventory import (
     ZoneRules,
     bay_fits,
     check_bay_fits,
+    permit_covers,
 )
 from shahr.parking.domain.lights import (
     DEFAULT_COLOR,
@@ -157,7 +157,6 @@ __all__ = [
 # Reservations: tariffs, inventory, quotes, reservations
 __all__ += [
     "BASIS_POINTS",
-    "DISABLED_PLATE_LETTER",
     "DISTRICT_COUNT",
     "FRIDAY",
     "HOLDING_STATUSES",
@@ -230,6 +229,7 @@ __all__ += [
     "parse_holidays",
     "parse_meter_file",
     "parse_tariffs",
+    "permit_covers",
     "scale_bp",
     "used_minutes",
 ]

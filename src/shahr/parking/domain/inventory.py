@@ -9,9 +9,11 @@ files or the database (the meter file is read in `meter_file`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
 from typing import NewType
 
+from shahr.kernel.clock import TEHRAN
 from shahr.kernel.errors import DomainError, NotFoundError
 from shahr.parking.domain.tariffs import StreetClass, VehicleKind
 
@@ -24,7 +26,6 @@ MAX_METERS_PER_FILE = 200_000
 DISTRICT_COUNT = 22
 # Iran's extent: a position outside it is a swapped or mistyped coordinate.
 IRAN_BOUNDS = (44.0, 25.0, 63.5, 40.0)
-DISABLED_PLATE_LETTER = "PwD"  # the wheelchair sign on a plate, as `kernel.plates` labels it
 
 
 def _(message: str) -> str:
@@ -39,7 +40,7 @@ class BayKind(StrEnum):
     loading = "loading"
 
 
-# Which vehicles each kind of bay takes. A disabled bay also needs the plate's ♿ sign.
+# Which vehicles each kind of bay takes. A disabled bay also needs a valid disability permit.
 VEHICLES_FOR_BAY: dict[BayKind, frozenset[VehicleKind]] = {
     BayKind.car: frozenset({VehicleKind.car, VehicleKind.van}),
     BayKind.motorcycle: frozenset({VehicleKind.motorcycle}),
@@ -51,7 +52,8 @@ _BAY_REFUSALS = {
     BayKind.car: _("This bay is for cars and vans."),
     BayKind.motorcycle: _("This bay is for motorcycles only."),
     BayKind.disabled: _(
-        "This bay is for drivers with disabilities: a car or van whose plate carries the ♿ sign."
+        "This bay is for drivers with disabilities: a car or van with an approved disability "
+        "permit valid for this time. Add the permit to the vehicle in your account."
     ),
     BayKind.loading: _("This bay is for loading: vans, light trucks and minibuses."),
 }
@@ -73,15 +75,23 @@ class MeterFileError(DomainError):
     """A meter file cannot be imported; nothing was written."""
 
 
-def bay_fits(bay_kind: BayKind, vehicle_kind: VehicleKind, *, disabled_plate: bool) -> bool:
+def bay_fits(bay_kind: BayKind, vehicle_kind: VehicleKind, *, disability_permit: bool) -> bool:
+    """Whether the bay takes the vehicle; `disability_permit`: it carries a valid permit."""
     if vehicle_kind not in VEHICLES_FOR_BAY[bay_kind]:
         return False
-    return disabled_plate or bay_kind is not BayKind.disabled
+    return disability_permit or bay_kind is not BayKind.disabled
 
 
-def check_bay_fits(bay_kind: BayKind, vehicle_kind: VehicleKind, *, disabled_plate: bool) -> None:
-    if not bay_fits(bay_kind, vehicle_kind, disabled_plate=disabled_plate):
+def check_bay_fits(
+    bay_kind: BayKind, vehicle_kind: VehicleKind, *, disability_permit: bool
+) -> None:
+    if not bay_fits(bay_kind, vehicle_kind, disability_permit=disability_permit):
         raise BayKindMismatchError(_BAY_REFUSALS[bay_kind], field="bay_id")
+
+
+def permit_covers(permit_expires_on: date | None, ends_at: datetime) -> bool:
+    """An approved permit is valid through its expiry day, Tehran time, for the whole stay."""
+    return permit_expires_on is not None and ends_at.astimezone(TEHRAN).date() <= permit_expires_on
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from shahr.kernel.db import UnitOfWork
+from shahr.kernel.errors import ConflictError
+from shahr.kernel.plates import check_plate_shape, parse_vehicle_plate
 
 # Payments port
 #
@@ -228,23 +230,70 @@ class FakePayments:
         self.given_up.append(payment_id)
 
 
+@dataclass(frozen=True)
+class RegisteredVehicle:
+    """One of a citizen's vehicles, in parking's words: identity keeps them."""
+
+    plate: str  # canonical, from `kernel.plates`
+    kind: str
+    nickname: str | None = None
+    # The last day of the vehicle's approved disability permit; None without one (none
+    # submitted, still pending, or rejected).
+    permit_expires_on: date | None = None
+
+
 class VehicleDirectory(Protocol):
-    async def vehicle_kind(self, *, citizen_id: str, plate: str) -> str | None:
-        """The kind of the citizen's vehicle with this canonical plate, or None if not theirs."""
+    async def vehicles_of(self, *, citizen_id: str) -> list[RegisteredVehicle]:
+        """The citizen's vehicles, oldest first."""
+        ...
+
+    async def vehicle(self, *, citizen_id: str, plate: str) -> RegisteredVehicle | None:
+        """The citizen's vehicle with this canonical plate, or None if it is not theirs."""
+        ...
+
+    async def register(self, *, citizen_id: str, plate: str, kind: str) -> RegisteredVehicle:
+        """Add a vehicle to the citizen's account (a DomainError naming `plate` or `kind`)."""
         ...
 
 
 @dataclass
 class StaticVehicleDirectory:
-    """The embedded adapter: vehicles by (citizen id, canonical plate)."""
+    """The embedded adapter: kinds by (citizen id, canonical plate), and approved permits."""
 
     vehicles: dict[tuple[str, str], str] = field(default_factory=dict)
+    permits: dict[tuple[str, str], date] = field(default_factory=dict)
+    nicknames: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def add(self, citizen_id: str, plate: str, kind: str) -> None:
+    def add(
+        self, citizen_id: str, plate: str, kind: str, *, permit_expires_on: date | None = None
+    ) -> None:
         self.vehicles[(citizen_id, plate)] = kind
+        if permit_expires_on is not None:
+            self.permits[(citizen_id, plate)] = permit_expires_on
 
-    async def vehicle_kind(self, *, citizen_id: str, plate: str) -> str | None:
-        return self.vehicles.get((citizen_id, plate))
+    async def vehicles_of(self, *, citizen_id: str) -> list[RegisteredVehicle]:
+        return [
+            self._registered(owner, plate) for owner, plate in self.vehicles if owner == citizen_id
+        ]
+
+    async def vehicle(self, *, citizen_id: str, plate: str) -> RegisteredVehicle | None:
+        if (citizen_id, plate) not in self.vehicles:
+            return None
+        return self._registered(citizen_id, plate)
+
+    async def register(self, *, citizen_id: str, plate: str, kind: str) -> RegisteredVehicle:
+        parsed = parse_vehicle_plate(plate)
+        check_plate_shape(parsed, motorcycle=kind == "motorcycle")
+        if (citizen_id, parsed.canonical) in self.vehicles:
+            raise ConflictError("This plate is already registered on your account.", field="plate")
+        self.add(citizen_id, parsed.canonical, kind)
+        return self._registered(citizen_id, parsed.canonical)
+
+    def _registered(self, citizen_id: str, plate: str) -> RegisteredVehicle:
+        key = (citizen_id, plate)
+        return RegisteredVehicle(
+            plate, self.vehicles[key], self.nicknames.get(key), self.permits.get(key)
+        )
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ booked or charged.
 
 from fastapi import APIRouter
 
-from shahr.parking.pages import booking, meters, reservation, stays
-from shahr.parking.pages.forms import ListsVehicles, RegisteredVehicle, read_window
+from shahr.parking.pages import booking, meters, reservation, stays, vehicles
+from shahr.parking.pages.forms import read_window
 
 router = APIRouter()
 router.include_router(booking.router)
 router.include_router(reservation.router)
 router.include_router(stays.router)
 router.include_router(meters.router)
+router.include_router(vehicles.router)
 
-__all__ = ["ListsVehicles", "RegisteredVehicle", "read_window", "router"]
+__all__ = ["read_window", "router"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -21,13 +21,16 @@ from shahr.parking import queries, services
 from shahr.parking.api import PortsDep, citizen_id
 from shahr.parking.domain import (
     Alternative,
+    BayKind,
     BayTakenError,
     TimeWindow,
     VehicleKind,
     ZoneRules,
+    permit_covers,
 )
 from shahr.parking.gateways import StartedPayment
 from shahr.parking.pages.forms import (
+    ANOTHER_PLATE,
     DEFAULT_DURATION_MIN,
     KIND_LABELS,
     METER_FIELDS,
@@ -40,6 +43,7 @@ from shahr.parking.pages.forms import (
     formatting,
     kind_of,
     minute_of_day,
+    plate_letter_options,
     read_window,
     say,
     status_for,
@@ -151,6 +155,9 @@ def _markers(found: Sequence[queries.MeterAvailability]) -> list[dict[str, objec
             "bookable": m.price is not None,
             "half_hour": None if m.price is None else m.price.first_unit_rial,
             "total_rial": None if m.price is None else m.price.total_rial,
+            "disabled_bays": sum(
+                1 for b in m.meter.bays if b.kind is BayKind.disabled and b.in_service
+            ),
         }
         for m in found
     ]
@@ -169,9 +176,11 @@ class MeterForm:
     bay: str = ""
     plate: str = ""
     vehicle_kind: str = ""
+    # "Another plate", as typed in the plate-shaped input's boxes, shown again if refused.
+    new_plate: dict[str, str] = field(default_factory=dict)
 
 
-async def _meter_page(
+async def meter_page_for(
     request: Request,
     templates: TemplatesDep,
     ports: ParkingPorts,
@@ -214,14 +223,13 @@ async def _meter_page(
         "choice": choice,
         "options": window_options(now, choice, zone.rules),
         "form": form,
-        "signed_in": signed_in,
-        "vehicles": vehicles,
-        "chosen": chosen,
+        **_vehicle_context(vehicles, chosen, form, choice, signed_in=signed_in),
         "plate": plate,
         "kind": kind,
         "kinds": KIND_LABELS,
         "picked": picked,
         "quote": quote,
+        # A price is shown for a bay picked; before that, only the half-hour rate ("from").
         "price": quote.price if quote else detail.price,
         "errors": shown,
         "alternatives": alternatives,
@@ -233,14 +241,36 @@ async def _meter_page(
     return templates.render(request, "parking/meter.html", context, status_code=status_code)
 
 
+def _vehicle_context(
+    vehicles: list[VehicleChoice] | None,
+    chosen: VehicleChoice | None,
+    form: MeterForm,
+    choice: WindowChoice,
+    *,
+    signed_in: bool,
+) -> dict[str, object]:
+    """The picker, "another plate" and whether the chosen vehicle may take a disabled bay."""
+    return {
+        "signed_in": signed_in,
+        "vehicles": vehicles,
+        "chosen": chosen,
+        "another_value": ANOTHER_PLATE,
+        "another": signed_in and (not vehicles or form.plate == ANOTHER_PLATE),
+        "new_plate": form.new_plate,
+        "letters": plate_letter_options(),
+        "permit_ok": chosen is not None
+        and permit_covers(chosen.permit_expires_on, choice.window.ends_at),
+    }
+
+
 def _chosen_vehicle(
     vehicles: Sequence[VehicleChoice] | None, form: MeterForm
 ) -> tuple[VehicleChoice | None, str, VehicleKind]:
-    """The citizen's vehicle with the form's plate, else their first (none signed out); the
-    plate to show, and the vehicle kind to show the bays for."""
+    """The citizen's vehicle with the form's plate, else the one they booked with last (none
+    signed out, or "another plate" picked); the plate to show, and the kind to show bays for."""
     plate = ascii_digits(form.plate).strip()
-    if not vehicles:
-        return None, plate, kind_of(form.vehicle_kind)
+    if not vehicles or plate == ANOTHER_PLATE:
+        return None, "", kind_of(form.vehicle_kind)
     chosen = next((v for v in vehicles if v.plate == plate), None) or vehicles[0]
     return chosen, chosen.plate, chosen.kind
 
@@ -304,7 +334,7 @@ async def meter_page(
 ) -> Response:
     """The bay picker: each bay's state for the window, the vehicle, the time and the quote."""
     form = MeterForm(day, start, duration_min, bay, plate, vehicle_kind)
-    return await _meter_page(request, templates, ports, principal, meter_id, form)
+    return await meter_page_for(request, templates, ports, principal, meter_id, form)
 
 
 @router.post("/parking/reservations")
@@ -340,7 +370,7 @@ async def reserve(
             raise
         alternatives = error.alternatives if isinstance(error, BayTakenError) else ()
         where = METER_FIELDS.get(error.field or "", "quote")
-        return await _meter_page(
+        return await meter_page_for(
             request, templates, ports, principal, int(meter_id), form,
             errors={where: say(error)}, alternatives=alternatives,
             status_code=status_for(error),

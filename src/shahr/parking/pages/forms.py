@@ -3,10 +3,9 @@ duration), labels and formatting for the templates, and where an error goes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Protocol, runtime_checkable
+from typing import Annotated, Any
 
 from babel.dates import format_date
 from fastapi import Depends, Form
@@ -21,11 +20,12 @@ from shahr.kernel.persian import (
     jalali,
     persian_digits,
 )
-from shahr.kernel.plates import IRAN_FA, parse_plate
+from shahr.kernel.plate_input import plate_parts as parts_of
+from shahr.kernel.plates import parse_vehicle_plate, plate_letters
 from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web import i18n
 from shahr.kernel.web.problems import KERNEL_ERROR_STATUS
-from shahr.parking import services
+from shahr.parking import queries, services
 from shahr.parking.api import ERROR_STATUS
 from shahr.parking.domain import (
     ReservationStatus,
@@ -109,21 +109,8 @@ def digits(text: object) -> str:
 
 # --- the citizen's vehicles (identity's data, through parking's vehicle port) -----------------
 
-
-class RegisteredVehicle(Protocol):
-    @property
-    def plate(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def nickname(self) -> str | None: ...
-
-
-@runtime_checkable
-class ListsVehicles(Protocol):
-    """A vehicle directory that can also list a citizen's vehicles (for the vehicle picker)."""
-
-    async def vehicles_of(self, *, citizen_id: str) -> Sequence[RegisteredVehicle]: ...
+# The picker's value for "another plate", typed in the plate-shaped input.
+ANOTHER_PLATE = "another"
 
 
 @dataclass(frozen=True)
@@ -134,31 +121,20 @@ class VehicleChoice:
     parts: dict[str, str]
     display_fa: str
     display_en: str
+    permit_expires_on: date | None = None
+    last_used: bool = False  # the vehicle of the citizen's latest booking
 
 
 def plate_parts(canonical: str) -> dict[str, str]:
     """A plate's parts as the metal shows them: Persian digits, letter, «ایران», region."""
-    plate = parse_plate(canonical)
-    fa = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-    return {
-        "first": plate.first.translate(fa),
-        "letter": plate.letter_fa,
-        "middle": plate.middle.translate(fa),
-        "iran": IRAN_FA,
-        "region": plate.region.translate(fa),
-        "fa": plate.display_fa,
-        "en": plate.display_en,
-        "canonical": plate.canonical,
-    }
+    return parts_of(parse_vehicle_plate(canonical))
 
 
 async def citizen_vehicles(
     ports: ParkingPorts, principal: Principal | None
 ) -> list[VehicleChoice] | None:
-    """The citizen's vehicles; None when signed out or the directory cannot list them."""
+    """The citizen's vehicles, the one they booked with last first; None when signed out."""
     if principal is None or Role.citizen not in principal.roles:
-        return None
-    if not isinstance(ports.vehicles, ListsVehicles):
         return None
     found = []
     for vehicle in await ports.vehicles.vehicles_of(citizen_id=principal.id):
@@ -173,9 +149,27 @@ async def citizen_vehicles(
                 parts,
                 parts["fa"],
                 parts["en"],
+                vehicle.permit_expires_on,
             )
         )
+    if len(found) > 1:
+        last = await queries.last_plate(ports.database, citizen_id=principal.id)
+        found = [replace(v, last_used=v.plate == last) for v in found]
+        found.sort(key=lambda v: not v.last_used)  # stable: the rest keep their order
     return found
+
+
+def plate_letter_options() -> list[Option]:
+    """The letters of Iranian plates for the plate-shaped input's list, in the reader's script."""
+    english = i18n.current_language.get() != "fa"
+    return [
+        Option(
+            letter.label,
+            f"{letter.label} ({letter.letter_fa})" if english else letter.letter_fa,
+            letter.meaning or "",
+        )
+        for letter in plate_letters()
+    ]
 
 
 # --- the window a citizen picks: a day, a start (now or a time) and a duration --------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, select
+
 from shahr.kernel.db import Database
 from shahr.parking.domain import (
     Bay,
@@ -19,6 +21,7 @@ from shahr.parking.persistence import (
     Notification,
     PaymentRecord,
     RefundRecord,
+    ReservationRow,
     ReservationUnitOfWork,
 )
 from shahr.parking.queries.inventory import InventoryCache, InventorySnapshot
@@ -106,3 +109,17 @@ async def notifications_of(
     """The citizen's in-app notices, newest first."""
     async with ReservationUnitOfWork(database) as uow:
         return await uow.records.notifications_of(citizen_id, limit=limit)
+
+
+_LAST_PLATE = (
+    select(ReservationRow.plate)
+    .where(ReservationRow.citizen_id == bindparam("citizen_id"))
+    .order_by(ReservationRow.created_at.desc(), ReservationRow.id)
+    .limit(1)
+)
+
+
+async def last_plate(database: Database, *, citizen_id: str) -> str | None:
+    """The plate of the citizen's latest booking: the vehicle the picker offers first."""
+    rows = await database.read(_LAST_PLATE, {"citizen_id": citizen_id})
+    return rows[0].plate if rows else None

@@ -32,8 +32,8 @@ _MAX_PRICED_WINDOWS = 2_000
 
 
 def fits_vehicle(bay: Bay, vehicle_kind: VehicleKind) -> bool:
-    """Search counts a disabled bay for cars and vans: the plate decides at the quote."""
-    return bay.in_service and bay_fits(bay.kind, vehicle_kind, disabled_plate=True)
+    """Search counts a disabled bay for cars and vans: the permit decides at the quote."""
+    return bay.in_service and bay_fits(bay.kind, vehicle_kind, disability_permit=True)
 
 
 def _now_allows(window: TimeWindow, rules: ParkingRules, now: datetime) -> bool:

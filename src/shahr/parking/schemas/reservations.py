@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shahr.kernel.clock import in_tehran
 from shahr.kernel.persian import format_jalali, persian_digits
-from shahr.kernel.plates import parse_plate
+from shahr.kernel.plates import parse_vehicle_plate
 from shahr.kernel.web import i18n
 from shahr.kernel.web.i18n import Language
 from shahr.parking.domain import (
@@ -45,7 +45,7 @@ class QuoteCreate(BaseModel):
 
 
 def _plate_forms(canonical: str) -> tuple[str, str]:
-    plate = parse_plate(canonical)
+    plate = parse_vehicle_plate(canonical)
     return plate.display_fa, plate.display_en
 
 

@@ -54,8 +54,10 @@ from shahr.parking.services.quotes import (
     Quote,
     alternatives,
     ask_window,
+    holds_permit,
     quote_bay,
     read_plate,
+    registered_vehicle,
     vehicle_kind_of,
 )
 from shahr.parking.services.stays import (
@@ -109,6 +111,7 @@ __all__ = [
     "extended_event",
     "extended_event_of",
     "give_up_payment",
+    "holds_permit",
     "import_district_areas",
     "import_meters",
     "in_doubt",
@@ -122,6 +125,7 @@ __all__ = [
     "quote_signer",
     "read_plate",
     "refuse_while_in_doubt",
+    "registered_vehicle",
     "reminder_link",
     "reminder_link_signer",
     "reserve",

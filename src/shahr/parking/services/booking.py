@@ -16,6 +16,7 @@ from datetime import datetime
 from shahr.kernel.errors import DomainError
 from shahr.parking.domain import (
     BayId,
+    BayKind,
     BayTakenError,
     InvalidWindowError,
     QuoteClaims,
@@ -38,8 +39,7 @@ from shahr.parking.services.ports import ParkingPorts, writing
 from shahr.parking.services.quotes import (
     PriceChangedError,
     alternatives,
-    is_disabled_plate,
-    read_plate,
+    holds_permit,
 )
 
 
@@ -75,9 +75,9 @@ async def reserve(
     """
     now = ports.clock.now()
     snapshot = await ports.inventory.current()
-    reservation = _reservation_of(
-        ports, snapshot, _usable_claims(ports, quote_token, citizen_id, amount_rial, now), now
-    )
+    claims = _usable_claims(ports, quote_token, citizen_id, amount_rial, now)
+    permit = await _permit_if_needed(ports, snapshot, claims)
+    reservation = _reservation_of(ports, snapshot, claims, now, disability_permit=permit)
     by_wallet = method == WALLET and reservation.amount_rial > 0
     if by_wallet or reservation.amount_rial == 0:
         # Confirmed as written: a debit below commits with it, or neither does.
@@ -132,15 +132,29 @@ def _usable_claims(
     return claims
 
 
+async def _permit_if_needed(
+    ports: ParkingPorts, snapshot: InventorySnapshot, claims: QuoteClaims
+) -> bool:
+    """For a disabled bay, whether the vehicle's permit still covers the stay (it may have
+    been withdrawn since the quote); other bays need none, and nobody is asked."""
+    _meter, bay = snapshot.bay(claims.bay_id)
+    return bay.kind is BayKind.disabled and await holds_permit(
+        ports, citizen_id=claims.citizen_id, plate=claims.plate, window=claims.window
+    )
+
+
 def _reservation_of(
-    ports: ParkingPorts, snapshot: InventorySnapshot, claims: QuoteClaims, now: datetime
+    ports: ParkingPorts,
+    snapshot: InventorySnapshot,
+    claims: QuoteClaims,
+    now: datetime,
+    *,
+    disability_permit: bool,
 ) -> Reservation:
     """The pending reservation a quote makes, if its bay and price still stand."""
     policy = ports.rules.policy
     meter, bay = snapshot.bay(claims.bay_id)
-    check_bay_fits(
-        bay.kind, claims.vehicle_kind, disabled_plate=is_disabled_plate(read_plate(claims.plate))
-    )
+    check_bay_fits(bay.kind, claims.vehicle_kind, disability_permit=disability_permit)
     # The rules are judged as they stood when the quote was given, but the price must
     # still be the one quoted: a tariff that changed since means a new quote.
     quoted_at = claims.expires_at - policy.quote_ttl

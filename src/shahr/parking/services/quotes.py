@@ -9,9 +9,13 @@ from datetime import datetime, timedelta
 
 from shahr.kernel.errors import ConflictError, DomainError
 from shahr.kernel.geo import LonLat
-from shahr.kernel.plates import InvalidPlateError, Plate, parse_plate
+from shahr.kernel.plates import (
+    InvalidPlateError,
+    VehiclePlate,
+    check_plate_shape,
+    parse_vehicle_plate,
+)
 from shahr.parking.domain import (
-    DISABLED_PLATE_LETTER,
     Alternative,
     Bay,
     InvalidWindowError,
@@ -27,7 +31,9 @@ from shahr.parking.domain import (
     bay_fits,
     check_bay_fits,
     next_whole_minute,
+    permit_covers,
 )
+from shahr.parking.gateways import RegisteredVehicle
 from shahr.parking.queries import InventorySnapshot, held_bays, window_price
 from shahr.parking.services.ports import ParkingPorts
 
@@ -50,30 +56,51 @@ class Quote:
     zone: Zone
 
 
-def read_plate(text: str) -> Plate:
+def read_plate(text: str) -> VehiclePlate:
     try:
-        return parse_plate(text)
+        return parse_vehicle_plate(text)
     except InvalidPlateError as error:
         # The parser names the plate's part to blame; the caller typed one `plate` field.
         raise InvalidPlateError(error.message, field="plate", **error.params) from error
 
 
-async def vehicle_kind_of(
-    ports: ParkingPorts, *, citizen_id: str, plate: Plate, asked: str | None
-) -> VehicleKind:
-    """The kind the plate is registered with; the plate must be one of the citizen's."""
-    registered = await ports.vehicles.vehicle_kind(citizen_id=citizen_id, plate=plate.canonical)
-    if registered is None or registered not in VehicleKind.__members__:
+async def registered_vehicle(
+    ports: ParkingPorts, *, citizen_id: str, plate: VehiclePlate, asked: str | None
+) -> tuple[VehicleKind, RegisteredVehicle]:
+    """The citizen's vehicle with this plate and its kind; the plate must be one of theirs,
+    of its kind's shape (a vehicle registered before plates were checked may not be)."""
+    found = await ports.vehicles.vehicle(citizen_id=citizen_id, plate=plate.canonical)
+    if found is None or found.kind not in VehicleKind.__members__:
         raise UnknownVehicleError(
             "This plate is not one of your registered vehicles. Add it to your account first.",
             field="plate",
         )
-    kind = VehicleKind(registered)
+    kind = VehicleKind(found.kind)
     if asked is not None and asked != kind.value:
         raise VehicleKindMismatchError(
             "This plate is registered as another kind of vehicle.", field="vehicle_kind"
         )
+    try:
+        check_plate_shape(plate, motorcycle=kind is VehicleKind.motorcycle)
+    except InvalidPlateError as error:
+        raise VehicleKindMismatchError(error.message, field="plate", **error.params) from None
+    return kind, found
+
+
+async def vehicle_kind_of(
+    ports: ParkingPorts, *, citizen_id: str, plate: VehiclePlate, asked: str | None
+) -> VehicleKind:
+    """The kind the plate is registered with; the plate must be one of the citizen's."""
+    kind, _found = await registered_vehicle(ports, citizen_id=citizen_id, plate=plate, asked=asked)
     return kind
+
+
+async def holds_permit(
+    ports: ParkingPorts, *, citizen_id: str, plate: str, window: TimeWindow
+) -> bool:
+    """Whether the citizen's vehicle carries a disability permit valid for the whole window."""
+    found = await ports.vehicles.vehicle(citizen_id=citizen_id, plate=plate)
+    return found is not None and permit_covers(found.permit_expires_on, window.ends_at)
 
 
 def ask_window(
@@ -117,9 +144,12 @@ async def quote_bay(
     snapshot = await ports.inventory.current()
     meter, bay = snapshot.bay(bay_id)
     zone = snapshot.zone_of(meter)
-    kind = await vehicle_kind_of(ports, citizen_id=citizen_id, plate=parsed, asked=vehicle_kind)
-    check_bay_fits(bay.kind, kind, disabled_plate=parsed.letter == DISABLED_PLATE_LETTER)
+    kind, vehicle = await registered_vehicle(
+        ports, citizen_id=citizen_id, plate=parsed, asked=vehicle_kind
+    )
     window = ask_window(now, starts_at=starts_at, ends_at=ends_at, duration_min=duration_min)
+    permit = permit_covers(vehicle.permit_expires_on, window.ends_at)
+    check_bay_fits(bay.kind, kind, disability_permit=permit)
     price = window_price(ports.rules, zone, meter.street_class, kind, window, now=now)
     claims = QuoteClaims(
         quote_id=str(uuid.uuid4()),
@@ -135,17 +165,15 @@ async def quote_bay(
     return Quote(ports.quotes.sign(claims), claims, price, meter, bay, zone)
 
 
-def is_disabled_plate(plate: Plate) -> bool:
-    return plate.letter == DISABLED_PLATE_LETTER
-
-
 async def alternatives(
     ports: ParkingPorts, snapshot: InventorySnapshot, wanted: Reservation, *, now: datetime
 ) -> tuple[Alternative, ...]:
     """Free bays for the same window and vehicle: the same meter first, then the nearest."""
     policy = ports.rules.policy
     meter = snapshot.meter(wanted.meter_id)
-    plate = read_plate(wanted.plate)
+    permit = await holds_permit(
+        ports, citizen_id=wanted.citizen_id, plate=wanted.plate, window=wanted.window
+    )
     nearby = snapshot.meter_index.nearest(
         LonLat(meter.lon, meter.lat), 12, max_distance_m=policy.alternatives_within_m
     )
@@ -171,7 +199,7 @@ async def alternatives(
                 bay.in_service
                 and bay.id != wanted.bay_id
                 and bay.id not in held
-                and bay_fits(bay.kind, wanted.vehicle_kind, disabled_plate=is_disabled_plate(plate))
+                and bay_fits(bay.kind, wanted.vehicle_kind, disability_permit=permit)
             ):
                 found.append(
                     Alternative(

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shahr.parking.domain import (
-    DISABLED_PLATE_LETTER,
     MINUTE,
     BayId,
     BayTakenError,
@@ -23,6 +22,7 @@ from shahr.parking.domain import (
     check_whole_minutes,
     end_early_refund,
     not_found,
+    permit_covers,
 )
 from shahr.parking.events import ReservationPlateChanged
 from shahr.parking.gateways import EXTENSION_PURPOSE, StartedPayment
@@ -33,7 +33,7 @@ from shahr.parking.services.events import ended_event, extended_event
 from shahr.parking.services.payment_states import refuse_while_in_doubt
 from shahr.parking.services.payments import WALLET, issue_refunds, pay_now
 from shahr.parking.services.ports import ParkingPorts, writing
-from shahr.parking.services.quotes import read_plate, vehicle_kind_of
+from shahr.parking.services.quotes import read_plate, registered_vehicle
 
 CANCELLED_REASON = "cancelled"
 ENDED_EARLY_REASON = "ended_early"
@@ -251,14 +251,17 @@ async def change_plate(
     """
     now = ports.clock.now()
     parsed = read_plate(plate)
-    kind = await vehicle_kind_of(ports, citizen_id=citizen_id, plate=parsed, asked=vehicle_kind)
+    kind, vehicle = await registered_vehicle(
+        ports, citizen_id=citizen_id, plate=parsed, asked=vehicle_kind
+    )
     snapshot = await ports.inventory.current()
     async with writing(ports) as uow:
         reservation = await _own(uow, reservation_id, citizen_id)
         if parsed.canonical == reservation.plate:
             return StayChange(reservation)
         _meter, bay = snapshot.bays[BayId(reservation.bay_id)]
-        check_bay_fits(bay.kind, kind, disabled_plate=parsed.letter == DISABLED_PLATE_LETTER)
+        permit = permit_covers(vehicle.permit_expires_on, reservation.window.ends_at)
+        check_bay_fits(bay.kind, kind, disability_permit=permit)
         tariff = ports.rules.tariffs.version(reservation.tariff_version)
         fee = tariff.price(reservation.window.duration_min, kind, reservation.street_class)
         if fee.total_rial != reservation.amount_rial:

@@ -71,6 +71,13 @@ function meterPopup(meter) {
     });
   } else price.textContent = fill(strings.inAll, { amount: toman(meter.total_rial) });
   box.append(price);
+  if (meter.disabled_bays) {
+    // Shown to everyone: booking one needs a vehicle with an approved disability permit.
+    const disabled = document.createElement("span");
+    disabled.className = "map-popup-disabled";
+    disabled.textContent = `♿ ${fill(strings.disabled, { count: digits(meter.disabled_bays) })}`;
+    box.append(disabled);
+  }
   const link = document.createElement("a");
   link.className = "button primary";
   link.href = meterUrl(meter.id);

@@ -10,6 +10,8 @@ if (form) {
     const target = event.target;
     if (sending || !(target instanceof HTMLElement)) return;
     if (!target.matches("select, input[type=radio]")) return;
+    // The "another plate" boxes belong to the form that adds the vehicle, not to this one.
+    if (target.form !== form) return;
     // A new window may free or take bays: a bay picked for the old one is asked about again.
     sending = true;
     form.classList.add("is-sending");

@@ -37,6 +37,7 @@ from shahr.identity.domain import (
     VehicleKind,
     duplicate_plate,
 )
+from shahr.identity.persistence.permits import PermitRepository, PermitRow, permit_of
 from shahr.kernel.db import Base, Database, UtcDateTime
 from shahr.kernel.principals import Role
 
@@ -373,3 +374,7 @@ class IdentityRepository:
             select(ApiKeyRow).order_by(ApiKeyRow.created_at.desc(), ApiKeyRow.id)
         )
         return [api_key_of(row) for row in result.scalars()]
+
+
+# The permit table's names are re-exported so the area's persistence is imported as one.
+__all__ = ["PermitRepository", "PermitRow", "permit_of"]

@@ -1,4 +1,5 @@
-"""Who is who: citizens by mobile number, staff with roles, vehicles, open-data API keys."""
+"""Who is who: citizens by mobile number, staff with roles, vehicles (and their disability
+permits, in `permits`), open-data API keys."""
 
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NewType
 
+from shahr.identity.domain.permits import (
+    PHOTO_MAX_BYTES,
+    DisabilityPermit,
+    InvalidPermitError,
+    PermitAlreadyReviewedError,
+    PermitId,
+    PermitNotFoundError,
+    PermitState,
+    PermitStatus,
+    check_permit_number,
+    parse_expiry,
+    photo_type,
+)
 from shahr.kernel.errors import ConflictError, DomainError, NotFoundError, RateLimitedError
 from shahr.kernel.persian import normalise
 from shahr.kernel.principals import Role
@@ -337,3 +351,19 @@ def split_api_key(text: str) -> tuple[str, str]:
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1] or not parts[2]:
         raise InvalidApiKeyError("This API key is not valid.", field="X-API-Key")
     return parts[1], text.strip()
+
+
+# The permit names are re-exported here, so callers import the area's domain as one.
+__all__ = [
+    "PHOTO_MAX_BYTES",
+    "DisabilityPermit",
+    "InvalidPermitError",
+    "PermitAlreadyReviewedError",
+    "PermitId",
+    "PermitNotFoundError",
+    "PermitState",
+    "PermitStatus",
+    "check_permit_number",
+    "parse_expiry",
+    "photo_type",
+]
