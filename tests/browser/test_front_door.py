@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from shahr.demo.domain import demo_staff_accounts
+from shahr.kernel.principals import Role
 
 from .conftest import PHONE, ConsoleLog, LiveServer
 from .test_citizen_sign_in import code_sent_after, sms_lines
@@ -225,6 +226,22 @@ def test_a_newcomer_walks_from_the_home_page_to_a_paid_bay_then_wallet_and_traff
     assert [e for e in console.errors if e.startswith("uncaught")] == []
 
 
+# What each demo role finds in its workspace, in the order the areas wire their tools.
+PARKING_TOOLS = ["/staff/payments", "/staff/parking/meters"]
+STAFF_TOOLS: dict[Role, list[str]] = {
+    Role.parking_operator: ["/staff/parking/permits", *PARKING_TOOLS],
+    Role.traffic_operator: ["/staff/traffic/detectors"],
+    Role.admin: [
+        "/staff/admin/accounts",
+        "/staff/parking/permits",
+        "/staff/payments",
+        "/sandbox-psp",
+        "/staff/parking/meters",
+        "/staff/traffic/detectors",
+    ],
+}
+
+
 @pytest.mark.parametrize("words", [PERSIAN, ENGLISH], ids=["fa", "en"])
 def test_each_staff_role_signs_in_lands_on_its_workspace_and_signs_out(
     page: Page, screenshots: Path, words: Words
@@ -244,9 +261,17 @@ def test_each_staff_role_signs_in_lands_on_its_workspace_and_signs_out(
         expect(page.get_by_role("heading", name=words.workspace)).to_be_visible()
         tools = page.get_by_role("navigation", name=words.staff_tools)
         expect(tools.get_by_role("link").first).to_have_attribute("aria-current", "page")
-        # Every tool in the header is a link the member may open.
-        for href in tools.get_by_role("link").evaluate_all("links => links.map(a => a.pathname)"):
-            assert href.startswith("/staff")
+        # The header lists the role's own tools, and each opens, marked as the current one.
+        hrefs = tools.get_by_role("link").evaluate_all("links => links.map(a => a.pathname)")
+        assert hrefs == ["/staff", *STAFF_TOOLS.get(account.role, [])]
+        for href in hrefs[1:]:
+            page.goto("/staff")
+            tools.locator(f'a[href="{href}"]').click()
+            expect(page).to_have_url(re.compile(re.escape(href) + "$"))
+            if href.startswith("/staff"):  # the sandbox bank's console is the bank's own page
+                current = tools.locator(f'a[href="{href}"]')
+                expect(current).to_have_attribute("aria-current", "page")
+        page.goto("/staff")
         # Staff pages carry the staff header, not the citizen menu.
         expect(page.get_by_role("navigation", name=words.menu)).to_have_count(0)
         fits_the_phone(page)
