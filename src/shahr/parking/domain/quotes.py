@@ -9,13 +9,9 @@ server keeps no quote rows.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
-import hashlib
 import hmac
 import io
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +19,7 @@ from enum import StrEnum
 
 from shahr.kernel.clock import in_tehran
 from shahr.kernel.errors import DomainError
+from shahr.kernel.signing import TokenSigner
 from shahr.parking.domain.inventory import ZoneRules
 from shahr.parking.domain.tariffs import TariffBook, VehicleKind
 
@@ -238,63 +235,34 @@ class QuoteClaims:
     expires_at: datetime
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class QuoteSigner:
     """Signs quotes and reads them back; a changed byte makes the token invalid."""
 
     def __init__(self, key: bytes | Callable[[], bytes]) -> None:
-        # A callable is asked once, at the first quote: the app's secret may live in a
-        # file that should not be read (or made) merely by building the app.
-        self._key_source = key
-        self._key: bytes | None = None
-
-    def _secret(self) -> bytes:
-        if self._key is None:
-            source = self._key_source
-            key = source if isinstance(source, bytes) else source()
-            if len(key) < 16:
-                raise ValueError("a quote signing key has at least 16 bytes")
-            self._key = key
-        return self._key
-
-    def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self._secret(), payload.encode("ascii"), hashlib.sha256).digest())
+        self._tokens = TokenSigner(key, purpose="quote", max_chars=MAX_TOKEN_CHARS)
 
     def sign(self, claims: QuoteClaims) -> str:
-        body = {
-            "q": claims.quote_id,
-            "c": claims.citizen_id,
-            "b": claims.bay_id,
-            "p": claims.plate,
-            "k": claims.vehicle_kind.value,
-            "s": claims.window.starts_at.astimezone(UTC).isoformat(),
-            "e": claims.window.ends_at.astimezone(UTC).isoformat(),
-            "a": claims.amount_rial,
-            "v": claims.tariff_version,
-            "x": claims.expires_at.astimezone(UTC).isoformat(),
-        }
-        payload = _b64(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
-        return f"{payload}.{self._mac(payload)}"
+        return self._tokens.sign(
+            {
+                "q": claims.quote_id,
+                "c": claims.citizen_id,
+                "b": claims.bay_id,
+                "p": claims.plate,
+                "k": claims.vehicle_kind.value,
+                "s": claims.window.starts_at.astimezone(UTC).isoformat(),
+                "e": claims.window.ends_at.astimezone(UTC).isoformat(),
+                "a": claims.amount_rial,
+                "v": claims.tariff_version,
+                "x": claims.expires_at.astimezone(UTC).isoformat(),
+            }
+        )
 
     def read(self, token: str) -> QuoteClaims:
         """The claims of a token this signer made; anything else is InvalidQuoteError."""
-        payload, _sep, mac = token.strip().partition(".")
-        if (
-            len(token) > MAX_TOKEN_CHARS
-            or not payload.isascii()
-            or not mac.isascii()
-            or not hmac.compare_digest(mac, self._mac(payload))
-        ):
+        body = self._tokens.read(token)
+        if body is None:
             raise invalid_quote()
         try:
-            body = json.loads(_unb64(payload))
             return QuoteClaims(
                 quote_id=str(body["q"]),
                 citizen_id=str(body["c"]),
@@ -308,7 +276,7 @@ class QuoteSigner:
                 tariff_version=str(body["v"]),
                 expires_at=datetime.fromisoformat(body["x"]),
             )
-        except (ValueError, KeyError, TypeError, binascii.Error):
+        except (ValueError, KeyError, TypeError):
             raise invalid_quote() from None
 
 
