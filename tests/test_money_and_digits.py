@@ -57,10 +57,13 @@ VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "li
                  "source", "track", "wbr"}  # fmt: skip
 # Latin terms a Persian page keeps on purpose: the card code's name as banks print it, the
 # check card numbers pass, "API", the switch to English (named in English), and the level of
-# service grades A to F (an international scale).
+# service grades A to F (an international scale), and the photo formats a permit may be sent in.
 PERSIAN_PAGE_KEEPS = ("CVV2",)
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-PERSIAN_PAGE_LATIN_TERMS = {"CVV2", "Luhn", "API", "English", "A", "B", "C", "D", "E", "F"}
+PERSIAN_PAGE_LATIN_TERMS = {
+    *("CVV2", "Luhn", "API", "English", "JPEG", "PNG"),
+    *("A", "B", "C", "D", "E", "F"),
+}
 # Persian words an English page keeps on purpose: the switch to Persian, named in Persian.
 ENGLISH_PAGE_ALLOWED = {"فارسی"}
 # Elements whose Persian an English page keeps: the plate, shown as the metal reads.
