@@ -18,6 +18,9 @@ from shahr.kernel.plates import (
     letter_label,
 )
 
+# The plate input's boxes, in the order of the metal plate, then a motorcycle's two.
+PLATE_BOXES = ("first", "letter", "middle", "region", "top", "number")
+
 
 def _digits_part(text: str, field: str) -> str:
     """One box of a plate-shaped form: Persian and Arabic digits read as ASCII, nothing else."""

@@ -26,11 +26,12 @@ from shahr.kernel.access import Admits
 from shahr.kernel.clock import TEHRAN, in_tehran
 from shahr.kernel.errors import DomainError
 from shahr.kernel.persian import format_jalali
-from shahr.kernel.plate_input import plate_from_form, plate_parts
+from shahr.kernel.plate_input import PLATE_BOXES, plate_from_form, plate_parts
 from shahr.kernel.plates import parse_vehicle_plate, plate_letters
 from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import BusDep, ClockDep, DatabaseDep, TemplatesDep
+from shahr.kernel.web.plate_form import PlateBoxesDep
 from shahr.kernel.web.problems import KERNEL_ERROR_STATUS
 
 CitizenCaller = Annotated[Principal | None, Depends(Admits(Role.citizen))]
@@ -50,8 +51,7 @@ PERMIT_STATE_LABELS = {
     PermitState.rejected: "Disability permit: rejected",
     PermitState.expired: "Disability permit: expired",
 }
-# The account form's boxes, and the fields an error may name.
-PLATE_BOXES = ("first", "letter", "middle", "region", "top", "number")
+# The fields an error on the account's vehicle form may name.
 VEHICLE_FIELDS = frozenset({"plate", *PLATE_BOXES, "kind", "nickname"})
 PERMIT_FIELDS = frozenset({"permit_number", "permit_expires_on", "permit_photo"})
 
@@ -137,20 +137,13 @@ async def account_add_vehicle(
     database: DatabaseDep,
     clock: ClockDep,
     bus: BusDep,
+    typed: PlateBoxesDep,
     plate: FormText = "",
     kind: FormText = VehicleKind.car.value,
     nickname: FormText = "",
-    plate_first: FormText = "",
-    plate_letter: FormText = "",
-    plate_middle: FormText = "",
-    plate_region: FormText = "",
-    plate_top: FormText = "",
-    plate_number: FormText = "",
 ) -> Response:
     """Add a vehicle: typed in the plate's boxes (the page), or as one text (`plate`)."""
     citizen = required(principal)
-    boxes = (plate_first, plate_letter, plate_middle, plate_region, plate_top, plate_number)
-    typed = dict(zip(PLATE_BOXES, boxes, strict=True))
     try:
         text = plate if plate.strip() else plate_from_form(**typed).canonical
         await services.register_vehicle(

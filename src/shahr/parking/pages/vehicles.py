@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from shahr.kernel.errors import DomainError
-from shahr.kernel.plate_input import plate_from_form
+from shahr.kernel.plate_input import PLATE_BOXES, plate_from_form
 from shahr.kernel.web.deps import TemplatesDep
+from shahr.kernel.web.plate_form import PlateBoxesDep
 from shahr.parking.api import PortsDep, citizen_id
 from shahr.parking.pages.booking import MeterForm, meter_page_for
 from shahr.parking.pages.forms import (
@@ -24,9 +25,6 @@ from shahr.parking.pages.forms import (
 
 router = APIRouter(tags=["parking pages"], include_in_schema=False)
 
-# The plate input's boxes, in the order of the metal plate, then a motorcycle's two.
-PLATE_BOXES = ("first", "letter", "middle", "region", "top", "number")
-
 
 @router.post("/parking/meters/{meter_id}/vehicles")
 async def add_vehicle(
@@ -35,26 +33,14 @@ async def add_vehicle(
     principal: CitizenCaller,
     ports: PortsDep,
     templates: TemplatesDep,
+    typed: PlateBoxesDep,
     day: FormText = "",
     start: FormText = "now",
     duration_min: FormText = str(DEFAULT_DURATION_MIN),
     bay: FormText = "",
     vehicle_kind: FormText = "car",
-    plate_first: FormText = "",
-    plate_letter: FormText = "",
-    plate_middle: FormText = "",
-    plate_region: FormText = "",
-    plate_top: FormText = "",
-    plate_number: FormText = "",
 ) -> Response:
     """Add the plate typed on the meter page to the account, and quote with it."""
-    typed = dict(
-        zip(
-            PLATE_BOXES,
-            (plate_first, plate_letter, plate_middle, plate_region, plate_top, plate_number),
-            strict=True,
-        )
-    )
     try:
         plate = plate_from_form(**typed)
         added = await ports.vehicles.register(
