@@ -24,6 +24,7 @@ def wire_identity(container: Container) -> None:
     # visitor (or a browser test) can read the code.
     outbox = settings.var_dir / "sms-outbox.jsonl" if settings.demo else None
     container.provide(SMS, ConsoleSms(outbox, clock=container.clock))
+    container.declare_sandbox("the console SMS adapter, which prints each text to the terminal")
     container.resolve_principal = make_principal_resolver(container.database, container.clock)
     container.workspace.add(
         StaffTool(

@@ -68,6 +68,9 @@ class Container:
     background: list[Background] = field(default_factory=list)
     # The staff screens each area serves, listed by role in the staff shell.
     workspace: Workspace = field(default_factory=Workspace)
+    # What this process runs that only pretends (a test bank, codes printed to a terminal):
+    # production refuses to start with any of it (`refuse_sandbox_in_production`).
+    sandboxes: list[str] = field(default_factory=list)
     _parts: dict[Part[Any], object] = field(default_factory=dict, repr=False)
 
     def provide(self, key: Part[T], part: T, *, replace: bool = False) -> None:
@@ -87,6 +90,11 @@ class Container:
     def find(self, key: Part[T]) -> T | None:
         """The part wired under `key`, or None where this process does not run it."""
         return cast(T | None, self._parts.get(key))
+
+    def declare_sandbox(self, what: str) -> None:
+        """Say that an adapter wired here stands in for a real provider; `what` names it and
+        the setting that picked it, for the message a production start-up prints."""
+        self.sandboxes.append(what)
 
     def every(self, name: str, interval_s: float, job: Callable[[], Awaitable[Any]]) -> None:
         """Run `job` every `interval_s` seconds beside the app (where jobs run)."""

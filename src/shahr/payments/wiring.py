@@ -34,6 +34,7 @@ def wire_payments(container: Container) -> None:
     # The sandbox PSP is the only adapter so far (docs/decisions/0010).
     psp = SandboxPsp(database, clock, signing_key=lambda: settings.signing_key)
     container.provide(PSP, psp)
+    container.declare_sandbox("the sandbox bank, which takes test cards and no real money")
     container.workspace.add(
         StaffTool(
             href=STAFF_PAYMENTS,
