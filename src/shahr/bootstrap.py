@@ -95,6 +95,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
         rate_limiter=RateLimiter(cache),
     )
     wire(container)
+    container.refuse_sandbox_in_production()
     return container
 
 

@@ -6,7 +6,7 @@ import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -332,7 +332,8 @@ def serve(
         os.environ["SHAHR_DEMO"] = "1"
         # The demo runs on plain http on the laptop; Secure cookies would never be sent back.
         os.environ.setdefault("SHAHR_COOKIE_SECURE", "0")
-        settings = Settings()
+    settings = settings_fit_to_start()
+    if demo:
         upgrade_database(settings)
         _seed_demo(settings)
         typer.echo(f"Shahr demo: http://{host}:{port}/")
@@ -347,6 +348,31 @@ def serve(
         log_config=None,  # our JSON logs (configured in the factory, in every worker process)
         access_log=False,  # one JSON line per request comes from the metrics middleware
     )
+
+
+def settings_fit_to_start() -> Settings:
+    """The settings, once the wiring they pick has been checked; else one line on stderr
+    saying what to change (no traceback: the operator needs the reason, not our stack)."""
+    from pydantic import ValidationError
+
+    from shahr import bootstrap
+    from shahr.kernel.container import StartupRefusedError
+
+    try:
+        settings = Settings()
+        # Wiring connects to nothing; it is where a production process refuses a sandbox.
+        bootstrap.build(settings)
+    except ValidationError as error:
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        _refuse(f"the settings are not valid: {reasons}")
+    except StartupRefusedError as error:
+        _refuse(str(error))
+    return settings
+
+
+def _refuse(reason: str) -> NoReturn:
+    typer.echo(f"shahr: {reason}", err=True)
+    raise typer.Exit(2)
 
 
 def create_app_from_environment():  # type: ignore[no-untyped-def]  # uvicorn factory
@@ -368,11 +394,12 @@ def worker() -> None:
     from shahr.kernel.logs import configure_logging
     from shahr.kernel.memory import settle_in_this_process, settle_long_lived
 
+    settings = settings_fit_to_start()
     configure_logging()
     settle_in_this_process()
 
     async def run() -> None:
-        container = bootstrap.build(Settings())
+        container = bootstrap.build(settings)
         await container.start()
         settle_long_lived()
         typer.echo("shahr worker: consuming; Ctrl-C to stop")

@@ -49,6 +49,10 @@ class NotWiredError(LookupError):
     """A part was asked for that no area wired into this process."""
 
 
+class StartupRefusedError(RuntimeError):
+    """The process must not start as configured; the message says what to change."""
+
+
 @dataclass
 class Container:
     """Everything a process needs, built from settings; started and stopped as one."""
@@ -95,6 +99,26 @@ class Container:
         """Say that an adapter wired here stands in for a real provider; `what` names it and
         the setting that picked it, for the message a production start-up prints."""
         self.sandboxes.append(what)
+
+    @property
+    def is_staging(self) -> bool:
+        """Production settings running on sandboxes, as `allow_sandbox_in_production` let
+        it: every page says so."""
+        return self.settings.environment == "production" and bool(self.sandboxes)
+
+    def refuse_sandbox_in_production(self) -> None:
+        """Refuse to start a production process on a sandbox, unless staging is allowed."""
+        settings = self.settings
+        if settings.environment != "production" or not self.sandboxes:
+            return
+        if settings.allow_sandbox_in_production:
+            return
+        raise StartupRefusedError(
+            "production will not start on test adapters: "
+            + "; ".join(self.sandboxes)
+            + ". Choose real providers (SHAHR_PAYMENT_PROVIDER, SHAHR_SMS_PROVIDER), or set"
+            " SHAHR_ALLOW_SANDBOX_IN_PRODUCTION=1 for a staging city."
+        )
 
     def every(self, name: str, interval_s: float, job: Callable[[], Awaitable[Any]]) -> None:
         """Run `job` every `interval_s` seconds beside the app (where jobs run)."""

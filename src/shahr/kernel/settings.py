@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHAHR_", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
+    # A staging city may run production settings on the sandbox bank and the console SMS;
+    # only when this says so, and then every page carries a banner (docs/decisions/0034).
+    allow_sandbox_in_production: bool = False
     city: str = "tehran"
     demo: bool = False
     var_dir: Path = Path("var")

@@ -113,6 +113,7 @@ class Templates:
             # The citizen menu and the staff header's tools (`shell/base.html`, `staff_base.html`).
             "menu": citizen_menu(request.url.path),
             "staff_tools": container.workspace.tools_for(principal),
+            "staging": container.is_staging,
             **(context or {}),
         }
         html = self.env.get_template(name).render(page)
