@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     # SMS; empty, such links are sent as paths on the site.
     public_url: str = ""
 
+    # The payment gateway (docs/decisions/0028): the sandbox bank, or ZarinPal with the
+    # merchant id ZarinPal issued to the city. ZarinPal sends the payer back to an absolute
+    # address, so it also needs SHAHR_PUBLIC_URL.
+    payment_provider: Literal["sandbox", "zarinpal"] = "sandbox"
+    zarinpal_merchant_id: SecretStr | None = None
+    zarinpal_base_url: str = "https://payment.zarinpal.com"
+    # How long a call to ZarinPal may take before it counts as not answered.
+    zarinpal_timeout_s: float = 10.0
+
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key is None:
@@ -79,6 +88,32 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SHAHR_TILE_URL must be a template with {{z}}, {{x}} and {{y}}, not {tiles!r}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _a_real_gateway_needs_its_credentials(self) -> Settings:
+        if self.payment_provider != "zarinpal":
+            return self
+        merchant = self.zarinpal_merchant_id
+        if merchant is None or not merchant.get_secret_value().strip():
+            raise ValueError(
+                "SHAHR_PAYMENT_PROVIDER=zarinpal needs SHAHR_ZARINPAL_MERCHANT_ID, the merchant"
+                " id ZarinPal issued to the city"
+            )
+        if not self.public_url.startswith(("https://", "http://")):
+            raise ValueError(
+                "SHAHR_PAYMENT_PROVIDER=zarinpal needs SHAHR_PUBLIC_URL (https://...), the"
+                " address ZarinPal sends payers back to"
+            )
+        # Plain http only for a local fake of ZarinPal: the merchant id travels in the body.
+        schemes = ("https://",) if self.environment == "production" else ("https://", "http://")
+        if not self.zarinpal_base_url.startswith(schemes):
+            raise ValueError(
+                f"SHAHR_ZARINPAL_BASE_URL must be an {' or '.join(schemes)} address, not"
+                f" {self.zarinpal_base_url!r}"
+            )
+        if self.zarinpal_timeout_s <= 0:
+            raise ValueError("SHAHR_ZARINPAL_TIMEOUT_S must be more than zero")
         return self
 
     @property

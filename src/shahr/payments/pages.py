@@ -1,10 +1,10 @@
-"""Payments' pages: the wallet, receipts, the PSP's callback, and the sandbox bank's pages."""
+"""Payments' pages: the wallet, receipts, and the sandbox bank's pages (the PSP's callback is
+`callback_pages`)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,23 +18,20 @@ from shahr.kernel.web.deps import (
     BusDep,
     ClockDep,
     DatabaseDep,
-    RateLimiterDep,
     SettingsDep,
     TemplatesDep,
     container_of,
 )
-from shahr.payments import queries, services, staff_pages
+from shahr.payments import callback_pages, queries, services, staff_pages
 from shahr.payments.api import ERROR_STATUS, CitizenPrincipal, PspDep, citizen_id, demo_wallet_rial
 from shahr.payments.domain import (
     MAX_PAYMENT_RIAL,
     MIN_PSP_AMOUNT_RIAL,
     InvalidAmountError,
     PaymentNotFoundError,
-    PaymentOrder,
     PaymentStatus,
     PspUnavailableError,
     invalid_amount,
-    too_many_callbacks,
 )
 from shahr.payments.gateways import (
     PSP,
@@ -48,10 +45,6 @@ from shahr.payments.gateways import (
 log = logging.getLogger(__name__)
 
 PUBLIC = Depends(Admits(public=True))
-# Callbacks one address may send a minute. A payer sends one or two per payment; a forger
-# trying signatures sends many, and each refused one is recorded and flagged (so, written).
-CALLBACKS_PER_ADDRESS = 30
-CALLBACK_WINDOW_S = 60
 # Suggested top-ups on the wallet page, in Rial (shown in Toman, as every amount is).
 TOP_UP_CHOICES = (500_000, 1_000_000, 2_000_000)
 SAMPLE_CARD = "6037 9900 0000 0006"
@@ -61,6 +54,7 @@ NO_BREAK_SPACE = "\u00a0"
 
 router = APIRouter(tags=["payments pages"])
 router.include_router(staff_pages.router)
+router.include_router(callback_pages.router)
 
 
 def _sandbox(request: Request) -> SandboxPsp:
@@ -109,13 +103,6 @@ def _status_of(error: DomainError) -> int:
         if cls in ERROR_STATUS:
             return ERROR_STATUS[cls]
     return 400
-
-
-def return_address(order: PaymentOrder) -> str:
-    """Where the citizen goes after the bank: the payer's page, told which payment it was."""
-    separator = "&" if "?" in order.return_url else "?"
-    query = urlencode({"payment_id": order.id, "payment_status": order.status.value})
-    return f"{order.return_url}{separator}{query}"
 
 
 # --- the wallet and receipts ---
@@ -228,46 +215,6 @@ async def back_from_the_bank(
     what the payment was for, which says where the payment stands."""
     order = await queries.payment(database, payment_id=payment_id, citizen_id=citizen_id(principal))
     return RedirectResponse(order.return_url, status_code=303)
-
-
-# --- the PSP's callback ---
-
-
-@router.get(
-    "/payments/callback/{psp_name}",
-    dependencies=[PUBLIC],
-    tags=["payments"],
-    status_code=303,
-    responses={303: {"description": "On to the payer's page, told which payment it was."}},
-)
-async def psp_callback(
-    psp_name: str,
-    request: Request,
-    database: DatabaseDep,
-    clock: ClockDep,
-    psp: PspDep,
-    bus: BusDep,
-    rate_limiter: RateLimiterDep,
-) -> Response:
-    """Where the PSP sends the citizen back with the signed outcome of a payment.
-
-    Public, because the bank's page sends the browser here, but nothing is believed
-    unless the PSP's signature checks out and the amount matches; a refused callback is
-    recorded and flagged. Duplicates are harmless. One address may send at most
-    `CALLBACKS_PER_ADDRESS` a minute; past that they are refused (429) unread.
-    """
-    if psp_name != psp.name:
-        raise NotFoundError("Nothing was found at this address.")
-    address = request.client.host if request.client else "unknown"
-    decision = await rate_limiter.hit(
-        f"payments:callback:{address}", limit=CALLBACKS_PER_ADDRESS, window_s=CALLBACK_WINDOW_S
-    )
-    if not decision.allowed:
-        raise too_many_callbacks(decision.retry_after_s)
-    result = await services.handle_callback(
-        database, clock, psp, bus, params=dict(request.query_params)
-    )
-    return RedirectResponse(return_address(result.payment), status_code=303)
 
 
 # --- the sandbox bank ---

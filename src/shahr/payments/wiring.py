@@ -5,7 +5,7 @@ from __future__ import annotations
 from shahr.kernel.container import Container
 from shahr.kernel.principals import Role
 from shahr.kernel.workspace import StaffTool
-from shahr.payments.gateways import PSP, PaymentGateway, SandboxPsp
+from shahr.payments.gateways import PSP, PaymentGateway, SandboxPsp, ZarinPalPsp
 from shahr.payments.jobs import RECONCILE_EVERY_S, reconcile_payments
 from shahr.payments.staff_pages import RECONCILERS, STAFF_PAYMENTS
 
@@ -31,10 +31,8 @@ def wire_payments(container: Container) -> None:
         container.clock,
         container.bus,
     )
-    # The sandbox PSP is the only adapter so far (docs/decisions/0010).
-    psp = SandboxPsp(database, clock, signing_key=lambda: settings.signing_key)
+    psp = payment_gateway(container)
     container.provide(PSP, psp)
-    container.declare_sandbox("the sandbox bank, which takes test cards and no real money")
     container.workspace.add(
         StaffTool(
             href=STAFF_PAYMENTS,
@@ -51,6 +49,25 @@ def wire_payments(container: Container) -> None:
             RECONCILE_EVERY_S,
             lambda: reconcile_payments(database, clock, psp, bus),
         )
+
+
+def payment_gateway(container: Container) -> PaymentGateway:
+    """The PSP the settings choose (docs/decisions/0010, 0028); the sandbox says it is one."""
+    settings = container.settings
+    if settings.payment_provider == "zarinpal":
+        merchant = settings.zarinpal_merchant_id
+        assert merchant is not None  # noqa: S101  # the settings refuse zarinpal without it
+        return ZarinPalPsp(
+            merchant_id=merchant.get_secret_value().strip(),
+            base_url=settings.zarinpal_base_url,
+            public_url=settings.public_url,
+            signing_key=lambda: settings.signing_key,
+            timeout_s=settings.zarinpal_timeout_s,
+        )
+    container.declare_sandbox(
+        "the sandbox bank, which takes test cards and no real money (SHAHR_PAYMENT_PROVIDER)"
+    )
+    return SandboxPsp(container.database, container.clock, signing_key=lambda: settings.signing_key)
 
 
 def list_sandbox_console(container: Container, psp: PaymentGateway) -> None:

@@ -33,6 +33,7 @@ from shahr.payments.domain.errors import (
     psp_amount_too_small,
     psp_unavailable,
     too_many_callbacks,
+    too_many_callbacks_for_payment,
 )
 from shahr.payments.domain.ledger import (
     CITY_FINES_REVENUE,
@@ -193,5 +194,6 @@ __all__ = [
     "revenue_account",
     "standing_of",
     "too_many_callbacks",
+    "too_many_callbacks_for_payment",
     "wallet_account",
 ]

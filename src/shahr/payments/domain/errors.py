@@ -120,6 +120,14 @@ def too_many_callbacks(retry_after_s: int) -> TooManyCallbacksError:
     )
 
 
+def too_many_callbacks_for_payment(retry_after_s: int) -> TooManyCallbacksError:
+    return TooManyCallbacksError(
+        "Too many confirmations came for this payment. Nothing was changed; wait a minute and"
+        " look at the payment again.",
+        retry_after_s=retry_after_s,
+    )
+
+
 def amount_mismatch() -> AmountMismatchError:
     return AmountMismatchError(
         "The amount the bank confirmed does not match the payment, so the payment was"

@@ -1,4 +1,5 @@
-"""The payment-gateway port (`port`) and its embedded adapter, the sandbox PSP (`sandbox`)."""
+"""The payment-gateway port (`port`), its embedded adapter, the sandbox PSP (`sandbox`), and
+ZarinPal (`zarinpal`), a real gateway."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from shahr.payments.gateways.sandbox import (
     mask_card,
     parse_card_number,
 )
+from shahr.payments.gateways.zarinpal import ZarinPalPsp
 
 __all__ = [
     "CALLBACK_FIELDS",
@@ -46,6 +48,7 @@ __all__ = [
     "SandboxStatus",
     "SandboxTransaction",
     "VerifyResult",
+    "ZarinPalPsp",
     "callback_key",
     "luhn_valid",
     "mask_card",

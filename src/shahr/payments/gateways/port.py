@@ -29,6 +29,8 @@ class CallbackStatus(StrEnum):
     ok = "ok"
     declined = "declined"
     cancelled = "cancelled"
+    # The PSP says only that it was not paid, declined and cancelled alike (ZarinPal's NOK).
+    unpaid = "unpaid"
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,16 @@ class PspToken:
 
 @dataclass(frozen=True)
 class PspCallback:
-    """A callback whose signature checked out; its content may still disagree with ours."""
+    """A callback whose signature checked out; its content may still disagree with ours.
+
+    `amount_rial` is None where the PSP's callback names no amount (ZarinPal's): the amount
+    is then checked by verification alone.
+    """
 
     token: str
     payment_id: str
     status: CallbackStatus
-    amount_rial: int
+    amount_rial: int | None
     trace_no: str | None
     rrn: str | None
     card_mask: str | None
@@ -74,7 +80,9 @@ class PaymentGateway(Protocol):
         ...
 
     def read_callback(self, params: Mapping[str, str]) -> PspCallback:
-        """Check the callback's signature and read it; `ForgedCallbackError` if it fails."""
+        """Check the callback's signature and read it; `ForgedCallbackError` if it fails.
+
+        No I/O: the callback route also reads it to choose its rate limit."""
         ...
 
     async def verify(self, token: str, amount_rial: int) -> VerifyResult:

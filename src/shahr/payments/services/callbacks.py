@@ -121,7 +121,7 @@ async def _record_callback(
         changed = True
         if order is None or order.id != callback.payment_id:
             outcome, order, changed = CallbackOutcome.unknown_payment, None, False
-        elif callback.amount_rial != order.amount_rial:
+        elif callback.amount_rial is not None and callback.amount_rial != order.amount_rial:
             outcome = CallbackOutcome.amount_mismatch
             if order.status is PaymentStatus.redirected:
                 order.fail("amount_mismatch", at=now)
@@ -138,10 +138,10 @@ async def _record_callback(
                     card_mask=callback.card_mask,
                 )
             else:
-                if callback.status is CallbackStatus.declined:
-                    order.fail("declined", at=now)
-                else:
+                if callback.status is CallbackStatus.cancelled:
                     order.cancel(at=now)
+                else:
+                    order.fail(callback.status.value, at=now)
                 events.append(PaymentFailed.of(order, at=now))
         elif order.is_closed and order.callback_at is None and order.failure_reason in LATE:
             # The first word from the PSP, after the payment was given up on.
