@@ -190,6 +190,8 @@ class ZarinPalPsp:
         """POST one call; a timeout, a refused connection, a 5xx or an undocumented body
         raise `PspUnavailableError` (a verification's timeout, `PspTimeoutError`)."""
         try:
+            # A client per call: a payment makes two or three, and a kept client would be
+            # tied to the event loop that first used it.
             async with httpx.AsyncClient(timeout=self._timeout) as client:
                 response = await client.post(
                     f"{self._base_url}{path}", json=body, headers={"accept": "application/json"}
