@@ -6,11 +6,12 @@ import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from shahr.kernel.settings import Settings
+from shahr.startup import settings_fit_to_start
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -348,31 +349,6 @@ def serve(
         log_config=None,  # our JSON logs (configured in the factory, in every worker process)
         access_log=False,  # one JSON line per request comes from the metrics middleware
     )
-
-
-def settings_fit_to_start() -> Settings:
-    """The settings, once the wiring they pick has been checked; else one line on stderr
-    saying what to change (no traceback: the operator needs the reason, not our stack)."""
-    from pydantic import ValidationError
-
-    from shahr import bootstrap
-    from shahr.kernel.container import StartupRefusedError
-
-    try:
-        settings = Settings()
-        # Wiring connects to nothing; it is where a production process refuses a sandbox.
-        bootstrap.build(settings)
-    except ValidationError as error:
-        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
-        _refuse(f"the settings are not valid: {reasons}")
-    except StartupRefusedError as error:
-        _refuse(str(error))
-    return settings
-
-
-def _refuse(reason: str) -> NoReturn:
-    typer.echo(f"shahr: {reason}", err=True)
-    raise typer.Exit(2)
 
 
 def create_app_from_environment():  # type: ignore[no-untyped-def]  # uvicorn factory
