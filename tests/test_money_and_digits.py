@@ -268,6 +268,7 @@ async def walk(container: Container, clock: FixedClock, http: httpx.AsyncClient)
     await pages.keep(http, "receipt", receipt)
     await pages.keep(http, "traffic", "/traffic")
     await pages.keep(http, "not found", "/parking/reservations/no-such-stay", status=404)
+    del http.headers["x-test-citizen"]
     await pages.keep(http, "sandbox console", "/sandbox-psp", **{"x-test-staff": Role.admin.value})
     return pages
 

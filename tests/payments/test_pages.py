@@ -9,10 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from recording import RecordingBus
+from shahr.kernel.principals import Role
 from shahr.payments import queries
 from shahr.payments.domain import PaymentStatus
 from shahr.payments.events import PaymentVerified
-from shahr.payments.gateways import SandboxPsp
+from shahr.payments.gateways import PSP, SandboxPsp
 
 from .flows import CARD, CITIZEN, CSRF, OTHER_CITIZEN, count_rows
 
@@ -228,12 +229,32 @@ async def test_a_forged_callback_gets_a_persian_error_page_and_books_nothing(
     assert await queries.flagged_callbacks(container.database) == 1
 
 
+async def test_only_an_admin_may_take_the_sandbox_bank_down(
+    http: httpx.AsyncClient, container: Container
+) -> None:
+    for caller in ({}, AS_CITIZEN, {"x-test-role": Role.parking_operator.value}):
+        refused = await http.post(
+            "/sandbox-psp/switches", data={"csrf_token": CSRF, "down": "on"}, headers=caller
+        )
+        # Anonymous: asked to sign in (401, or a page's redirect to sign-in); others: 403.
+        assert refused.status_code == (401 if not caller else 403), caller
+        desk = await http.get("/sandbox-psp", headers=caller)
+        assert desk.status_code == (303 if not caller else 403), caller
+
+    psp = container.get(PSP)
+    assert isinstance(psp, SandboxPsp)
+    assert not await psp.is_down()
+
+
 async def test_when_the_psp_is_down_a_top_up_is_refused_in_persian_and_nothing_is_written(
     http: httpx.AsyncClient, container: Container
 ) -> None:
-    switched = await http.post("/sandbox-psp/switches", data={"csrf_token": CSRF, "down": "on"})
+    as_admin = {"x-test-role": Role.admin.value}
+    switched = await http.post(
+        "/sandbox-psp/switches", data={"csrf_token": CSRF, "down": "on"}, headers=as_admin
+    )
     assert switched.status_code == 303
-    assert "درگاه از کار افتاده است" in (await http.get("/sandbox-psp")).text
+    assert "درگاه از کار افتاده است" in (await http.get("/sandbox-psp", headers=as_admin)).text
 
     response = await http.post(
         "/api/v1/payments/wallet/top-up", json={"amount_rial": 500_000}, headers=AS_CITIZEN
