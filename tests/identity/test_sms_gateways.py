@@ -12,6 +12,7 @@ from shahr import bootstrap
 from shahr.identity.gateways import SMS, ConsoleSms, KavenegarSms
 from shahr.identity.gateways.kavenegar import receptor
 from shahr.kernel.clock import FixedClock
+from shahr.kernel.container import StartupRefusedError
 from shahr.kernel.settings import Settings
 
 PHONE = "+989121234567"
@@ -74,8 +75,7 @@ def test_production_wires_a_console_that_hides_what_it_sends(tmp_path: Path) -> 
         var_dir=tmp_path,
         environment="production",
         secret_key="a-production-secret",  # type: ignore[arg-type]
-        # The staging city's explicit permission (the setting issue 9 names).
-        allow_sandbox_in_production=True,  # type: ignore[call-arg]
+        allow_sandbox_in_production=True,
     )
     sms = bootstrap.build(settings).get(SMS)
     assert isinstance(sms, ConsoleSms)
@@ -130,3 +130,18 @@ def test_the_provider_and_its_account_are_read_from_the_environment(
 
 def test_kavenegar_gets_the_number_as_its_examples_write_it() -> None:
     assert receptor(PHONE) == "09121234567"
+
+
+def test_production_on_kavenegar_no_longer_names_the_console_among_its_sandboxes(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        var_dir=tmp_path,
+        environment="production",
+        secret_key="a-production-secret",  # type: ignore[arg-type]
+        **KAVENEGAR,  # type: ignore[arg-type]
+    )
+    with pytest.raises(StartupRefusedError) as refused:
+        bootstrap.build(settings)
+    assert "the sandbox bank" in str(refused.value)
+    assert "the console SMS adapter" not in str(refused.value)
