@@ -99,6 +99,24 @@ async def test_the_rate_limiter_allows_the_limit_then_refuses_until_the_window_e
     assert allowed == RateDecision(allowed=True, remaining=2, retry_after_s=0)
 
 
+async def test_a_hit_given_back_is_allowed_again_in_the_same_window_and_no_more(
+    cache_and_time: tuple[Cache, PassTime],
+) -> None:
+    cache, pass_time = cache_and_time
+    limiter = RateLimiter(cache)
+    assert (await limiter.hit("otp:989121234567", limit=1, window_s=2)).allowed
+    await limiter.give_back("otp:989121234567")
+    assert (await limiter.hit("otp:989121234567", limit=1, window_s=2)).allowed
+    assert not (await limiter.hit("otp:989121234567", limit=1, window_s=2)).allowed
+    # Giving back never leaves a counter behind the window, nor one below zero.
+    await pass_time(2.05)
+    await limiter.give_back("otp:989121234567")
+    await limiter.give_back("otp:989121234567")
+    assert await cache.get("rate:otp:989121234567") is None
+    assert (await limiter.hit("otp:989121234567", limit=1, window_s=2)).allowed
+    assert not (await limiter.hit("otp:989121234567", limit=1, window_s=2)).allowed
+
+
 async def test_rate_limits_are_kept_per_key(cache_and_time: tuple[Cache, PassTime]) -> None:
     cache, _ = cache_and_time
     limiter = RateLimiter(cache)

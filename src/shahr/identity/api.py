@@ -18,7 +18,9 @@ from shahr.identity.domain import (
     InvalidPhoneError,
     PermitAlreadyReviewedError,
     PermitNotFoundError,
+    PhoneNotReachableError,
     SessionExpiredError,
+    SmsUnavailableError,
     TooManyCodeRequestsError,
     TooManySignInAttemptsError,
     TooManyWrongCodesError,
@@ -80,6 +82,9 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     InvalidPermitError: 422,
     PermitNotFoundError: 404,
     PermitAlreadyReviewedError: 409,
+    # The SMS provider's trouble, not the caller's: 503 with Retry-After.
+    SmsUnavailableError: 503,
+    PhoneNotReachableError: 400,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shahr.identity.api import make_principal_resolver
-from shahr.identity.gateways import SMS, ConsoleSms
+from shahr.identity.gateways import SMS, ConsoleSms, KavenegarSms, SmsGateway
 from shahr.identity.pages.permits import PERMITS_PATH, REVIEWERS
 from shahr.kernel.container import Container
 from shahr.kernel.principals import Role
@@ -19,12 +19,7 @@ STAFF_TOOL_HINTS = {
 
 
 def wire_identity(container: Container) -> None:
-    settings = container.settings
-    # The console stands in for an SMS provider; the demo also keeps an outbox file so a
-    # visitor (or a browser test) can read the code.
-    outbox = settings.var_dir / "sms-outbox.jsonl" if settings.demo else None
-    container.provide(SMS, ConsoleSms(outbox, clock=container.clock))
-    container.declare_sandbox("the console SMS adapter, which prints each text to the terminal")
+    container.provide(SMS, _sms_gateway(container))
     container.resolve_principal = make_principal_resolver(container.database, container.clock)
     container.workspace.add(
         StaffTool(
@@ -45,3 +40,23 @@ def wire_identity(container: Container) -> None:
             area="parking",
         )
     )
+
+
+def _sms_gateway(container: Container) -> SmsGateway:
+    """The SMS provider `SHAHR_SMS_PROVIDER` names."""
+    settings = container.settings
+    if settings.sms_provider == "kavenegar":
+        kavenegar = KavenegarSms.from_settings(settings)
+        container.background.append(kavenegar)  # so its connections close at shutdown
+        return kavenegar
+    # The console stands in for an SMS provider; the demo also keeps an outbox file so a
+    # visitor (or a browser test) can read the code.
+    outbox = settings.var_dir / "sms-outbox.jsonl" if settings.demo else None
+    container.declare_sandbox(
+        "the console SMS adapter (SHAHR_SMS_PROVIDER=console), which prints each text"
+        " to the terminal"
+    )
+    # In production (a staging city that allowed the sandbox) the terminal's output is a
+    # kept log: no number or code in it.
+    reveal = settings.environment != "production"
+    return ConsoleSms(outbox, clock=container.clock, reveal=reveal)

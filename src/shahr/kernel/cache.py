@@ -26,6 +26,10 @@ class Cache(Protocol):
         """Add one atomically; a key created here (or found without expiry) gets `ttl_s`."""
         ...
 
+    async def decr(self, key: str) -> None:
+        """Take one back from a live counter, never below zero; a missing key stays missing."""
+        ...
+
     async def ttl(self, key: str) -> float | None:
         """Seconds until the key expires; None when it is missing or never expires."""
         ...
@@ -81,6 +85,11 @@ class MemoryCache:
         entry.value = str(count).encode()
         return count
 
+    async def decr(self, key: str) -> None:
+        entry = self._live(key)
+        if entry is not None:
+            entry.value = str(max(0, int(entry.value) - 1)).encode()
+
     async def ttl(self, key: str) -> float | None:
         entry = self._live(key)
         if entry is None or entry.expires_at is None:
@@ -114,6 +123,14 @@ if count == 1 or redis.call('PTTL', KEYS[1]) == -1 then
 end
 return count
 """
+# DECR on a missing key would create one without expiry; the window's TTL stays as it was.
+_DECR_IF_LIVE = """
+local count = tonumber(redis.call('GET', KEYS[1]))
+if count and count > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
 
 
 class RedisCache:
@@ -124,6 +141,7 @@ class RedisCache:
         # from_url does not connect; the pool opens connections on first use.
         self._redis: redis.Redis = redis.Redis.from_url(url)
         self._incr = self._redis.register_script(_INCR_WITH_TTL)
+        self._decr = self._redis.register_script(_DECR_IF_LIVE)
 
     async def get(self, key: str) -> bytes | None:
         value = await self._redis.get(self._key(key))
@@ -141,6 +159,9 @@ class RedisCache:
         _check_ttl(ttl_s)
         count = await self._incr(keys=[self._key(key)], args=[_ms(ttl_s)])
         return int(count)
+
+    async def decr(self, key: str) -> None:
+        await self._decr(keys=[self._key(key)])
 
     async def ttl(self, key: str) -> float | None:
         remaining_ms = int(await self._redis.pttl(self._key(key)))
@@ -187,6 +208,10 @@ class RateLimiter:
         # The window may close between the two calls; then one second is an honest answer.
         retry_after_s = max(1, math.ceil(ttl)) if ttl is not None else 1
         return RateDecision(allowed=False, remaining=0, retry_after_s=retry_after_s)
+
+    async def give_back(self, key: str) -> None:
+        """Uncount one allowed hit in the current window (the work it allowed did not happen)."""
+        await self._cache.decr(f"rate:{key}")
 
 
 def make_cache(settings: Settings, clock: Clock) -> Cache:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -78,6 +79,9 @@ class Database:
             path = url.split("///", 1)[1] if "///" in url else ""
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # aiosqlite logs each statement with its parameters (phone numbers, plates) at
+            # DEBUG: held at INFO, whatever level an operator turns on to debug.
+            logging.getLogger("aiosqlite").setLevel(logging.INFO)
         else:
             # Connections stay open (no overflow opened and closed per burst: a new asyncpg
             # connection costs more than a booking). No pre-ping: on asyncpg it is three

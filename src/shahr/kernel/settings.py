@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     otp_requests_per_window: int = 3
     otp_request_window_s: int = 600
     session_ttl_s: int = 7 * 24 * 3600
+    # Who sends the texts: "console" prints them (development, the demo; a sandbox that
+    # production refuses), "kavenegar" sends them through Kavenegar's REST API: sign-in codes
+    # by the OTP template approved in its panel (with a %token% field), other texts from the
+    # sender line, or the account's default line when unset (docs/decisions/0029).
+    sms_provider: Literal["console", "kavenegar"] = "console"
+    kavenegar_api_key: SecretStr | None = None
+    kavenegar_otp_template: str = ""
+    kavenegar_sender: str = ""
+    kavenegar_base_url: str = "https://api.kavenegar.com"
     # The site's address as citizens reach it (`https://shahr.tehran.ir`), for links sent by
     # SMS; empty, such links are sent as paths on the site.
     public_url: str = ""
@@ -114,6 +123,25 @@ class Settings(BaseSettings):
             )
         if self.zarinpal_timeout_s <= 0:
             raise ValueError("SHAHR_ZARINPAL_TIMEOUT_S must be more than zero")
+        return self
+
+    @model_validator(mode="after")
+    def _sms_provider_has_its_account(self) -> Settings:
+        if self.sms_provider != "kavenegar":
+            return self
+        if self.kavenegar_api_key is None or not self.kavenegar_api_key.get_secret_value():
+            raise ValueError("SHAHR_SMS_PROVIDER=kavenegar needs SHAHR_KAVENEGAR_API_KEY")
+        if not self.kavenegar_otp_template:
+            raise ValueError(
+                "SHAHR_SMS_PROVIDER=kavenegar needs SHAHR_KAVENEGAR_OTP_TEMPLATE: the name of"
+                " the sign-in template approved in Kavenegar's panel, with a %token% field"
+            )
+        base = self.kavenegar_base_url
+        if self.environment == "production" and not base.startswith("https://"):
+            # The API key travels in the URL's path: only over TLS.
+            raise ValueError(
+                f"SHAHR_KAVENEGAR_BASE_URL must be https:// in production, not {base!r}"
+            )
         return self
 
     @property

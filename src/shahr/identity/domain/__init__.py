@@ -24,6 +24,13 @@ from shahr.identity.domain.permits import (
     parse_expiry,
     photo_type,
 )
+from shahr.identity.domain.sms import (
+    PhoneNotReachableError,
+    SmsNotSentError,
+    SmsUnavailableError,
+    phone_not_reachable,
+    sms_unavailable,
+)
 from shahr.kernel.errors import ConflictError, DomainError, NotFoundError, RateLimitedError
 from shahr.kernel.persian import normalise
 from shahr.kernel.principals import Role
@@ -353,7 +360,7 @@ def split_api_key(text: str) -> tuple[str, str]:
     return parts[1], text.strip()
 
 
-# The permit names are re-exported here, so callers import the area's domain as one.
+# The permit and SMS names are re-exported here, so callers import the area's domain as one.
 __all__ = [
     "PHOTO_MAX_BYTES",
     "DisabilityPermit",
@@ -363,7 +370,12 @@ __all__ = [
     "PermitNotFoundError",
     "PermitState",
     "PermitStatus",
+    "PhoneNotReachableError",
+    "SmsNotSentError",
+    "SmsUnavailableError",
     "check_permit_number",
     "parse_expiry",
+    "phone_not_reachable",
     "photo_type",
+    "sms_unavailable",
 ]

@@ -308,6 +308,16 @@ class IdentityRepository:
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
+    async def withdraw_otp_code(
+        self, phone: str, code_hash: str, *, previous_hash: str | None, previous_expiry: datetime
+    ) -> None:
+        """Put back the code a never-sent one replaced, unless a newer one replaced it since."""
+        await self.session.execute(
+            update(OtpChallengeRow)
+            .where(OtpChallengeRow.phone == phone, OtpChallengeRow.code_hash == code_hash)
+            .values(code_hash=previous_hash, expires_at=previous_expiry)
+        )
+
     # --- sessions ---
 
     def add_session(self, row: SessionRow) -> None:

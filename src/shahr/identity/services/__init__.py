@@ -11,7 +11,6 @@ from shahr.identity.services.api_keys import (
     revoke_api_key,
 )
 from shahr.identity.services.codes import (
-    SMS_TEXT_FA,
     CodeSent,
     request_sign_in_code,
     verify_sign_in_code,
@@ -33,7 +32,6 @@ from shahr.identity.services.staff import (
 from shahr.identity.services.vehicles import register_vehicle, remove_vehicle
 
 __all__ = [
-    "SMS_TEXT_FA",
     "STAFF_FAILURES_ALLOWED",
     "STAFF_LOCKOUT_S",
     "CitizenSignedIn",

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from shahr.identity.domain import (
     OtpChallenge,
+    SmsNotSentError,
     code_expired,
     mask_phone,
     parse_code,
@@ -24,8 +25,6 @@ from shahr.kernel.cache import RateLimiter
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.settings import Settings
-
-SMS_TEXT_FA = "کد ورود شما به شهر: {code}"
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,9 @@ async def request_sign_in_code(
         left = None if challenge is None else challenge.lockout_left_s(now)
         if left is not None:
             raise too_many_wrong_codes(left)
+        quota = f"identity:otp-request:{canonical}"
         decision = await rate_limiter.hit(
-            f"identity:otp-request:{canonical}",
+            quota,
             limit=settings.otp_requests_per_window,
             window_s=settings.otp_request_window_s,
         )
@@ -65,12 +65,30 @@ async def request_sign_in_code(
         is_new = challenge is None
         if challenge is None:
             challenge = OtpChallenge(phone=canonical, code_hash=None, expires_at=now)
+        previous = (challenge.code_hash, challenge.expires_at)
         challenge.issue(code_hash, now=now, ttl_s=settings.otp_ttl_s)
         await repository.save_otp_challenge(challenge, is_new=is_new)
         await session.commit()
     # Sent after the commit: a code that reaches the phone is always one that works.
-    await sms.send(canonical, SMS_TEXT_FA.format(code=code))
+    try:
+        await sms.send_code(canonical, code)
+    except SmsNotSentError:
+        # Nothing reached the phone, so the request changes nothing and does not count.
+        await _withdraw_code(database, canonical, code_hash, previous)
+        await rate_limiter.give_back(quota)
+        raise
     return CodeSent(phone=canonical, expires_at=challenge.expires_at)
+
+
+async def _withdraw_code(
+    database: Database, phone: str, code_hash: str, previous: tuple[str | None, datetime]
+) -> None:
+    # Not held open over the provider's call: its timeout is seconds, SQLite's lock is one.
+    async with database.session() as session:
+        await IdentityRepository(session).withdraw_otp_code(
+            phone, code_hash, previous_hash=previous[0], previous_expiry=previous[1]
+        )
+        await session.commit()
 
 
 async def verify_sign_in_code(
