@@ -19,16 +19,19 @@ from shahr import __version__, bootstrap
 from shahr.bootstrap import Container
 from shahr.kernel.access import Admits
 from shahr.kernel.clock import in_tehran
+from shahr.kernel.db import SchemaMissingError
 from shahr.kernel.errors import NotFoundError
 from shahr.kernel.memory import settle_long_lived
 from shahr.kernel.web import i18n
 from shahr.kernel.web import pages as shell_pages
+from shahr.kernel.web.control_characters import ControlCharacterGuard
 from shahr.kernel.web.deps import ClockDep, TemplatesDep
 from shahr.kernel.web.i18n import LANGUAGES
 from shahr.kernel.web.metrics import MetricsMiddleware
 from shahr.kernel.web.openapi import declare_every_credential
 from shahr.kernel.web.problems import install_error_handlers
 from shahr.kernel.web.security import LANGUAGE_COOKIE, EdgeMiddleware, verify_csrf
+from shahr.kernel.web.startup import NotReadyGate, Startup
 from shahr.kernel.web.templating import Templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "kernel" / "web" / "static"
@@ -38,14 +41,17 @@ PUBLIC = Depends(Admits(public=True))
 def create_app(container: Container) -> FastAPI:
     """Build the app around a container; the container's lifetime is the app's lifespan."""
 
+    startup = Startup(container)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await container.start()
+        await startup.begin()
         # What starting loaded (road network, caches) lives as long as the process.
         settle_long_lived()
         try:
             yield
         finally:
+            await startup.end()
             await container.stop()
 
     settings = container.settings
@@ -63,6 +69,10 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.templates = Templates()
 
+    # Inside the edge: its headers and language reach their answers; its body limit bounds
+    # what the guard reads.
+    app.add_middleware(ControlCharacterGuard)
+    app.add_middleware(NotReadyGate, startup=startup)
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -74,7 +84,7 @@ def create_app(container: Container) -> FastAPI:
     install_error_handlers(app, bootstrap.error_status())
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
-    _add_shell_routes(app, container)
+    _add_shell_routes(app, container, startup)
     app.include_router(shell_pages.router)
     for router in bootstrap.area_routers():
         app.include_router(router)
@@ -82,12 +92,12 @@ def create_app(container: Container) -> FastAPI:
     return app
 
 
-def _add_shell_routes(app: FastAPI, container: Container) -> None:
-    _add_operations_routes(app, container)
+def _add_shell_routes(app: FastAPI, container: Container, startup: Startup) -> None:
+    _add_operations_routes(app, container, startup)
     _add_page_routes(app, container)
 
 
-def _add_operations_routes(app: FastAPI, container: Container) -> None:
+def _add_operations_routes(app: FastAPI, container: Container, startup: Startup) -> None:
     """Liveness, readiness and metrics, for the orchestrator and Prometheus."""
 
     @app.get("/healthz", tags=["operations"], dependencies=[PUBLIC])
@@ -109,8 +119,12 @@ def _add_operations_routes(app: FastAPI, container: Container) -> None:
             try:
                 await asyncio.wait_for(ping(), timeout=2)
                 results[name] = "ok"
-            except Exception as error:  # any failure means not ready
+            except SchemaMissingError as error:  # what to do about it, in its own words
+                results[name] = f"failing: {error}"
+            except Exception as error:  # any failure means not ready; its type says which
                 results[name] = f"failing: {type(error).__name__}"
+        if startup.waiting_for is not None:
+            results["startup"] = f"waiting for the {startup.waiting_for}"
         ready = all(value == "ok" for value in results.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": results},

@@ -76,6 +76,8 @@ class Container:
     # production refuses to start with any of it (`refuse_sandbox_in_production`).
     sandboxes: list[str] = field(default_factory=list)
     _parts: dict[Part[Any], object] = field(default_factory=dict, repr=False)
+    _background_started: int = field(default=0, repr=False)
+    _ready: bool = field(default=False, repr=False)
 
     def provide(self, key: Part[T], part: T, *, replace: bool = False) -> None:
         """Wire `part` under `key` (an area's ports, a gateway...), once per process unless
@@ -124,14 +126,24 @@ class Container:
         """Run `job` every `interval_s` seconds beside the app (where jobs run)."""
         self.background.append(Every(name, interval_s, job))
 
+    @property
+    def started(self) -> bool:
+        """Every part has started: the process is ready to serve."""
+        return self._ready
+
     async def start(self) -> None:
+        """Start the ports, then the background parts in order; a call after a failure (the
+        database was down) goes on from the part that failed."""
         await self.stream.start()
         await self.bus.start()
-        for part in self.background:
+        for part in self.background[self._background_started :]:
             await part.start()
+            self._background_started += 1
+        self._ready = True
 
     async def stop(self) -> None:
-        for part in reversed(self.background):
+        started, self._background_started, self._ready = self._background_started, 0, False
+        for part in reversed(self.background[:started]):
             await part.stop()
         await self.bus.stop()
         await self.stream.stop()

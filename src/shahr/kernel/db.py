@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import DateTime, Executable, MetaData, Row, TypeDecorator, event, text
+from sqlalchemy import DateTime, Executable, MetaData, Row, TypeDecorator, event, inspect
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -29,6 +29,17 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Alembic's record of the migrations applied: a database without it was never migrated.
+MIGRATIONS_TABLE = "alembic_version"
+
+
+class SchemaMissingError(Exception):
+    """The database answers but has no tables: nobody has run `shahr db upgrade` on it."""
+
+    def __init__(self) -> None:
+        super().__init__("the database has no tables yet: run `shahr db upgrade`")
 
 
 class Base(DeclarativeBase):
@@ -74,7 +85,9 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        # A statement's values (a plate, a phone number) never ride in an error's message,
+        # so no log line that quotes the error can carry them.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             path = url.split("///", 1)[1] if "///" in url else ""
             if path and path != ":memory:":
@@ -115,8 +128,13 @@ class Database:
             return (await reading.execute(statement, parameters)).all()
 
     async def ping(self) -> None:
+        """The database answers and has been migrated; `SchemaMissingError` if it never was."""
         async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+            migrated = await connection.run_sync(
+                lambda synchronous: inspect(synchronous).has_table(MIGRATIONS_TABLE)
+            )
+        if not migrated:
+            raise SchemaMissingError
 
     async def dispose(self) -> None:
         await self.engine.dispose()

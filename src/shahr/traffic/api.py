@@ -17,6 +17,7 @@ from shahr.kernel.errors import DomainError
 from shahr.kernel.principals import Role
 from shahr.kernel.web.deps import ClockDep, DatabaseDep, SettingsDep, wired
 from shahr.kernel.web.etag import cached_response
+from shahr.kernel.web.instants import Instant
 from shahr.traffic import fiware, services
 from shahr.traffic.domain import (
     DetectorNotFoundError,
@@ -87,7 +88,9 @@ async def segments_geojson(request: Request, live: LiveDep) -> Response:
 @router.get("/states", dependencies=[PUBLIC], response_model=list[SegmentStateOut])
 async def states(
     database: DatabaseDep,
-    at: Annotated[datetime | None, Query(description="An instant in the past (ISO-8601)")] = None,
+    at: Annotated[
+        Instant | None, Query(description="An instant in the past (ISO 8601, with its zone)")
+    ] = None,
 ) -> list[SegmentStateOut]:
     """Every segment's state for the latest interval, or the interval holding `at`."""
     snapshot = await state_snapshot(database, at=at)
@@ -95,7 +98,7 @@ async def states(
 
 
 @router.get("/history", dependencies=[PUBLIC], response_class=Response)
-async def history(request: Request, database: DatabaseDep, at: datetime) -> Response:
+async def history(request: Request, database: DatabaseDep, at: Instant) -> Response:
     """The compact state (los, speed, flow, estimated) at a past instant, for the time slider."""
     snapshot = await state_snapshot(database, at=at)
     body = {
@@ -225,8 +228,8 @@ def _period(
 async def journey_times(
     database: DatabaseDep,
     clock: ClockDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> list[JourneyTimeOut]:
     """Travel times between plate cameras (the last 15 minutes unless a period is given)."""
     end = until or clock.now()
@@ -241,8 +244,8 @@ async def indices(
     clock: ClockDep,
     scope: Scope = Scope.city,
     id: Annotated[str | None, Query(description="District number, corridor or segment")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> IndicesReport:
     """Travel time, planning time and buffer indices, congestion and VKT (default: 7 days)."""
     start, end = _period(clock, since, until)
@@ -258,8 +261,8 @@ async def index_profile(
     clock: ClockDep,
     scope: Scope = Scope.city,
     id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> list[ProfileCellOut]:
     """The indices by day of week (Saturday = 0) and hour of day in Tehran (default: 28 days)."""
     start, end = _period(clock, since, until, days=28)

@@ -21,7 +21,7 @@ HTTP_DURATION = Histogram(
 )
 
 
-def _route_template(scope: Scope) -> str:
+def route_template(scope: Scope) -> str:
     """The matched route's path template, so `/bays/17` and `/bays/18` count as one series."""
     route = scope.get("route")
     return str(getattr(route, "path", "unmatched"))
@@ -47,7 +47,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_recording)
         finally:
-            route = _route_template(scope)
+            route = route_template(scope)
             method = scope.get("method", "")
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             duration_s = time.perf_counter() - started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import uuid
 from http.cookies import SimpleCookie
@@ -14,7 +15,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shahr.kernel import logs
 from shahr.kernel.credentials import SESSION_COOKIE
 from shahr.kernel.web import i18n
+from shahr.kernel.web.metrics import route_template
 from shahr.kernel.web.problems import API_PREFIXES, BodyTooLargeError, CsrfError, problem_response
+
+log = logging.getLogger("shahr.http")
 
 CSRF_COOKIE = "shahr_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -127,15 +131,26 @@ class EdgeMiddleware:
 
         try:
             await self.app(scope, counted_receive, send_checked)
-        except Exception:
-            # The outermost error middleware sends its own 500 without these headers; send
-            # ours (a page or problem+json, with the security headers) and let it log the error.
-            if not started:
-                status = 413 if overflowed else 500
-                error = self._too_large(limit) if overflowed else None
-                await problem_response(scope, status, error)(scope, receive, send_secured)
-            if not overflowed:
-                raise
+        except Exception as failure:
+            # The outermost error middleware would send its own 500 without these headers
+            # and log the query string's request; send ours (a page or problem+json, with
+            # the security headers) and log the route and the error's type and frames only.
+            if overflowed:
+                if not started:
+                    too_large = problem_response(scope, 413, self._too_large(limit))
+                    await too_large(scope, receive, send_secured)
+                return
+            log.error(
+                "unhandled %s in %s %s",
+                type(failure).__name__,
+                scope.get("method", ""),
+                route_template(scope),
+                extra={"route": route_template(scope), "error": type(failure).__name__},
+                exc_info=failure,
+            )
+            if started:
+                raise  # the answer is under way: only the server can cut it short
+            await problem_response(scope, 500)(scope, receive, send_secured)
 
     def _begin(self, scope: Scope, headers: dict[bytes, bytes]) -> list[tuple[bytes, bytes]]:
         """Give the request its id, language and CSRF token; the headers its answer carries."""

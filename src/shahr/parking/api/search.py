@@ -6,9 +6,9 @@ import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from shahr.kernel.geo import LonLat
+from shahr.kernel.web.instants import Instant
 from shahr.parking import queries
 from shahr.parking.api.deps import PREFIX, PUBLIC, PortsDep, window_asked
 from shahr.parking.api.errors import SearchAreaError
@@ -68,8 +68,8 @@ async def search(
         ),
     ] = None,
     vehicle_kind: VehicleKind = VehicleKind.car,
-    starts_at: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
-    ends_at: Annotated[AwareDatetime | None, Query(description="Default: an hour on")] = None,
+    starts_at: Annotated[Instant | None, Query(description="Default: now")] = None,
+    ends_at: Annotated[Instant | None, Query(description="Default: an hour on")] = None,
     max_price_rial: Annotated[int | None, Query(ge=0)] = None,
     available_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -107,8 +107,8 @@ async def search(
 async def get_meter(
     meter_id: int,
     ports: PortsDep,
-    starts_at: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
-    ends_at: Annotated[AwareDatetime | None, Query(description="Default: an hour on")] = None,
+    starts_at: Annotated[Instant | None, Query(description="Default: now")] = None,
+    ends_at: Annotated[Instant | None, Query(description="Default: an hour on")] = None,
     vehicle_kind: VehicleKind | None = None,
 ) -> MeterOut:
     """A meter, its zone's rules, and each bay's state for the window (the bay picker)."""

@@ -6,13 +6,14 @@ import dataclasses
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shahr.kernel.clock import in_tehran
 from shahr.kernel.persian import format_jalali, persian_digits
 from shahr.kernel.plates import parse_vehicle_plate
 from shahr.kernel.web import i18n
 from shahr.kernel.web.i18n import Language
+from shahr.kernel.web.instants import Instant
 from shahr.parking.domain import (
     Alternative,
     EndReason,
@@ -39,8 +40,8 @@ class QuoteCreate(BaseModel):
     vehicle_kind: VehicleKind | None = Field(
         default=None, description="Checked against the kind the plate is registered with"
     )
-    starts_at: AwareDatetime | None = Field(default=None, description="Default: now")
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = Field(default=None, description="Default: now")
+    ends_at: Instant | None = None
     duration_min: int | None = Field(default=None, gt=0, le=24 * 60)
 
 
@@ -112,7 +113,7 @@ class ExtensionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ends_at: AwareDatetime
+    ends_at: Instant
     method: PayMethod = "psp"
     return_url: str | None = Field(default=None, max_length=300)
 
