@@ -6,6 +6,7 @@ the edge answers 503 with `Retry-After` (decision 0031), and start-up waits for 
 
 from __future__ import annotations
 
+import sqlite3
 import traceback
 from typing import Literal
 
@@ -46,6 +47,7 @@ OUTAGE_FAILURES: tuple[type[Exception], ...] = (
     ConnectionError,
     TimeoutError,
 )
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk I/O", "disk is full")
 # A driver that cannot connect raises the socket's own error; the package that raised it
 # says which service did not answer.
 _SERVICE_OF_PACKAGE: dict[str, Service] = {
@@ -80,7 +82,7 @@ def outage_of(error: BaseException) -> Service | None:
     if isinstance(error, ServiceUnavailableError):
         return error.service
     if isinstance(error, _DATABASE_FAILURES):
-        return "database"
+        return "database" if _not_sqlites_own(error) else None
     if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
         return "database"
     if isinstance(error, _CACHE_FAILURES):
@@ -92,6 +94,16 @@ def outage_of(error: BaseException) -> Service | None:
     if isinstance(error, ConnectionError | TimeoutError):
         return _raised_by(error)
     return None
+
+
+def _not_sqlites_own(error: Exception) -> bool:
+    """SQLite reports a missing table as an "operational" error too; only a file it cannot
+    open, read or lock (past `busy_timeout`) is the database being unavailable."""
+    if not isinstance(error, sqlalchemy.exc.DBAPIError) or not isinstance(
+        error.orig, sqlite3.Error
+    ):
+        return True
+    return any(sign in str(error.orig) for sign in _SQLITE_UNAVAILABLE)
 
 
 def _raised_by(error: BaseException) -> Service | None:
