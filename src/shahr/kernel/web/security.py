@@ -132,25 +132,23 @@ class EdgeMiddleware:
         try:
             await self.app(scope, counted_receive, send_checked)
         except Exception as failure:
-            # The outermost error middleware would send its own 500 without these headers
-            # and log the query string's request; send ours (a page or problem+json, with
-            # the security headers) and log the route and the error's type and frames only.
-            if overflowed:
-                if not started:
-                    too_large = problem_response(scope, 413, self._too_large(limit))
-                    await too_large(scope, receive, send_secured)
-                return
-            log.error(
-                "unhandled %s in %s %s",
-                type(failure).__name__,
-                scope.get("method", ""),
-                route_template(scope),
-                extra={"route": route_template(scope), "error": type(failure).__name__},
-                exc_info=failure,
-            )
-            if started:
+            if not overflowed:
+                _log_failure(scope, failure)
+            if started and not overflowed:
                 raise  # the answer is under way: only the server can cut it short
-            await problem_response(scope, 500)(scope, receive, send_secured)
+            if not started:
+                await self._failed(scope, receive, send_secured, limit if overflowed else None)
+
+    async def _failed(
+        self, scope: Scope, receive: Receive, send: Send, overflowed_limit: int | None
+    ) -> None:
+        """Ours, not the outermost middleware's 500 (it has no security headers): the 413
+        that names the limit a body grew past, else the 500 of a bug."""
+        if overflowed_limit is not None:
+            too_large = self._too_large(overflowed_limit)
+            await problem_response(scope, 413, too_large)(scope, receive, send)
+        else:
+            await problem_response(scope, 500)(scope, receive, send)
 
     def _begin(self, scope: Scope, headers: dict[bytes, bytes]) -> list[tuple[bytes, bytes]]:
         """Give the request its id, language and CSRF token; the headers its answer carries."""
@@ -194,6 +192,21 @@ class EdgeMiddleware:
 
     def _too_large(self, limit: int) -> BodyTooLargeError:
         return BodyTooLargeError("The request is too large (at most {limit} bytes).", limit=limit)
+
+
+def _log_failure(scope: Scope, failure: Exception) -> None:
+    """A bug's one log line: the route and the error's type and frames (`logs.JsonFormatter`),
+    not the address asked for, whose query and path may carry a plate or a phone number."""
+    route = route_template(scope)
+    kind = type(failure).__name__
+    log.error(
+        "unhandled %s in %s %s",
+        kind,
+        scope.get("method", ""),
+        route,
+        extra={"route": route, "error": kind},
+        exc_info=failure,
+    )
 
 
 def _is_json(request: Request) -> bool:
