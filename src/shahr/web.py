@@ -21,7 +21,6 @@ from shahr.kernel.access import Admits
 from shahr.kernel.clock import in_tehran
 from shahr.kernel.db import SchemaMissingError
 from shahr.kernel.errors import NotFoundError
-from shahr.kernel.memory import settle_long_lived
 from shahr.kernel.web import i18n
 from shahr.kernel.web import pages as shell_pages
 from shahr.kernel.web.control_characters import ControlCharacterGuard
@@ -46,8 +45,6 @@ def create_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await startup.begin()
-        # What starting loaded (road network, caches) lives as long as the process.
-        settle_long_lived()
         try:
             yield
         finally:

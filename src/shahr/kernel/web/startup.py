@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shahr.kernel.container import Container
 from shahr.kernel.db import SchemaMissingError
+from shahr.kernel.memory import settle_long_lived
 from shahr.kernel.outages import Service, ServiceUnavailableError, outage_of
 from shahr.kernel.web.problems import problem_response
 
@@ -68,6 +69,8 @@ class Startup:
                 raise
             self._wait(service, f"the {service} is not answering ({type(error).__name__})")
             return False
+        # What starting loaded (road network, caches) lives as long as the process.
+        settle_long_lived()
         if self.waiting_for is not None:
             log.info("ready: the %s answers again", self.waiting_for)
         self.waiting_for, self.reason = None, ""
