@@ -41,9 +41,18 @@ def upgrade_database(settings: Settings) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or update the tables to the newest schema."""
+    from shahr.kernel.outages import outage_of
+
     settings = Settings()
-    upgrade_database(settings)
-    typer.echo(f"database is up to date: {settings.sqlalchemy_url.split('@')[-1]}")
+    where = settings.sqlalchemy_url.split("@")[-1]
+    try:
+        upgrade_database(settings)
+    except Exception as error:
+        if outage_of(error) is None:
+            raise
+        typer.echo(f"the database at {where} is not answering ({type(error).__name__})", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"database is up to date: {where}")
 
 
 @demo_app.command("seed")

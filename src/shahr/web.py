@@ -30,7 +30,7 @@ from shahr.kernel.web.metrics import MetricsMiddleware
 from shahr.kernel.web.openapi import declare_every_credential
 from shahr.kernel.web.problems import install_error_handlers
 from shahr.kernel.web.security import LANGUAGE_COOKIE, EdgeMiddleware, verify_csrf
-from shahr.kernel.web.startup import NotReadyGate, Startup
+from shahr.kernel.web.readiness import NotReadyGate, Readiness
 from shahr.kernel.web.templating import Templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "kernel" / "web" / "static"
@@ -40,15 +40,15 @@ PUBLIC = Depends(Admits(public=True))
 def create_app(container: Container) -> FastAPI:
     """Build the app around a container; the container's lifetime is the app's lifespan."""
 
-    startup = Startup(container)
+    readiness = Readiness(container)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await startup.begin()
+        await readiness.begin()
         try:
             yield
         finally:
-            await startup.end()
+            await readiness.end()
             await container.stop()
 
     settings = container.settings
@@ -69,7 +69,7 @@ def create_app(container: Container) -> FastAPI:
     # Inside the edge: its headers and language reach their answers; its body limit bounds
     # what the guard reads.
     app.add_middleware(ControlCharacterGuard)
-    app.add_middleware(NotReadyGate, startup=startup)
+    app.add_middleware(NotReadyGate, readiness=readiness)
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -81,7 +81,7 @@ def create_app(container: Container) -> FastAPI:
     install_error_handlers(app, bootstrap.error_status())
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
-    _add_shell_routes(app, container, startup)
+    _add_shell_routes(app, container, readiness)
     app.include_router(shell_pages.router)
     for router in bootstrap.area_routers():
         app.include_router(router)
@@ -89,12 +89,12 @@ def create_app(container: Container) -> FastAPI:
     return app
 
 
-def _add_shell_routes(app: FastAPI, container: Container, startup: Startup) -> None:
-    _add_operations_routes(app, container, startup)
+def _add_shell_routes(app: FastAPI, container: Container, readiness: Readiness) -> None:
+    _add_operations_routes(app, container, readiness)
     _add_page_routes(app, container)
 
 
-def _add_operations_routes(app: FastAPI, container: Container, startup: Startup) -> None:
+def _add_operations_routes(app: FastAPI, container: Container, readiness: Readiness) -> None:
     """Liveness, readiness and metrics, for the orchestrator and Prometheus."""
 
     @app.get("/healthz", tags=["operations"], dependencies=[PUBLIC])
@@ -120,8 +120,8 @@ def _add_operations_routes(app: FastAPI, container: Container, startup: Startup)
                 results[name] = f"failing: {error}"
             except Exception as error:  # any failure means not ready; its type says which
                 results[name] = f"failing: {type(error).__name__}"
-        if startup.waiting_for is not None:
-            results["startup"] = f"waiting for the {startup.waiting_for}"
+        if readiness.waiting_for is not None:
+            results["startup"] = f"waiting for the {readiness.waiting_for}"
         ready = all(value == "ok" for value in results.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": results},

@@ -26,8 +26,8 @@ LONGEST_RETRY_S = 15.0
 ALWAYS_ANSWERED = ("/healthz", "/readyz", "/metrics")
 
 
-class Startup:
-    """The process's start: done, or waiting for a service, and why."""
+class Readiness:
+    """Whether the process has started, or waits for a service, and why."""
 
     def __init__(self, container: Container) -> None:
         self.container = container
@@ -86,12 +86,12 @@ class Startup:
 class NotReadyGate:
     """While the process waits for a service, every request but the orchestrator's is a 503."""
 
-    def __init__(self, app: ASGIApp, *, startup: Startup) -> None:
+    def __init__(self, app: ASGIApp, *, readiness: Readiness) -> None:
         self.app = app
-        self.startup = startup
+        self.readiness = readiness
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        service = self.startup.waiting_for
+        service = self.readiness.waiting_for
         if (
             service is None
             or scope["type"] != "http"
