@@ -29,8 +29,8 @@ from shahr.kernel.web.i18n import LANGUAGES
 from shahr.kernel.web.metrics import MetricsMiddleware
 from shahr.kernel.web.openapi import declare_every_credential
 from shahr.kernel.web.problems import install_error_handlers
-from shahr.kernel.web.security import LANGUAGE_COOKIE, EdgeMiddleware, verify_csrf
 from shahr.kernel.web.readiness import NotReadyGate, Readiness
+from shahr.kernel.web.security import LANGUAGE_COOKIE, EdgeMiddleware, verify_csrf
 from shahr.kernel.web.templating import Templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "kernel" / "web" / "static"
