@@ -46,8 +46,6 @@ from shahr.payments.gateways import (
 log = logging.getLogger(__name__)
 
 PUBLIC = Depends(Admits(public=True))
-# The switches take the test bank down for everyone: the admin's, like the staff tool listing it.
-BANK_DESK = Depends(Admits(Role.admin))
 # Suggested top-ups on the wallet page, in Rial (shown in Toman, as every amount is).
 TOP_UP_CHOICES = (500_000, 1_000_000, 2_000_000)
 SAMPLE_CARD = "6037 9900 0000 0006"
@@ -68,6 +66,9 @@ def _sandbox(request: Request) -> SandboxPsp:
 
 
 SandboxDep = Annotated[SandboxPsp, Depends(_sandbox)]
+# The switches take the test bank down for everyone: the admin's, like the staff tool listing
+# it. Where no sandbox is wired the desk is not there, for anyone: that is answered first.
+BANK_DESK = [Depends(_sandbox), Depends(Admits(Role.admin))]
 
 
 def _parse_rial(text: str) -> int:
@@ -223,7 +224,7 @@ async def back_from_the_bank(
 # --- the sandbox bank ---
 
 
-@router.get("/sandbox-psp", dependencies=[BANK_DESK], include_in_schema=False)
+@router.get("/sandbox-psp", dependencies=BANK_DESK, include_in_schema=False)
 async def sandbox_console(
     request: Request, sandbox: SandboxDep, templates: TemplatesDep
 ) -> Response:
@@ -232,7 +233,7 @@ async def sandbox_console(
     return templates.render(request, "payments/sandbox_console.html", context)
 
 
-@router.post("/sandbox-psp/switches", dependencies=[BANK_DESK], include_in_schema=False)
+@router.post("/sandbox-psp/switches", dependencies=BANK_DESK, include_in_schema=False)
 async def sandbox_switches(
     sandbox: SandboxDep,
     settings: SettingsDep,
