@@ -136,10 +136,21 @@ return 0
 class RedisCache:
     """The city-scale cache on Redis; every key is put under `prefix`."""
 
-    def __init__(self, url: str, *, prefix: str = "shahr:") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "shahr:",
+        max_connections: int = 50,
+        pool_timeout_s: float = 5.0,
+    ) -> None:
         self._prefix = prefix
-        # from_url does not connect; the pool opens connections on first use.
-        self._redis: redis.Redis = redis.Redis.from_url(url)
+        # A burst waits (at most `pool_timeout_s`) for a free connection instead of failing
+        # at once or opening one connection per request. from_url does not connect.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=pool_timeout_s
+        )
+        self._redis: redis.Redis = redis.Redis.from_pool(pool)
         self._incr = self._redis.register_script(_INCR_WITH_TTL)
         self._decr = self._redis.register_script(_DECR_IF_LIVE)
 
@@ -217,5 +228,10 @@ class RateLimiter:
 def make_cache(settings: Settings, clock: Clock) -> Cache:
     """The cache the settings name: Redis when `SHAHR_REDIS_URL` is set, else in memory."""
     if settings.redis_url:
-        return RedisCache(settings.redis_url, prefix=f"shahr:{settings.city}:")
+        return RedisCache(
+            settings.redis_url,
+            prefix=f"shahr:{settings.city}:",
+            max_connections=settings.redis_max_connections,
+            pool_timeout_s=settings.redis_pool_timeout_s,
+        )
     return MemoryCache(clock)
