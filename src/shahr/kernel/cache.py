@@ -55,9 +55,15 @@ class _Entry:
 class MemoryCache:
     """The embedded cache: a dict whose expiry follows the injected clock."""
 
+    # Expired entries are dropped when read, and all at once whenever the dict has doubled:
+    # a flood of one-off keys (a rate limit per address, a count per made-up username)
+    # would otherwise stay in memory long after it expired.
+    _FIRST_SWEEP_AT = 1024
+
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
+        self._sweep_at = self._FIRST_SWEEP_AT
 
     async def get(self, key: str) -> bytes | None:
         entry = self._live(key)
@@ -66,6 +72,7 @@ class MemoryCache:
     async def set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> None:
         _check_ttl(ttl_s)
         self._entries[key] = _Entry(bytes(value), self._expiry(ttl_s))
+        self._sweep_when_grown()
 
     async def delete(self, key: str) -> None:
         self._entries.pop(key, None)
@@ -76,6 +83,7 @@ class MemoryCache:
         entry = self._live(key)
         if entry is None:
             entry = self._entries[key] = _Entry(b"0", self._expiry(ttl_s))
+            self._sweep_when_grown()
         elif entry.expires_at is None:
             entry.expires_at = self._expiry(ttl_s)
         try:
@@ -101,6 +109,20 @@ class MemoryCache:
 
     async def stop(self) -> None:
         return None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _sweep_when_grown(self) -> None:
+        if len(self._entries) < self._sweep_at:
+            return
+        now = self._clock.now()
+        self._entries = {
+            key: entry
+            for key, entry in self._entries.items()
+            if entry.expires_at is None or entry.expires_at > now
+        }
+        self._sweep_at = max(self._FIRST_SWEEP_AT, 2 * len(self._entries))
 
     def _expiry(self, ttl_s: float | None) -> datetime | None:
         return None if ttl_s is None else self._clock.now() + timedelta(seconds=ttl_s)
