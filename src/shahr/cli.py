@@ -347,13 +347,17 @@ def serve(
         upgrade_database(settings)
         _seed_demo(settings)
         typer.echo(f"Shahr demo: http://{host}:{port}/")
+    # The client's address (sign-in limits key on it) comes from X-Forwarded-For only when
+    # the connection is from one of these proxies; from anyone else the header is ignored.
+    trusted_proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     uvicorn.run(
         "shahr.cli:create_app_from_environment",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=trusted_proxies or None,
         log_level="info",
         log_config=None,  # our JSON logs (configured in the factory, in every worker process)
         access_log=False,  # one JSON line per request comes from the metrics middleware

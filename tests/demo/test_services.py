@@ -89,9 +89,11 @@ async def test_each_demo_staff_account_signs_in_with_its_printed_password(
             container.database,
             container.clock,
             container.cache,
+            container.rate_limiter,
             container.settings,
             username=role.value,
             password=f"demo-{role.value}",
+            client_address="127.0.0.1",
         )
         assert signed_in.staff.roles == frozenset({role})
 

@@ -47,15 +47,17 @@ async def accounts(container: Container, clock: FixedClock) -> Container:
         display_name="Reza Karimi",
         roles=frozenset({Role.admin}),
     )
-    for _ in range(services.STAFF_FAILURES_ALLOWED):
+    for _ in range(container.settings.staff_failures_allowed):
         with pytest.raises(DomainError):
             await services.sign_in_staff(
                 database,
                 clock,
                 container.cache,
+                container.rate_limiter,
                 container.settings,
                 username="officer.rahimi",
                 password="wrong",
+                client_address="10.0.0.1",
             )
     for n, (phone, name) in enumerate(
         [("09121234567", "سارا"), ("09351112233", "Ali"), ("09190000000", "نرگس")]
@@ -202,6 +204,7 @@ async def test_a_lockout_is_read_from_the_sign_ins_own_count_whatever_the_userna
 ) -> None:
     cache: Cache = accounts.cache
     # Locked out at the start; the citizens were made three (fixed-clock) minutes later.
-    left = services.STAFF_LOCKOUT_S - 3 * 60
-    assert await services.locked_out_for_s(cache, " Officer.Rahimi ") == left
-    assert await services.locked_out_for_s(cache, "admin.karimi") is None
+    settings = accounts.settings
+    left = settings.staff_lockout_s - 3 * 60
+    assert await services.locked_out_for_s(cache, settings, " Officer.Rahimi ") == left
+    assert await services.locked_out_for_s(cache, settings, "admin.karimi") is None

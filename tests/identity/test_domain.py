@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shahr.identity.domain import (
-    CodeExpiredError,
     InvalidApiKeyError,
     InvalidCodeFormatError,
     InvalidPhoneError,
     OtpChallenge,
-    TooManyWrongCodesError,
+    OtpCheck,
     WrongCodeError,
     check_staff_roles,
     mask_phone,
@@ -82,61 +81,51 @@ def test_a_code_of_the_wrong_shape_is_refused_naming_the_code_field(typed: str) 
     assert refused.value.field == "code"
 
 
-def challenge() -> OtpChallenge:
-    fresh = OtpChallenge(phone="+989121234567", code_hash=None, expires_at=NOW)
-    fresh.issue("right", now=NOW, ttl_s=120)
-    return fresh
+def counted(attempts: int, *, code_hash: str | None = "right") -> OtpChallenge:
+    """A challenge as the database hands it back, this attempt already counted."""
+    return OtpChallenge(
+        phone="+989121234567",
+        code_hash=code_hash,
+        expires_at=NOW + timedelta(seconds=120),
+        wrong_attempts=attempts,
+    )
 
 
-def test_the_right_code_matches_once_and_then_is_gone() -> None:
-    current = challenge()
-    assert current.verify("right", now=NOW, max_attempts=5, lockout_s=900)
-    with pytest.raises(CodeExpiredError):
-        current.verify("right", now=NOW, max_attempts=5, lockout_s=900)
+def test_the_right_code_matches_within_the_allowed_attempts() -> None:
+    assert counted(1).check("right", max_attempts=5) is OtpCheck.matched
+    assert counted(5).check("right", max_attempts=5) is OtpCheck.matched
 
 
-def test_a_code_stops_working_when_it_expires() -> None:
-    current = challenge()
-    with pytest.raises(CodeExpiredError):
-        current.verify("right", now=NOW + timedelta(seconds=120), max_attempts=5, lockout_s=900)
+def test_a_wrong_code_says_how_many_tries_are_left() -> None:
+    challenge = counted(2)
+    assert challenge.check("wrong", max_attempts=5) is OtpCheck.wrong
+    error = challenge.wrong_code_error(max_attempts=5)
+    assert isinstance(error, WrongCodeError)
+    assert error.params["remaining"] == 3
 
 
-def test_wrong_codes_are_counted_and_the_last_one_locks_the_phone_out() -> None:
-    current = challenge()
-    for attempt in range(1, 5):
-        assert not current.verify("wrong", now=NOW, max_attempts=5, lockout_s=900)
-        error = current.wrong_code_error(now=NOW, max_attempts=5)
-        assert isinstance(error, WrongCodeError)
-        assert error.params["remaining"] == 5 - attempt
-    assert not current.verify("wrong", now=NOW, max_attempts=5, lockout_s=900)
-    error = current.wrong_code_error(now=NOW, max_attempts=5)
-    assert isinstance(error, TooManyWrongCodesError)
-    assert error.retry_after_s == 900
-    assert error.params["minutes"] == 15
-    # Even the right code is refused during the lockout, and so is a new code.
-    with pytest.raises(TooManyWrongCodesError):
-        current.verify("right", now=NOW + timedelta(minutes=14), max_attempts=5, lockout_s=900)
-    with pytest.raises(TooManyWrongCodesError):
-        current.issue("new", now=NOW + timedelta(minutes=14), ttl_s=120)
+def test_the_last_allowed_wrong_code_spends_the_attempts() -> None:
+    assert counted(5).check("wrong", max_attempts=5) is OtpCheck.spent
 
 
-def test_after_a_lockout_a_new_code_starts_afresh() -> None:
-    current = challenge()
-    for _ in range(5):
-        current.verify("wrong", now=NOW, max_attempts=5, lockout_s=900)
-    later = NOW + timedelta(seconds=901)
-    current.issue("new", now=later, ttl_s=120)
-    assert current.wrong_attempts == 0
-    assert current.verify("new", now=later, max_attempts=5, lockout_s=900)
+def test_past_the_limit_even_the_right_code_is_not_compared() -> None:
+    assert counted(6).check("right", max_attempts=5) is OtpCheck.spent
+    assert counted(201).check("right", max_attempts=5) is OtpCheck.spent
 
 
-def test_asking_for_a_new_code_does_not_reset_the_wrong_attempts() -> None:
-    current = challenge()
-    for _ in range(4):
-        current.verify("wrong", now=NOW, max_attempts=5, lockout_s=900)
-    current.issue("new", now=NOW, ttl_s=120)
-    assert not current.verify("wrong", now=NOW, max_attempts=5, lockout_s=900)
-    assert current.lockout_left_s(NOW) == 900
+def test_a_cleared_code_matches_nothing() -> None:
+    assert counted(1, code_hash=None).check("right", max_attempts=5) is OtpCheck.wrong
+
+
+def test_a_lockout_reports_the_seconds_left_until_it_ends() -> None:
+    locked = OtpChallenge(
+        phone="+989121234567",
+        code_hash=None,
+        expires_at=NOW,
+        locked_until=NOW + timedelta(seconds=900),
+    )
+    assert locked.lockout_left_s(NOW) == 900
+    assert locked.lockout_left_s(NOW + timedelta(seconds=900)) is None
 
 
 @pytest.mark.parametrize(("seconds", "minutes"), [(1, 1), (60, 1), (61, 2), (900, 15)])

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import text
 
 from shahr.bootstrap import Container
-from shahr.identity.services import STAFF_FAILURES_ALLOWED, STAFF_LOCKOUT_S, ensure_staff_account
+from shahr.identity.services import ensure_staff_account
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.errors import DomainError
 from shahr.kernel.principals import Role
+from shahr.kernel.settings import Settings
 
 from .flows import bearer, csrf_headers, row_counts
 
@@ -82,21 +83,21 @@ async def test_a_wrong_password_and_an_unknown_username_get_the_same_generic_err
 
 
 async def test_repeated_wrong_passwords_lock_the_username_out_and_say_when(
-    client: httpx.AsyncClient, officer: str, clock: FixedClock
+    client: httpx.AsyncClient, officer: str, clock: FixedClock, settings: Settings
 ) -> None:
-    for _ in range(STAFF_FAILURES_ALLOWED - 1):
+    for _ in range(settings.staff_failures_allowed - 1):
         assert (await sign_in(client, "officer.rahimi", "guess")).status_code == 400
 
     locked = await sign_in(client, "officer.rahimi", "guess")
 
     assert locked.status_code == 429
-    assert locked.json()["retry_after_s"] == STAFF_LOCKOUT_S
+    assert locked.json()["retry_after_s"] == settings.staff_lockout_s
     assert locked.json()["detail"] == (
         "تلاش ناموفق برای ورود بیش از حد شد. ۱۵ دقیقهٔ دیگر دوباره تلاش کنید."
     )
     # Even the right password is refused until the lockout ends, so guessing gains nothing.
     assert (await sign_in(client, "officer.rahimi", PASSWORD)).status_code == 429
-    clock.advance(timedelta(seconds=STAFF_LOCKOUT_S))
+    clock.advance(timedelta(seconds=settings.staff_lockout_s))
     assert (await sign_in(client, "officer.rahimi", PASSWORD)).status_code == 200
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +56,34 @@ async def test_concurrent_increments_are_all_counted(
     counts = await asyncio.gather(*(cache.incr("hits", ttl_s=60) for _ in range(50)))
     assert sorted(counts) == list(range(1, 51))
     assert await cache.get("hits") == b"50"
+
+
+async def test_a_counter_taken_back_keeps_its_expiry_and_never_goes_below_zero(
+    cache_and_time: tuple[Cache, PassTime],
+) -> None:
+    cache, _ = cache_and_time
+    await cache.incr("tries", ttl_s=60)
+    await cache.incr("tries", ttl_s=60)
+    await cache.decr("tries")
+    assert await cache.get("tries") == b"1"
+    await cache.decr("tries")
+    await cache.decr("tries")
+    assert await cache.get("tries") == b"0"
+    ttl = await cache.ttl("tries")
+    assert ttl is not None
+    assert 0 < ttl <= 60
+
+
+async def test_taking_back_from_a_counter_that_is_gone_does_not_create_it(
+    cache_and_time: tuple[Cache, PassTime],
+) -> None:
+    cache, pass_time = cache_and_time
+    await cache.incr("tries", ttl_s=0.2)
+    await pass_time(0.3)
+    await cache.decr("tries")
+    assert await cache.get("tries") is None
+    # So the next window starts at one, not in credit.
+    assert await cache.incr("tries", ttl_s=60) == 1
 
 
 async def test_the_counter_ttl_is_set_at_creation_and_not_extended(
@@ -134,3 +165,33 @@ async def test_settings_with_a_redis_url_give_redis_without_connecting(clock: Fi
     cache = make_cache(Settings(redis_url="redis://127.0.0.1:9/0"), clock)
     assert isinstance(cache, RedisCache)
     await cache.stop()
+
+
+@pytest.mark.redis
+async def test_a_burst_on_a_small_redis_pool_waits_for_a_connection_instead_of_failing(
+    request: pytest.FixtureRequest,
+) -> None:
+    root = request.config.pluginmanager.get_plugin(str(Path(__file__).parents[1] / "conftest.py"))
+    assert root is not None, "tests/conftest.py was not loaded"
+    url = root.service_url("redis")
+    prefix = f"shahr-test:{uuid.uuid4().hex[:10]}:"
+    cache = RedisCache(url, prefix=prefix, max_connections=2, pool_timeout_s=30)
+    try:
+        counts = await asyncio.gather(*(cache.incr("burst", ttl_s=60) for _ in range(200)))
+        assert sorted(counts) == list(range(1, 201))
+    finally:
+        await cache.delete("burst")
+        await cache.stop()
+
+
+async def test_the_memory_cache_lets_go_of_a_flood_of_expired_keys(clock: FixedClock) -> None:
+    cache = MemoryCache(clock)
+    for n in range(5000):
+        await cache.incr(f"rate:10.0.{n // 250}.{n % 250}", ttl_s=60)
+    clock.advance(timedelta(seconds=61))
+
+    for n in range(5000):
+        await cache.incr(f"rate:made-up-{n}", ttl_s=60)
+
+    # The first flood has expired and is gone, not merely unreadable.
+    assert len(cache) <= 5000

@@ -22,6 +22,7 @@ from shahr.identity.domain import (
     SessionExpiredError,
     SmsUnavailableError,
     TooManyCodeRequestsError,
+    TooManyFromAddressError,
     TooManySignInAttemptsError,
     TooManyWrongCodesError,
     VehicleNotFoundError,
@@ -56,6 +57,7 @@ from shahr.kernel.settings import Settings
 from shahr.kernel.web.deps import (
     BusDep,
     CacheDep,
+    ClientAddressDep,
     ClockDep,
     DatabaseDep,
     RateLimiterDep,
@@ -73,6 +75,7 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     TooManyWrongCodesError: 429,
     TooManyCodeRequestsError: 429,
     TooManySignInAttemptsError: 429,
+    TooManyFromAddressError: 429,
     WrongPasswordError: 400,
     SessionExpiredError: 401,
     InvalidApiKeyError: 401,
@@ -172,10 +175,17 @@ async def request_code(
     rate_limiter: RateLimiterDep,
     sms: SmsDep,
     settings: SettingsDep,
+    client_address: ClientAddressDep,
 ) -> OtpRequestOut:
     """Send a one-time sign-in code by SMS to an Iranian mobile number."""
     sent = await services.request_sign_in_code(
-        database, clock, rate_limiter, sms, settings, phone=body.phone
+        database,
+        clock,
+        rate_limiter,
+        sms,
+        settings,
+        phone=body.phone,
+        client_address=client_address,
     )
     return OtpRequestOut(phone=sent.phone, expires_at=sent.expires_at)
 
@@ -188,11 +198,20 @@ async def verify_code(
     database: DatabaseDep,
     clock: ClockDep,
     bus: BusDep,
+    rate_limiter: RateLimiterDep,
     settings: SettingsDep,
+    client_address: ClientAddressDep,
 ) -> CitizenTokenOut:
     """Sign a citizen in with the code; sets the session cookie and returns a bearer token."""
     signed_in = await services.verify_sign_in_code(
-        database, clock, bus, settings, phone=body.phone, code=body.code
+        database,
+        clock,
+        bus,
+        rate_limiter,
+        settings,
+        phone=body.phone,
+        code=body.code,
+        client_address=client_address,
     )
     set_session_cookie(response, settings, signed_in.token)
     return CitizenTokenOut(
@@ -210,11 +229,20 @@ async def staff_sign_in(
     database: DatabaseDep,
     clock: ClockDep,
     cache: CacheDep,
+    rate_limiter: RateLimiterDep,
     settings: SettingsDep,
+    client_address: ClientAddressDep,
 ) -> StaffTokenOut:
     """Sign a staff member in with username and password."""
     signed_in = await services.sign_in_staff(
-        database, clock, cache, settings, username=body.username, password=body.password
+        database,
+        clock,
+        cache,
+        rate_limiter,
+        settings,
+        username=body.username,
+        password=body.password,
+        client_address=client_address,
     )
     set_session_cookie(response, settings, signed_in.token)
     return StaffTokenOut(

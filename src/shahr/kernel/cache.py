@@ -55,9 +55,15 @@ class _Entry:
 class MemoryCache:
     """The embedded cache: a dict whose expiry follows the injected clock."""
 
+    # Expired entries are dropped when read, and all at once whenever the dict has doubled:
+    # a flood of one-off keys (a rate limit per address, a count per made-up username)
+    # would otherwise stay in memory long after it expired.
+    _FIRST_SWEEP_AT = 1024
+
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
+        self._sweep_at = self._FIRST_SWEEP_AT
 
     async def get(self, key: str) -> bytes | None:
         entry = self._live(key)
@@ -66,6 +72,7 @@ class MemoryCache:
     async def set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> None:
         _check_ttl(ttl_s)
         self._entries[key] = _Entry(bytes(value), self._expiry(ttl_s))
+        self._sweep_when_grown()
 
     async def delete(self, key: str) -> None:
         self._entries.pop(key, None)
@@ -76,6 +83,7 @@ class MemoryCache:
         entry = self._live(key)
         if entry is None:
             entry = self._entries[key] = _Entry(b"0", self._expiry(ttl_s))
+            self._sweep_when_grown()
         elif entry.expires_at is None:
             entry.expires_at = self._expiry(ttl_s)
         try:
@@ -101,6 +109,20 @@ class MemoryCache:
 
     async def stop(self) -> None:
         return None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _sweep_when_grown(self) -> None:
+        if len(self._entries) < self._sweep_at:
+            return
+        now = self._clock.now()
+        self._entries = {
+            key: entry
+            for key, entry in self._entries.items()
+            if entry.expires_at is None or entry.expires_at > now
+        }
+        self._sweep_at = max(self._FIRST_SWEEP_AT, 2 * len(self._entries))
 
     def _expiry(self, ttl_s: float | None) -> datetime | None:
         return None if ttl_s is None else self._clock.now() + timedelta(seconds=ttl_s)
@@ -136,10 +158,21 @@ return 0
 class RedisCache:
     """The city-scale cache on Redis; every key is put under `prefix`."""
 
-    def __init__(self, url: str, *, prefix: str = "shahr:") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "shahr:",
+        max_connections: int = 50,
+        pool_timeout_s: float = 5.0,
+    ) -> None:
         self._prefix = prefix
-        # from_url does not connect; the pool opens connections on first use.
-        self._redis: redis.Redis = redis.Redis.from_url(url)
+        # A burst waits (at most `pool_timeout_s`) for a free connection instead of failing
+        # at once or opening one connection per request. from_url does not connect.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=pool_timeout_s
+        )
+        self._redis: redis.Redis = redis.Redis.from_pool(pool)
         self._incr = self._redis.register_script(_INCR_WITH_TTL)
         self._decr = self._redis.register_script(_DECR_IF_LIVE)
 
@@ -217,5 +250,10 @@ class RateLimiter:
 def make_cache(settings: Settings, clock: Clock) -> Cache:
     """The cache the settings name: Redis when `SHAHR_REDIS_URL` is set, else in memory."""
     if settings.redis_url:
-        return RedisCache(settings.redis_url, prefix=f"shahr:{settings.city}:")
+        return RedisCache(
+            settings.redis_url,
+            prefix=f"shahr:{settings.city}:",
+            max_connections=settings.redis_max_connections,
+            pool_timeout_s=settings.redis_pool_timeout_s,
+        )
     return MemoryCache(clock)

@@ -57,6 +57,25 @@ class Settings(BaseSettings):
     otp_lockout_s: int = 900
     otp_requests_per_window: int = 3
     otp_request_window_s: int = 600
+    # Staff password tries per username in a window of `staff_lockout_s`, counted before the
+    # check; past them the username is refused until the window ends.
+    staff_failures_allowed: int = 5
+    staff_lockout_s: int = 900
+    # Sign-in requests one client address may make per `sign_in_address_window_s`, and per
+    # address and phone or username (docs/decisions/0030). Carrier NAT puts many phones
+    # behind one address, so the per-address limits are loose and the per-account ones tight.
+    sign_in_address_window_s: int = 600
+    otp_requests_per_address: int = 20
+    otp_verifies_per_address: int = 60
+    otp_verifies_per_address_and_phone: int = 10
+    staff_sign_ins_per_address: int = 30
+    staff_sign_ins_per_address_and_username: int = 10
+    # The reverse proxies whose X-Forwarded-For names the client (addresses or networks,
+    # comma-separated; `shahr serve` hands them to uvicorn). Empty trusts no header.
+    trusted_proxies: str = "127.0.0.1,::1"
+    # Redis connections per process; a burst waits up to the timeout for a free one.
+    redis_max_connections: int = 50
+    redis_pool_timeout_s: float = 5.0
     session_ttl_s: int = 7 * 24 * 3600
     # Who sends the texts: "console" prints them (development, the demo; a sandbox that
     # production refuses), "kavenegar" sends them through Kavenegar's REST API: sign-in codes

@@ -7,7 +7,7 @@ import hmac
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import NewType
 
@@ -84,6 +84,10 @@ class WrongPasswordError(DomainError):
 
 class TooManySignInAttemptsError(RateLimitedError):
     """A staff username is locked out after too many wrong passwords."""
+
+
+class TooManyFromAddressError(RateLimitedError):
+    """One client address knocked on a sign-in door too often."""
 
 
 class SessionExpiredError(DomainError):
@@ -166,6 +170,18 @@ def too_many_sign_in_attempts(retry_after_s: int) -> TooManySignInAttemptsError:
     )
 
 
+def too_many_from_address(retry_after_s: int, *, field: str) -> TooManyFromAddressError:
+    minutes = minutes_until(retry_after_s)
+    message = (
+        "Too many sign-in attempts came from your connection. Try again in 1 minute."
+        if minutes == 1
+        else "Too many sign-in attempts came from your connection. Try again in {minutes} minutes."
+    )
+    return TooManyFromAddressError(
+        message, field=field, retry_after_s=retry_after_s, minutes=minutes
+    )
+
+
 # --- phone numbers ---
 
 # After normalising: an optional country or trunk prefix, then the ten national digits of a
@@ -202,12 +218,24 @@ def parse_code(text: str, *, length: int) -> str:
 # --- one-time codes ---
 
 
-@dataclass
-class OtpChallenge:
-    """The phone's current code and its wrong-attempt count; one row per phone.
+class OtpCheck(StrEnum):
+    """What one typed code came to."""
 
-    Wrong attempts are counted per phone, not per code, so asking for a new code does not
-    reset the count; a lockout clears the code, so the citizen must ask again afterwards.
+    matched = "matched"
+    wrong = "wrong"
+    # Wrong, or past the limit and never compared: the attempts of the window are spent.
+    spent = "spent"
+
+
+@dataclass(frozen=True)
+class OtpChallenge:
+    """The phone's current code and its attempts; one row per phone.
+
+    Attempts are counted per phone, in a window that opens with the first one, not per
+    code: asking for a new code does not reset the count. Each attempt is counted before
+    its code is compared, in one statement, so concurrent guesses each get their own
+    number; a success takes back only its own attempt. A lockout clears the code, so the
+    citizen must ask again afterwards.
     """
 
     phone: str
@@ -221,47 +249,16 @@ class OtpChallenge:
             return None
         return math.ceil((self.locked_until - now).total_seconds())
 
-    def issue(self, code_hash: str, *, now: datetime, ttl_s: int) -> None:
-        """A new code replaces the old one; the old one stops working."""
-        left = self.lockout_left_s(now)
-        if left is not None:
-            raise too_many_wrong_codes(left)
-        if self.locked_until is not None:
-            # The lockout has run out: a fresh start.
-            self.locked_until = None
-            self.wrong_attempts = 0
-        self.code_hash = code_hash
-        self.expires_at = now + timedelta(seconds=ttl_s)
+    def check(self, code_hash: str, *, max_attempts: int) -> OtpCheck:
+        """Judge the typed code; this attempt is already in `wrong_attempts`."""
+        if self.wrong_attempts > max_attempts:
+            return OtpCheck.spent
+        if self.code_hash is not None and _same(self.code_hash, code_hash):
+            return OtpCheck.matched
+        return OtpCheck.spent if self.wrong_attempts >= max_attempts else OtpCheck.wrong
 
-    def verify(self, code_hash: str, *, now: datetime, max_attempts: int, lockout_s: int) -> bool:
-        """Consume the code if it matches; count a wrong one, locking out at the limit.
-
-        Returns False for a wrong code after recording it, so the caller can save the count
-        before raising; raises for a lockout or a code that is no longer valid.
-        """
-        left = self.lockout_left_s(now)
-        if left is not None:
-            raise too_many_wrong_codes(left)
-        if self.code_hash is None or self.expires_at <= now:
-            raise code_expired()
-        if _same(self.code_hash, code_hash):
-            # Single use: the code is gone the moment it signs someone in.
-            self.code_hash = None
-            self.wrong_attempts = 0
-            self.locked_until = None
-            return True
-        self.wrong_attempts += 1
-        if self.wrong_attempts >= max_attempts:
-            self.locked_until = now + timedelta(seconds=lockout_s)
-            self.wrong_attempts = 0
-            self.code_hash = None
-        return False
-
-    def wrong_code_error(self, *, now: datetime, max_attempts: int) -> DomainError:
-        """The error for the wrong code just recorded: how many tries are left, or the lockout."""
-        left = self.lockout_left_s(now)
-        if left is not None:
-            return too_many_wrong_codes(left)
+    def wrong_code_error(self, *, max_attempts: int) -> WrongCodeError:
+        """The error for a wrong code that leaves tries: how many."""
         return WrongCodeError(
             "The code is wrong. Tries left: {remaining}.",
             field="code",

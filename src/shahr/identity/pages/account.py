@@ -30,6 +30,7 @@ from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import (
     BusDep,
     CacheDep,
+    ClientAddressDep,
     ClockDep,
     DatabaseDep,
     RateLimiterDep,
@@ -116,13 +117,14 @@ async def sign_in_request_code(
     rate_limiter: RateLimiterDep,
     sms: SmsDep,
     settings: SettingsDep,
+    client_address: ClientAddressDep,
     phone: FormText = "",
     next: FormText = "",
 ) -> Response:
     context = {"step": "phone", "phone": phone, "next": next}
     try:
         sent = await services.request_sign_in_code(
-            database, clock, rate_limiter, sms, settings, phone=phone
+            database, clock, rate_limiter, sms, settings, phone=phone, client_address=client_address
         )
     except DomainError as error:
         return _form_error(
@@ -156,14 +158,23 @@ async def sign_in_verify_code(
     database: DatabaseDep,
     clock: ClockDep,
     bus: BusDep,
+    rate_limiter: RateLimiterDep,
     settings: SettingsDep,
+    client_address: ClientAddressDep,
     phone: FormText = "",
     code: FormText = "",
     next: FormText = "",
 ) -> Response:
     try:
         signed_in = await services.verify_sign_in_code(
-            database, clock, bus, settings, phone=phone, code=code
+            database,
+            clock,
+            bus,
+            rate_limiter,
+            settings,
+            phone=phone,
+            code=code,
+            client_address=client_address,
         )
     except DomainError as error:
         step = "phone" if error.field == "phone" else "code"
@@ -220,14 +231,23 @@ async def staff_sign_in(
     database: DatabaseDep,
     clock: ClockDep,
     cache: CacheDep,
+    rate_limiter: RateLimiterDep,
     settings: SettingsDep,
+    client_address: ClientAddressDep,
     username: FormText = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     next: FormText = "",
 ) -> Response:
     try:
         signed_in = await services.sign_in_staff(
-            database, clock, cache, settings, username=username, password=password
+            database,
+            clock,
+            cache,
+            rate_limiter,
+            settings,
+            username=username,
+            password=password,
+            client_address=client_address,
         )
     except DomainError as error:
         return _form_error(

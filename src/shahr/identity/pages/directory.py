@@ -18,7 +18,7 @@ from shahr.identity.domain import mask_phone
 from shahr.kernel.access import Admits
 from shahr.kernel.principals import Role
 from shahr.kernel.web import i18n
-from shahr.kernel.web.deps import CacheDep, DatabaseDep, TemplatesDep
+from shahr.kernel.web.deps import CacheDep, DatabaseDep, SettingsDep, TemplatesDep
 from shahr.kernel.web.paging import PAGING_MESSAGES, page_link, page_number
 
 ACCOUNTS_PAGE = "/staff/admin/accounts"
@@ -75,6 +75,7 @@ async def accounts_page(
     templates: TemplatesDep,
     database: DatabaseDep,
     cache: CacheDep,
+    settings: SettingsDep,
     who: QueryText = "",
     q: QueryText = "",
     page: QueryText = "",
@@ -90,7 +91,8 @@ async def accounts_page(
     if listing is Listing.staff:
         staff = await queries.staff_lines(database, search=search, page=chosen_page)
         locked = {
-            line.id: await services.locked_out_for_s(cache, line.username) for line in staff.lines
+            line.id: await services.locked_out_for_s(cache, settings, line.username)
+            for line in staff.lines
         }
         context |= {"accounts": staff, "locked": locked}
     else:

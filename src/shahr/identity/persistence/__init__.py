@@ -10,13 +10,11 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     ForeignKey,
-    Integer,
     String,
     UniqueConstraint,
     bindparam,
     delete,
     select,
-    update,
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +26,6 @@ from shahr.identity.domain import (
     ApiKeyId,
     Citizen,
     CitizenId,
-    OtpChallenge,
     QuotaTier,
     StaffAccount,
     StaffId,
@@ -37,6 +34,7 @@ from shahr.identity.domain import (
     VehicleKind,
     duplicate_plate,
 )
+from shahr.identity.persistence.codes import CodeRepository, OtpChallengeRow
 from shahr.identity.persistence.permits import PermitRepository, PermitRow, permit_of
 from shahr.kernel.db import Base, Database, UtcDateTime
 from shahr.kernel.principals import Role
@@ -75,16 +73,6 @@ class StaffRoleRow(Base):
         String(36), ForeignKey("identity_staff.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
-
-
-class OtpChallengeRow(Base):
-    __tablename__ = "identity_otp_challenge"
-
-    phone: Mapped[str] = mapped_column(String(16), primary_key=True)
-    code_hash: Mapped[str | None] = mapped_column(String(64))
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    wrong_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class SessionRow(Base):
@@ -164,6 +152,27 @@ def api_key_of(row: ApiKeyRow) -> ApiKey:
 
 
 @dataclass(frozen=True)
+class StaffCredentials:
+    id: str
+    password_hash: str
+    active: bool
+
+
+async def staff_credentials(database: Database, username: str) -> StaffCredentials | None:
+    """A username's stored password hash, read without a session: none is held while the
+    slow hash is checked (docs/decisions/0030)."""
+    found = await database.read(
+        select(StaffRow.id, StaffRow.password_hash, StaffRow.active).where(
+            StaffRow.username == username
+        )
+    )
+    if not found:
+        return None
+    row = found[0]
+    return StaffCredentials(id=row.id, password_hash=row.password_hash, active=row.active)
+
+
+@dataclass(frozen=True)
 class SessionHolder:
     """A session row and, for a citizen's session, the citizen it speaks for (if they exist)."""
 
@@ -234,6 +243,9 @@ class IdentityRepository:
         result = await self.session.execute(select(StaffRow).where(StaffRow.username == username))
         return result.scalar_one_or_none()
 
+    async def staff_row(self, staff_id: str) -> StaffRow | None:
+        return await self.session.get(StaffRow, staff_id)
+
     async def staff(self, staff_id: str) -> StaffAccount | None:
         row = await self.session.get(StaffRow, staff_id)
         return None if row is None else await self.staff_of(row)
@@ -262,61 +274,6 @@ class IdentityRepository:
 
     def add_staff(self, row: StaffRow) -> None:
         self.session.add(row)
-
-    # --- one-time codes ---
-
-    async def otp_challenge(self, phone: str) -> OtpChallenge | None:
-        # FOR UPDATE on PostgreSQL serialises two verifications of one phone, so wrong
-        # attempts are never lost; SQLite serialises writers on its own.
-        result = await self.session.execute(
-            select(OtpChallengeRow).where(OtpChallengeRow.phone == phone).with_for_update()
-        )
-        row = result.scalar_one_or_none()
-        if row is None:
-            return None
-        return OtpChallenge(
-            phone=row.phone,
-            code_hash=row.code_hash,
-            expires_at=row.expires_at,
-            wrong_attempts=row.wrong_attempts,
-            locked_until=row.locked_until,
-        )
-
-    async def save_otp_challenge(self, challenge: OtpChallenge, *, is_new: bool) -> None:
-        values = {
-            "code_hash": challenge.code_hash,
-            "expires_at": challenge.expires_at,
-            "wrong_attempts": challenge.wrong_attempts,
-            "locked_until": challenge.locked_until,
-        }
-        if is_new:
-            self.session.add(OtpChallengeRow(phone=challenge.phone, **values))
-            await self.session.flush()
-        else:
-            await self.session.execute(
-                update(OtpChallengeRow)
-                .where(OtpChallengeRow.phone == challenge.phone)
-                .values(**values)
-            )
-
-    async def consume_otp_code(self, phone: str, code_hash: str) -> bool:
-        """Clear the code only if it is still the one checked: a code signs in once."""
-        result = await self.session.execute(
-            update(OtpChallengeRow)
-            .where(OtpChallengeRow.phone == phone, OtpChallengeRow.code_hash == code_hash)
-            .values(code_hash=None, wrong_attempts=0, locked_until=None)
-        )
-        return bool(getattr(result, "rowcount", 0) == 1)
-
-    async def withdraw_otp_code(
-        self, phone: str, code_hash: str, *, previous_hash: str | None, previous_expiry: datetime
-    ) -> None:
-        """Put back the code a never-sent one replaced, unless a newer one replaced it since."""
-        await self.session.execute(
-            update(OtpChallengeRow)
-            .where(OtpChallengeRow.phone == phone, OtpChallengeRow.code_hash == code_hash)
-            .values(code_hash=previous_hash, expires_at=previous_expiry)
-        )
 
     # --- sessions ---
 
@@ -387,4 +344,4 @@ class IdentityRepository:
 
 
 # The permit table's names are re-exported so the area's persistence is imported as one.
-__all__ = ["PermitRepository", "PermitRow", "permit_of"]
+__all__ = ["CodeRepository", "OtpChallengeRow", "PermitRepository", "PermitRow", "permit_of"]

@@ -23,17 +23,10 @@ from shahr.identity.services.sessions import (
     principal_for_token,
     sign_out,
 )
-from shahr.identity.services.staff import (
-    STAFF_FAILURES_ALLOWED,
-    STAFF_LOCKOUT_S,
-    locked_out_for_s,
-    sign_in_staff,
-)
+from shahr.identity.services.staff import locked_out_for_s, sign_in_staff
 from shahr.identity.services.vehicles import register_vehicle, remove_vehicle
 
 __all__ = [
-    "STAFF_FAILURES_ALLOWED",
-    "STAFF_LOCKOUT_S",
     "CitizenSignedIn",
     "CodeSent",
     "IssuedApiKey",

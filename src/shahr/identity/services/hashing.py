@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -24,9 +26,22 @@ def dummy_password_hash() -> str:
     return _password_hasher().hash(secrets.token_urlsafe(16))
 
 
+@cache
+def _password_threads() -> ThreadPoolExecutor:
+    """Threads of their own for argon2, one per CPU, created on first use.
+
+    Each hash takes tens of milliseconds of CPU and 64 MiB on purpose. On the shared default
+    executor a flood of sign-ins would queue ahead of every other `to_thread` call and hash
+    in as many threads at once as it has; here the flood waits its turn in this queue only,
+    and memory stays at most one hash per CPU.
+    """
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="argon2")
+
+
 async def hash_password(password: str) -> str:
     # argon2 takes tens of milliseconds of CPU on purpose; keep it off the event loop.
-    return await asyncio.to_thread(_password_hasher().hash, password)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_password_threads(), _password_hasher().hash, password)
 
 
 async def password_matches(password_hash: str, password: str) -> bool:
@@ -36,7 +51,7 @@ async def password_matches(password_hash: str, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(verify)
+    return await asyncio.get_running_loop().run_in_executor(_password_threads(), verify)
 
 
 def hash_code(signing_key: str, phone: str, code: str) -> str:

@@ -53,6 +53,16 @@ def _rate_limiter(request: Request) -> RateLimiter:
     return container_of(request).rate_limiter
 
 
+def _client_address(request: Request) -> str:
+    """The address the request came from, as the server saw it.
+
+    Behind a reverse proxy, `shahr serve` has uvicorn take it from X-Forwarded-For only
+    when the connection comes from one of `SHAHR_TRUSTED_PROXIES` (decision 0030), so a
+    client cannot choose its own address by sending the header.
+    """
+    return request.client.host if request.client else "unknown"
+
+
 def _bus(request: Request) -> EventBus:
     return container_of(request).bus
 
@@ -64,3 +74,4 @@ TemplatesDep = Annotated[Templates, Depends(_templates)]
 CacheDep = Annotated[Cache, Depends(_cache)]
 BusDep = Annotated[EventBus, Depends(_bus)]
 RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]
+ClientAddressDep = Annotated[str, Depends(_client_address)]
