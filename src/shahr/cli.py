@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from shahr.kernel.settings import Settings
-from shahr.startup import settings_fit_to_start
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from shahr.startup import settings_fit_to_start, upgrade_database
 
 app = typer.Typer(help="Shahr (شهر): the smart-city platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -24,18 +21,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(import_app, name="import")
 app.add_typer(simulate_app, name="simulate")
-
-
-def upgrade_database(settings: Settings) -> None:
-    """Apply every area's migrations up to its newest (idempotent; one branch per area)."""
-    from alembic import command  # only the commands that migrate load Alembic
-    from alembic.config import Config
-
-    config = Config(str(PROJECT_DIR / "alembic.ini"))
-    config.attributes["url"] = settings.sqlalchemy_url
-    # Alembic's env.py runs its own event loop; a thread keeps it apart from any running loop.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(command.upgrade, config, "heads").result()
 
 
 @db_app.command("upgrade")

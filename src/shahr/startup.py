@@ -1,12 +1,28 @@
-"""Before a process starts: the settings it was given, checked, or one line saying why not."""
+"""Before a process starts: its settings checked (or one line saying why not), its schema."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import NoReturn
 
 import typer
 
 from shahr.kernel.settings import Settings
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def upgrade_database(settings: Settings) -> None:
+    """Apply every area's migrations up to its newest (idempotent; one branch per area)."""
+    from alembic import command  # only the commands that migrate load Alembic
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_DIR / "alembic.ini"))
+    config.attributes["url"] = settings.sqlalchemy_url
+    # Alembic's env.py runs its own event loop; a thread keeps it apart from any running loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(command.upgrade, config, "heads").result()
 
 
 def settings_fit_to_start() -> Settings:

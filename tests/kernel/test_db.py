@@ -61,7 +61,7 @@ async def test_every_area_migration_branch_is_applied(database: Database) -> Non
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from shahr.cli import PROJECT_DIR
+    from shahr.startup import PROJECT_DIR
 
     heads = set(ScriptDirectory.from_config(Config(str(PROJECT_DIR / "alembic.ini"))).get_heads())
     assert {row[0] for row in versions} == heads
