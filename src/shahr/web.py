@@ -26,8 +26,9 @@ from shahr.kernel.web import pages as shell_pages
 from shahr.kernel.web.control_characters import ControlCharacterGuard
 from shahr.kernel.web.deps import ClockDep, TemplatesDep
 from shahr.kernel.web.i18n import LANGUAGES
+from shahr.kernel.web.methods import allow_every_method_of_the_resource
 from shahr.kernel.web.metrics import MetricsMiddleware
-from shahr.kernel.web.openapi import declare_every_credential
+from shahr.kernel.web.openapi import complete_the_document
 from shahr.kernel.web.problems import install_error_handlers
 from shahr.kernel.web.readiness import NotReadyGate, Readiness
 from shahr.kernel.web.security import LANGUAGE_COOKIE, EdgeMiddleware, verify_csrf
@@ -85,7 +86,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(shell_pages.router)
     for router in bootstrap.area_routers():
         app.include_router(router)
-    declare_every_credential(app)
+    allow_every_method_of_the_resource(app)
+    complete_the_document(app, bootstrap.area_error_status())
     return app
 
 
