@@ -18,7 +18,16 @@ from shahr.kernel.mqtt import make_broker
 from shahr.kernel.settings import Settings
 from shahr.kernel.stream import make_stream
 
-__all__ = ["AREAS", "Background", "Container", "area_routers", "build", "error_status", "wire"]
+__all__ = [
+    "AREAS",
+    "Background",
+    "Container",
+    "area_error_status",
+    "area_routers",
+    "build",
+    "error_status",
+    "wire",
+]
 
 # Every area, in the order their routes and tables are loaded.
 AREAS = (
@@ -65,13 +74,21 @@ def area_routers() -> list[Any]:
     return routers
 
 
-def error_status() -> dict[type[DomainError], int]:
-    """The per-area error maps (`ERROR_STATUS` in each api module), merged."""
-    merged: dict[type[DomainError], int] = {}
+def area_error_status() -> dict[str, dict[type[DomainError], int]]:
+    """Each area's error map (`ERROR_STATUS` in its api module), by area."""
+    maps: dict[str, dict[type[DomainError], int]] = {}
     for area in AREAS:
         module = _area_module(area, "api")
         if module is not None:
-            merged.update(getattr(module, "ERROR_STATUS", {}))
+            maps[area] = dict(getattr(module, "ERROR_STATUS", {}))
+    return maps
+
+
+def error_status() -> dict[type[DomainError], int]:
+    """The per-area error maps, merged: one handler answers every area's errors."""
+    merged: dict[type[DomainError], int] = {}
+    for statuses in area_error_status().values():
+        merged.update(statuses)
     return merged
 
 

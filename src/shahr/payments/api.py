@@ -113,6 +113,7 @@ async def top_up(
     "/reconciliation/latest",
     response_model=ReconciliationOut,
     dependencies=[Depends(Admits(Role.admin, Role.parking_operator))],
+    responses={404: {"description": "No reconciliation has run yet"}},
 )
 async def latest_reconciliation(database: DatabaseDep) -> ReconciliationOut:
     """The newest reconciliation report."""
