@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from babel.dates import format_date
@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from shahr import __version__, bootstrap
 from shahr.bootstrap import Container
@@ -36,6 +37,13 @@ from shahr.kernel.web.templating import Templates
 
 STATIC_DIR = Path(__file__).resolve().parent / "kernel" / "web" / "static"
 PUBLIC = Depends(Admits(public=True))
+
+
+class Readiness(BaseModel):
+    """`/readyz`'s answer: ready or not, and each dependency's check."""
+
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str]
 
 
 def create_app(container: Container) -> FastAPI:
@@ -104,7 +112,15 @@ def _add_operations_routes(app: FastAPI, container: Container, readiness: Readin
         """The process is up (liveness)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], dependencies=[PUBLIC])
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        dependencies=[PUBLIC],
+        responses={
+            200: {"model": Readiness},
+            503: {"model": Readiness, "description": "Something it needs is failing"},
+        },
+    )
     async def readyz() -> Response:
         """Database, stream, broker and cache answer (readiness)."""
         checks: dict[str, Any] = {

@@ -63,6 +63,10 @@ GEOJSON = "application/geo+json"
 LIVE_CACHE = "public, max-age=5, must-revalidate"
 LIVE_KEEPALIVE_S = 1.0
 LIVE_MAX_S = 300.0  # a stream ends after this and the browser reconnects by itself
+# What the routes that build their own Response send, for the API document.
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {304: {"description": "Not modified"}}
+_OBJECT = {"schema": {"type": "object"}}
+_LIST = {"schema": {"type": "array", "items": {"type": "object"}}}
 
 router = APIRouter(prefix="/api/v1/traffic", tags=["traffic"])
 
@@ -75,7 +79,12 @@ def live_states(request: Request) -> LiveStates:
 LiveDep = Annotated[LiveStates, Depends(live_states)]
 
 
-@router.get("/segments", dependencies=[PUBLIC], response_class=Response)
+@router.get(
+    "/segments",
+    dependencies=[PUBLIC],
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: _OBJECT}}, **NOT_MODIFIED},
+)
 async def segments_geojson(request: Request, live: LiveDep) -> Response:
     """Every segment with its latest state, as a GeoJSON FeatureCollection (ETag, cached)."""
     view = await live.view()
@@ -97,7 +106,12 @@ async def states(
     return [SegmentStateOut.of(s) for s in snapshot.states]
 
 
-@router.get("/history", dependencies=[PUBLIC], response_class=Response)
+@router.get(
+    "/history",
+    dependencies=[PUBLIC],
+    response_class=Response,
+    responses={200: {"content": {"application/json": _OBJECT}}},
+)
 async def history(request: Request, database: DatabaseDep, at: Instant) -> Response:
     """The compact state (los, speed, flow, estimated) at a past instant, for the time slider."""
     snapshot = await state_snapshot(database, at=at)
@@ -111,7 +125,18 @@ async def history(request: Request, database: DatabaseDep, at: Instant) -> Respo
     return JSONResponse(body, headers={"cache-control": "public, max-age=60"})
 
 
-@router.get("/live", dependencies=[PUBLIC], response_class=Response)
+@router.get(
+    "/live",
+    dependencies=[PUBLIC],
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/json": _OBJECT, "text/event-stream": {}},
+            "description": "The current state once, or `states` events as it changes",
+        },
+        **NOT_MODIFIED,
+    },
+)
 async def live_stream(
     request: Request,
     live: LiveDep,
@@ -183,7 +208,12 @@ async def set_capacity(
     return SegmentOut.of(updated, None)
 
 
-@router.get("/detectors", dependencies=[STAFF], response_class=Response)
+@router.get(
+    "/detectors",
+    dependencies=[STAFF],
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: _OBJECT}}},
+)
 async def detectors(database: DatabaseDep) -> Response:
     """Detectors and cameras with their health, as GeoJSON points (staff only)."""
     registry = await current_registry(database)
@@ -301,7 +331,12 @@ async def comparison(
     )
 
 
-@router.get("/fiware/TrafficFlowObserved", dependencies=[PUBLIC], response_class=Response)
+@router.get(
+    "/fiware/TrafficFlowObserved",
+    dependencies=[PUBLIC],
+    response_class=Response,
+    responses={200: {"content": {"application/json": _LIST, "application/ld+json": _LIST}}},
+)
 async def traffic_flow_observed(
     settings: SettingsDep,
     live: LiveDep,

@@ -82,6 +82,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
 }
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# FastAPI's own 422, which no answer has: the handler sends a problem with `errors`.
+VALIDATION_ERROR_REF = {"$ref": "#/components/schemas/HTTPValidationError"}
 _RATE_LIMITER = get_args(RateLimiterDep)[1].dependency
 
 AreaErrorStatus = Mapping[str, Mapping[type[DomainError], int]]
@@ -134,6 +136,8 @@ def declare_problems(
     for status in sorted(problem_statuses(route, method, area_error_status)):
         declared = responses.setdefault(str(status), {})
         declared.setdefault("description", WHY.get(status, "An error"))
+        if _is_the_routes_own_answer(declared.get("content", {})):
+            continue
         declared["content"] = _problem_content(declared.get("content", {}), media_types)
         if status in (429, 503):
             declared.setdefault("headers", {}).update(RETRY_AFTER)
@@ -184,12 +188,28 @@ def _problem_media_types(path: str) -> tuple[str, ...]:
     return (PROBLEM_JSON,) if path.startswith(API_PREFIXES) else (PROBLEM_JSON, "text/html")
 
 
+def _is_the_routes_own_answer(declared: dict[str, Any]) -> bool:
+    """A status the route answers itself, not as a problem (`/readyz`'s 503 lists checks)."""
+    schema = declared.get("application/json", {}).get("schema")
+    return PROBLEM_JSON not in declared and schema not in (None, VALIDATION_ERROR_REF)
+
+
 def _problem_content(declared: dict[str, Any], media_types: tuple[str, ...]) -> dict[str, Any]:
-    """Problem+json with the route's own problem schema if it gave one, else the generic one."""
+    """Problem+json: the generic problem, or the route's own problem schema beside it.
+
+    A route's `model=` lands under application/json, where FastAPI puts it, so a problem
+    schema given that way is moved to the media type the answer really has.
+    """
     own = declared.get(PROBLEM_JSON, {}).get("schema") or declared.get("application/json", {}).get(
         "schema"
     )
-    content: dict[str, Any] = {PROBLEM_JSON: {"schema": own or PROBLEM_REF}}
+    if own in (None, VALIDATION_ERROR_REF, PROBLEM_REF):
+        schema = PROBLEM_REF
+    else:
+        # The route's problem (a taken bay, with alternatives) or any other error its area
+        # maps to the same status (a reservation in the wrong state).
+        schema = {"anyOf": [own, PROBLEM_REF]}
+    content: dict[str, Any] = {PROBLEM_JSON: {"schema": schema}}
     if "text/html" in media_types:
         content["text/html"] = {"schema": {"type": "string"}}
     return content
