@@ -81,7 +81,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
     },
 }
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_REF: dict[str, Any] = {"$ref": "#/components/schemas/Problem"}
 # FastAPI's own 422, which no answer has: the handler sends a problem with `errors`.
 VALIDATION_ERROR_REF = {"$ref": "#/components/schemas/HTTPValidationError"}
 _RATE_LIMITER = get_args(RateLimiterDep)[1].dependency
@@ -203,6 +203,7 @@ def _problem_content(declared: dict[str, Any], media_types: tuple[str, ...]) -> 
     own = declared.get(PROBLEM_JSON, {}).get("schema") or declared.get("application/json", {}).get(
         "schema"
     )
+    schema: dict[str, Any]
     if own in (None, VALIDATION_ERROR_REF, PROBLEM_REF):
         schema = PROBLEM_REF
     else:
