@@ -39,7 +39,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "kernel" / "web" / "static"
 PUBLIC = Depends(Admits(public=True))
 
 
-class Readiness(BaseModel):
+class ReadinessOut(BaseModel):
     """`/readyz`'s answer: ready or not, and each dependency's check."""
 
     status: Literal["ready", "not ready"]
@@ -117,8 +117,8 @@ def _add_operations_routes(app: FastAPI, container: Container, readiness: Readin
         tags=["operations"],
         dependencies=[PUBLIC],
         responses={
-            200: {"model": Readiness},
-            503: {"model": Readiness, "description": "Something it needs is failing"},
+            200: {"model": ReadinessOut},
+            503: {"model": ReadinessOut, "description": "Something it needs is failing"},
         },
     )
     async def readyz() -> Response:
