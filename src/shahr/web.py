@@ -85,6 +85,7 @@ def create_app(container: Container) -> FastAPI:
         max_upload_bytes=settings.max_upload_bytes,
         cookie_secure=settings.cookie_secure,
         default_language=settings.default_language,
+        image_hosts=settings.image_origins,
     )
     app.add_middleware(MetricsMiddleware)
     install_error_handlers(app, bootstrap.error_status())

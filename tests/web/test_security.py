@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from http.cookies import SimpleCookie
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from shahr.kernel.credentials import SESSION_COOKIE
-from shahr.kernel.web.security import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, LANGUAGE_COOKIE
+from shahr.kernel.settings import Settings
+from shahr.kernel.web.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    LANGUAGE_COOKIE,
+    content_security_policy,
+)
 from shahr.web import local_path
 
 from .conftest import Written
@@ -40,12 +49,54 @@ async def test_every_response_carries_the_security_headers(
     assert "default-src 'self'" in csp
     assert "script-src 'self'" in csp
     assert "frame-ancestors 'none'" in csp
-    assert "img-src 'self' data: https:" in csp
+    assert "img-src 'self' data:;" in csp  # no tile or camera host is configured here
+    assert "style-src 'self';" in csp
+    assert "unsafe-inline" not in csp
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
     assert response.headers["strict-transport-security"].startswith("max-age=")
     assert response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize(
+    ("tile_url", "camera_image_url", "image_sources"),
+    [
+        ("https://tiles.example.ir/{z}/{x}/{y}.png", None, "'self' data: https://tiles.example.ir"),
+        (
+            "https://{s}.tile.example.org/{z}/{x}/{y}.png",
+            "https://cameras.tehran.example:8443/snapshots/",
+            "'self' data: https://*.tile.example.org https://cameras.tehran.example:8443",
+        ),
+        (None, None, "'self' data:"),
+    ],
+)
+def test_images_come_only_from_the_site_and_the_configured_tile_and_camera_hosts(
+    tile_url: str | None, camera_image_url: str | None, image_sources: str
+) -> None:
+    settings = Settings(tile_url=tile_url, camera_image_url=camera_image_url)
+
+    csp = content_security_policy(settings.image_origins).decode()
+
+    assert f"img-src {image_sources};" in csp
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"environment": "production", "camera_image_url": "http://cameras.example/"},
+            "SHAHR_CAMERA_IMAGE_URL must be an https",
+        ),
+        ({"camera_image_url": "cameras.example"}, "SHAHR_CAMERA_IMAGE_URL must be an http(s)"),
+        ({"tile_url": "https://t{s}.example/{z}/{x}/{y}.png"}, "SHAHR_TILE_URL must be an http(s)"),
+    ],
+)
+def test_an_image_host_no_policy_could_name_is_refused_at_start(
+    fields: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        Settings(secret_key="k" * 32, **fields)  # type: ignore[arg-type]
 
 
 async def test_the_request_id_a_proxy_sent_is_kept(http: httpx.AsyncClient) -> None:

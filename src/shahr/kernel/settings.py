@@ -6,6 +6,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,9 @@ class Settings(BaseSettings):
     # every map draws the offline base layer made from the city's own data instead.
     tile_url: str | None = None
     tile_attribution: str = ""
+    # Where the road cameras' snapshots are served from (`https://cameras.example/snap/`).
+    # Pages show them as images, so the CSP lets images come from this host; unset, none.
+    camera_image_url: str | None = None
     default_language: Literal["fa", "en"] = "fa"
     max_body_bytes: int = 1_000_000
     # A form carrying a file (a disability permit's photo, at most 2 MB) may be this large.
@@ -116,6 +120,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SHAHR_TILE_URL must be a template with {{z}}, {{x}} and {{y}}, not {tiles!r}"
             )
+        cameras = self.camera_image_url
+        if cameras and self.environment == "production" and not cameras.startswith("https://"):
+            raise ValueError(
+                f"SHAHR_CAMERA_IMAGE_URL must be an https:// address in production, not {cameras!r}"
+            )
+        for name, url in (("SHAHR_TILE_URL", tiles), ("SHAHR_CAMERA_IMAGE_URL", cameras)):
+            if url:
+                image_origin(url, name=name)  # refuses what no CSP source could name
         return self
 
     @model_validator(mode="after")
@@ -164,6 +176,15 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def image_origins(self) -> list[str]:
+        """Where pages may load images from besides the site itself: tiles and cameras."""
+        named = (
+            ("SHAHR_TILE_URL", self.tile_url),
+            ("SHAHR_CAMERA_IMAGE_URL", self.camera_image_url),
+        )
+        return sorted({image_origin(url, name=name) for name, url in named if url})
+
+    @property
     def sqlalchemy_url(self) -> str:
         """The async SQLAlchemy URL: the SQLite file under `var/` unless a database is named."""
         url = self.database_url
@@ -188,6 +209,22 @@ class Settings(BaseSettings):
         key_file.write_text(key)
         key_file.chmod(0o600)
         return key
+
+
+def image_origin(url: str, *, name: str) -> str:
+    """The CSP source for images at `url`: its scheme and host (and port); a tile template's
+    `{s}` subdomain becomes `*.`, the only wildcard a CSP host may carry."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    first, dot, rest = host.partition(".")
+    if "{" in first and dot:
+        host = f"*.{rest}"
+    if parts.scheme not in ("http", "https") or not host or "{" in host or "}" in host:
+        raise ValueError(
+            f"{name} must be an http(s) address whose host is fixed "
+            f"(a tile server's {{s}} may only start it), not {url!r}"
+        )
+    return f"{parts.scheme}://{host}"
 
 
 def _is_tile_template(url: str) -> bool:

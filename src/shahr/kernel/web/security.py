@@ -6,6 +6,7 @@ import hmac
 import logging
 import secrets
 import uuid
+from collections.abc import Sequence
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -33,13 +34,17 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
     (b"permissions-policy", b"geolocation=(self), camera=(), microphone=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
-        b"script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
-        b"form-action 'self'",
-    ),
 ]
+# No 'unsafe-inline' anywhere: every style lives in a file under /static, so an injected
+# `<style>` or `style=""` cannot restyle a page (a fake sign-in box over the real one).
+# Images come from this site, `data:` (Leaflet's icons) and the hosts the settings name.
+CSP_TEMPLATE = (
+    "default-src 'self'; img-src 'self' data:{image_hosts}; style-src 'self'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'"
+)
+STATIC_PREFIX = "/static/"
+NO_STORE = (b"cache-control", b"no-store")
 # Sent only when cookies are Secure, that is when the site is served over https.
 HSTS_HEADER = (b"strict-transport-security", b"max-age=31536000")
 
@@ -54,6 +59,29 @@ def _cookies(scope: Scope) -> dict[str, str]:
                 return {}
             return {key: morsel.value for key, morsel in jar.items()}
     return {}
+
+
+def content_security_policy(image_hosts: Sequence[str] = ()) -> bytes:
+    """The CSP header, with images allowed from `image_hosts` (`https://tiles.example`)."""
+    return CSP_TEMPLATE.format(image_hosts="".join(f" {host}" for host in image_hosts)).encode()
+
+
+def with_cache_policy(headers: list[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
+    """The response's headers with `Cache-Control: no-store` unless a cache may keep it.
+
+    Only a static file, or an answer its route declared `public` (the same body for every
+    caller: a map layer), may be kept. Every other answer may carry personal data or the
+    visitor's CSRF token, so neither the browser's cache nor a proxy's may store it, whether
+    the caller came with a session cookie, a bearer token, an API key or nothing.
+    """
+    if path.startswith(STATIC_PREFIX):
+        return headers
+    declared = [value.lower() for name, value in headers if name.lower() == b"cache-control"]
+    if any(b"public" in value or b"no-store" in value for value in declared):
+        return headers
+    return [(name, value) for name, value in headers if name.lower() != b"cache-control"] + [
+        NO_STORE
+    ]
 
 
 def _is_api_call(path: str) -> bool:
@@ -72,8 +100,10 @@ class EdgeMiddleware:
         cookie_secure: bool,
         default_language: str,
         max_upload_bytes: int | None = None,
+        image_hosts: Sequence[str] = (),
     ) -> None:
         self.app = app
+        self.csp = (b"content-security-policy", content_security_policy(image_hosts))
         self.max_body_bytes = max_body_bytes
         # A form with a file (a permit's photo) may be larger than any other request.
         self.max_upload_bytes = max(max_upload_bytes or 0, max_body_bytes)
@@ -92,7 +122,8 @@ class EdgeMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []), *extra_headers]
+                own = with_cache_policy(list(message.get("headers", [])), scope.get("path", ""))
+                message["headers"] = [*own, *extra_headers]
             await send(message)
 
         limit = self._limit(headers)
@@ -172,7 +203,11 @@ class EdgeMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state.update(request_id=request_id, csrf_token=csrf_token, language=language)
 
-        extra_headers = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode("latin-1"))]
+        extra_headers = [
+            *SECURITY_HEADERS,
+            self.csp,
+            (b"x-request-id", request_id.encode("latin-1")),
+        ]
         if self.cookie_secure:
             extra_headers.append(HSTS_HEADER)
         # API and open-data answers may sit in shared caches: a token there would be shared
