@@ -89,7 +89,10 @@ def test_images_come_only_from_the_site_and_the_configured_tile_and_camera_hosts
             "SHAHR_CAMERA_IMAGE_URL must be an https",
         ),
         ({"camera_image_url": "cameras.example"}, "SHAHR_CAMERA_IMAGE_URL must be an http(s)"),
-        ({"tile_url": "https://t{s}.example/{z}/{x}/{y}.png"}, "SHAHR_TILE_URL must be an http(s)"),
+        (
+            {"tile_url": "https://tiles.{s}.example/{z}/{x}/{y}.png"},
+            "SHAHR_TILE_URL must be an http(s)",
+        ),
     ],
 )
 def test_an_image_host_no_policy_could_name_is_refused_at_start(
