@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 
+from shahr.cli import upgrade_database
 from shahr.kernel.db import Database
 from shahr.kernel.settings import Settings
 
@@ -105,3 +111,51 @@ async def test_the_migrations_build_exactly_the_tables_the_code_declares(
         found = await connection.run_sync(differences)
     await database.dispose()
     assert found == []
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """The umask most systems start with, which leaves new files readable by everyone."""
+    before = os.umask(0o022)
+    yield
+    os.umask(before)
+
+
+@pytest.mark.usefixtures("usual_umask")
+async def test_the_demo_database_and_its_folder_are_the_owner_s_only(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path / "var")
+    upgrade_database(settings)  # what `shahr serve --demo` does first
+    database = Database(settings.sqlalchemy_url)
+    async with database.engine.begin() as connection:  # the WAL and shared memory open
+        await connection.execute(text("CREATE TABLE kernel_probe (id INTEGER PRIMARY KEY)"))
+        await connection.execute(text("INSERT INTO kernel_probe (id) VALUES (1)"))
+        files = sorted(settings.var_dir.iterdir())
+        modes = {path.name: _mode(path) for path in files}
+    await database.dispose()
+    assert settings.signing_key  # the secret key is written beside them
+
+    assert _mode(settings.var_dir) == 0o700
+    assert {"shahr.db", "shahr.db-wal", "shahr.db-shm"} <= set(modes)
+    assert set(modes.values()) == {0o600}
+    assert _mode(settings.var_dir / "secret_key") == 0o600
+
+
+@pytest.mark.usefixtures("usual_umask")
+async def test_a_database_file_an_earlier_run_left_open_to_all_is_narrowed(
+    tmp_path: Path,
+) -> None:
+    old = tmp_path / "shahr.db"
+    for path in (old, tmp_path / "shahr.db-wal"):
+        path.touch()
+        path.chmod(0o644)
+
+    database = Database(f"sqlite+aiosqlite:///{old}")
+    await database.ping()
+    await database.dispose()
+
+    assert _mode(old) == 0o600
+    assert _mode(tmp_path / "shahr.db-wal") == 0o600

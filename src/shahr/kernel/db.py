@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -79,6 +80,22 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.close()
 
 
+def keep_to_owner(database_file: Path) -> None:
+    """Make the SQLite file (and its WAL, shared-memory and journal files) readable and
+    writable by the owner only: it holds every citizen's phone number and plates.
+
+    The file is created empty (a valid new database) with mode 0600 before SQLite opens it,
+    and SQLite gives the files it adds beside it the database file's mode. Files left by an
+    earlier run with wider modes are narrowed. A folder made here is the owner's only too.
+    """
+    database_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database_file, os.O_CREAT | os.O_WRONLY, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        companion = database_file.with_name(database_file.name + suffix)
+        if companion.exists():
+            companion.chmod(0o600)
+
+
 class Database:
     """Owns the engine and hands out sessions; created by bootstrap, never at import."""
 
@@ -91,7 +108,7 @@ class Database:
         if self.is_sqlite:
             path = url.split("///", 1)[1] if "///" in url else ""
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                keep_to_owner(Path(path))
             # aiosqlite logs each statement with its parameters (phone numbers, plates) at
             # DEBUG: held at INFO, whatever level an operator turns on to debug.
             logging.getLogger("aiosqlite").setLevel(logging.INFO)

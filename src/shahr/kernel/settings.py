@@ -204,7 +204,7 @@ class Settings(BaseSettings):
         key_file = self.var_dir / "secret_key"
         if key_file.exists():
             return key_file.read_text().strip()
-        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = secrets.token_urlsafe(32)
         key_file.write_text(key)
         key_file.chmod(0o600)
