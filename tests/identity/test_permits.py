@@ -360,3 +360,28 @@ def _staff(container: Container) -> httpx.AsyncClient:
 
 def _principal(role: Role) -> Principal:
     return Principal(id="s-1", kind="staff", display_name="s", roles=frozenset({role}))
+
+
+async def test_a_wheelchair_plate_is_asked_for_its_permit_and_gets_no_right_from_the_plate(
+    citizen_client: httpx.AsyncClient, container: Container
+) -> None:
+    boxes = {
+        "plate_first": "۴۵",
+        "plate_letter": "PwD",
+        "plate_middle": "۶۷۸",
+        "plate_region": "۹۰",
+    }
+    vehicle_id = await add_car(citizen_client, **boxes)
+    page = (await citizen_client.get("/account")).text
+
+    assert "پلاک سری ♿ به‌تنهایی جایگاه معلولان را باز نمی‌کند" in page
+    assert re.search(r'data-plate="45PwD678-90".*?<details open>', page, re.S)  # form shown
+    found = await VehiclesFromIdentity(container).vehicle(
+        citizen_id=await _citizen(container), plate="45PwD678-90"
+    )
+    assert found is not None
+    assert found.permit_expires_on is None
+
+    await send_permit(citizen_client, vehicle_id)
+    waiting = (await citizen_client.get("/account")).text
+    assert "پلاک سری ♿" not in waiting  # the permit is sent: it now waits for staff

@@ -103,6 +103,10 @@ def _labels_by_spelling() -> dict[str, str]:
     return spellings
 
 
+# The label of the ♿ letter in data/plate_letters.csv.
+DISABILITY_SERIES_LETTER = "PwD"
+
+
 @dataclass(frozen=True)
 class Plate:
     """A private-car plate; `letter` is the Latin label (`B`, `Sin`, `Taxi`), digits ASCII."""
@@ -124,6 +128,11 @@ class Plate:
         if not self.region:
             raise InvalidPlateError("The plate has no region code.", field="region")
         _check_group(self.region, 2, "region")
+
+    @property
+    def disability_series(self) -> bool:
+        """The ♿ series, issued for a disabled driver's car: a hint, never a permit itself."""
+        return self.letter == DISABILITY_SERIES_LETTER
 
     @property
     def canonical(self) -> str:

@@ -27,7 +27,7 @@ from shahr.kernel.clock import TEHRAN, in_tehran
 from shahr.kernel.errors import DomainError
 from shahr.kernel.persian import format_jalali
 from shahr.kernel.plate_input import PLATE_BOXES, plate_from_form, plate_parts
-from shahr.kernel.plates import parse_vehicle_plate, plate_letters
+from shahr.kernel.plates import Plate, parse_vehicle_plate, plate_letters
 from shahr.kernel.principals import Principal, Role
 from shahr.kernel.web import i18n
 from shahr.kernel.web.deps import BusDep, ClockDep, DatabaseDep, TemplatesDep
@@ -105,6 +105,8 @@ def _vehicle_item(vehicle: Vehicle, permit: DisabilityPermit | None, today: date
         "permit_state": permit.state_on(today) if permit else None,
         "permit_until": jalali_day(permit.expires_on) if permit else "",
         "can_carry_permit": vehicle.kind is not VehicleKind.motorcycle,
+        # A ♿ plate opens no disabled bay by itself: its owner is asked for the permit.
+        "permit_asked": permit is None and isinstance(plate, Plate) and plate.disability_series,
     }
 
 
