@@ -66,14 +66,15 @@ def content_security_policy(image_hosts: Sequence[str] = ()) -> bytes:
     return CSP_TEMPLATE.format(image_hosts="".join(f" {host}" for host in image_hosts)).encode()
 
 
-def with_cache_policy(headers: list[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
-    """The response's headers with `Cache-Control: no-store` unless a cache may keep it.
+def with_cache_policy(start: Message, path: str) -> list[tuple[bytes, bytes]]:
+    """The response's headers, with `Cache-Control: no-store` unless a cache may keep it.
 
     Only a static file, or an answer its route declared `public` (the same body for every
     caller: a map layer), may be kept. Every other answer may carry personal data or the
     visitor's CSRF token, so neither the browser's cache nor a proxy's may store it, whether
     the caller came with a session cookie, a bearer token, an API key or nothing.
     """
+    headers: list[tuple[bytes, bytes]] = list(start.get("headers", []))
     if path.startswith(STATIC_PREFIX):
         return headers
     declared = [value.lower() for name, value in headers if name.lower() == b"cache-control"]
@@ -122,8 +123,7 @@ class EdgeMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                own = with_cache_policy(list(message.get("headers", [])), scope.get("path", ""))
-                message["headers"] = [*own, *extra_headers]
+                message["headers"] = [*with_cache_policy(message, scope["path"]), *extra_headers]
             await send(message)
 
         limit = self._limit(headers)
