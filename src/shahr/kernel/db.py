@@ -106,9 +106,6 @@ class Database:
         # so no log line that quotes the error can carry them.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
-            path = url.split("///", 1)[1] if "///" in url else ""
-            if path and path != ":memory:":
-                keep_to_owner(Path(path))
             # aiosqlite logs each statement with its parameters (phone numbers, plates) at
             # DEBUG: held at INFO, whatever level an operator turns on to debug.
             logging.getLogger("aiosqlite").setLevel(logging.INFO)
@@ -123,6 +120,14 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            path = url.split("///", 1)[1] if "///" in url else ""
+            if path and path != ":memory:":
+                # As each connection opens, not here: an app that is built and then refused
+                # (production on a sandbox) leaves no file behind.
+                private_file = Path(path)
+                event.listen(
+                    self.engine.sync_engine, "do_connect", lambda *_: keep_to_owner(private_file)
+                )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
