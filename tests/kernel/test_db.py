@@ -154,7 +154,8 @@ async def test_a_database_file_an_earlier_run_left_open_to_all_is_narrowed(
         path.chmod(0o644)
 
     database = Database(f"sqlite+aiosqlite:///{old}")
-    await database.ping()
+    async with database.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
     await database.dispose()
 
     assert _mode(old) == 0o600
