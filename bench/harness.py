@@ -61,6 +61,14 @@ def postgres_url(database: str) -> str | None:
     return admin.rsplit("/", 1)[0] + f"/{database}"
 
 
+# Every simulated citizen signs in from 127.0.0.1; a city sees them from many addresses, so
+# the per-address sign-in limits (decision 0030) would measure themselves, not the server.
+ONE_ADDRESS_MANY_CITIZENS = {
+    "SHAHR_OTP_REQUESTS_PER_ADDRESS": "1000000",
+    "SHAHR_OTP_VERIFIES_PER_ADDRESS": "1000000",
+}
+
+
 @contextmanager
 def running_server(database_url: str | None, *, workers: int = 1) -> Iterator[tuple[str, Path]]:
     """Seed the demo city into the database, then serve it; yields (base URL, var dir)."""
@@ -73,6 +81,7 @@ def running_server(database_url: str | None, *, workers: int = 1) -> Iterator[tu
         # The server alone: no traffic twin, meter simulators or scheduled jobs beside it.
         "SHAHR_RUN_JOBS": "0",
         "SHAHR_RUN_SIMULATORS": "0",
+        **ONE_ADDRESS_MANY_CITIZENS,
     }
     env.pop("SHAHR_DATABASE_URL", None)
     if database_url:
@@ -242,7 +251,12 @@ def running_plain_server(database_url: str | None) -> Iterator[tuple[str, Path, 
     `env` is the server's environment, for CLI commands on the same database.
     """
     var_dir = Path(tempfile.mkdtemp(prefix="shahr-bench-"))
-    env = {**os.environ, "SHAHR_VAR_DIR": str(var_dir), "SHAHR_COOKIE_SECURE": "0"}
+    env = {
+        **os.environ,
+        "SHAHR_VAR_DIR": str(var_dir),
+        "SHAHR_COOKIE_SECURE": "0",
+        **ONE_ADDRESS_MANY_CITIZENS,
+    }
     env.pop("SHAHR_DATABASE_URL", None)
     if database_url:
         env["SHAHR_DATABASE_URL"] = database_url
