@@ -54,9 +54,7 @@ async def test_in_production_the_console_shows_neither_the_number_nor_the_code(
     sms = ConsoleSms(None, clock=clock, reveal=False)
     await sms.send_code(PHONE, "123456")
     printed = capsys.readouterr().out
-    assert "0912***4567" in printed
-    assert "123456" not in printed
-    assert "9121234567" not in printed
+    assert printed == "SMS sent (number and text withheld in production)\n"
     # Tests (and a staging city's operator, by the outbox) still have the message.
     last = sms.last_to(PHONE)
     assert last is not None

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from shahr.identity.domain import mask_phone
 from shahr.identity.gateways.port import SMS_TEXT_FA
 from shahr.kernel.clock import Clock, SystemClock
 
@@ -29,7 +28,8 @@ class ConsoleSms:
     The outbox (`var/sms-outbox.jsonl`, readable only by its owner) lets a demo visitor, or a
     browser test, read the code without a phone. Messages are also kept in `sent`, so tests
     read them directly. With `reveal` off (production, where a staging city allowed the
-    sandbox) the terminal gets only the masked number: logs there are kept and shipped.
+    sandbox) the terminal gets only that a text went: logs there are kept and shipped, and
+    even a masked number shows seven of its eleven digits.
     """
 
     def __init__(
@@ -51,7 +51,7 @@ class ConsoleSms:
         if self.reveal:
             print(f"SMS to {phone}: {text}", flush=True)
         else:
-            print(f"SMS to {mask_phone(phone)} (text withheld in production)", flush=True)
+            print("SMS sent (number and text withheld in production)", flush=True)
         if self.outbox is not None:
             _append(self.outbox, message)
 
