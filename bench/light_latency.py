@@ -46,7 +46,6 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import postgres_url, save
-from shahr.cli import upgrade_database
 from shahr.demo.meters import SimulatedMeter
 from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import SystemClock
@@ -66,6 +65,7 @@ from shahr.parking import mqtt_handlers
 from shahr.parking.domain import BayLightKey, LightColor, LightReport
 from shahr.parking.events import ReservationConfirmed
 from shahr.parking.gateways import LIGHT_EVENT_WORKERS, MeterGateway, MeterTopics
+from shahr.startup import upgrade_database
 
 BROKER_URL = os.environ.get("SHAHR_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883")
 # The baseline: publish -> receive through the broker, before the events and during them.

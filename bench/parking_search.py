@@ -69,7 +69,6 @@ from harness import (
     wrk_paced,
 )
 from shahr import bootstrap
-from shahr.cli import upgrade_database
 from shahr.demo.services import read_demo_data
 from shahr.kernel.geo import LonLat, PointIndex
 from shahr.kernel.settings import Settings
@@ -78,6 +77,7 @@ from shahr.parking.domain import TimeWindow, VehicleKind, parse_meter_file
 from shahr.parking.queries.holds import holds_copy_of
 from shahr.parking.queries.search import rank_meters
 from shahr.parking.services import PARKING
+from shahr.startup import upgrade_database
 
 METERS = 12_500
 BAYS_PER_METER = 8

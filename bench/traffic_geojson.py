@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from harness import save
 from shahr import bootstrap
-from shahr.cli import upgrade_database
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.settings import Settings
+from shahr.startup import upgrade_database
 from shahr.traffic import services
 from shahr.traffic.domain import DetectorSpec, RoadClass, SegmentSpec
 from shahr.traffic.domain.readings import DetectorReading, batch_payload

@@ -46,11 +46,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from harness import postgres_url, save
-from shahr.cli import upgrade_database
 from shahr.kernel.clock import SystemClock
 from shahr.kernel.db import Database
 from shahr.kernel.settings import Settings
 from shahr.kernel.stream import JetStreamStream, StreamMessage, stream_name
+from shahr.startup import upgrade_database
 from shahr.traffic import services
 from shahr.traffic.domain import DetectorSpec, RoadClass, SegmentSpec
 from shahr.traffic.ingest import (

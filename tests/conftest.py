@@ -81,7 +81,7 @@ DATABASES = [
 
 
 def migrate(url: str) -> None:
-    from shahr.cli import upgrade_database
+    from shahr.startup import upgrade_database
 
     upgrade_database(Settings(database_url=url))
 

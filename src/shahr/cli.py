@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from shahr.kernel.settings import Settings
-from shahr.startup import settings_fit_to_start, upgrade_database
+from shahr.startup import settings_fit_to_start, upgrade_schema
 
 app = typer.Typer(help="Shahr (شهر): the smart-city platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -26,25 +26,16 @@ app.add_typer(simulate_app, name="simulate")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or update the tables to the newest schema."""
-    from shahr.kernel.outages import outage_of
-
     settings = Settings()
-    where = settings.sqlalchemy_url.split("@")[-1]
-    try:
-        upgrade_database(settings)
-    except Exception as error:
-        if outage_of(error) is None:
-            raise
-        typer.echo(f"the database at {where} is not answering ({type(error).__name__})", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"database is up to date: {where}")
+    upgrade_schema(settings)
+    typer.echo(f"database is up to date: {settings.sqlalchemy_url.split('@')[-1]}")
 
 
 @demo_app.command("seed")
 def demo_seed() -> None:
     """Load the demo city (idempotent) and print the demo accounts."""
     settings = Settings(demo=True)
-    upgrade_database(settings)
+    upgrade_schema(settings)
     _seed_demo(settings)
 
 
@@ -84,7 +75,7 @@ def import_areas(
     from shahr.parking.services import AreaImportSummary, import_district_areas
 
     settings = Settings()
-    upgrade_database(settings)
+    upgrade_schema(settings)
     geojson = file.read_bytes()
 
     async def run() -> AreaImportSummary:
@@ -142,7 +133,7 @@ def import_meters(
     from shahr.parking.services import import_meters as import_meter_file
 
     settings = Settings()
-    upgrade_database(settings)
+    upgrade_schema(settings)
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -203,7 +194,7 @@ def import_roads(
     from shahr.traffic.services import NetworkImportReport, import_road_network
 
     settings = Settings()
-    upgrade_database(settings)
+    upgrade_schema(settings)
     lon, lat = (float(part) for part in origin.split(","))
 
     async def run() -> NetworkImportReport:
@@ -254,7 +245,7 @@ def import_readings(
     from shahr.traffic.services import BackfillReport, backfill_readings, roll_up
 
     settings = Settings()
-    upgrade_database(settings)
+    upgrade_schema(settings)
 
     async def run(path: Path) -> BackfillReport:
         container = bootstrap.build(settings)
@@ -309,7 +300,7 @@ def simulate_traffic(
 
     settings = Settings()
     if record is None:
-        upgrade_database(settings)
+        upgrade_schema(settings)
     run_twin(settings, hours=hours, speed=speed, replay=replay, start=start, record=record)
 
 
@@ -329,7 +320,7 @@ def serve(
         os.environ.setdefault("SHAHR_COOKIE_SECURE", "0")
     settings = settings_fit_to_start()
     if demo:
-        upgrade_database(settings)
+        upgrade_schema(settings)
         _seed_demo(settings)
         typer.echo(f"Shahr demo: http://{host}:{port}/")
     # The client's address (sign-in limits key on it) comes from X-Forwarded-For only when

@@ -25,6 +25,21 @@ def upgrade_database(settings: Settings) -> None:
         pool.submit(command.upgrade, config, "heads").result()
 
 
+def upgrade_schema(settings: Settings) -> None:
+    """`upgrade_database` for a command: a database that does not answer is one line on
+    stderr and exit 1, not a traceback."""
+    from shahr.kernel.outages import outage_of
+
+    try:
+        upgrade_database(settings)
+    except Exception as error:
+        if outage_of(error) is None:
+            raise
+        where = settings.sqlalchemy_url.split("@")[-1]
+        typer.echo(f"the database at {where} is not answering ({type(error).__name__})", err=True)
+        raise typer.Exit(1) from None
+
+
 def settings_fit_to_start() -> Settings:
     """The settings, once the wiring they pick has been checked; else one line on stderr
     saying what to change (no traceback: the operator needs the reason, not our stack)."""

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from shahr.cli import upgrade_database
 from shahr.kernel.db import Database
 from shahr.kernel.settings import Settings
+from shahr.startup import upgrade_database
 
 
 @pytest.fixture

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
-from shahr import bootstrap, cli
+from shahr import bootstrap, cli, startup
 from shahr.kernel.container import StartupRefusedError
 from shahr.kernel.settings import Settings
 from shahr.web import create_app
@@ -69,6 +70,35 @@ def test_serve_with_a_settings_error_says_which_in_one_line(tmp_path: Path) -> N
     assert "Traceback" not in result.output
 
 
+def a_port_nobody_answers() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["db", "upgrade"], ["demo", "seed"], ["import", "areas", "{file}"]],
+    ids=["db upgrade", "demo seed", "import areas"],
+)
+def test_a_command_whose_database_does_not_answer_says_so_in_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    areas = tmp_path / "areas.geojson"
+    areas.write_text('{"type": "FeatureCollection", "features": []}')
+    env = {
+        "SHAHR_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{a_port_nobody_answers()}/x",
+        "SHAHR_VAR_DIR": str(tmp_path),
+    }
+    arguments = [part.format(file=areas) for part in command]
+
+    result = CliRunner().invoke(cli.app, arguments, env=env)
+
+    assert result.exit_code == 1
+    assert "is not answering (ConnectionRefusedError)" in result.output
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize(
     ("language", "words"),
     [("en", "Test city."), ("fa", "شهر آزمایشی.")],
@@ -84,7 +114,7 @@ async def test_a_staging_city_says_so_on_every_page(
     )
     container = bootstrap.build(settings)
     assert container.is_staging
-    cli.upgrade_database(settings)
+    startup.upgrade_database(settings)
     app = create_app(container)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
