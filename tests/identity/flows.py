@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import httpx
 from sqlalchemy import text
 
+from shahr.identity import services
 from shahr.identity.gateways import ConsoleSms
+from shahr.kernel.principals import Role
 from shahr.kernel.web.security import CSRF_COOKIE
 
 if TYPE_CHECKING:
@@ -25,6 +27,20 @@ IDENTITY_TABLES = (
     "identity_api_key",
     "identity_disability_permit",
 )
+
+
+OFFICER_PASSWORD = "a long demo password"
+
+
+async def add_officer(container: Container) -> None:
+    """An enforcement officer, `officer.rahimi`, who signs in with `OFFICER_PASSWORD`."""
+    await services.ensure_staff_account(
+        container.database,
+        username="officer.rahimi",
+        password=OFFICER_PASSWORD,
+        display_name="مریم رحیمی",
+        roles=frozenset({Role.enforcement_officer}),
+    )
 
 
 async def csrf_headers(client: httpx.AsyncClient) -> dict[str, str]:

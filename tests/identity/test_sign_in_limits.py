@@ -18,16 +18,15 @@ from shahr.identity.domain import WrongPasswordError
 from shahr.identity.gateways import SMS, ConsoleSms
 from shahr.identity.services.hashing import password_matches
 from shahr.kernel.clock import FixedClock
-from shahr.kernel.principals import Role
 from shahr.kernel.settings import Settings
 from shahr.kernel.web.security import CSRF_COOKIE
 
-from .flows import code_in, csrf_headers, wrong_code
+from .flows import OFFICER_PASSWORD as PASSWORD
+from .flows import add_officer, code_in, csrf_headers, wrong_code
 
 REQUEST = "/api/v1/identity/otp/request"
 VERIFY = "/api/v1/identity/otp/verify"
 STAFF = "/api/v1/identity/staff/sign-in"
-PASSWORD = "a long demo password"
 FROM_ADDRESS_FA = "تلاش برای ورود از اتصال شما بیش از حد شد. ۱۰ دقیقهٔ دیگر دوباره تلاش کنید."
 
 
@@ -46,13 +45,7 @@ async def tight(settings: Settings, clock: FixedClock) -> AsyncIterator[Containe
     )
     built = bootstrap.build(small, clock=clock)
     await built.start()
-    await services.ensure_staff_account(
-        built.database,
-        username="officer.rahimi",
-        password=PASSWORD,
-        display_name="مریم رحیمی",
-        roles=frozenset({Role.enforcement_officer}),
-    )
+    await add_officer(built)
     yield built
     await built.stop()
 
@@ -185,13 +178,7 @@ async def test_the_staff_sign_in_page_says_so_beside_the_password_in_english_too
 async def test_the_password_is_checked_with_no_database_connection_held(
     container: Container,
 ) -> None:
-    await services.ensure_staff_account(
-        container.database,
-        username="officer.rahimi",
-        password=PASSWORD,
-        display_name="مریم رحیمی",
-        roles=frozenset({Role.enforcement_officer}),
-    )
+    await add_officer(container)
     pool = container.database.engine.pool
     held_while_hashing: list[int] = []
 

@@ -24,13 +24,12 @@ from shahr.identity.domain import (
 from shahr.identity.gateways import ConsoleSms
 from shahr.identity.services import CitizenSignedIn, StaffSignedIn
 from shahr.kernel.clock import FixedClock
-from shahr.kernel.principals import Role
 from shahr.kernel.settings import Settings
 
-from .flows import PHONE, code_in
+from .flows import OFFICER_PASSWORD as PASSWORD
+from .flows import PHONE, add_officer, code_in
 
 BURST = 200
-PASSWORD = "a long demo password"
 
 
 def address(n: int) -> str:
@@ -177,16 +176,6 @@ async def test_a_used_code_cannot_sign_in_twice_even_at_once(
 
     assert kinds(results) == {"CitizenSignedIn": 1, "CodeExpiredError": 2}
     assert all(isinstance(r, CitizenSignedIn | CodeExpiredError) for r in results)
-
-
-async def add_officer(container: Container) -> None:
-    await services.ensure_staff_account(
-        container.database,
-        username="officer.rahimi",
-        password=PASSWORD,
-        display_name="مریم رحیمی",
-        roles=frozenset({Role.enforcement_officer}),
-    )
 
 
 async def sign_in(container: Container, password: str, *, n: int = 0) -> StaffSignedIn:
