@@ -152,14 +152,14 @@ GRID_SCENARIO = ScenarioSpec(
     grid=GridSpec(
         columns=5,
         rows=5,
-        block_m=400.0,
+        block_m=300.0,
         origin_lon=51.400,
         origin_lat=35.700,
         junction="traffic_light",
         fringe_m=200.0,
     ),
     demand=DemandSpec(
-        veh_h=(2000.0, 3500.0, 5000.0, 6500.0, 8000.0, 9000.0, 9000.0),
+        veh_h=(1500.0, 3000.0, 4500.0, 6000.0, 7000.0, 8000.0, 8000.0),
         end_s=CONGESTION_END_S,
         seed=21,
         min_trip_m=600.0,
@@ -191,9 +191,9 @@ ARTERIAL_SCENARIO = ScenarioSpec(
 
 SPIDER_SCENARIO = ScenarioSpec(
     name="spider",
-    grid=SpiderSpec(arms=7, circles=5, ring_m=300.0, origin_lon=51.420, origin_lat=35.720),
+    grid=SpiderSpec(arms=7, circles=5, ring_m=250.0, origin_lon=51.420, origin_lat=35.720),
     demand=DemandSpec(
-        veh_h=(1500.0, 2500.0, 3500.0, 4500.0, 5500.0, 6500.0, 7000.0),
+        veh_h=(2000.0, 4000.0, 6000.0, 8000.0, 10000.0, 12000.0, 12000.0),
         end_s=CONGESTION_END_S,
         seed=23,
         fringe_factor=1.0,
