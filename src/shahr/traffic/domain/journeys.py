@@ -234,6 +234,13 @@ def fuse(loop_kmh: float | None, loop_confidence: float, journeys: Sequence[Link
 
 
 def with_source(base: str, token: str) -> str:
-    """`base` (a "+"-joined list of sources) with `token` in place of any journey token."""
-    parts = [p for p in base.split("+") if p and p not in (JOURNEYS, JOURNEYS_SKEWED)]
+    """`base` (a "+"-joined list of sources) with `token` in place of any journey token.
+
+    The loops were called "detectors" before sources were listed: they are "loops" here.
+    """
+    parts = [
+        "loops" if p == "detectors" else p
+        for p in base.split("+")
+        if p and p not in (JOURNEYS, JOURNEYS_SKEWED)
+    ]
     return "+".join([*parts, token])
