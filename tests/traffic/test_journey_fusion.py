@@ -55,10 +55,15 @@ def test_a_camera_pair_maps_to_the_shortest_chain_between_their_spots() -> None:
     )
     # Two cameras on one segment, and a detour of three links to reach the one behind.
     same = chain_between(SEGMENTS, DOWNSTREAM, _spot("s01-11", 50.0), _spot("s01-11", 150.0))
-    assert same is not None and same.segments == (INDEX["s01-11"],)
+    assert same is not None
+    assert same.segments == (INDEX["s01-11"],)
     around = chain_between(SEGMENTS, DOWNSTREAM, _spot("s01-11"), _spot("s00-01"))
-    assert around is not None and len(around.segments) > 2
-    assert chain_between(SEGMENTS, DOWNSTREAM, _spot("s01-11"), _spot("s00-01"), max_free_flow_s=60) is None
+    assert around is not None
+    assert len(around.segments) > 2
+    assert (
+        chain_between(SEGMENTS, DOWNSTREAM, _spot("s01-11"), _spot("s00-01"), max_free_flow_s=60)
+        is None
+    )
 
 
 def test_an_interval_s_chain_time_is_a_robust_median_and_a_skewed_pair_is_refused() -> None:
@@ -142,7 +147,8 @@ async def test_journeys_slow_the_loops_speed_on_the_chain_and_say_so(
 
     assert plain.speed_kmh == pytest.approx(50.0)
     assert "journeys" not in plain.source
-    assert fused.source.endswith("+journeys") and not fused.estimated
+    assert fused.source.endswith("+journeys")
+    assert not fused.estimated
     assert 20.0 < fused.speed_kmh < 30.0  # mostly the journeys: the surer source
     assert fused.confidence >= plain.confidence
     assert fused.density_veh_km * fused.speed_kmh == pytest.approx(fused.flow_veh_h)
@@ -220,7 +226,9 @@ async def test_a_camera_pair_with_a_clock_skew_is_refused_and_said_so(
     start = clock.now().replace(second=0) - timedelta(minutes=5)
     # cam-b runs 58 s slow: the journeys of about 62 s arrive as 2-8 s.
     skewed = [t - 58 for t in SLOW]
-    payload = batch_payload(_loops(start), passages=_passages(start - timedelta(seconds=12), skewed))
+    payload = batch_payload(
+        _loops(start), passages=_passages(start - timedelta(seconds=12), skewed)
+    )
     report = await services.ingest_batch(network.database, clock, [payload], plate_secret="s")
 
     assert report.journeys_unused == len(SLOW)

@@ -224,11 +224,8 @@ def _event(states: list[Any], interval: datetime) -> SegmentStatesUpdated:
 async def judge_health(
     database: Database, clock: Clock, *, bus: Publisher | None = None
 ) -> list[tuple[str, str]]:
-    """Run the fault checks over each counting detector's recent sums; record changes.
-
-    A loop's neighbours (the other detectors of its segment and of the segments before and
-    after it) are handed to the checks, which need them to tell a queue from a fault.
-    """
+    """Run the fault checks over each counting detector's recent sums (with its neighbours:
+    the other detectors of its segment and of the segments either side); record changes."""
     now = clock.now()
     registry = await current_registry(database)
     async with TrafficUnitOfWork(database) as uow:
