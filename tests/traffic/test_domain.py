@@ -186,7 +186,7 @@ def test_fault_checks_find_chatter_lock_on_silence_and_jumps() -> None:
     end = T0 + timedelta(minutes=60)
     assert diagnose(_samples([10] * 60), now=end) is None
     assert diagnose(_samples([10] * 59 + [80]), now=end) is Fault.too_many_vehicles
-    assert diagnose(_samples([0] * 10, occupancy=100.0), now=end) is Fault.occupancy_stuck
+    assert diagnose(_samples([0] * 60, occupancy=100.0), now=end) is Fault.occupancy_stuck
     assert diagnose(_samples([0] * 250), now=T0 + timedelta(minutes=250)) is Fault.no_vehicles
     assert diagnose(_samples([2, 40] * 10), now=T0 + timedelta(minutes=20)) is Fault.sudden_jumps
 

@@ -9,9 +9,9 @@ used; its segment is filled from the other lanes, or estimated from its neighbou
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NewType
 
@@ -39,16 +39,34 @@ class Fault(StrEnum):
     no_vehicles = "no_vehicles"
     sudden_jumps = "sudden_jumps"
     silent = "silent"
+    clock_skew = "clock_skew"  # a plate camera whose times disagree with its pair's
 
 
 # The thresholds, per lane. A lane carries at most ~2,400 veh/h even at saturation.
 MAX_LANE_FLOW_VEH_H = 3000.0
 STUCK_OCCUPANCY_PCT = 99.0
+# Stuck this long while the neighbours contradict it (other lanes or the roads either side
+# moving): a fault.
 STUCK_FOR_S = 5 * 60
+# Stuck this long whatever the neighbours say: longer than any standing queue holds one
+# vehicle over a loop without a gap. A signal's queue moves every cycle (2-3 min), a jam
+# behind a lane-blocking crash clears within about 45 min (FHWA's typical clearance time),
+# and SUMO's twin teleports a vehicle after 5 min of standing.
+MAX_QUEUE_S = 45 * 60
+# A loop counting nothing yet occupied this much sits under a stopped vehicle: a queue or a
+# lock-on, judged like a stuck one.
+QUEUED_OCCUPANCY_PCT = 50.0
 NO_VEHICLES_FOR_S = 4 * 3600
 JUMP_VEH_H = 1800.0  # a lane's flow changing this much from one interval to the next
 JUMPS_PER_HOUR = 6
 SILENT_AFTER_S = 10 * 60
+# A neighbour moves when it counts at least this (per lane) at half its free-flow speed or
+# more (or, with no speed, at an occupancy no queue has); it is jammed below a third of it,
+# or counting nothing at a queue's occupancy.
+MOVING_MIN_FLOW_VEH_H = 240.0
+MOVING_SPEED_SHARE = 0.5
+MOVING_MAX_OCCUPANCY_PCT = 30.0
+JAMMED_SPEED_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -129,18 +147,121 @@ class IntervalSample:
     count: int
     period_s: float
     occupancy_pct: float
+    speed_kmh: float | None = None  # space-mean, where the detector measures speed
 
     @property
     def flow_veh_h(self) -> float:
         return self.count * 3600.0 / self.period_s if self.period_s > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class NeighbourSamples:
+    """A neighbouring detector's recent samples, and the free-flow speed of its segment."""
+
+    samples: Sequence[IntervalSample]
+    free_flow_kmh: float
+    lanes_covered: int = 1
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """What a loop's neighbours saw: the other lanes of its segment, the roads either side."""
+
+    lanes: Sequence[NeighbourSamples] = ()
+    upstream: Sequence[NeighbourSamples] = ()
+    downstream: Sequence[NeighbourSamples] = ()
+
+
+class Movement(StrEnum):
+    moving = "moving"
+    jammed = "jammed"
+    between = "between"
+
+
+def movement(neighbour: NeighbourSamples, *, since: datetime) -> Movement | None:
+    """How a neighbour's traffic moved since `since` (None: it reported nothing)."""
+    recent = [s for s in neighbour.samples if s.interval_start >= since and s.period_s > 0]
+    if not recent:
+        return None
+    lanes = max(neighbour.lanes_covered, 1)
+    period = sum(s.period_s for s in recent)
+    flow = sum(s.count for s in recent) * 3600.0 / period / lanes
+    occupancy = sum(s.occupancy_pct * s.period_s for s in recent) / period
+    counted = [s for s in recent if s.speed_kmh is not None and s.count > 0]
+    speed = (
+        sum(s.count for s in counted) / sum(s.count / max(s.speed_kmh or 0.1, 0.1) for s in counted)
+        if counted
+        else None
+    )
+    share = None if speed is None else speed / neighbour.free_flow_kmh
+    if flow <= 0:
+        return Movement.jammed if occupancy >= QUEUED_OCCUPANCY_PCT else Movement.between
+    if share is not None and share < JAMMED_SPEED_SHARE:
+        return Movement.jammed
+    if flow >= MOVING_MIN_FLOW_VEH_H and (
+        share >= MOVING_SPEED_SHARE if share is not None else occupancy < MOVING_MAX_OCCUPANCY_PCT
+    ):
+        return Movement.moving
+    return Movement.between
+
+
+def contradicted(neighbours: Neighbours, *, since: datetime) -> bool:
+    """Whether the neighbours show traffic moving where this loop says it stands.
+
+    Most of the other lanes moving contradicts it (one lane cannot hold a queue for minutes
+    while the lanes beside it flow); so do the roads either side both moving, unless one of
+    the roads it feeds is jammed (a spill-back queue reaching back over the loop).
+    """
+    lanes = [movement(n, since=since) for n in neighbours.lanes]
+    seen = [m for m in lanes if m is not None]
+    moving = sum(1 for m in seen if m is Movement.moving)
+    if seen and moving * 2 >= len(seen) and moving > 0:
+        return True
+    down = [m for m in (movement(n, since=since) for n in neighbours.downstream) if m]
+    up = [m for m in (movement(n, since=since) for n in neighbours.upstream) if m]
+    if not down or not up or Movement.jammed in down:
+        return False
+    return all(m is Movement.moving for m in down) and any(m is Movement.moving for m in up)
+
+
+def _run_s(samples: Sequence[IntervalSample], holds: Callable[[IntervalSample], bool]) -> float:
+    """How long the latest samples, back from the newest, all satisfy `holds`."""
+    run = 0.0
+    for sample in reversed(samples):
+        if not holds(sample):
+            break
+        run += sample.period_s
+    return run
+
+
+def _standing(
+    samples: Sequence[IntervalSample], neighbours: Neighbours, now: datetime
+) -> Fault | None:
+    """A loop that says a vehicle stands over it: a fault only if contradicted or too long."""
+    stuck_s = _run_s(samples, lambda s: s.occupancy_pct >= STUCK_OCCUPANCY_PCT)
+    queued_s = _run_s(samples, lambda s: s.count == 0 and s.occupancy_pct >= QUEUED_OCCUPANCY_PCT)
+    since = now - timedelta(seconds=STUCK_FOR_S)
+    for run_s, fault in ((stuck_s, Fault.occupancy_stuck), (queued_s, Fault.no_vehicles)):
+        if run_s >= MAX_QUEUE_S:
+            return fault
+        if run_s >= STUCK_FOR_S and contradicted(neighbours, since=since):
+            return fault
+    return None
+
+
 def diagnose(
-    samples: Sequence[IntervalSample], *, now: datetime, lanes_covered: int = 1
+    samples: Sequence[IntervalSample],
+    *,
+    now: datetime,
+    lanes_covered: int = 1,
+    neighbours: Neighbours | None = None,
 ) -> Fault | None:
     """The first fault the recent samples show (oldest first), or None if they look real.
 
-    `lanes_covered` is 1 for a lane detector, the road's lanes for a whole-road camera.
+    `lanes_covered` is 1 for a lane detector, the road's lanes for a whole-road camera. A
+    loop standing at full occupancy (or counting nothing at a queue's occupancy) is a
+    fault only when its `neighbours` contradict it or it outlasts any queue: a standing
+    queue over a loop is data.
     """
     if not samples:
         return None
@@ -148,13 +269,9 @@ def diagnose(
     latest = samples[-1]
     if latest.flow_veh_h / lanes > MAX_LANE_FLOW_VEH_H:
         return Fault.too_many_vehicles
-    stuck_s = 0.0
-    for sample in reversed(samples):
-        if sample.occupancy_pct < STUCK_OCCUPANCY_PCT:
-            break
-        stuck_s += sample.period_s
-    if stuck_s >= STUCK_FOR_S:
-        return Fault.occupancy_stuck
+    standing = _standing(samples, neighbours or Neighbours(), now)
+    if standing is not None:
+        return standing
     zero_since = None
     for sample in reversed(samples):
         if sample.count > 0:

@@ -230,6 +230,27 @@ class StateRepository:
         )
         return found.all()
 
+    async def of_segments(
+        self, segment_id: Sequence[str], since: datetime, until: datetime
+    ) -> Sequence[Any]:
+        """These segments' states in [since, until): rows of (segment_id, interval_start,
+        flow_veh_h, estimated, source), for journey fusion."""
+        table = SegmentStateRow.__table__
+        found = await self.session.execute(
+            select(
+                table.c.segment_id,
+                table.c.interval_start,
+                table.c.flow_veh_h,
+                table.c.estimated,
+                table.c.source,
+            ).where(
+                table.c.segment_id.in_(list(segment_id)),
+                table.c.interval_start >= since,
+                table.c.interval_start < until,
+            )
+        )
+        return found.all()
+
     async def between(self, since: datetime, until: datetime) -> list[SegmentStateRow]:
         found = await self.session.scalars(
             select(SegmentStateRow).where(

@@ -38,6 +38,10 @@ class IngestReport:
     rejected: Counter[str] = field(default_factory=Counter)
     passages: int = 0
     journeys: int = 0
+    # Journeys of camera pairs not fused (clock skew, no route between the cameras), and
+    # those pairs as "from>to": reason.
+    journeys_unused: int = 0
+    journey_pairs_refused: dict[str, str] = field(default_factory=dict)
     segment_states: int = 0
     intervals: list[datetime] = field(default_factory=list)
 
@@ -51,6 +55,8 @@ class IngestReport:
         self.rejected.update(other.rejected)
         self.passages += other.passages
         self.journeys += other.journeys
+        self.journeys_unused += other.journeys_unused
+        self.journey_pairs_refused.update(other.journey_pairs_refused)
         self.segment_states += other.segment_states
         self.intervals = sorted(set(self.intervals) | set(other.intervals))
 

@@ -7,6 +7,7 @@ event carries an id derived from the interval, so JetStream drops a repeat).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -16,15 +17,21 @@ from shahr.kernel.db import Database
 from shahr.kernel.message_ids import message_id
 from shahr.traffic.domain.detectors import (
     SILENT_AFTER_S,
+    Detector,
     DetectorHealth,
     Fault,
     IntervalSample,
+    Neighbours,
+    NeighbourSamples,
     diagnose,
 )
-from shahr.traffic.domain.state import INTERVAL_S, LOS_LETTERS
+from shahr.traffic.domain.journeys import clock_skewed
+from shahr.traffic.domain.state import INTERVAL_S, LOS_LETTERS, interval_index
 from shahr.traffic.events import DetectorHealthChanged, SegmentStatesUpdated
 from shahr.traffic.persistence import TrafficUnitOfWork
+from shahr.traffic.queries.registry import Registry, current_registry
 from shahr.traffic.queries.state import state_snapshot
+from shahr.traffic.services.journey_fusion import SKEW_WINDOW, chains_of, fuse_journeys
 
 JOB = "finalise"
 # An interval is closed once readings for it can no longer arrive on time: the longest
@@ -68,8 +75,10 @@ async def finalise_intervals(
         rows = [_estimate_row(v, now) for v in snapshot.states if v.estimated and measured]
         async with TrafficUnitOfWork(database) as uow:
             await uow.states.save_estimates(rows)
+            # Late readings may have replaced fused states since their journeys came.
+            fusion = await fuse_journeys(uow, snapshot.registry, [interval_index(interval)], now)
             await uow.history.set_mark(JOB, interval)
-            if rows:
+            if rows or fusion.fused:
                 await uow.states.touch(now)  # last: see StateRepository.touch
             await uow.commit()
         if measured:
@@ -80,6 +89,100 @@ async def finalise_intervals(
         interval += timedelta(seconds=INTERVAL_S)
     report.health_changes = await judge_health(database, clock, bus=bus)
     return report
+
+
+async def _camera_changes(
+    database: Database, registry: Registry, detectors: Sequence[Detector], now: datetime
+) -> list[tuple[str, str, Fault | None]]:
+    """Plate cameras in a pair whose clocks disagree (impossible journey times) are failed
+    with `clock_skew`, and back to ok once their recent journeys are possible again."""
+    async with TrafficUnitOfWork(database) as uow:
+        journeys = await uow.readings.journeys_between(now - SKEW_WINDOW, now)
+    by_pair: dict[tuple[str, str], list[float]] = {}
+    for journey in journeys:
+        by_pair.setdefault((journey.from_camera, journey.to_camera), []).append(
+            journey.travel_time_s
+        )
+    chains = chains_of(registry)
+    skewed: set[str] = set()
+    for pair, times in by_pair.items():
+        chain = chains.get(registry, pair)
+        if chain is not None and clock_skewed(times, chain.free_flow_s):
+            skewed.update(pair)
+    changes: list[tuple[str, str, Fault | None]] = []
+    for detector in detectors:
+        if detector.counts:
+            continue
+        if detector.id in skewed and detector.fault is not Fault.clock_skew:
+            changes.append((detector.id, DetectorHealth.failed.value, Fault.clock_skew))
+        elif detector.id not in skewed and detector.fault is Fault.clock_skew:
+            changes.append((detector.id, DetectorHealth.ok.value, None))
+    return changes
+
+
+def _samples_by_detector(rows: Sequence[Any]) -> dict[str, list[IntervalSample]]:
+    samples: dict[str, list[IntervalSample]] = {}
+    for row in rows:
+        samples.setdefault(row.detector_id, []).append(
+            IntervalSample(
+                interval_start=row.interval_start,
+                count=row.count,
+                period_s=row.period_s,
+                occupancy_pct=row.occupancy_s / row.period_s if row.period_s else 0.0,
+                speed_kmh=row.speed_count / row.inv_speed if row.inv_speed > 0 else None,
+            )
+        )
+    return samples
+
+
+class _Around:
+    """Each detector's neighbours: the other counting detectors of its segment, upstream
+    and downstream, with their samples (those with none are left out)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        detectors: Sequence[Detector],
+        samples: dict[str, list[IntervalSample]],
+        lanes: dict[str, int],
+    ) -> None:
+        self.registry = registry
+        self.by_segment: dict[str, list[NeighbourSamples]] = {}
+        self.ids: dict[str, list[str]] = {}
+        for detector in detectors:
+            segment = (
+                registry.segments[registry.segment_index[detector.segment_id]]
+                if (detector.segment_id in registry.segment_index)
+                else None
+            )
+            own = samples.get(detector.id)
+            if not detector.counts or segment is None or not own:
+                continue
+            covered = 1 if detector.lane is not None else lanes.get(detector.segment_id, 1)
+            self.by_segment.setdefault(detector.segment_id, []).append(
+                NeighbourSamples(own, segment.free_flow_kmh, covered)
+            )
+            self.ids.setdefault(detector.segment_id, []).append(detector.id)
+
+    def of(self, detector: Detector) -> Neighbours:
+        segment = detector.segment_id
+        adjacency = self.registry.adjacency
+        same = [
+            n
+            for n, other in zip(
+                self.by_segment.get(segment, []), self.ids.get(segment, []), strict=True
+            )
+            if other != detector.id
+        ]
+        return Neighbours(
+            lanes=same,
+            upstream=[
+                n for s in adjacency.upstream.get(segment, []) for n in self.by_segment.get(s, [])
+            ],
+            downstream=[
+                n for s in adjacency.downstream.get(segment, []) for n in self.by_segment.get(s, [])
+            ],
+        )
 
 
 def _floor(moment: datetime) -> datetime:
@@ -121,22 +224,16 @@ def _event(states: list[Any], interval: datetime) -> SegmentStatesUpdated:
 async def judge_health(
     database: Database, clock: Clock, *, bus: Publisher | None = None
 ) -> list[tuple[str, str]]:
-    """Run the fault checks over each counting detector's recent sums; record changes."""
+    """Run the fault checks over each counting detector's recent sums (with its neighbours:
+    the other detectors of its segment and of the segments either side); record changes."""
     now = clock.now()
+    registry = await current_registry(database)
     async with TrafficUnitOfWork(database) as uow:
         detectors = await uow.detectors.all()
         rows = await uow.readings.sums_between(now - HEALTH_LOOKBACK, now + timedelta(minutes=5))
         lanes = await uow.network.lanes_of(sorted({d.segment_id for d in detectors}))
-    samples: dict[str, list[IntervalSample]] = {}
-    for row in rows:
-        samples.setdefault(row.detector_id, []).append(
-            IntervalSample(
-                interval_start=row.interval_start,
-                count=row.count,
-                period_s=row.period_s,
-                occupancy_pct=row.occupancy_s / row.period_s if row.period_s else 0.0,
-            )
-        )
+    samples = _samples_by_detector(rows)
+    around = _Around(registry, detectors, samples, lanes)
     changes: list[tuple[str, str, Fault | None]] = []
     for detector in detectors:
         if not detector.counts:
@@ -148,7 +245,11 @@ async def judge_health(
             silent = (now - last).total_seconds() > SILENT_AFTER_S
         else:
             silent = bool(rows)  # the others report and this one says nothing
-        fault = Fault.silent if silent else diagnose(own, now=now, lanes_covered=covered)
+        fault = (
+            Fault.silent
+            if silent
+            else diagnose(own, now=now, lanes_covered=covered, neighbours=around.of(detector))
+        )
         health = (
             DetectorHealth.ok
             if fault is None
@@ -158,6 +259,7 @@ async def judge_health(
         )
         if health is not detector.health or fault is not detector.fault:
             changes.append((detector.id, health.value, fault))
+    changes += await _camera_changes(database, registry, detectors, now)
     async with TrafficUnitOfWork(database) as uow:
         await uow.detectors.mark_seen({d: s[-1].interval_start for d, s in samples.items() if s})
         for detector_id, health_value, fault in changes:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from shahr.traffic.domain.indices import MAX_JOURNEY_S, match_journeys
 from shahr.traffic.domain.readings import PlatePassage, plate_key
+from shahr.traffic.domain.state import interval_index
 from shahr.traffic.persistence import TrafficUnitOfWork
+from shahr.traffic.queries.registry import current_registry
 from shahr.traffic.services.ingest_report import IngestReport
+from shahr.traffic.services.journey_fusion import FusionReport, fuse_journeys
 
 
 async def store_passages(
@@ -42,7 +46,8 @@ async def store_passages(
     )
     journeys = match_journeys(sightings)
     new_keys = {(r["camera_id"], r["observed_at"], r["plate_key"]) for r in inserted}
-    journey_rows = []
+    journey_rows: list[dict[str, Any]] = []
+    arrivals: set[int] = set()
     for journey in journeys:
         arrived_at = journey.departed_at + timedelta(seconds=journey.travel_time_s)
         ends = {
@@ -51,6 +56,7 @@ async def store_passages(
         }
         if not ends & new_keys:
             continue
+        arrivals.add(interval_index(arrived_at))
         journey_rows.append(
             {
                 "to_camera": journey.to_camera,
@@ -63,3 +69,17 @@ async def store_passages(
         )
     await uow.readings.save_journeys(journey_rows)
     report.journeys = len(journey_rows)
+    if journey_rows:
+        registry = await current_registry(uow.database)
+        fusion = await fuse_journeys(uow, registry, sorted(arrivals), datetime.now(UTC))
+        note_fusion(report, fusion)
+
+
+def note_fusion(report: IngestReport, fusion: FusionReport) -> None:
+    """Count what a fusion run did in the ingest report: nothing refused goes unsaid."""
+    report.segment_states += fusion.fused  # so that the batch marks the states as changed
+    report.journeys_unused += fusion.unused_journeys
+    report.journey_pairs_refused.update(
+        {f"{a}>{b}": "clock_skew" for a, b in fusion.skewed_pairs}
+        | {f"{a}>{b}": "no_route" for a, b in fusion.no_route}
+    )
