@@ -202,9 +202,15 @@ def test_a_signal_adds_its_delay_to_the_link_travel_time() -> None:
 
 NET = """<net version="1.16">
   <location netOffset="0,0" convBoundary="0,0,400,0" projParameter="!"/>
-  <edge id="a" from="n0" to="n1"><lane id="a_0" speed="13.89" length="200" shape="0,0 200,0"/></edge>
-  <edge id="b" from="n1" to="n2"><lane id="b_0" speed="13.89" length="200" shape="200,0 400,0"/></edge>
-  <edge id="c" from="n3" to="n1"><lane id="c_0" speed="13.89" length="200" shape="200,200 200,0"/></edge>
+  <edge id="a" from="n0" to="n1">
+    <lane id="a_0" speed="13.89" length="200" shape="0,0 200,0"/>
+  </edge>
+  <edge id="b" from="n1" to="n2">
+    <lane id="b_0" speed="13.89" length="200" shape="200,0 400,0"/>
+  </edge>
+  <edge id="c" from="n3" to="n1">
+    <lane id="c_0" speed="13.89" length="200" shape="200,200 200,0"/>
+  </edge>
   <tlLogic id="n1" type="static" programID="0" offset="0">
     <phase duration="40" state="Gr"/>
     <phase duration="5" state="yr"/>
@@ -230,7 +236,8 @@ def test_sumo_signal_timings_give_cycle_and_green_share(tmp_path: Path) -> None:
     }
     assert specs["a"].signal_cycle_s == 90.0
     assert specs["a"].green_share == pytest.approx(0.4444)
-    assert specs["b"].signal_cycle_s is None and specs["b"].green_share is None
+    assert specs["b"].signal_cycle_s is None
+    assert specs["b"].green_share is None
 
 
 async def test_detectors_learn_their_vehicle_length_from_free_flow_minutes(

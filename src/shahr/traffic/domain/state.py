@@ -295,8 +295,12 @@ def _lane_inputs(
     return LaneInputs(
         rate=groups.lane_rate,
         occupancy=groups.lane_occ / 100.0,
-        spot_n=np.bincount(lane_group, weights=sums.speed_count[keep], minlength=n_lanes),
-        spot_inv=np.bincount(lane_group, weights=sums.inv_speed[keep], minlength=n_lanes),
+        spot_n=np.bincount(lane_group, weights=sums.speed_count[keep], minlength=n_lanes).astype(
+            np.float64
+        ),
+        spot_inv=np.bincount(lane_group, weights=sums.inv_speed[keep], minlength=n_lanes).astype(
+            np.float64
+        ),
         vehicle_length_m=length,
         cover=np.where(groups.whole, segments.lanes[lane_seg], 1.0),
         free_flow_kmh=segments.free_flow_kmh[lane_seg],

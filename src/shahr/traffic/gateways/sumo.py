@@ -107,11 +107,11 @@ def _signal_timings_of(root: ElementTree.Element) -> dict[str, tuple[float, floa
         programs.setdefault(str(logic.get("id")), phases)
     links: dict[str, dict[str, list[tuple[str, int]]]] = {}
     for connection in root.iter("connection"):
-        light, index = connection.get("tl"), connection.get("linkIndex")
-        if light is None or index is None or light not in programs:
+        light, link_index = connection.get("tl"), connection.get("linkIndex")
+        if light is None or link_index is None or light not in programs:
             continue
         by_dir = links.setdefault(str(connection.get("from")), {})
-        by_dir.setdefault(connection.get("dir", ""), []).append((light, int(index)))
+        by_dir.setdefault(connection.get("dir", ""), []).append((light, int(link_index)))
     timings: dict[str, tuple[float, float]] = {}
     for edge_id, by_dir in links.items():
         through = by_dir.get("s") or [link for found in by_dir.values() for link in found]

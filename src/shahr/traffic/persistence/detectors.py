@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Float,
@@ -168,47 +169,26 @@ class DetectorRepository:
         spot speed at least 60 % of the segment's free flow. For one minute L = v x o / q;
         over many, L = Σ v x occupancy-seconds / (360 Σ vehicles) in metres (speeds in km/h).
         Each detector's minutes are added once: only those after its `length_learnt_until`.
-        Returns how many lengths changed.
+        Returns how many detectors had new minutes.
         """
         if is_postgresql(self.session):
             # Two workers learning at once would add the same minutes twice.
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext('shahr.traffic.vehicle-length'))")
             )
-        d, i, s = DetectorRow.__table__.c, DetectorIntervalRow.__table__.c, SegmentRow.__table__.c
-        spot = i.speed_count / i.inv_speed
-        minutes = (
-            select(
-                i.detector_id.label("detector_id"),
-                func.sum(spot * i.occupancy_s).label("so"),
-                func.sum(i.count).label("n"),
-                func.count().label("k"),
-            )
-            .join(DetectorRow, DetectorRow.id == i.detector_id)
-            .join(SegmentRow, SegmentRow.id == DetectorRow.segment_id)
-            .where(
-                or_(
-                    DetectorRow.length_learnt_until.is_(None),
-                    i.interval_start > DetectorRow.length_learnt_until,
-                ),
-                i.interval_start <= until,
-                i.speed_count > 0,
-                i.inv_speed > 0,
-                i.count > 0,
-                i.occupancy_s > 0,
-                i.occupancy_s < LENGTH_FREE_FLOW_OCCUPANCY_PCT * i.period_s,
-                spot >= LENGTH_FREE_FLOW_SPEED_SHARE * s.free_flow_kmh,
-            )
-            .group_by(i.detector_id)
-            .subquery()
-        )
+        d = DetectorRow.__table__.c
+        minutes = _free_flow_minutes(until)
         total_so = d.length_speed_occupancy + minutes.c.so
         total_n = d.length_vehicles + minutes.c.n
         total_k = d.length_intervals + minutes.c.k
         low, high = VEHICLE_LENGTH_RANGE_M
-        learnt = func.min(func.max(total_so / (360.0 * total_n), low), high)
-        if is_postgresql(self.session):
-            learnt = func.least(func.greatest(total_so / (360.0 * total_n), low), high)
+        raw = total_so / (360.0 * total_n)
+        # SQLite's two-argument min/max are PostgreSQL's least/greatest.
+        learnt: Any = (
+            func.least(func.greatest(raw, low), high)
+            if is_postgresql(self.session)
+            else func.min(func.max(raw, low), high)
+        )
         enough = and_(total_k >= LENGTH_MIN_INTERVALS, total_n >= LENGTH_MIN_VEHICLES)
         result = await self.session.execute(
             update(DetectorRow.__table__)  # type: ignore[arg-type]  # a mapped class's Table
@@ -222,3 +202,34 @@ class DetectorRepository:
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _free_flow_minutes(until: datetime) -> Any:
+    """Per detector, its free-flow minutes not yet learnt from: Σ v x occupancy-s, Σ n, count."""
+    i, s = DetectorIntervalRow.__table__.c, SegmentRow.__table__.c
+    spot = i.speed_count / i.inv_speed
+    return (
+        select(
+            i.detector_id.label("detector_id"),
+            func.sum(spot * i.occupancy_s).label("so"),
+            func.sum(i.count).label("n"),
+            func.count().label("k"),
+        )
+        .join(DetectorRow, DetectorRow.id == i.detector_id)
+        .join(SegmentRow, SegmentRow.id == DetectorRow.segment_id)
+        .where(
+            or_(
+                DetectorRow.length_learnt_until.is_(None),
+                i.interval_start > DetectorRow.length_learnt_until,
+            ),
+            i.interval_start <= until,
+            i.speed_count > 0,
+            i.inv_speed > 0,
+            i.count > 0,
+            i.occupancy_s > 0,
+            i.occupancy_s < LENGTH_FREE_FLOW_OCCUPANCY_PCT * i.period_s,
+            spot >= LENGTH_FREE_FLOW_SPEED_SHARE * s.free_flow_kmh,
+        )
+        .group_by(i.detector_id)
+        .subquery()
+    )
