@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import osmium
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,7 +18,12 @@ from shahr.traffic.domain.link_speed import (
     STANDSTILL_OCCUPANCY,
     source_text,
 )
-from shahr.traffic.domain.signals import control_delay_s, with_signal_delay
+from shahr.traffic.domain.signals import (
+    DEFAULT_CYCLE_S,
+    DEFAULT_GREEN_SHARE,
+    control_delay_s,
+    with_signal_delay,
+)
 from shahr.traffic.domain.state import (
     DetectorTable,
     ReadingArrays,
@@ -25,6 +31,7 @@ from shahr.traffic.domain.state import (
     SegmentTable,
     aggregate,
 )
+from shahr.traffic.gateways.osm import read_osm
 from shahr.traffic.gateways.sumo import read_sumo, signal_timings
 from shahr.traffic.persistence import TrafficUnitOfWork
 
@@ -265,3 +272,34 @@ async def test_detectors_learn_their_vehicle_length_from_free_flow_minutes(
     }
     assert states["s01-11"].source == "loops+occupancy"
     assert states["s01-11"].speed_kmh == pytest.approx(50.0, rel=0.02)
+
+
+OSM = """<osm version="0.6">
+  <node id="1" lat="35.70" lon="51.40"/>
+  <node id="2" lat="35.70" lon="51.41"><tag k="highway" v="traffic_signals"/></node>
+  <node id="3" lat="35.70" lon="51.42"/>
+  <node id="4" lat="35.71" lon="51.41"/>
+  <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="primary"/></way>
+  <way id="11"><nd ref="4"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+</osm>
+"""
+
+
+def test_an_osm_signal_at_a_segment_end_is_a_signal_of_unknown_timing(tmp_path: Path) -> None:
+    path = tmp_path / "streets.osm"
+    path.write_text(OSM)
+    specs = {spec.id: spec for spec in read_osm(path)}
+    pbf = tmp_path / "streets.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for item in osmium.FileProcessor(str(path)):
+            writer.add(item)
+
+    # Way 10 is cut at node 2 (shared with way 11): into it, a signal; out of it, none.
+    assert specs["w10-0f"].signal_cycle_s == DEFAULT_CYCLE_S
+    assert specs["w10-0f"].green_share == DEFAULT_GREEN_SHARE
+    assert specs["w10-1b"].green_share == DEFAULT_GREEN_SHARE
+    assert specs["w10-0b"].signal_cycle_s is None
+    assert specs["w10-1f"].green_share is None
+    assert specs["w11-0f"].green_share == DEFAULT_GREEN_SHARE
+    from_pbf = {spec.id: (spec.signal_cycle_s, spec.green_share) for spec in read_osm(pbf)}
+    assert from_pbf == {s.id: (s.signal_cycle_s, s.green_share) for s in specs.values()}
