@@ -101,7 +101,11 @@ async def states(
         Instant | None, Query(description="An instant in the past (ISO 8601, with its zone)")
     ] = None,
 ) -> list[SegmentStateOut]:
-    """Every segment's state for the latest interval, or the interval holding `at`."""
+    """Every segment's state for the latest interval, or the interval holding `at`.
+
+    Speed is the space-mean speed over the link, signal delay included where the signal is
+    known; `source` says what each state used and `confidence` how far it can be trusted.
+    """
     snapshot = await state_snapshot(database, at=at)
     return [SegmentStateOut.of(s) for s in snapshot.states]
 

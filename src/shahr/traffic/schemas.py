@@ -11,6 +11,17 @@ from shahr.traffic.domain.network import Segment
 from shahr.traffic.queries.indices import AreaComparison, DistrictCard, JourneyTime, ProfileCell
 from shahr.traffic.queries.state import SegmentStateView
 
+SOURCE_DESCRIPTION = (
+    "What the state used, '+'-joined: loops (lane counts, and spot speeds where the loops"
+    " measure them), occupancy (speed or a standstill from the loops' occupancy), signal_delay"
+    " (the downstream signal's control delay added to the running time), journeys (plate-camera"
+    " travel times), neighbours / upstream / downstream (estimated from nearby segments),"
+    " history (this segment's usual state at this hour), free_flow (no speed could be measured:"
+    " free flow assumed, e.g. an empty road or counts with neither speed nor occupancy). A"
+    " measured state without 'occupancy' could not use occupancy; with 'free_flow' it could not"
+    " measure speed at all."
+)
+
 
 class SegmentStateOut(BaseModel):
     segment_id: str
@@ -22,9 +33,17 @@ class SegmentStateOut(BaseModel):
     vc_ratio: float
     los: str = Field(description="Level of service A-F (HCM urban streets)")
     congestion_level: int = Field(ge=0, le=5)
-    confidence: float = Field(ge=0, le=1)
+    confidence: float = Field(
+        ge=0,
+        le=1,
+        description=(
+            "Share of the expected detector-seconds counted, lowered for what the state could"
+            " not use: no occupancy (a queue over the loop cannot be seen), no spot speeds"
+            " (speed from occupancy only), or nothing on speed at all (free flow assumed)"
+        ),
+    )
     estimated: bool
-    source: str
+    source: str = Field(description=SOURCE_DESCRIPTION, examples=["loops+occupancy+signal_delay"])
 
     @classmethod
     def of(cls, view: SegmentStateView) -> SegmentStateOut:

@@ -5,7 +5,10 @@ Ways tagged `highway` of a road class (`OSM_HIGHWAY_CLASS`) are split at every n
 another road shares (an intersection), and each piece becomes one segment per direction
 of travel: `oneway=yes` (and roundabouts) one, `oneway=-1` the reverse, else both. Lanes
 come from `lanes:forward` / `lanes:backward`, else `lanes` (shared by the directions),
-else the class's usual count; free-flow speed from `maxspeed`, else the class's.
+else the class's usual count; free-flow speed from `maxspeed`, else the class's. A segment
+ending at a node tagged `highway=traffic_signals` is signalised with its timing unknown
+(a 90 s cycle, 45 % green); signals tagged on an approach node short of the junction are
+not seen.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from shahr.traffic.domain.network import (
     RoadClass,
     SegmentSpec,
 )
+from shahr.traffic.domain.signals import DEFAULT_CYCLE_S, DEFAULT_GREEN_SHARE
 from shahr.traffic.gateways.osm_xml import OsmWay, is_osm_xml, read_ways
 
 _SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(km/h|kmh|kph|mph)?\s*$")
@@ -92,6 +96,7 @@ def read_osm(path: Path) -> list[SegmentSpec]:
 def _read_with_osmium(path: Path) -> list[OsmWay]:
     """Ways from a binary extract (`.osm.pbf`), with osmium's node location index."""
     ways: list[OsmWay] = []
+    signals: set[int] = set()
     try:
         processor = (
             osmium.FileProcessor(str(path))
@@ -99,6 +104,10 @@ def _read_with_osmium(path: Path) -> list[OsmWay]:
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for item in processor:
+            if isinstance(item, osmium.osm.Node):
+                if item.tags.get("highway") == "traffic_signals":
+                    signals.add(item.id)  # nodes come before the ways in a file
+                continue
             if not isinstance(item, osmium.osm.Way):
                 continue
             tags = {tag.k: tag.v for tag in item.tags}
@@ -110,7 +119,7 @@ def _read_with_osmium(path: Path) -> list[OsmWay]:
                     continue  # a node outside the extract: the way is cut there
                 refs.append(node.ref)
                 points.append((node.lon, node.lat))
-            ways.append(OsmWay(item.id, refs, points, tags))
+            ways.append(OsmWay(item.id, refs, points, tags, frozenset(signals.intersection(refs))))
     except RuntimeError as error:
         raise InvalidNetworkError(
             "The file could not be read as OpenStreetMap data: {reason}", reason=str(error)
@@ -144,6 +153,8 @@ def _segments_of(way: OsmWay, uses: dict[int, int]) -> list[SegmentSpec]:
         if both or reverse_only:
             directions.append(("b", refs[::-1], points[::-1], backward_lanes))
         for suffix, d_refs, d_points, lanes in directions:
+            # A signal at the end node: signalised, its timing unknown (a typical plan).
+            signalised = d_refs[-1] in way.signal_refs
             specs.append(
                 SegmentSpec(
                     id=f"w{way.id}-{piece}{suffix}",
@@ -154,6 +165,8 @@ def _segments_of(way: OsmWay, uses: dict[int, int]) -> list[SegmentSpec]:
                     to_node=f"n{d_refs[-1]}",
                     name=name,
                     free_flow_kmh=speed if speed and 5 <= speed <= 140 else None,
+                    signal_cycle_s=DEFAULT_CYCLE_S if signalised else None,
+                    green_share=DEFAULT_GREEN_SHARE if signalised else None,
                 )
             )
     return specs

@@ -30,6 +30,8 @@ class OsmWay:
     refs: list[int]
     points: list[tuple[float, float]]
     tags: dict[str, str]
+    # Its nodes tagged highway=traffic_signals.
+    signal_refs: frozenset[int] = frozenset()
 
 
 def is_osm_xml(path: Path) -> bool:
@@ -95,8 +97,11 @@ def read_ways(path: Path, wanted: Callable[[dict[str, str]], bool]) -> list[OsmW
             found.append((_id(element), [_id(nd, "ref") for nd in element.iter("nd")], tags))
     needed = {ref for _, refs, _ in found for ref in refs}
     places: dict[int, tuple[float, float]] = {}
+    signals: set[int] = set()
     for element in _objects(path):
         if element.tag == "node" and (node_id := _id(element)) in needed:
+            if is_signal(element):
+                signals.add(node_id)
             try:
                 places[node_id] = (float(element.get("lon", "")), float(element.get("lat", "")))
             except ValueError:
@@ -104,5 +109,19 @@ def read_ways(path: Path, wanted: Callable[[dict[str, str]], bool]) -> list[OsmW
     ways = []
     for way_id, refs, tags in found:
         placed = [ref for ref in refs if ref in places]
-        ways.append(OsmWay(way_id, placed, [places[ref] for ref in placed], tags))
+        ways.append(
+            OsmWay(
+                way_id,
+                placed,
+                [places[ref] for ref in placed],
+                tags,
+                frozenset(signals.intersection(placed)),
+            )
+        )
     return ways
+
+
+def is_signal(node: ET.Element) -> bool:
+    return any(
+        tag.get("k") == "highway" and tag.get("v") == "traffic_signals" for tag in node.iter("tag")
+    )
