@@ -37,6 +37,7 @@ from shahr.traffic.services.ingest_report import (
     READINGS_DUPLICATE,
     IngestReport,
 )
+from shahr.traffic.services.journey_fusion import fuse_journeys
 from shahr.traffic.services.passages import store_passages
 
 
@@ -183,6 +184,8 @@ async def _update_state(
         [registry.segments[s].id for s in states.segment.tolist()], states, now
     )
     report.segment_states = len(states)
+    # Journeys stored before these readings arrived are fused in now (back-fill order).
+    await fuse_journeys(uow, registry, np.unique(states.interval).tolist(), now)
     report.intervals = [interval_at(i) for i in np.unique(have.interval).tolist()]
 
 
