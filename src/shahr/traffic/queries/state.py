@@ -9,12 +9,14 @@ import numpy as np
 
 from shahr.kernel.clock import in_tehran
 from shahr.kernel.db import Database
-from shahr.traffic.domain.estimates import estimate
+from shahr.traffic.domain.estimates import History, Observed, estimate
 from shahr.traffic.domain.state import INTERVAL_S, LOS_LETTERS
 from shahr.traffic.persistence import TrafficUnitOfWork
 from shahr.traffic.queries.registry import Registry, current_registry
 
 HISTORY_WEEKS = 4
+# Earlier intervals whose measurements steady this one's (one query fetches them all).
+RECENT_INTERVALS = 3
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def interval_holding(moment: datetime) -> datetime:
 
 async def history_shares(
     uow: TrafficUnitOfWork, registry: Registry, interval_start: datetime
-) -> tuple[np.ndarray, np.ndarray]:
+) -> History:
     """Each segment's usual speed share and v/c at this hour of the week (NaN: no history)."""
     n = len(registry.segments)
     hour = interval_start.replace(minute=0, second=0, microsecond=0)
@@ -80,7 +82,24 @@ async def history_shares(
         vc = np.where(
             hours > 0, flow / np.maximum(hours, 1) / registry.segment_table.capacity_veh_h, np.nan
         )
-    return share, vc
+    return History(share, vc)
+
+
+async def recent_shares(
+    uow: TrafficUnitOfWork, registry: Registry, interval_start: datetime
+) -> np.ndarray:
+    """Measured speed shares of the RECENT_INTERVALS before this one, most recent first
+    (rows), NaN where a segment was not measured."""
+    n = len(registry.segments)
+    shares = np.full((RECENT_INTERVALS, n), np.nan)
+    since = interval_start - timedelta(seconds=INTERVAL_S * RECENT_INTERVALS)
+    free_flow = registry.segment_table.free_flow_kmh
+    for segment_id, start, speed_kmh in await uow.states.measured_speeds(since, interval_start):
+        index = registry.segment_index.get(segment_id)
+        back = round((interval_start - start).total_seconds() / INTERVAL_S) - 1
+        if index is not None and 0 <= back < RECENT_INTERVALS:
+            shares[back, index] = speed_kmh / free_flow[index]
+    return shares
 
 
 async def state_snapshot(
@@ -130,8 +149,9 @@ async def state_snapshot(
             if segment_id in known
         }
         if estimate_missing and len(views) < len(registry.segments):
-            shares = await history_shares(uow, registry, interval)
-            views.update(_estimates(registry, views, interval, shares))
+            history = await history_shares(uow, registry, interval)
+            recent = await recent_shares(uow, registry, interval)
+            views.update(_estimates(registry, views, interval, history, recent))
     ordered = [views[s.id] for s in registry.segments if s.id in views]
     return StateSnapshot(interval, ordered, registry, updated_at)
 
@@ -140,14 +160,15 @@ def _estimates(
     registry: Registry,
     known: dict[str, SegmentStateView],
     interval: datetime,
-    history: tuple[np.ndarray, np.ndarray],
+    history: History,
+    recent: np.ndarray,
 ) -> dict[str, SegmentStateView]:
     n = len(registry.segments)
     table = registry.segment_table
     unknown = np.ones(n, dtype=np.bool_)
     measured = np.zeros(n, dtype=np.bool_)
     share = np.zeros(n)
-    vc = np.zeros(n)
+    flow = np.zeros(n)
     for segment_id, view in known.items():
         index = registry.segment_index[segment_id]
         # A stored estimate stands, but only measurements are spread to neighbours.
@@ -155,18 +176,13 @@ def _estimates(
         if not view.estimated:
             measured[index] = True
             share[index] = view.speed_kmh / table.free_flow_kmh[index]
-            vc[index] = view.vc_ratio
+            flow[index] = view.flow_veh_h
     result = estimate(
         unknown=unknown,
-        measured=measured,
-        edge_a=registry.edge_a,
-        edge_b=registry.edge_b,
-        speed_share=share,
-        vc_ratio=vc,
-        history_share=history[0],
-        history_vc=history[1],
-        free_flow_kmh=table.free_flow_kmh,
-        capacity_veh_h=table.capacity_veh_h,
+        observed=Observed(measured, share, flow, recent),
+        network=registry.directed,
+        history=history,
+        segments=table,
     )
     estimates = {}
     for i, seg in enumerate(result.segment.tolist()):

@@ -1,0 +1,148 @@
+"""Carrying what measured segments say to their unmeasured neighbours, along the traffic.
+
+The network is directed: a movement goes from the segment traffic leaves (`upstream`) onto
+the one it enters (`downstream`). Speed travels along the movements one way or the other
+(a queue grows back against the traffic, free flow goes with it); flow is carried by
+conservation: what leaves a segment is split among its exits, and what enters one came
+from its entries. Everything here is arrays over segments or movements, no loops over them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shahr.traffic.domain.state import BoolArray, FloatArray, IntArray
+
+# A movement straight on carries most of a street's traffic, and its queue backs up along the
+# same street: a straight-on neighbour weighs 1, a turn this much (for flow, for speed).
+FLOW_TURN_WEIGHT = 0.35
+SPEED_TURN_WEIGHT = 0.2
+STRAIGHT_DEG = 30.0
+HOP_DECAY = 0.5
+
+
+@dataclass(frozen=True)
+class DirectedNetwork:
+    """The network's movements: traffic leaves `upstream[k]` onto `downstream[k]`."""
+
+    n_segments: int
+    upstream: IntArray
+    downstream: IntArray
+    turn_deg: FloatArray  # the movement's turn: 0 straight on, 90 a right turn, -90 a left
+
+    @property
+    def straight(self) -> BoolArray:
+        """Movements straight on (within STRAIGHT_DEG): the same street, most likely."""
+        return np.abs(self.turn_deg) <= STRAIGHT_DEG
+
+    def weight(self, turn_weight: float) -> FloatArray:
+        """How much a movement ties its two segments together: straight on 1, a turn less."""
+        return np.where(np.abs(self.turn_deg) <= STRAIGHT_DEG, 1.0, turn_weight)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A value carried to segments: its weighted mean, the weight, and hops travelled."""
+
+    value: FloatArray
+    weight: FloatArray  # 0 where nothing arrived; 1 at a source; less per hop and turn
+    hops: IntArray  # 0 at a source; -1 where nothing arrived
+
+
+def carry(
+    source: IntArray,
+    target: IntArray,
+    movement_weight: FloatArray,
+    known: BoolArray,
+    values: FloatArray,
+    *,
+    hops: int,
+) -> Reach:
+    """Carry `values` of `known` segments from `source` to `target` ends of the movements.
+
+    Hop by hop, a segment not reached yet takes the weighted mean of the reached segments
+    it is fed by; its weight is theirs, times the movement's, times HOP_DECAY.
+    """
+    n = len(known)
+    value = np.where(known, values, 0.0)
+    weight = np.where(known, 1.0, 0.0)
+    hop = np.where(known, 0, -1).astype(np.int64)
+    for step in range(1, hops + 1):
+        reached = weight > 0
+        use = reached[source] & ~reached[target]
+        if not use.any():
+            break
+        w = weight[source[use]] * movement_weight[use]
+        total_w = np.bincount(target[use], weights=w, minlength=n)
+        total_v = np.bincount(target[use], weights=w * value[source[use]], minlength=n)
+        fresh = total_w > 0
+        value = np.where(fresh, total_v / np.where(fresh, total_w, 1.0), value)
+        # Several reached neighbours say more than one: their summed weight, at most 1.
+        weight = np.where(fresh, np.minimum(total_w, 1.0) * HOP_DECAY, weight)
+        hop = np.where(fresh, step, hop)
+    return Reach(value, weight, hop)
+
+
+@dataclass(frozen=True)
+class Conserved:
+    """Flow onto a segment from its entries and off it into its exits, where enough is known."""
+
+    flow: FloatArray
+    covered: FloatArray  # 0-1: the share of the segment's entries and exits that were measured
+
+
+def conserve(
+    network: DirectedNetwork,
+    known: BoolArray,
+    flow: FloatArray,
+    capacity_veh_h: FloatArray,
+) -> Conserved:
+    """Each segment's flow by conservation over its movements, from the `known` flows.
+
+    A known upstream segment's flow is split among its exits by capacity times the
+    movement's weight; a known downstream segment's flow is shared among its entries the
+    same way. Where only some entries (exits) are known, their part is scaled up by the
+    share of the split they stand for.
+    """
+    n = network.n_segments
+    up, down = network.upstream, network.downstream
+    pull = network.weight(FLOW_TURN_WEIGHT)
+    # Inflow: share of each upstream segment's flow that takes this movement.
+    exit_share = capacity_veh_h[down] * pull
+    exit_total = np.bincount(up, weights=exit_share, minlength=n)
+    split = exit_share / np.maximum(exit_total[up], 1e-9)
+    inflow, in_cover = _gathered(n, down, up, known, flow, split, capacity_veh_h[up] * pull)
+    # Outflow: share of each downstream segment's flow that came from this movement.
+    entry_share = capacity_veh_h[up] * pull
+    entry_total = np.bincount(down, weights=entry_share, minlength=n)
+    merge = entry_share / np.maximum(entry_total[down], 1e-9)
+    outflow, out_cover = _gathered(n, up, down, known, flow, merge, capacity_veh_h[down] * pull)
+    total_cover = in_cover + out_cover
+    both = np.where(
+        total_cover > 0,
+        (in_cover * inflow + out_cover * outflow) / np.maximum(total_cover, 1e-9),
+        0.0,
+    )
+    return Conserved(both, np.clip(total_cover / 2.0, 0.0, 1.0))
+
+
+def _gathered(
+    n: int,
+    to: IntArray,
+    frm: IntArray,
+    known: BoolArray,
+    flow: FloatArray,
+    share: FloatArray,
+    importance: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Σ known flow[frm] x share onto `to`, scaled to the share of `importance` known."""
+    use = known[frm]
+    carried = np.bincount(to[use], weights=flow[frm[use]] * share[use], minlength=n)
+    seen = np.bincount(to[use], weights=importance[use], minlength=n)
+    whole = np.bincount(to, weights=importance, minlength=n)
+    cover = np.where(whole > 0, seen / np.maximum(whole, 1e-9), 0.0)
+    # Below a third of the movements known, scaling up guesses more than it measures.
+    scaled = np.where(cover >= 1 / 3, carried / np.maximum(cover, 1e-9), 0.0)
+    return scaled, np.where(cover >= 1 / 3, cover, 0.0)
