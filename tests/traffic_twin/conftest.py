@@ -1,12 +1,14 @@
 """Twin fixtures: SUMO (required under CI), and one simulated hour shared by the suite.
 
-A test that needs SUMO asks for `accuracy_run`; without SUMO it is skipped with the
-reason, unless `SHAHR_TEST_REQUIRE_SERVICES=1` (CI), which makes it a failure.
+A test that needs SUMO asks for `accuracy_run` (or `twin_runs`, the congestion scenarios);
+without SUMO it is skipped with the reason, unless `SHAHR_TEST_REQUIRE_SERVICES=1` (CI),
+which makes it a failure.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
@@ -19,6 +21,7 @@ from shahr.demo.twin.engine import sumo_available
 # Saturday 7 Azar 1405, 07:00 in Tehran: the scenario's hour is a working day's morning peak.
 DAY_START = datetime(2026, 11, 28, 3, 30, tzinfo=UTC)
 PAYLOADS = Path(__file__).parent / "payloads"
+TWIN_CACHE = Path(__file__).resolve().parents[2] / "var" / "twin-cache"
 
 
 def require_sumo() -> None:
@@ -54,3 +57,23 @@ def service_url(request: pytest.FixtureRequest, service: str) -> str:
     root = request.config.pluginmanager.get_plugin(str(Path(__file__).parents[1] / "conftest.py"))
     assert root is not None, "tests/conftest.py was not loaded"
     return cast(str, root.service_url(service))
+
+
+TwinRun = tuple[Scenario, list[Span], datetime]
+
+
+@pytest.fixture(scope="session")
+def twin_runs() -> Callable[[str], TwinRun]:
+    """Each named scenario's SUMO run, once per session (and kept in `var/twin-cache/` by
+    the scenario's digest, so a rerun with the same specs does not run SUMO again)."""
+    from shahr.demo.twin.accuracy_cli import scenario_run
+
+    require_sumo()
+    runs: dict[str, TwinRun] = {}
+
+    def run(name: str) -> TwinRun:
+        if name not in runs:
+            runs[name] = scenario_run(name, TWIN_CACHE)
+        return runs[name]
+
+    return run

@@ -9,6 +9,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
+from shahr.demo.twin.network_specs import ArterialGridSpec, SpiderSpec
+
 # Tehran's working day, as a share of the evening peak's demand, hour by hour from
 # midnight: quiet nights, a morning peak at 7-9, a long afternoon, the evening peak at 17-20.
 TEHRAN_WEEKDAY_PROFILE: tuple[float, ...] = (
@@ -36,6 +38,24 @@ class GridSpec:
     road_class: str = "minor_arterial"
     row_names: tuple[str, ...] = ()
     column_names: tuple[str, ...] = ()
+
+    def describe(
+        self, from_node: str, to_node: str, centre: Sequence[tuple[float, float]]
+    ) -> tuple[str, str]:
+        """(street name, road class): the grid street an edge belongs to, told by its
+        direction and where it lies."""
+        (x0, y0), (x1, y1) = centre[0], centre[-1]
+        if abs(x1 - x0) >= abs(y1 - y0):
+            row = round(((y0 + y1) / 2 - self.fringe_m) / self.block_m)
+            names, fallback, index = self.row_names, "Twin street", row
+        else:
+            column = round(((x0 + x1) / 2 - self.fringe_m) / self.block_m)
+            names, fallback, index = self.column_names, "Twin avenue", column
+        name = names[index] if 0 <= index < len(names) else f"{fallback} {index + 1}"
+        return name, self.road_class
+
+
+NetworkSpec = GridSpec | SpiderSpec | ArterialGridSpec
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,7 @@ class SensorSpec:
 @dataclass(frozen=True)
 class ScenarioSpec:
     name: str
-    grid: GridSpec
+    grid: NetworkSpec
     demand: DemandSpec
     sensors: SensorSpec = field(default_factory=SensorSpec)
     sumo_seed: int = 7
@@ -122,3 +142,71 @@ DEMO_SCENARIO = ScenarioSpec(
         camera_edges=("A1B1", "E1F1", "B0B1", "B2B3", "F2E2", "C2B2"),
     ),
 )
+
+# Scenarios whose demand rises until many links run below half their limit: the
+# congestion accuracy runs (tests/traffic_twin/test_congestion.py, `accuracy_cli`).
+CONGESTION_END_S = 70 * 60
+
+GRID_SCENARIO = ScenarioSpec(
+    name="grid",
+    grid=GridSpec(
+        columns=5,
+        rows=5,
+        block_m=300.0,
+        origin_lon=51.400,
+        origin_lat=35.700,
+        junction="traffic_light",
+        fringe_m=200.0,
+    ),
+    demand=DemandSpec(
+        veh_h=(1500.0, 3000.0, 4500.0, 6000.0, 7000.0, 8000.0, 8000.0),
+        end_s=CONGESTION_END_S,
+        seed=21,
+        min_trip_m=600.0,
+    ),
+    sensors=SensorSpec(
+        period_s=60,
+        monitor_every=2,
+        camera_edges=("A2B2", "B2C2", "C2D2", "D2E2", "C0C1", "C1C2", "C2C3"),
+    ),
+    sumo_seed=21,
+)
+
+ARTERIAL_SCENARIO = ScenarioSpec(
+    name="arterials",
+    grid=ArterialGridSpec(lines=5, spacing_m=350.0, origin_lon=51.380, origin_lat=35.740),
+    demand=DemandSpec(
+        veh_h=(2500.0, 4500.0, 6500.0, 8500.0, 10500.0, 12000.0, 12000.0),
+        end_s=CONGESTION_END_S,
+        seed=22,
+        min_trip_m=600.0,
+    ),
+    sensors=SensorSpec(
+        period_s=60,
+        monitor_every=2,
+        camera_edges=("A2B2", "B2C2", "C2D2", "D2E2", "B0B1", "B1B2"),
+    ),
+    sumo_seed=22,
+)
+
+SPIDER_SCENARIO = ScenarioSpec(
+    name="spider",
+    grid=SpiderSpec(arms=7, circles=5, ring_m=250.0, origin_lon=51.420, origin_lat=35.720),
+    demand=DemandSpec(
+        veh_h=(2000.0, 4000.0, 6000.0, 8000.0, 10000.0, 12000.0, 12000.0),
+        end_s=CONGESTION_END_S,
+        seed=23,
+        fringe_factor=1.0,
+        min_trip_m=600.0,
+    ),
+    sensors=SensorSpec(
+        period_s=60,
+        monitor_every=2,
+        camera_edges=("F1E1", "E1D1", "D1C1", "C1B1", "D1D2", "D2D3", "D3D4"),
+    ),
+    sumo_seed=23,
+)
+
+CONGESTION_SCENARIOS: dict[str, ScenarioSpec] = {
+    spec.name: spec for spec in (GRID_SCENARIO, ARTERIAL_SCENARIO, SPIDER_SCENARIO)
+}

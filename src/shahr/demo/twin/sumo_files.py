@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shahr.demo.twin.engine import run_program, run_tool
+from shahr.demo.twin.network_specs import ArterialGridSpec, SpiderSpec
+from shahr.demo.twin.networks import generate_arterial_grid, generate_spider
 from shahr.demo.twin.projection import LocalProjection
-from shahr.demo.twin.scenario_specs import DemandSpec, GridSpec, SensorSpec
+from shahr.demo.twin.scenario_specs import DemandSpec, GridSpec, NetworkSpec, SensorSpec
 
 NET_FILE = "network.net.xml"
 TRIPS_FILE = "demand.trips.xml"
@@ -57,7 +59,21 @@ class TwinCamera:
     position_m: float
 
 
-def generate_network(grid: GridSpec, projection: LocalProjection, directory: Path) -> None:
+def generate_network(network: NetworkSpec, projection: LocalProjection, directory: Path) -> None:
+    if isinstance(network, SpiderSpec):
+        generate_spider(network, NET_FILE, directory)
+    elif isinstance(network, ArterialGridSpec):
+        generate_arterial_grid(network, NET_FILE, directory)
+    else:
+        _generate_grid(network, directory)
+    # Georeference: SUMO's plane is the projection's, so netedit and sumo-gui show lon/lat.
+    net_path = directory / NET_FILE
+    text = net_path.read_text(encoding="utf-8")
+    text = text.replace('projParameter="!"', f'projParameter="{projection.proj_parameter}"', 1)
+    net_path.write_text(text, encoding="utf-8")
+
+
+def _generate_grid(grid: GridSpec, directory: Path) -> None:
     run_program(
         "netgenerate",
         [
@@ -75,11 +91,6 @@ def generate_network(grid: GridSpec, projection: LocalProjection, directory: Pat
         ],
         cwd=directory,
     )
-    # Georeference: SUMO's plane is the projection's, so netedit and sumo-gui show lon/lat.
-    net_path = directory / NET_FILE
-    text = net_path.read_text(encoding="utf-8")
-    text = text.replace('projParameter="!"', f'projParameter="{projection.proj_parameter}"', 1)
-    net_path.write_text(text, encoding="utf-8")
 
 
 def generate_demand(demand: DemandSpec, directory: Path) -> None:
@@ -105,19 +116,7 @@ def generate_demand(demand: DemandSpec, directory: Path) -> None:
     )
 
 
-def _name_of(grid: GridSpec, centre: Sequence[tuple[float, float]]) -> str:
-    """The grid street an edge belongs to, told by its direction and where it lies."""
-    (x0, y0), (x1, y1) = centre[0], centre[-1]
-    if abs(x1 - x0) >= abs(y1 - y0):
-        row = round(((y0 + y1) / 2 - grid.fringe_m) / grid.block_m)
-        names, fallback, index = grid.row_names, "Twin street", row
-    else:
-        column = round(((x0 + x1) / 2 - grid.fringe_m) / grid.block_m)
-        names, fallback, index = grid.column_names, "Twin avenue", column
-    return names[index] if 0 <= index < len(names) else f"{fallback} {index + 1}"
-
-
-def read_edges(net_file: Path, projection: LocalProjection, grid: GridSpec) -> list[TwinEdge]:
+def read_edges(net_file: Path, projection: LocalProjection, network: NetworkSpec) -> list[TwinEdge]:
     """The net's normal edges, with a centre line in lon/lat and a street name."""
     edges = []
     # netgenerate's output in the twin's own directory, not input from outside.
@@ -137,13 +136,15 @@ def read_edges(net_file: Path, projection: LocalProjection, grid: GridSpec) -> l
             ]
         else:
             centre = shapes[0]
+        from_node, to_node = element.get("from", ""), element.get("to", "")
+        name, road_class = network.describe(from_node, to_node, centre)
         edges.append(
             TwinEdge(
                 id=element.get("id", ""),
-                from_node=element.get("from", ""),
-                to_node=element.get("to", ""),
-                name=_name_of(grid, centre),
-                road_class=grid.road_class,
+                from_node=from_node,
+                to_node=to_node,
+                name=name,
+                road_class=road_class,
                 lanes=len(lanes),
                 length_m=round(float(lanes[0].get("length", "0")), 2),
                 speed_limit_kmh=round(float(lanes[0].get("speed", "0")) * 3.6, 2),
