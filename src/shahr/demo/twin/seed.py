@@ -12,15 +12,24 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shahr.demo.twin.scenario import Scenario
+from shahr.demo.twin.sumo_files import NET_FILE
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.traffic.domain import DetectorKind, DetectorSpec, SegmentSpec
+from shahr.traffic.gateways.sumo import signal_timings
 from shahr.traffic.services import NetworkImportReport, import_road_network, register_detectors
 
 SOURCE = "sumo-twin"
 
 
 def segment_specs(scenario: Scenario) -> list[SegmentSpec]:
+    """The scenario's edges, with the timing of the signal each ends at where its net is at hand.
+
+    A recording carries `scenario.json` without SUMO's net: its edges are then left with no
+    known signal (no control delay is added for them).
+    """
+    net = scenario.directory / NET_FILE
+    timings = signal_timings(net) if net.is_file() else {}
     return [
         SegmentSpec(
             id=edge.id,
@@ -32,6 +41,8 @@ def segment_specs(scenario: Scenario) -> list[SegmentSpec]:
             name=edge.name,
             free_flow_kmh=edge.speed_limit_kmh,
             length_m=edge.length_m,
+            signal_cycle_s=timings[edge.id][0] if edge.id in timings else None,
+            green_share=timings[edge.id][1] if edge.id in timings else None,
         )
         for edge in scenario.edges
     ]

@@ -17,6 +17,7 @@ NodeId = NewType("NodeId", str)
 
 MAX_LANES = 8
 MAX_ID_LENGTH = 120
+MAX_CYCLE_S = 600.0
 
 
 class RoadClass(StrEnum):
@@ -114,6 +115,10 @@ class SegmentSpec:
     capacity_veh_h: int | None = None
     length_m: float | None = None
     district: int | None = None
+    # The signal where traffic leaves the segment: cycle and effective green / cycle for
+    # its through movement (None: no signal, or its timing is unknown).
+    signal_cycle_s: float | None = None
+    green_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,8 @@ class Segment:
     capacity_overridden: bool
     district: int | None
     source: str = ""
+    signal_cycle_s: float | None = None
+    green_share: float | None = None
 
     @property
     def free_flow_travel_time_s(self) -> float:
@@ -192,6 +199,7 @@ def segment_from_spec(spec: SegmentSpec, *, source: str) -> Segment:
         capacity = capacity_veh_h(road_class, spec.lanes)
     if not capacity > 0:
         raise InvalidNetworkError("Segment {segment} needs a positive capacity.", segment=spec.id)
+    _check_signal(spec)
     return Segment(
         id=SegmentId(spec.id),
         name=spec.name,
@@ -207,7 +215,19 @@ def segment_from_spec(spec: SegmentSpec, *, source: str) -> Segment:
         capacity_overridden=overridden,
         district=spec.district,
         source=source,
+        signal_cycle_s=spec.signal_cycle_s,
+        green_share=spec.green_share,
     )
+
+
+def _check_signal(spec: SegmentSpec) -> None:
+    cycle, green = spec.signal_cycle_s, spec.green_share
+    if (cycle is not None and not 0 < cycle <= MAX_CYCLE_S) or (
+        green is not None and not 0 < green <= 1
+    ):
+        raise InvalidNetworkError(
+            "Segment {segment} has an impossible signal timing.", segment=spec.id
+        )
 
 
 @dataclass

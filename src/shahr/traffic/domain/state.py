@@ -6,8 +6,10 @@ Two steps, both array group-bys with no Python loop over readings:
    and for space-mean speed the harmonic sums Σn and Σn/v;
 2. those sums (of the detectors that are healthy) -> per (segment, interval) state:
    flow = Σ over lanes of the lane's count x 3600 / period (a lane's detectors averaged,
-   missing lanes filled from the lanes that report), speed = Σn / Σ(n/v), occupancy the
-   lanes' mean, density = flow / speed, v/c, LOS, congestion level and a confidence.
+   missing lanes filled from the lanes that report), speed = the link's space-mean speed
+   from each lane's counts, occupancy and spot speeds (`link_speed`) with the downstream
+   signal's control delay added (`signals`), occupancy the lanes' mean, density = flow /
+   speed, v/c, LOS, congestion level, a confidence and what the state used.
 
 Step 1's sums add up across batches, so ingest keeps them in the database and a late
 reading only adds its own share (docs/decisions/0012-traffic-state.md).
@@ -21,7 +23,15 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
+from shahr.traffic.domain.link_speed import (
+    EFFECTIVE_VEHICLE_LENGTH_M,
+    SIGNAL_DELAY,
+    STOPPED_SPEED_KMH,
+    LaneInputs,
+    link_speeds,
+)
 from shahr.traffic.domain.network import MAX_LANES
+from shahr.traffic.domain.signals import control_delay_s, signal_capacity, with_signal_delay
 
 INTERVAL_S = 60
 FloatArray = npt.NDArray[np.float64]
@@ -33,11 +43,7 @@ LOS_LETTERS = "ABCDEF"
 LOS_SPEED_SHARES = np.array([0.80, 0.67, 0.50, 0.40, 0.30])
 # Congestion level 0-5 by extra travel time over free flow, in % (TomTom's measure).
 CONGESTION_EXTRA_PCT = np.array([10.0, 25.0, 50.0, 100.0, 200.0])
-# Occupancy to density: the effective length a vehicle and the loop take up, in metres.
-EFFECTIVE_VEHICLE_LENGTH_M = 6.5
-STOPPED_SPEED_KMH = 3.0
 WHOLE_ROAD = 0  # the lane a detector covering every lane is given
-SPEED_FROM_OCCUPANCY_CONFIDENCE = 0.85
 
 
 def interval_start_of(observed_at: datetime, period_s: int) -> datetime:
@@ -145,6 +151,8 @@ class DetectorTable:
     segment: IntArray  # index into the segment table
     lane: IntArray  # 1.. for a lane, WHOLE_ROAD for a detector over every lane
     usable: BoolArray  # healthy and counting
+    # Effective vehicle length per detector (calibrated), None: the default for all.
+    vehicle_length_m: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,9 @@ class SegmentTable:
     capacity_veh_h: FloatArray
     length_m: FloatArray
     counting_detectors: FloatArray  # counting detectors registered on the segment, any health
+    # The downstream signal (NaN where none or unknown); None: no signals known at all.
+    signal_cycle_s: FloatArray | None = None
+    green_share: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -172,7 +183,8 @@ class SegmentStates:
     los: IntArray  # 0..5 for A..F
     congestion_level: IntArray
     confidence: FloatArray
-    speed_measured: BoolArray
+    speed_measured: BoolArray  # some lane's loop measured spot speeds
+    source_flags: IntArray  # what the state used (`link_speed.source_text` names it)
 
     def __len__(self) -> int:
         return len(self.segment)
@@ -260,34 +272,42 @@ def _flow_and_occupancy(groups: _Groups, segments: SegmentTable) -> tuple[FloatA
     return flow, occ
 
 
-def _speed(
+def _lane_inputs(
     groups: _Groups,
     sums: DetectorIntervalSums,
+    detectors: DetectorTable,
     segments: SegmentTable,
-    flow: FloatArray,
-    occ: FloatArray,
-) -> tuple[FloatArray, BoolArray]:
-    """Harmonic (space-mean) speed where measured, else from flow and occupancy; and which."""
-    n, keep = groups.n, groups.keep
-    det_seg_group = groups.seg_group[groups.lane_group]
-    speed_n = np.bincount(det_seg_group, weights=sums.speed_count[keep], minlength=n)
-    speed_inv = np.bincount(det_seg_group, weights=sums.inv_speed[keep], minlength=n)
-    free_flow = segments.free_flow_kmh[groups.seg_idx]
-    lanes = segments.lanes[groups.seg_idx]
-    measured = (speed_n > 0) & (speed_inv > 0)
-    speed = np.divide(speed_n, speed_inv, out=np.zeros(n), where=measured)
-    # Without measured speeds: from flow and occupancy (density = occupancy / vehicle length).
-    lane_density = occ / 100.0 * 1000.0 / EFFECTIVE_VEHICLE_LENGTH_M
-    from_occupancy = np.divide(
-        flow / lanes, lane_density, out=free_flow.copy(), where=lane_density > 0
+) -> LaneInputs:
+    keep, lane_group, n_lanes = groups.keep, groups.lane_group, len(groups.whole)
+    n_in_lane = np.bincount(lane_group, minlength=n_lanes).astype(np.float64)
+    if detectors.vehicle_length_m is None:
+        length = np.full(n_lanes, EFFECTIVE_VEHICLE_LENGTH_M)
+    else:
+        length = (
+            np.bincount(
+                lane_group,
+                weights=detectors.vehicle_length_m[sums.detector[keep]],
+                minlength=n_lanes,
+            )
+            / n_in_lane
+        )
+    lane_seg = groups.seg_idx[groups.seg_group]
+    return LaneInputs(
+        rate=groups.lane_rate,
+        occupancy=groups.lane_occ / 100.0,
+        spot_n=np.bincount(lane_group, weights=sums.speed_count[keep], minlength=n_lanes),
+        spot_inv=np.bincount(lane_group, weights=sums.inv_speed[keep], minlength=n_lanes),
+        vehicle_length_m=length,
+        cover=np.where(groups.whole, segments.lanes[lane_seg], 1.0),
+        free_flow_kmh=segments.free_flow_kmh[lane_seg],
     )
-    from_occupancy = np.minimum(from_occupancy, free_flow)
-    from_occupancy = np.where(
-        (flow <= 0) & (occ >= 90.0),
-        STOPPED_SPEED_KMH,
-        np.where(flow <= 0, free_flow, from_occupancy),
-    )
-    return np.where(measured, speed, np.maximum(from_occupancy, STOPPED_SPEED_KMH)), measured
+
+
+def _signal_arrays(segments: SegmentTable, seg_idx: IntArray) -> tuple[FloatArray, FloatArray]:
+    if segments.signal_cycle_s is None or segments.green_share is None:
+        unknown = np.full(len(seg_idx), np.nan)
+        return unknown, unknown
+    return segments.signal_cycle_s[seg_idx], segments.green_share[seg_idx]
 
 
 def segment_states_from(
@@ -296,18 +316,29 @@ def segment_states_from(
     """Step 2: the state of every (segment, interval) the healthy detectors' sums cover."""
     groups = _group(sums, detectors)
     flow, occ = _flow_and_occupancy(groups, segments)
-    speed, measured = _speed(groups, sums, segments, flow, occ)
     seg_idx = groups.seg_idx
     free_flow = segments.free_flow_kmh[seg_idx]
-    vc = flow / segments.capacity_veh_h[seg_idx]
+    lanes = segments.lanes[seg_idx]
+    link = link_speeds(
+        _lane_inputs(groups, sums, detectors, segments), groups.seg_group, groups.n, free_flow
+    )
+    cycle, green = _signal_arrays(segments, seg_idx)
+    delay = control_delay_s(flow, lanes, cycle, green)
+    speed = with_signal_delay(link.speed_kmh, segments.length_m[seg_idx], delay)
+    signalised = np.isfinite(green) & (green > 0)
+    capacity = np.where(signalised, signal_capacity(lanes, green), segments.capacity_veh_h[seg_idx])
+    vc = flow / capacity
+    flags = link.flags | SIGNAL_DELAY * signalised
     seconds = np.bincount(
         groups.seg_group[groups.lane_group], weights=groups.period, minlength=groups.n
     )
     expected = np.maximum(segments.counting_detectors[seg_idx], 1.0)
     coverage = np.minimum(seconds / (expected * INTERVAL_S), 1.0)
     # Coverage is the share of the expected detector-seconds that were counted: a missing
-    # lane or a missing reading lowers it alike.
-    confidence = coverage * np.where(measured, 1.0, SPEED_FROM_OCCUPANCY_CONFIDENCE)
+    # lane or a missing reading lowers it alike; the lanes' factor says what they lacked.
+    confidence = coverage * link.confidence
+    det_seg_group = groups.seg_group[groups.lane_group]
+    speed_n = np.bincount(det_seg_group, weights=sums.speed_count[groups.keep], minlength=groups.n)
     return SegmentStates(
         segment=seg_idx,
         interval=groups.interval,
@@ -319,7 +350,8 @@ def segment_states_from(
         los=level_of_service(speed, free_flow, vc),
         congestion_level=congestion_level(speed, free_flow),
         confidence=np.round(confidence, 3),
-        speed_measured=measured,
+        speed_measured=speed_n > 0,
+        source_flags=flags.astype(np.int64),
     )
 
 

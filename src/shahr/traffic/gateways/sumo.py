@@ -76,12 +76,56 @@ def read_sumo(path: Path, *, origin: tuple[float, float] = TEHRAN_CENTRE) -> lis
     """Segments from a SUMO network file (internal edges and footpaths left out)."""
     root = _net_root(path)
     to_lonlat = _projection_of(root, origin)
+    timings = _signal_timings_of(root)
     specs = [
-        spec for edge in root.iter("edge") if (spec := _segment_of(edge, to_lonlat)) is not None
+        spec
+        for edge in root.iter("edge")
+        if (spec := _segment_of(edge, to_lonlat, timings.get(str(edge.get("id"))))) is not None
     ]
     if not specs:
         raise InvalidNetworkError("The file holds no roads to import.")
     return specs
+
+
+def signal_timings(net_path: Path) -> dict[str, tuple[float, float]]:
+    """Per edge ending at a traffic light: (cycle in s, green share of its through links).
+
+    The cycle is the sum of the program's phase durations; the green share the part of the
+    cycle in which the edge's through links (`dir="s"`, or all its links if none go
+    straight) show G or g, averaged over those links. The first program of each light.
+    """
+    return _signal_timings_of(_net_root(net_path))
+
+
+def _signal_timings_of(root: ElementTree.Element) -> dict[str, tuple[float, float]]:
+    programs: dict[str, list[tuple[float, str]]] = {}
+    for logic in root.iter("tlLogic"):
+        phases = [
+            (float(phase.get("duration", "0")), phase.get("state", ""))
+            for phase in logic.iter("phase")
+        ]
+        programs.setdefault(str(logic.get("id")), phases)
+    links: dict[str, dict[str, list[tuple[str, int]]]] = {}
+    for connection in root.iter("connection"):
+        light, index = connection.get("tl"), connection.get("linkIndex")
+        if light is None or index is None or light not in programs:
+            continue
+        by_dir = links.setdefault(str(connection.get("from")), {})
+        by_dir.setdefault(connection.get("dir", ""), []).append((light, int(index)))
+    timings: dict[str, tuple[float, float]] = {}
+    for edge_id, by_dir in links.items():
+        through = by_dir.get("s") or [link for found in by_dir.values() for link in found]
+        shares = []
+        cycle = 0.0
+        for light, index in through:
+            phases = programs[light]
+            cycle = sum(duration for duration, _ in phases)
+            green = sum(d for d, state in phases if index < len(state) and state[index] in "Gg")
+            if cycle > 0:
+                shares.append(green / cycle)
+        if shares and cycle > 0 and (share := sum(shares) / len(shares)) > 0:
+            timings[edge_id] = (cycle, round(share, 4))
+    return timings
 
 
 def _net_root(path: Path) -> ElementTree.Element:
@@ -131,7 +175,9 @@ def _projection_of(
 
 
 def _segment_of(
-    edge: ElementTree.Element, to_lonlat: Callable[[float, float], tuple[float, float]]
+    edge: ElementTree.Element,
+    to_lonlat: Callable[[float, float], tuple[float, float]],
+    timing: tuple[float, float] | None = None,
 ) -> SegmentSpec | None:
     """The edge as a segment; None for internal edges, footpaths and edges without a line."""
     if edge.get("function") in ("internal", "crossing", "walkingarea", "connector"):
@@ -158,4 +204,6 @@ def _segment_of(
         name=edge.get("name", ""),
         free_flow_kmh=round(speed_kmh, 1) if 5 <= speed_kmh <= 140 else None,
         length_m=float(lanes[0].get("length", "0")) or None,
+        signal_cycle_s=timing[0] if timing else None,
+        green_share=timing[1] if timing else None,
     )

@@ -5,7 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, String, bindparam, select, update
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,8 +31,17 @@ from shahr.traffic.domain.detectors import (
     DetectorKind,
     Fault,
 )
+from shahr.traffic.domain.link_speed import (
+    LENGTH_FREE_FLOW_OCCUPANCY_PCT,
+    LENGTH_FREE_FLOW_SPEED_SHARE,
+    LENGTH_MIN_INTERVALS,
+    LENGTH_MIN_VEHICLES,
+    VEHICLE_LENGTH_RANGE_M,
+)
 from shahr.traffic.domain.network import SegmentId
 from shahr.traffic.persistence.base import is_postgresql
+from shahr.traffic.persistence.network import SegmentRow
+from shahr.traffic.persistence.readings.tables import DetectorIntervalRow
 
 
 class DetectorRow(Base):
@@ -38,6 +60,13 @@ class DetectorRow(Base):
     fault: Mapped[str | None] = mapped_column(String(24))
     health_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Effective vehicle length (vehicle + loop) learnt from the detector's free-flow
+    # minutes, NULL until enough are seen; and the sums it is learnt from.
+    vehicle_length_m: Mapped[float | None] = mapped_column(Float)
+    length_speed_occupancy: Mapped[float] = mapped_column(Float, default=0.0)
+    length_vehicles: Mapped[float] = mapped_column(Float, default=0.0)
+    length_intervals: Mapped[int] = mapped_column(Integer, default=0)
+    length_learnt_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     def to_domain(self) -> Detector:
         return Detector(
@@ -122,3 +151,74 @@ class DetectorRepository:
                 .values(last_seen_at=bindparam("b_seen"))
             )
             await self.session.execute(statement, newer)
+
+    async def vehicle_lengths(self) -> dict[str, float]:
+        """The detectors whose effective vehicle length has been learnt."""
+        rows = await self.session.execute(
+            select(DetectorRow.id, DetectorRow.vehicle_length_m).where(
+                DetectorRow.vehicle_length_m.is_not(None)
+            )
+        )
+        return {row.id: row.vehicle_length_m for row in rows}
+
+    async def learn_vehicle_lengths(self, until: datetime) -> int:
+        """Add each detector's free-flow minutes up to `until` to its sums; set its length.
+
+        A free-flow minute: counted vehicles with spot speeds, occupancy under 15 % and the
+        spot speed at least 60 % of the segment's free flow. For one minute L = v x o / q;
+        over many, L = Σ v x occupancy-seconds / (360 Σ vehicles) in metres (speeds in km/h).
+        Each detector's minutes are added once: only those after its `length_learnt_until`.
+        Returns how many lengths changed.
+        """
+        if is_postgresql(self.session):
+            # Two workers learning at once would add the same minutes twice.
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('shahr.traffic.vehicle-length'))")
+            )
+        d, i, s = DetectorRow.__table__.c, DetectorIntervalRow.__table__.c, SegmentRow.__table__.c
+        spot = i.speed_count / i.inv_speed
+        minutes = (
+            select(
+                i.detector_id.label("detector_id"),
+                func.sum(spot * i.occupancy_s).label("so"),
+                func.sum(i.count).label("n"),
+                func.count().label("k"),
+            )
+            .join(DetectorRow, DetectorRow.id == i.detector_id)
+            .join(SegmentRow, SegmentRow.id == DetectorRow.segment_id)
+            .where(
+                or_(
+                    DetectorRow.length_learnt_until.is_(None),
+                    i.interval_start > DetectorRow.length_learnt_until,
+                ),
+                i.interval_start <= until,
+                i.speed_count > 0,
+                i.inv_speed > 0,
+                i.count > 0,
+                i.occupancy_s > 0,
+                i.occupancy_s < LENGTH_FREE_FLOW_OCCUPANCY_PCT * i.period_s,
+                spot >= LENGTH_FREE_FLOW_SPEED_SHARE * s.free_flow_kmh,
+            )
+            .group_by(i.detector_id)
+            .subquery()
+        )
+        total_so = d.length_speed_occupancy + minutes.c.so
+        total_n = d.length_vehicles + minutes.c.n
+        total_k = d.length_intervals + minutes.c.k
+        low, high = VEHICLE_LENGTH_RANGE_M
+        learnt = func.min(func.max(total_so / (360.0 * total_n), low), high)
+        if is_postgresql(self.session):
+            learnt = func.least(func.greatest(total_so / (360.0 * total_n), low), high)
+        enough = and_(total_k >= LENGTH_MIN_INTERVALS, total_n >= LENGTH_MIN_VEHICLES)
+        result = await self.session.execute(
+            update(DetectorRow.__table__)  # type: ignore[arg-type]  # a mapped class's Table
+            .where(d.id == minutes.c.detector_id)
+            .values(
+                length_speed_occupancy=total_so,
+                length_vehicles=total_n,
+                length_intervals=total_k,
+                length_learnt_until=until,
+                vehicle_length_m=case((enough, learnt), else_=d.vehicle_length_m),
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -36,6 +36,8 @@ class SegmentRow(Base):
     capacity_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
     district: Mapped[int | None] = mapped_column(Integer, index=True)
     source: Mapped[str] = mapped_column(String(200), default="")
+    signal_cycle_s: Mapped[float | None] = mapped_column(Float)
+    green_share: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     def to_domain(self) -> Segment:
@@ -54,6 +56,8 @@ class SegmentRow(Base):
             capacity_overridden=self.capacity_overridden,
             district=self.district,
             source=self.source,
+            signal_cycle_s=self.signal_cycle_s,
+            green_share=self.green_share,
         )
 
 
@@ -83,6 +87,8 @@ def segment_values(segment: Segment, now: datetime) -> dict[str, Any]:
         "capacity_overridden": segment.capacity_overridden,
         "district": segment.district,
         "source": segment.source,
+        "signal_cycle_s": segment.signal_cycle_s,
+        "green_share": segment.green_share,
         "updated_at": now,
     }
 

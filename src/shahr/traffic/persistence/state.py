@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shahr.kernel.db import Base, UtcDateTime
 from shahr.kernel.upsert import upsert
+from shahr.traffic.domain.link_speed import source_text
 from shahr.traffic.domain.state import SegmentStates, interval_at
 from shahr.traffic.persistence.base import aware, is_postgresql, stage
 
@@ -46,6 +47,7 @@ VIEW_COLUMNS = STATE_COLUMNS[:-1]  # what a reader is shown: all but updated_at
 
 
 STATE_FILLFACTOR = 50
+SOURCE_LENGTH = 120
 
 
 class SegmentStateRow(Base):
@@ -74,7 +76,8 @@ class SegmentStateRow(Base):
     congestion_level: Mapped[int] = mapped_column(SmallInteger)
     confidence: Mapped[float] = mapped_column(Float)
     estimated: Mapped[bool] = mapped_column(Boolean)
-    source: Mapped[str] = mapped_column(String(24))
+    # What the state used, "+"-joined (e.g. "loops+occupancy+signal_delay+journeys").
+    source: Mapped[str] = mapped_column(String(SOURCE_LENGTH))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -99,11 +102,12 @@ STAGED_STATE = {
     "los": "int2",
     "congestion_level": "int2",
     "confidence": "float8",
+    "source": "text",
 }
 
 _MEASURED = f"""
 INSERT INTO traffic_segment_state (segment_id, interval_start, {", ".join(STATE_COLUMNS)})
-SELECT {", ".join(STAGED_STATE)}, false, CAST(:source AS varchar),
+SELECT {", ".join(c for c in STAGED_STATE if c != "source")}, false, source,
     CAST(:updated_at AS timestamptz)
 FROM traffic_staged_state
 ON CONFLICT (segment_id, interval_start) DO UPDATE SET
@@ -150,10 +154,11 @@ class StateRepository:
         segment_id: list[str],
         states: SegmentStates,
         updated_at: datetime,
-        *,
-        source: str = "detectors",
     ) -> None:
-        """Measured states as columns (`segment_id` names each row's segment); see save_measured."""
+        """Measured states as columns (`segment_id` names each row's segment); see save_measured.
+
+        Each row's `source` names what its state used (`link_speed.source_text`).
+        """
         if not segment_id:
             return
         starts = {index: interval_at(index) for index in set(states.interval.tolist())}
@@ -170,19 +175,17 @@ class StateRepository:
             "los": states.los.tolist(),
             "congestion_level": states.congestion_level.tolist(),
             "confidence": states.confidence.tolist(),
+            "source": source_text(states.source_flags),
         }
         if is_postgresql(self.session):
             await stage(self.session, "traffic_staged_state", STAGED_STATE, columns)
-            await self.session.execute(
-                text(_MEASURED), {"source": source, "updated_at": updated_at}
-            )
+            await self.session.execute(text(_MEASURED), {"updated_at": updated_at})
             return
         await self.save_measured(
             [
                 {
                     **dict(zip(columns, values, strict=True)),
                     "estimated": False,
-                    "source": source,
                     "updated_at": updated_at,
                 }
                 for values in zip(*columns.values(), strict=True)

@@ -14,6 +14,7 @@ import numpy as np
 
 from shahr.kernel.db import Database
 from shahr.traffic.domain.detectors import Detector, DetectorHealth, DetectorKind
+from shahr.traffic.domain.link_speed import EFFECTIVE_VEHICLE_LENGTH_M
 from shahr.traffic.domain.network import Adjacency, Segment, adjacency_of, bearing_deg
 from shahr.traffic.domain.propagation import DirectedNetwork
 from shahr.traffic.domain.state import WHOLE_ROAD, DetectorTable, SegmentTable
@@ -45,7 +46,12 @@ class Registry:
         return None if index is None else self.detectors[index]
 
 
-def build_registry(version: int, segments: list[Segment], detectors: list[Detector]) -> Registry:
+def build_registry(
+    version: int,
+    segments: list[Segment],
+    detectors: list[Detector],
+    vehicle_lengths: dict[str, float] | None = None,
+) -> Registry:
     segment_index: dict[str, int] = {s.id: i for i, s in enumerate(segments)}
     placed = [d for d in detectors if d.segment_id in segment_index]
     detector_index: dict[str, int] = {d.id: i for i, d in enumerate(placed)}
@@ -81,6 +87,7 @@ def build_registry(version: int, segments: list[Segment], detectors: list[Detect
                 [d.lane if d.lane is not None else WHOLE_ROAD for d in placed], dtype=np.int64
             ),
             usable=usable,
+            vehicle_length_m=_vehicle_lengths(placed, vehicle_lengths or {}),
         ),
         segment_table=SegmentTable(
             lanes=np.array([s.lanes for s in segments], dtype=np.float64),
@@ -88,6 +95,8 @@ def build_registry(version: int, segments: list[Segment], detectors: list[Detect
             capacity_veh_h=np.array([s.capacity_veh_h for s in segments], dtype=np.float64),
             length_m=np.array([s.length_m for s in segments], dtype=np.float64),
             counting_detectors=counting,
+            signal_cycle_s=_or_nan([s.signal_cycle_s for s in segments]),
+            green_share=_or_nan([s.green_share for s in segments]),
         ),
         adjacency=adjacency,
         edge_a=edges[:, 0],
@@ -116,6 +125,16 @@ def directed_network(segments: list[Segment], edges: np.ndarray) -> DirectedNetw
     )
 
 
+def _vehicle_lengths(placed: list[Detector], learnt: dict[str, float]) -> np.ndarray:
+    return np.array(
+        [learnt.get(d.id, EFFECTIVE_VEHICLE_LENGTH_M) for d in placed], dtype=np.float64
+    )
+
+
+def _or_nan(values: list[float | None]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
 _cache: weakref.WeakKeyDictionary[Database, Registry] = weakref.WeakKeyDictionary()
 _locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -131,7 +150,8 @@ async def current_registry(database: Database) -> Registry:
                 return cached
             segments = await uow.network.all()
             detectors = await uow.detectors.all()
-        registry = build_registry(version, segments, detectors)
+            lengths = await uow.detectors.vehicle_lengths()
+        registry = build_registry(version, segments, detectors, lengths)
         _cache[database] = registry
         return registry
 

@@ -8,6 +8,7 @@ after the commit, so a redelivered message (a worker killed mid-batch) counts on
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from shahr.traffic.domain.state import (
     IntArray,
     ReadingArrays,
     interval_at,
+    interval_index,
     segment_states_from,
     sum_by_detector_interval,
 )
@@ -92,7 +94,29 @@ async def ingest_batch(
     unique, detector = readings.take(first), detector[first]
     stored = await _store(database, registry, unique, detector, batch.passages, now, plate_secret)
     report.add(stored)
+    if stored.intervals:
+        await _learn_vehicle_lengths(database, max(stored.intervals), now)
     return report
+
+
+# Detectors learn their effective vehicle length from their own free-flow minutes every
+# half hour of data (by the data's clock, so a back-fill learns as it goes), leaving the
+# late window's minutes, which may still grow, for the next time.
+LEARN_EVERY_INTERVALS = 30
+LATE_INTERVALS = 15
+_last_learnt: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()
+
+
+async def _learn_vehicle_lengths(database: Database, newest: datetime, now: datetime) -> None:
+    index = interval_index(newest)
+    last = _last_learnt.get(database)
+    if last is not None and index - last < LEARN_EVERY_INTERVALS:
+        return
+    _last_learnt[database] = index
+    async with TrafficUnitOfWork(database) as uow:
+        if await uow.detectors.learn_vehicle_lengths(interval_at(index - LATE_INTERVALS)):
+            await uow.network.bump_version(now)  # every process reloads the lengths
+        await uow.commit()
 
 
 async def _store(
