@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from shahr.traffic.domain import propagation
-from shahr.traffic.domain.propagation import DirectedNetwork, carry, conserve
+from shahr.traffic.domain.propagation import DirectedNetwork, balance, carry, conserve
+from shahr.traffic.domain.signals import control_delay_s, signal_capacity, with_signal_delay
 from shahr.traffic.domain.state import (
     BoolArray,
     FloatArray,
@@ -35,6 +36,8 @@ CRITICAL_WIDTH = 0.1
 # In free flow the upstream side's word counts this much more than the downstream side's.
 UPSTREAM_BIAS = 0.5
 HISTORY_WEIGHT = 0.3  # against a measured neighbour one hop away (weight 0.5)
+NETWORK_WEIGHT = 0.3  # the network's median residual, against the same
+MODEL_MAX_X = 0.95
 RECENT_DECAY = 0.6  # weight of the measurement k intervals ago: RECENT_DECAY ** k
 MIN_SHARE = 0.03  # about 1.5 km/h on a 50 km/h street: a standstill, still moving
 MAX_SHARE = 1.1
@@ -96,6 +99,20 @@ class _Speed:
     from_down: BoolArray
 
 
+def modelled_share(segments: SegmentTable, flow_veh_h: FloatArray) -> FloatArray:
+    """Each link's expected speed as a share of free flow: its length run at free flow plus
+    the HCM control delay at its downstream signal for this flow (1 where no signal)."""
+    free_flow = segments.free_flow_kmh
+    if segments.signal_cycle_s is None or segments.green_share is None:
+        return np.ones_like(free_flow)
+    # Past the signal's capacity an estimate's own flow error would turn into minutes of
+    # delay: the model stops just short of it (the neighbours' residual carries the rest).
+    limit = MODEL_MAX_X * signal_capacity(segments.lanes, segments.green_share)
+    flow = np.where(np.isfinite(limit), np.minimum(flow_veh_h, limit), flow_veh_h)
+    delay = control_delay_s(flow, segments.lanes, segments.signal_cycle_s, segments.green_share)
+    return with_signal_delay(free_flow, segments.length_m, delay) / free_flow
+
+
 def estimate(
     *,
     unknown: BoolArray,
@@ -104,25 +121,55 @@ def estimate(
     history: History,
     segments: SegmentTable,
 ) -> Estimates:
-    """Speed and flow for every `unknown` segment from the measured ones and history."""
+    """Speed and flow for every `unknown` segment from the measured ones and history.
+
+    Speed is each link's modelled share times a residual (measured / modelled) carried from
+    the measured links along the street, the network's median residual steadying it.
+    """
     known = observed.measured & ~unknown
-    speed = _neighbour_speed(network, known, observed.smoothed_share())
-    has_hist = ~np.isnan(history.speed_share)
+    flow, flow_known = _flow(network, known, observed.flow_veh_h, history, segments)
+    modelled = modelled_share(segments, flow)
+    residual = np.where(known, observed.smoothed_share() / np.maximum(modelled, 1e-3), 1.0)
+    speed = _neighbour_speed(network, known, residual)
+    hist_residual = history.speed_share / modelled
+    has_hist = ~np.isnan(hist_residual)
     w_hist = np.where(has_hist, HISTORY_WEIGHT, 0.0)
-    total = speed.weight + w_hist
-    share = np.where(
+    network_residual = float(np.median(residual[known])) if known.any() else 1.0
+    w_net = NETWORK_WEIGHT if known.any() else 0.0
+    total = speed.weight + w_hist + w_net
+    share = modelled * np.where(
         total > 0,
-        (speed.weight * speed.share + w_hist * np.nan_to_num(history.speed_share))
+        (
+            speed.weight * speed.share
+            + w_hist * np.nan_to_num(hist_residual)
+            + w_net * network_residual
+        )
         / np.maximum(total, 1e-9),
         1.0,
     )
-    flow, flow_known = _flow(network, known, observed.flow_veh_h, history, segments)
     confidence = np.where(
         speed.weight > 0,
         NEIGHBOUR_CONFIDENCE * np.minimum(speed.weight * 2, 1.0) * np.where(has_hist, 1.1, 1.0),
         np.where(has_hist, HISTORY_ONLY_CONFIDENCE, NOTHING_KNOWN_CONFIDENCE),
     ) * np.where(flow_known, 1.0, 0.9)
-    idx = np.flatnonzero(unknown).astype(np.int64)
+    return _assembled(
+        np.flatnonzero(unknown).astype(np.int64),
+        share,
+        flow,
+        confidence,
+        segments,
+        _sources(speed.from_up, speed.from_down, has_hist, unknown),
+    )
+
+
+def _assembled(
+    idx: IntArray,
+    share: FloatArray,
+    flow: FloatArray,
+    confidence: FloatArray,
+    segments: SegmentTable,
+    source: list[str],
+) -> Estimates:
     free_flow = segments.free_flow_kmh[idx]
     speed_kmh = np.clip(share[idx], MIN_SHARE, MAX_SHARE) * free_flow
     capacity = segments.capacity_veh_h[idx]
@@ -139,7 +186,7 @@ def estimate(
         los=level_of_service(speed_kmh, free_flow, vc),
         congestion_level=congestion_level(speed_kmh, free_flow),
         confidence=np.round(np.clip(confidence[idx], 0.0, MAX_CONFIDENCE), 3),
-        source=_sources(speed.from_up[idx], speed.from_down[idx], has_hist[idx]),
+        source=source,
     )
 
 
@@ -171,13 +218,14 @@ def _along_street(
     """Shares carried along straight-on movements first (the same street), turns only where
     the street has nothing to say: a cross street's state says little about this one's."""
     source, target = network.upstream, network.downstream
+    street_source, street_target = network.straight_ends
     if against_traffic:
         source, target = target, source
-    straight = network.straight
+        street_source, street_target = street_target, street_source
     street = carry(
-        source[straight],
-        target[straight],
-        np.ones(int(straight.sum())),
+        street_source,
+        street_target,
+        np.ones(len(street_source)),
         known,
         share,
         hops=MAX_HOPS,
@@ -198,26 +246,30 @@ def _flow(
     history: History,
     segments: SegmentTable,
 ) -> tuple[FloatArray, BoolArray]:
-    """Flow by conservation where enough of the movements are measured, else history."""
-    conserved = conserve(network, known, flow, segments.capacity_veh_h)
-    hist_flow = history.vc_ratio * segments.capacity_veh_h
+    """Flow that balances every junction against the measured flows, starting from history
+    (or the measured segments' mean v/c this interval) times each segment's capacity."""
+    capacity = segments.capacity_veh_h
+    hist_flow = history.vc_ratio * capacity
     has_hist = ~np.isnan(hist_flow)
-    by_conservation = conserved.covered > 0
-    w_hist = np.where(has_hist, HISTORY_WEIGHT, 0.0)
-    blended = np.where(
-        has_hist,
-        (conserved.covered * conserved.flow + w_hist * np.nan_to_num(hist_flow))
-        / np.maximum(conserved.covered + w_hist, 1e-9),
-        conserved.flow,
-    )
-    fallback = np.where(has_hist, np.nan_to_num(hist_flow), DEFAULT_VC * segments.capacity_veh_h)
-    return np.where(by_conservation, blended, fallback), by_conservation | has_hist
+    mean_vc = float(np.mean(flow[known] / capacity[known])) if known.any() else DEFAULT_VC
+    prior = np.where(has_hist, np.nan_to_num(hist_flow), mean_vc * capacity)
+    balanced = balance(network, known, flow, prior)
+    conserved = conserve(network, known, flow, capacity)
+    return balanced, (conserved.covered > 0) | has_hist
 
 
-def _sources(from_up: BoolArray, from_down: BoolArray, has_hist: BoolArray) -> list[str]:
+def _sources(
+    from_up: BoolArray, from_down: BoolArray, has_hist: BoolArray, unknown: BoolArray
+) -> list[str]:
     """What each estimate rests on, as the state's `source` names it."""
     names = []
-    for up, down, hist in zip(from_up.tolist(), from_down.tolist(), has_hist.tolist(), strict=True):
+    rows = zip(
+        from_up[unknown].tolist(),
+        from_down[unknown].tolist(),
+        has_hist[unknown].tolist(),
+        strict=True,
+    )
+    for up, down, hist in rows:
         used = [
             name for name, on in (("upstream", up), ("downstream", down), ("history", hist)) if on
         ]

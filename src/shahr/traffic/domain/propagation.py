@@ -10,6 +10,7 @@ from its entries. Everything here is arrays over segments or movements, no loops
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -21,6 +22,8 @@ FLOW_TURN_WEIGHT = 0.35
 SPEED_TURN_WEIGHT = 0.2
 STRAIGHT_DEG = 30.0
 HOP_DECAY = 0.5
+# Sweeps of the junction balance: each carries a correction one junction further.
+BALANCE_SWEEPS = 8
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,22 @@ class DirectedNetwork:
     downstream: IntArray
     turn_deg: FloatArray  # the movement's turn: 0 straight on, 90 a right turn, -90 a left
 
-    @property
+    # Cached on the instance: the registry keeps one network per version, so the index
+    # arrays are built once, not on every read.
+    @cached_property
     def straight(self) -> BoolArray:
         """Movements straight on (within STRAIGHT_DEG): the same street, most likely."""
         return np.abs(self.turn_deg) <= STRAIGHT_DEG
+
+    @cached_property
+    def straight_ends(self) -> tuple[IntArray, IntArray]:
+        """The straight-on movements' (upstream, downstream) segments."""
+        return self.upstream[self.straight].copy(), self.downstream[self.straight].copy()
+
+    @cached_property
+    def junctions(self) -> tuple[IntArray, IntArray]:
+        """Each segment's (start, end) junction: ends joined by a movement are one junction."""
+        return junctions(self.n_segments, self.upstream, self.downstream)
 
     def weight(self, turn_weight: float) -> FloatArray:
         """How much a movement ties its two segments together: straight on 1, a turn less."""
@@ -146,3 +161,53 @@ def _gathered(
     # Below a third of the movements known, scaling up guesses more than it measures.
     scaled = np.where(cover >= 1 / 3, carried / np.maximum(cover, 1e-9), 0.0)
     return scaled, np.where(cover >= 1 / 3, cover, 0.0)
+
+
+def junctions(n: int, upstream: IntArray, downstream: IntArray) -> tuple[IntArray, IntArray]:
+    """Label each segment's start and end junction, the smallest label winning along the
+    movements until every movement's two ends agree (a few sweeps: junctions are small)."""
+    end = np.arange(n, dtype=np.int64)
+    start = np.arange(n, 2 * n, dtype=np.int64)
+    while len(upstream):
+        label = np.minimum(end[upstream], start[downstream])
+        before_end, before_start = end.copy(), start.copy()
+        np.minimum.at(end, upstream, label)
+        np.minimum.at(start, downstream, label)
+        if np.array_equal(end, before_end) and np.array_equal(start, before_start):
+            break
+    return start, end
+
+
+def balance(
+    network: DirectedNetwork, known: BoolArray, flow: FloatArray, prior: FloatArray
+) -> FloatArray:
+    """Flows that keep every junction's vehicles in balance (in = out), the known flows fixed.
+
+    The unknown flows start from `prior`; each sweep moves them so each junction's imbalance
+    is shared among its unknown segments in proportion to their flow, a segment between two
+    junctions taking the mean of the two corrections. A junction where every segment is
+    known, or that has no way in or no way out (the network's edge), is left alone.
+    """
+    start, end = network.junctions
+    size = 2 * network.n_segments
+    q = np.where(known, flow, np.maximum(prior, 0.0))
+    unknown = ~known
+    ins = np.bincount(end, minlength=size) > 0
+    outs = np.bincount(start, minlength=size) > 0
+    for _ in range(BALANCE_SWEEPS):
+        imbalance = np.bincount(end, weights=q, minlength=size) - np.bincount(
+            start, weights=q, minlength=size
+        )
+        free = np.bincount(end, weights=q * unknown, minlength=size) + np.bincount(
+            start, weights=q * unknown, minlength=size
+        )
+        usable = ins & outs & (free > 0)
+        per_vehicle = np.where(usable, imbalance / np.maximum(free, 1e-9), 0.0)
+        # More in than out at the start junction: this exit carries more; at the end, less.
+        at_start, at_end = usable[start], usable[end]
+        change = per_vehicle[start] * at_start - per_vehicle[end] * at_end
+        count = at_start.astype(np.float64) + at_end
+        step = np.where(count > 0, change / np.maximum(count, 1.0), 0.0)
+        # A segment's flow shrinks at most tenfold a sweep: it stays able to take a correction.
+        q = np.where(unknown, q * np.maximum(1.0 + step, 0.1), q)
+    return q
