@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shahr.traffic.domain.estimates import History, Observed, estimate
+from shahr.traffic.domain.estimates import History, Observed, estimate, modelled_share
 from shahr.traffic.domain.propagation import DirectedNetwork
 from shahr.traffic.domain.state import SegmentTable
 
@@ -87,7 +87,7 @@ def test_free_traffic_downstream_of_a_jam_flows() -> None:
     assert (result.speed_kmh / FREE_FLOW > 0.5).all()
 
 
-def test_a_side_street_gets_its_share_of_the_arterials_vehicles_not_of_its_capacity() -> None:
+def test_a_side_street_carries_what_the_arterial_does_not_carry_on() -> None:
     # A 3-lane arterial 0 -> 1 (straight on) with a 1-lane side street 2 turning off it.
     # The arterial runs at v/c 0.9; 1 is measured too.
     n = 3
@@ -102,9 +102,8 @@ def test_a_side_street_gets_its_share_of_the_arterials_vehicles_not_of_its_capac
     side_capacity = 800.0
     flow = float(result.flow_veh_h[0])
     assert flow != pytest.approx(0.9 * side_capacity, rel=0.05)
-    # What the arterial sends into its right turn: its flow split by capacity and direction.
-    assert flow < 0.9 * side_capacity
-    assert flow == pytest.approx(0.9 * arterial_capacity * (0.35 * 800) / (3 * 800 + 0.35 * 800))
+    # The junction keeps its vehicles: what enters on 0 and does not go on along 1 turns off.
+    assert flow == pytest.approx(0.9 * arterial_capacity - 2000.0)
 
 
 def test_an_isolated_segment_falls_back_to_history_then_free_flow_with_low_confidence() -> None:
@@ -120,8 +119,10 @@ def test_an_isolated_segment_falls_back_to_history_then_free_flow_with_low_confi
         history=history,
         segments=table([1] * n),
     )
-    assert result.source == ["history", "free_flow"]
-    assert result.speed_kmh.tolist() == pytest.approx([0.6 * FREE_FLOW, FREE_FLOW])
+    # Without a measured neighbour: history, steadied by the network's residual (here the
+    # measured links' 0.9: no signals, so their model is free flow).
+    assert result.source == ["neighbours+history", "neighbours"]
+    assert result.speed_kmh.tolist() == pytest.approx([0.75 * FREE_FLOW, 0.9 * FREE_FLOW])
     assert result.flow_veh_h[0] == pytest.approx(0.5 * 800.0)
     assert result.confidence[0] <= 0.3
     assert result.confidence[1] < result.confidence[0]
@@ -139,7 +140,8 @@ def test_confidence_falls_with_every_hop_from_a_measurement() -> None:
     assert result.speed_kmh[:3].tolist() == pytest.approx([0.7 * FREE_FLOW] * 3)
     assert list(result.confidence) == sorted(result.confidence, reverse=True)
     assert result.confidence[0] > result.confidence[-1]
-    assert result.source[-1] == "free_flow"  # beyond the hops a measurement reaches
+    # Beyond the hops a measurement reaches: only the network's residual, least trusted.
+    assert result.source[-1] == "neighbours"
 
 
 def test_earlier_intervals_steady_a_neighbours_one_minute_reading() -> None:
@@ -162,6 +164,46 @@ def test_earlier_intervals_steady_a_neighbours_one_minute_reading() -> None:
         segments=table([2, 2]),
     )
     assert alone.speed_kmh[0] < with_recent.speed_kmh[0] < 0.9 * FREE_FLOW
+
+
+def test_each_link_keeps_its_own_signal_delay_and_the_neighbours_say_how_far_off_it_runs() -> None:
+    # One street 0 -> 1 -> 2, all with a 90 s signal at their end: 0 is measured at 80 %
+    # of its model; 1 (short, 20 % green) and 2 (long, 60 % green) are not measured.
+    n = 3
+    segments = dataclasses.replace(
+        table([2] * n),
+        length_m=np.array([500.0, 150.0, 800.0]),
+        signal_cycle_s=np.full(n, 90.0),
+        green_share=np.array([0.5, 0.2, 0.6]),
+    )
+    flow = np.full(n, 600.0)
+    model = modelled_share(segments, flow)
+    assert model[1] < model[2] < 1.0
+    result = estimate(
+        unknown=np.array([False, True, True]),
+        observed=observed(n, {0: (0.8 * model[0], 600.0)}),
+        network=network(n, [(0, 1, 0.0), (1, 2, 0.0)]),
+        history=no_history(n),
+        segments=segments,
+    )
+    shares = result.speed_kmh / FREE_FLOW
+    # Under the model by about what the measured link is, each by its own delay.
+    assert shares[0] < shares[1]
+    assert shares == pytest.approx(0.8 * model[1:], rel=0.1)
+    assert all("signal_delay" in source for source in result.source)
+
+
+def test_a_junction_keeps_its_vehicles_when_the_flows_around_it_are_known() -> None:
+    # Two ways in (0, 1) and two ways out (2, 3) of one junction; 3 is not measured.
+    n = 4
+    result = estimate(
+        unknown=np.array([False, False, False, True]),
+        observed=observed(n, {0: (0.9, 900.0), 1: (0.9, 500.0), 2: (0.9, 1000.0)}),
+        network=network(n, [(0, 2, 0.0), (0, 3, 90.0), (1, 2, -90.0), (1, 3, 0.0)]),
+        history=no_history(n),
+        segments=table([2] * n),
+    )
+    assert result.flow_veh_h[0] == pytest.approx(400.0)
 
 
 @st.composite
@@ -214,6 +256,7 @@ def test_estimates_stay_within_physical_bounds(
     assert result.density_veh_km * result.speed_kmh == pytest.approx(result.flow_veh_h)
     assert ((result.confidence >= 0) & (result.confidence <= 1)).all()
     assert all(
-        set(source.split("+")) <= {"upstream", "downstream", "history", "free_flow"}
+        set(source.split("+"))
+        <= {"upstream", "downstream", "neighbours", "history", "signal_delay", "free_flow"}
         for source in result.source
     )

@@ -1,14 +1,15 @@
 """Estimates for segments without usable detectors: from the traffic around them and history.
 
-Speed, as a share of free flow, is carried along the directed network both ways and the two
-are combined as in Treiber and Helbing's adaptive smoothing: where either side is slow, the
-downstream side's word counts (a queue grows back against the traffic, so a jammed exit
-means a queue on the segment feeding it), else the upstream side's (free-flowing traffic
-carries on). The measured states are first smoothed over the last few intervals, which
-steadies one minute's noise. Flow comes from conservation over the movements (what the
-entries send on, what the exits received), in vehicles, so a 3-lane arterial's flow is
-split among its exits and never becomes a 1-lane street's share of capacity. History for
-this hour of the week fills in and steadies both; with nothing at all, free flow.
+Every link has its own expected speed: its length run at free flow plus the HCM control
+delay at its downstream signal for its flow (so a short link before a long red is slower
+than a long one before a short red). What the neighbours add is how far the measured links
+run from their own model, the residual measured / modelled: carried along the directed
+network both ways and combined as in Treiber and Helbing's adaptive smoothing (where either
+side is slow, the downstream side's word counts, a queue growing back against the traffic;
+else the upstream side's), steadied by the network's median residual and history. The
+measured states are first smoothed over the last few intervals. Flow keeps every junction
+in balance (what enters leaves) around the measured flows, in vehicles, so a side street
+gets what the arterial does not carry on, never the arterial's share of capacity.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shahr.traffic.domain import propagation
-from shahr.traffic.domain.propagation import DirectedNetwork, balance, carry, conserve
+from shahr.traffic.domain.propagation import DirectedNetwork, balance, carry
 from shahr.traffic.domain.signals import control_delay_s, signal_capacity, with_signal_delay
 from shahr.traffic.domain.state import (
     BoolArray,
@@ -44,6 +45,7 @@ MAX_SHARE = 1.1
 DEFAULT_VC = 0.3
 NEIGHBOUR_CONFIDENCE = 0.7
 HISTORY_ONLY_CONFIDENCE = 0.3
+NETWORK_ONLY_CONFIDENCE = 0.12
 NOTHING_KNOWN_CONFIDENCE = 0.05
 MAX_CONFIDENCE = 0.8
 
@@ -137,7 +139,7 @@ def estimate(
     network_residual = float(np.median(residual[known])) if known.any() else 1.0
     w_net = NETWORK_WEIGHT if known.any() else 0.0
     total = speed.weight + w_hist + w_net
-    share = modelled * np.where(
+    carried = np.where(
         total > 0,
         (
             speed.weight * speed.share
@@ -147,10 +149,15 @@ def estimate(
         / np.maximum(total, 1e-9),
         1.0,
     )
+    share = modelled * carried
     confidence = np.where(
         speed.weight > 0,
         NEIGHBOUR_CONFIDENCE * np.minimum(speed.weight * 2, 1.0) * np.where(has_hist, 1.1, 1.0),
-        np.where(has_hist, HISTORY_ONLY_CONFIDENCE, NOTHING_KNOWN_CONFIDENCE),
+        np.where(
+            has_hist,
+            HISTORY_ONLY_CONFIDENCE,
+            NETWORK_ONLY_CONFIDENCE if w_net else NOTHING_KNOWN_CONFIDENCE,
+        ),
     ) * np.where(flow_known, 1.0, 0.9)
     return _assembled(
         np.flatnonzero(unknown).astype(np.int64),
@@ -158,7 +165,13 @@ def estimate(
         flow,
         confidence,
         segments,
-        _sources(speed.from_up, speed.from_down, has_hist, unknown),
+        _sources(
+            speed.from_up[unknown],
+            speed.from_down[unknown],
+            (speed.weight[unknown] == 0) & bool(w_net),
+            has_hist[unknown],
+            (modelled < 1.0)[unknown],
+        ),
     )
 
 
@@ -254,24 +267,31 @@ def _flow(
     mean_vc = float(np.mean(flow[known] / capacity[known])) if known.any() else DEFAULT_VC
     prior = np.where(has_hist, np.nan_to_num(hist_flow), mean_vc * capacity)
     balanced = balance(network, known, flow, prior)
-    conserved = conserve(network, known, flow, capacity)
-    return balanced, (conserved.covered > 0) | has_hist
+    # One minute's counts make a noisy difference: only where the junction pins a segment's
+    # flow down does the balance stand alone, elsewhere it is steadied by the prior.
+    steadied = np.where(balanced.pinned, balanced.flow, 0.5 * (balanced.flow + prior))
+    up, down = network.upstream, network.downstream
+    next_to_known = (
+        np.bincount(down, weights=known[up], minlength=network.n_segments)
+        + np.bincount(up, weights=known[down], minlength=network.n_segments)
+    ) > 0
+    return steadied, next_to_known | has_hist | balanced.pinned
 
 
-def _sources(
-    from_up: BoolArray, from_down: BoolArray, has_hist: BoolArray, unknown: BoolArray
-) -> list[str]:
-    """What each estimate rests on, as the state's `source` names it."""
-    names = []
-    rows = zip(
-        from_up[unknown].tolist(),
-        from_down[unknown].tolist(),
-        has_hist[unknown].tolist(),
-        strict=True,
-    )
-    for up, down, hist in rows:
-        used = [
-            name for name, on in (("upstream", up), ("downstream", down), ("history", hist)) if on
-        ]
-        names.append("+".join(used) if used else "free_flow")
-    return names
+_SOURCE_NAMES = ("upstream", "downstream", "neighbours", "history", "signal_delay")
+_SOURCE_TEXT = np.array(
+    [
+        "+".join(name for bit, name in enumerate(_SOURCE_NAMES) if code >> bit & 1) or "free_flow"
+        for code in range(1 << len(_SOURCE_NAMES))
+    ],
+    dtype=object,
+)
+
+
+def _sources(*used: BoolArray) -> list[str]:
+    """What each estimate rests on, as the state's `source` names it (in _SOURCE_NAMES'
+    order; nothing at all is free flow)."""
+    code = np.zeros(len(used[0]), dtype=np.int64)
+    for bit, on in enumerate(used):
+        code |= on.astype(np.int64) << bit
+    return list(_SOURCE_TEXT[code].tolist())

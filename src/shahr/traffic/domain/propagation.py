@@ -2,9 +2,9 @@
 
 The network is directed: a movement goes from the segment traffic leaves (`upstream`) onto
 the one it enters (`downstream`). Speed travels along the movements one way or the other
-(a queue grows back against the traffic, free flow goes with it); flow is carried by
-conservation: what leaves a segment is split among its exits, and what enters one came
-from its entries. Everything here is arrays over segments or movements, no loops over them.
+(a queue grows back against the traffic, free flow goes with it); flow is balanced at the
+junctions: what enters a junction leaves it. Everything here is arrays over segments or
+movements, no loops over them.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import numpy as np
 from shahr.traffic.domain.state import BoolArray, FloatArray, IntArray
 
 # A movement straight on carries most of a street's traffic, and its queue backs up along the
-# same street: a straight-on neighbour weighs 1, a turn this much (for flow, for speed).
-FLOW_TURN_WEIGHT = 0.35
+# same street: a straight-on neighbour weighs 1, a turn this much (for speed).
 SPEED_TURN_WEIGHT = 0.2
 STRAIGHT_DEG = 30.0
 HOP_DECAY = 0.5
@@ -100,69 +99,6 @@ def carry(
     return Reach(value, weight, hop)
 
 
-@dataclass(frozen=True)
-class Conserved:
-    """Flow onto a segment from its entries and off it into its exits, where enough is known."""
-
-    flow: FloatArray
-    covered: FloatArray  # 0-1: the share of the segment's entries and exits that were measured
-
-
-def conserve(
-    network: DirectedNetwork,
-    known: BoolArray,
-    flow: FloatArray,
-    capacity_veh_h: FloatArray,
-) -> Conserved:
-    """Each segment's flow by conservation over its movements, from the `known` flows.
-
-    A known upstream segment's flow is split among its exits by capacity times the
-    movement's weight; a known downstream segment's flow is shared among its entries the
-    same way. Where only some entries (exits) are known, their part is scaled up by the
-    share of the split they stand for.
-    """
-    n = network.n_segments
-    up, down = network.upstream, network.downstream
-    pull = network.weight(FLOW_TURN_WEIGHT)
-    # Inflow: share of each upstream segment's flow that takes this movement.
-    exit_share = capacity_veh_h[down] * pull
-    exit_total = np.bincount(up, weights=exit_share, minlength=n)
-    split = exit_share / np.maximum(exit_total[up], 1e-9)
-    inflow, in_cover = _gathered(n, down, up, known, flow, split, capacity_veh_h[up] * pull)
-    # Outflow: share of each downstream segment's flow that came from this movement.
-    entry_share = capacity_veh_h[up] * pull
-    entry_total = np.bincount(down, weights=entry_share, minlength=n)
-    merge = entry_share / np.maximum(entry_total[down], 1e-9)
-    outflow, out_cover = _gathered(n, up, down, known, flow, merge, capacity_veh_h[down] * pull)
-    total_cover = in_cover + out_cover
-    both = np.where(
-        total_cover > 0,
-        (in_cover * inflow + out_cover * outflow) / np.maximum(total_cover, 1e-9),
-        0.0,
-    )
-    return Conserved(both, np.clip(total_cover / 2.0, 0.0, 1.0))
-
-
-def _gathered(
-    n: int,
-    to: IntArray,
-    frm: IntArray,
-    known: BoolArray,
-    flow: FloatArray,
-    share: FloatArray,
-    importance: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    """Σ known flow[frm] x share onto `to`, scaled to the share of `importance` known."""
-    use = known[frm]
-    carried = np.bincount(to[use], weights=flow[frm[use]] * share[use], minlength=n)
-    seen = np.bincount(to[use], weights=importance[use], minlength=n)
-    whole = np.bincount(to, weights=importance, minlength=n)
-    cover = np.where(whole > 0, seen / np.maximum(whole, 1e-9), 0.0)
-    # Below a third of the movements known, scaling up guesses more than it measures.
-    scaled = np.where(cover >= 1 / 3, carried / np.maximum(cover, 1e-9), 0.0)
-    return scaled, np.where(cover >= 1 / 3, cover, 0.0)
-
-
 def junctions(n: int, upstream: IntArray, downstream: IntArray) -> tuple[IntArray, IntArray]:
     """Label each segment's start and end junction, the smallest label winning along the
     movements until every movement's two ends agree (a few sweeps: junctions are small)."""
@@ -178,9 +114,15 @@ def junctions(n: int, upstream: IntArray, downstream: IntArray) -> tuple[IntArra
     return start, end
 
 
+@dataclass(frozen=True)
+class Balanced:
+    flow: FloatArray
+    pinned: BoolArray  # the only unknown at one of its junctions: its flow is the difference
+
+
 def balance(
     network: DirectedNetwork, known: BoolArray, flow: FloatArray, prior: FloatArray
-) -> FloatArray:
+) -> Balanced:
     """Flows that keep every junction's vehicles in balance (in = out), the known flows fixed.
 
     The unknown flows start from `prior`; each sweep moves them so each junction's imbalance
@@ -194,6 +136,16 @@ def balance(
     unknown = ~known
     ins = np.bincount(end, minlength=size) > 0
     outs = np.bincount(start, minlength=size) > 0
+    alone = (
+        (
+            np.bincount(end, weights=unknown, minlength=size)
+            + np.bincount(start, weights=unknown, minlength=size)
+            == 1
+        )
+        & ins
+        & outs
+    )
+    pinned = unknown & (alone[start] | alone[end])
     for _ in range(BALANCE_SWEEPS):
         imbalance = np.bincount(end, weights=q, minlength=size) - np.bincount(
             start, weights=q, minlength=size
@@ -210,4 +162,4 @@ def balance(
         step = np.where(count > 0, change / np.maximum(count, 1.0), 0.0)
         # A segment's flow shrinks at most tenfold a sweep: it stays able to take a correction.
         q = np.where(unknown, q * np.maximum(1.0 + step, 0.1), q)
-    return q
+    return Balanced(q, pinned)
