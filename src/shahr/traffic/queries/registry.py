@@ -36,6 +36,7 @@ class Registry:
     directed: DirectedNetwork  # the same movements, with their turns, for the estimates
     is_camera: np.ndarray  # per detector: a plate camera (passages, no readings)
     detector_ids: np.ndarray  # per detector: its id (object array, for fancy indexing)
+    segment_ids: np.ndarray  # per segment: its id (object array, for fancy indexing)
     # Counting detectors by segment, as CSR: those of segment s are
     # counting_detectors[counting_start[s]:counting_start[s + 1]].
     counting_start: np.ndarray
@@ -104,6 +105,7 @@ def build_registry(
         directed=directed_network(segments, edges),
         is_camera=np.array([d.kind is DetectorKind.plate_camera for d in placed], dtype=np.bool_),
         detector_ids=np.array([d.id for d in placed], dtype=object),
+        segment_ids=np.array([s.id for s in segments], dtype=object),
         counting_start=counting_start,
         counting_detectors=by_segment.astype(np.int64),
     )

@@ -93,12 +93,20 @@ async def recent_shares(
     n = len(registry.segments)
     shares = np.full((RECENT_INTERVALS, n), np.nan)
     since = interval_start - timedelta(seconds=INTERVAL_S * RECENT_INTERVALS)
-    free_flow = registry.segment_table.free_flow_kmh
-    for segment_id, start, speed_kmh in await uow.states.measured_speeds(since, interval_start):
-        index = registry.segment_index.get(segment_id)
-        back = round((interval_start - start).total_seconds() / INTERVAL_S) - 1
-        if index is not None and 0 <= back < RECENT_INTERVALS:
-            shares[back, index] = speed_kmh / free_flow[index]
+    rows = await uow.states.measured_speeds(since, interval_start)
+    index = registry.segment_index
+    segment = np.fromiter((index.get(r[0], -1) for r in rows), dtype=np.int64, count=len(rows))
+    stamp = interval_start.timestamp()
+    back = np.fromiter(
+        (round((stamp - r[1].timestamp()) / INTERVAL_S) - 1 for r in rows),
+        dtype=np.int64,
+        count=len(rows),
+    )
+    speed = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+    use = (segment >= 0) & (back >= 0) & (back < RECENT_INTERVALS)
+    shares[back[use], segment[use]] = (
+        speed[use] / registry.segment_table.free_flow_kmh[segment[use]]
+    )
     return shares
 
 
@@ -165,18 +173,22 @@ def _estimates(
 ) -> dict[str, SegmentStateView]:
     n = len(registry.segments)
     table = registry.segment_table
+    index = registry.segment_index
+    views = list(known.values())
+    rows = np.fromiter((index[v.segment_id] for v in views), dtype=np.int64, count=len(views))
+    is_estimate = np.fromiter((v.estimated for v in views), dtype=np.bool_, count=len(views))
+    speed = np.fromiter((v.speed_kmh for v in views), dtype=np.float64, count=len(views))
+    flow_in = np.fromiter((v.flow_veh_h for v in views), dtype=np.float64, count=len(views))
     unknown = np.ones(n, dtype=np.bool_)
+    unknown[rows] = False
+    # A stored estimate stands, but only measurements are spread to neighbours.
+    measured_rows = rows[~is_estimate]
     measured = np.zeros(n, dtype=np.bool_)
+    measured[measured_rows] = True
     share = np.zeros(n)
+    share[measured_rows] = speed[~is_estimate] / table.free_flow_kmh[measured_rows]
     flow = np.zeros(n)
-    for segment_id, view in known.items():
-        index = registry.segment_index[segment_id]
-        # A stored estimate stands, but only measurements are spread to neighbours.
-        unknown[index] = False
-        if not view.estimated:
-            measured[index] = True
-            share[index] = view.speed_kmh / table.free_flow_kmh[index]
-            flow[index] = view.flow_veh_h
+    flow[measured_rows] = flow_in[~is_estimate]
     result = estimate(
         unknown=unknown,
         observed=Observed(measured, share, flow, recent),
@@ -184,24 +196,36 @@ def _estimates(
         history=history,
         segments=table,
     )
-    estimates = {}
-    for i, seg in enumerate(result.segment.tolist()):
-        segment_id = registry.segments[seg].id
-        estimates[segment_id] = SegmentStateView(
-            segment_id=segment_id,
-            interval_start=interval,
-            flow_veh_h=float(result.flow_veh_h[i]),
-            speed_kmh=float(result.speed_kmh[i]),
-            occupancy_pct=None,
-            density_veh_km=float(result.density_veh_km[i]),
-            vc_ratio=float(result.vc_ratio[i]),
-            los=LOS_LETTERS[int(result.los[i])],
-            congestion_level=int(result.congestion_level[i]),
-            confidence=float(result.confidence[i]),
-            estimated=True,
-            source=result.source[i],
+    ids = registry.segment_ids[result.segment].tolist()
+    letters = np.array(list(LOS_LETTERS), dtype=object)[result.los].tolist()
+    return {
+        segment_id: SegmentStateView(
+            segment_id,
+            interval,
+            flow_veh_h,
+            speed_kmh,
+            None,
+            density,
+            vc,
+            los,
+            level,
+            confidence,
+            True,
+            source,
         )
-    return estimates
+        for segment_id, flow_veh_h, speed_kmh, density, vc, los, level, confidence, source in zip(
+            ids,
+            result.flow_veh_h.tolist(),
+            result.speed_kmh.tolist(),
+            result.density_veh_km.tolist(),
+            result.vc_ratio.tolist(),
+            letters,
+            result.congestion_level.tolist(),
+            result.confidence.tolist(),
+            result.source,
+            strict=True,
+        )
+    }
 
 
 async def segment_states(
