@@ -31,7 +31,7 @@ async def test_every_unmonitored_segment_is_estimated_and_says_so(
     assert len(states) == len(grid_segments())
     estimated = [s for s in states if s.estimated]
     assert {s.segment_id for s in states if not s.estimated} == set(MONITORED)
-    sources = {"upstream", "downstream", "history", "free_flow"}
+    sources = {"upstream", "downstream", "neighbours", "history", "signal_delay", "free_flow"}
     assert all(s.occupancy_pct is None and set(s.source.split("+")) <= sources for s in estimated)
     neighbour = next(s for s in estimated if s.segment_id == "s21-22")
     # It leaves the slow arterial: the arterial's share of free flow (1/3), on a 30 km/h street.

@@ -198,7 +198,7 @@ def _assembled(
         vc_ratio=vc,
         los=level_of_service(speed_kmh, free_flow, vc),
         congestion_level=congestion_level(speed_kmh, free_flow),
-        confidence=np.round(np.clip(confidence[idx], 0.0, MAX_CONFIDENCE), 3),
+        confidence=np.round(np.clip(confidence[idx], 0.0, MAX_CONFIDENCE), 3).astype(np.float64),
         source=source,
     )
 

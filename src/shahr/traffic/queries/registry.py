@@ -90,15 +90,7 @@ def build_registry(
             usable=usable,
             vehicle_length_m=_vehicle_lengths(placed, vehicle_lengths or {}),
         ),
-        segment_table=SegmentTable(
-            lanes=np.array([s.lanes for s in segments], dtype=np.float64),
-            free_flow_kmh=np.array([s.free_flow_kmh for s in segments], dtype=np.float64),
-            capacity_veh_h=np.array([s.capacity_veh_h for s in segments], dtype=np.float64),
-            length_m=np.array([s.length_m for s in segments], dtype=np.float64),
-            counting_detectors=counting,
-            signal_cycle_s=_or_nan([s.signal_cycle_s for s in segments]),
-            green_share=_or_nan([s.green_share for s in segments]),
-        ),
+        segment_table=_segment_table(segments, counting),
         adjacency=adjacency,
         edge_a=edges[:, 0],
         edge_b=edges[:, 1],
@@ -108,6 +100,18 @@ def build_registry(
         segment_ids=np.array([s.id for s in segments], dtype=object),
         counting_start=counting_start,
         counting_detectors=by_segment.astype(np.int64),
+    )
+
+
+def _segment_table(segments: list[Segment], counting: np.ndarray) -> SegmentTable:
+    return SegmentTable(
+        lanes=np.array([s.lanes for s in segments], dtype=np.float64),
+        free_flow_kmh=np.array([s.free_flow_kmh for s in segments], dtype=np.float64),
+        capacity_veh_h=np.array([s.capacity_veh_h for s in segments], dtype=np.float64),
+        length_m=np.array([s.length_m for s in segments], dtype=np.float64),
+        counting_detectors=counting,
+        signal_cycle_s=_or_nan([s.signal_cycle_s for s in segments]),
+        green_share=_or_nan([s.green_share for s in segments]),
     )
 
 

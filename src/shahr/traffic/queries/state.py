@@ -9,7 +9,7 @@ import numpy as np
 
 from shahr.kernel.clock import in_tehran
 from shahr.kernel.db import Database
-from shahr.traffic.domain.estimates import History, Observed, estimate
+from shahr.traffic.domain.estimates import Estimates, History, Observed, estimate
 from shahr.traffic.domain.state import INTERVAL_S, LOS_LETTERS
 from shahr.traffic.persistence import TrafficUnitOfWork
 from shahr.traffic.queries.registry import Registry, current_registry
@@ -196,7 +196,10 @@ def _estimates(
         history=history,
         segments=table,
     )
-    ids = registry.segment_ids[result.segment].tolist()
+    return _views(result, registry.segment_ids[result.segment].tolist(), interval)
+
+
+def _views(result: Estimates, ids: list[str], interval: datetime) -> dict[str, SegmentStateView]:
     letters = np.array(list(LOS_LETTERS), dtype=object)[result.los].tolist()
     return {
         segment_id: SegmentStateView(
