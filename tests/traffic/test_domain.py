@@ -10,7 +10,6 @@ import pytest
 from shahr.traffic.domain import RoadClass, SegmentSpec, capacity_veh_h, segment_from_spec
 from shahr.traffic.domain.detectors import Fault, IntervalSample, diagnose
 from shahr.traffic.domain.errors import InvalidNetworkError
-from shahr.traffic.domain.estimates import estimate
 from shahr.traffic.domain.indices import indices_from, match_journeys, robust_travel_time
 from shahr.traffic.domain.readings import plate_key
 from shahr.traffic.domain.state import (
@@ -152,27 +151,6 @@ def test_without_measured_speed_it_comes_from_flow_and_occupancy() -> None:
     # 600 veh/h at 10 % occupancy: density 0.1 x 1000 / 6.5 = 15.4 veh/km -> 39 km/h.
     assert states.speed_kmh[0] == pytest.approx(600 / (0.1 * 1000 / 6.5))
     assert not states.speed_measured[0]
-
-
-def test_unmonitored_segments_are_estimated_from_neighbours_hop_by_hop() -> None:
-    # A chain 0 - 1 - 2 - 3: only 0 is measured, at half its free-flow speed.
-    result = estimate(
-        unknown=np.array([False, True, True, True]),
-        measured=np.array([True, False, False, False]),
-        edge_a=np.array([0, 1, 2]),
-        edge_b=np.array([1, 2, 3]),
-        speed_share=np.array([0.5, 0, 0, 0]),
-        vc_ratio=np.array([0.8, 0, 0, 0]),
-        history_share=np.full(4, np.nan),
-        history_vc=np.full(4, np.nan),
-        free_flow_kmh=np.full(4, 50.0),
-        capacity_veh_h=np.full(4, 1000.0),
-    )
-    assert result.segment.tolist() == [1, 2, 3]
-    assert result.speed_kmh.tolist() == pytest.approx([25.0, 25.0, 25.0])
-    assert result.flow_veh_h.tolist() == pytest.approx([800.0, 800.0, 800.0])
-    assert list(result.confidence) == sorted(result.confidence, reverse=True)
-    assert result.source == ["neighbours"] * 3
 
 
 def _samples(counts: list[int], occupancy: float = 10.0) -> list[IntervalSample]:

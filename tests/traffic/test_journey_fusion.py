@@ -3,7 +3,6 @@ both ingest paths (live batches with the interval job, and the back-fill)."""
 
 from __future__ import annotations
 
-import inspect
 import math
 from datetime import datetime, timedelta
 
@@ -25,12 +24,10 @@ from shahr.traffic.domain.journeys import (
 )
 from shahr.traffic.domain.network import adjacency_of, segment_from_spec
 from shahr.traffic.domain.readings import PlatePassage, batch_payload
-from shahr.traffic.services import ingest as ingest_service
 
 from .network import grid_segments, reading
 
 # Whether ingest calls the fusion after saving loop states (the lead adds that line).
-HOOKED = "fuse_journeys" in inspect.getsource(ingest_service)
 
 SEGMENTS = [segment_from_spec(s, source="test") for s in grid_segments()]
 INDEX = {s.id: i for i, s in enumerate(SEGMENTS)}
@@ -170,18 +167,7 @@ async def test_the_order_of_readings_and_passages_does_not_matter(
     assert 20.0 < state.speed_kmh < 30.0
 
 
-@pytest.mark.parametrize(
-    "passages_first",
-    [
-        False,
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(
-                not HOOKED, reason="needs fuse_journeys called from ingest._update_state"
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("passages_first", [False, True])
 async def test_the_back_fill_fuses_journeys_too(
     network: Container, clock: FixedClock, passages_first: bool
 ) -> None:

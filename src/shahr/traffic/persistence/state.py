@@ -254,6 +254,22 @@ class StateRepository:
         )
         return found.all()
 
+    async def measured_speeds(self, since: datetime, until: datetime) -> Sequence[Any]:
+        """Measured speeds over [since, until): rows of (segment_id, interval_start, speed_kmh).
+
+        One query for the few intervals before the one being estimated (plain rows: see
+        `at_interval`).
+        """
+        table = SegmentStateRow.__table__
+        found = await self.session.execute(
+            select(table.c.segment_id, table.c.interval_start, table.c.speed_kmh).where(
+                table.c.interval_start >= since,
+                table.c.interval_start < until,
+                table.c.estimated.is_(False),
+            )
+        )
+        return found.all()
+
     async def between(self, since: datetime, until: datetime) -> list[SegmentStateRow]:
         found = await self.session.scalars(
             select(SegmentStateRow).where(

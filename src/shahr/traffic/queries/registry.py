@@ -15,7 +15,8 @@ import numpy as np
 from shahr.kernel.db import Database
 from shahr.traffic.domain.detectors import Detector, DetectorHealth, DetectorKind
 from shahr.traffic.domain.link_speed import EFFECTIVE_VEHICLE_LENGTH_M
-from shahr.traffic.domain.network import Adjacency, Segment, adjacency_of
+from shahr.traffic.domain.network import Adjacency, Segment, adjacency_of, bearing_deg
+from shahr.traffic.domain.propagation import DirectedNetwork
 from shahr.traffic.domain.state import WHOLE_ROAD, DetectorTable, SegmentTable
 from shahr.traffic.persistence import TrafficUnitOfWork
 
@@ -30,10 +31,12 @@ class Registry:
     detector_table: DetectorTable
     segment_table: SegmentTable
     adjacency: Adjacency
-    edge_a: np.ndarray
-    edge_b: np.ndarray
+    edge_a: np.ndarray  # per movement: the segment traffic leaves
+    edge_b: np.ndarray  # per movement: the segment it enters (downstream of edge_a)
+    directed: DirectedNetwork  # the same movements, with their turns, for the estimates
     is_camera: np.ndarray  # per detector: a plate camera (passages, no readings)
     detector_ids: np.ndarray  # per detector: its id (object array, for fancy indexing)
+    segment_ids: np.ndarray  # per segment: its id (object array, for fancy indexing)
     # Counting detectors by segment, as CSR: those of segment s are
     # counting_detectors[counting_start[s]:counting_start[s + 1]].
     counting_start: np.ndarray
@@ -87,22 +90,44 @@ def build_registry(
             usable=usable,
             vehicle_length_m=_vehicle_lengths(placed, vehicle_lengths or {}),
         ),
-        segment_table=SegmentTable(
-            lanes=np.array([s.lanes for s in segments], dtype=np.float64),
-            free_flow_kmh=np.array([s.free_flow_kmh for s in segments], dtype=np.float64),
-            capacity_veh_h=np.array([s.capacity_veh_h for s in segments], dtype=np.float64),
-            length_m=np.array([s.length_m for s in segments], dtype=np.float64),
-            counting_detectors=counting,
-            signal_cycle_s=_or_nan([s.signal_cycle_s for s in segments]),
-            green_share=_or_nan([s.green_share for s in segments]),
-        ),
+        segment_table=_segment_table(segments, counting),
         adjacency=adjacency,
         edge_a=edges[:, 0],
         edge_b=edges[:, 1],
+        directed=directed_network(segments, edges),
         is_camera=np.array([d.kind is DetectorKind.plate_camera for d in placed], dtype=np.bool_),
         detector_ids=np.array([d.id for d in placed], dtype=object),
+        segment_ids=np.array([s.id for s in segments], dtype=object),
         counting_start=counting_start,
         counting_detectors=by_segment.astype(np.int64),
+    )
+
+
+def _segment_table(segments: list[Segment], counting: np.ndarray) -> SegmentTable:
+    return SegmentTable(
+        lanes=np.array([s.lanes for s in segments], dtype=np.float64),
+        free_flow_kmh=np.array([s.free_flow_kmh for s in segments], dtype=np.float64),
+        capacity_veh_h=np.array([s.capacity_veh_h for s in segments], dtype=np.float64),
+        length_m=np.array([s.length_m for s in segments], dtype=np.float64),
+        counting_detectors=counting,
+        signal_cycle_s=_or_nan([s.signal_cycle_s for s in segments]),
+        green_share=_or_nan([s.green_share for s in segments]),
+    )
+
+
+def directed_network(segments: list[Segment], edges: np.ndarray) -> DirectedNetwork:
+    """The movements with their turns: from the bearing leaving one segment to the next's."""
+    exits = [bearing_deg(s.geometry[-2], s.geometry[-1]) for s in segments]
+    entries = [bearing_deg(s.geometry[0], s.geometry[1]) for s in segments]
+    turn = np.array(
+        [(entries[b] - exits[a] + 180.0) % 360.0 - 180.0 for a, b in edges.tolist()],
+        dtype=np.float64,
+    )
+    return DirectedNetwork(
+        n_segments=len(segments),
+        upstream=edges[:, 0].copy(),
+        downstream=edges[:, 1].copy(),
+        turn_deg=turn,
     )
 
 

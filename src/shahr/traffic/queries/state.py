@@ -9,12 +9,14 @@ import numpy as np
 
 from shahr.kernel.clock import in_tehran
 from shahr.kernel.db import Database
-from shahr.traffic.domain.estimates import estimate
+from shahr.traffic.domain.estimates import Estimates, History, Observed, estimate
 from shahr.traffic.domain.state import INTERVAL_S, LOS_LETTERS
 from shahr.traffic.persistence import TrafficUnitOfWork
 from shahr.traffic.queries.registry import Registry, current_registry
 
 HISTORY_WEEKS = 4
+# Earlier intervals whose measurements steady this one's (one query fetches them all).
+RECENT_INTERVALS = 3
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def interval_holding(moment: datetime) -> datetime:
 
 async def history_shares(
     uow: TrafficUnitOfWork, registry: Registry, interval_start: datetime
-) -> tuple[np.ndarray, np.ndarray]:
+) -> History:
     """Each segment's usual speed share and v/c at this hour of the week (NaN: no history)."""
     n = len(registry.segments)
     hour = interval_start.replace(minute=0, second=0, microsecond=0)
@@ -80,7 +82,32 @@ async def history_shares(
         vc = np.where(
             hours > 0, flow / np.maximum(hours, 1) / registry.segment_table.capacity_veh_h, np.nan
         )
-    return share, vc
+    return History(share, vc)
+
+
+async def recent_shares(
+    uow: TrafficUnitOfWork, registry: Registry, interval_start: datetime
+) -> np.ndarray:
+    """Measured speed shares of the RECENT_INTERVALS before this one, most recent first
+    (rows), NaN where a segment was not measured."""
+    n = len(registry.segments)
+    shares = np.full((RECENT_INTERVALS, n), np.nan)
+    since = interval_start - timedelta(seconds=INTERVAL_S * RECENT_INTERVALS)
+    rows = await uow.states.measured_speeds(since, interval_start)
+    index = registry.segment_index
+    segment = np.fromiter((index.get(r[0], -1) for r in rows), dtype=np.int64, count=len(rows))
+    stamp = interval_start.timestamp()
+    back = np.fromiter(
+        (round((stamp - r[1].timestamp()) / INTERVAL_S) - 1 for r in rows),
+        dtype=np.int64,
+        count=len(rows),
+    )
+    speed = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+    use = (segment >= 0) & (back >= 0) & (back < RECENT_INTERVALS)
+    shares[back[use], segment[use]] = (
+        speed[use] / registry.segment_table.free_flow_kmh[segment[use]]
+    )
+    return shares
 
 
 async def state_snapshot(
@@ -130,8 +157,9 @@ async def state_snapshot(
             if segment_id in known
         }
         if estimate_missing and len(views) < len(registry.segments):
-            shares = await history_shares(uow, registry, interval)
-            views.update(_estimates(registry, views, interval, shares))
+            history = await history_shares(uow, registry, interval)
+            recent = await recent_shares(uow, registry, interval)
+            views.update(_estimates(registry, views, interval, history, recent))
     ordered = [views[s.id] for s in registry.segments if s.id in views]
     return StateSnapshot(interval, ordered, registry, updated_at)
 
@@ -140,52 +168,67 @@ def _estimates(
     registry: Registry,
     known: dict[str, SegmentStateView],
     interval: datetime,
-    history: tuple[np.ndarray, np.ndarray],
+    history: History,
+    recent: np.ndarray,
 ) -> dict[str, SegmentStateView]:
     n = len(registry.segments)
     table = registry.segment_table
+    index = registry.segment_index
+    views = list(known.values())
+    rows = np.fromiter((index[v.segment_id] for v in views), dtype=np.int64, count=len(views))
+    is_estimate = np.fromiter((v.estimated for v in views), dtype=np.bool_, count=len(views))
+    speed = np.fromiter((v.speed_kmh for v in views), dtype=np.float64, count=len(views))
+    flow_in = np.fromiter((v.flow_veh_h for v in views), dtype=np.float64, count=len(views))
     unknown = np.ones(n, dtype=np.bool_)
+    unknown[rows] = False
+    # A stored estimate stands, but only measurements are spread to neighbours.
+    measured_rows = rows[~is_estimate]
     measured = np.zeros(n, dtype=np.bool_)
+    measured[measured_rows] = True
     share = np.zeros(n)
-    vc = np.zeros(n)
-    for segment_id, view in known.items():
-        index = registry.segment_index[segment_id]
-        # A stored estimate stands, but only measurements are spread to neighbours.
-        unknown[index] = False
-        if not view.estimated:
-            measured[index] = True
-            share[index] = view.speed_kmh / table.free_flow_kmh[index]
-            vc[index] = view.vc_ratio
+    share[measured_rows] = speed[~is_estimate] / table.free_flow_kmh[measured_rows]
+    flow = np.zeros(n)
+    flow[measured_rows] = flow_in[~is_estimate]
     result = estimate(
         unknown=unknown,
-        measured=measured,
-        edge_a=registry.edge_a,
-        edge_b=registry.edge_b,
-        speed_share=share,
-        vc_ratio=vc,
-        history_share=history[0],
-        history_vc=history[1],
-        free_flow_kmh=table.free_flow_kmh,
-        capacity_veh_h=table.capacity_veh_h,
+        observed=Observed(measured, share, flow, recent),
+        network=registry.directed,
+        history=history,
+        segments=table,
     )
-    estimates = {}
-    for i, seg in enumerate(result.segment.tolist()):
-        segment_id = registry.segments[seg].id
-        estimates[segment_id] = SegmentStateView(
-            segment_id=segment_id,
-            interval_start=interval,
-            flow_veh_h=float(result.flow_veh_h[i]),
-            speed_kmh=float(result.speed_kmh[i]),
-            occupancy_pct=None,
-            density_veh_km=float(result.density_veh_km[i]),
-            vc_ratio=float(result.vc_ratio[i]),
-            los=LOS_LETTERS[int(result.los[i])],
-            congestion_level=int(result.congestion_level[i]),
-            confidence=float(result.confidence[i]),
-            estimated=True,
-            source=result.source[i],
+    return _views(result, registry.segment_ids[result.segment].tolist(), interval)
+
+
+def _views(result: Estimates, ids: list[str], interval: datetime) -> dict[str, SegmentStateView]:
+    letters = np.array(list(LOS_LETTERS), dtype=object)[result.los].tolist()
+    return {
+        segment_id: SegmentStateView(
+            segment_id,
+            interval,
+            flow_veh_h,
+            speed_kmh,
+            None,
+            density,
+            vc,
+            los,
+            level,
+            confidence,
+            True,
+            source,
         )
-    return estimates
+        for segment_id, flow_veh_h, speed_kmh, density, vc, los, level, confidence, source in zip(
+            ids,
+            result.flow_veh_h.tolist(),
+            result.speed_kmh.tolist(),
+            result.density_veh_km.tolist(),
+            result.vc_ratio.tolist(),
+            letters,
+            result.congestion_level.tolist(),
+            result.confidence.tolist(),
+            result.source,
+            strict=True,
+        )
+    }
 
 
 async def segment_states(
