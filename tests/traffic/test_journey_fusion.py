@@ -142,7 +142,7 @@ async def test_journeys_slow_the_loops_speed_on_the_chain_and_say_so(
     fused = (await _states(network, start))["s01-11"]
     plain = (await _states(network, start + timedelta(minutes=1)))["s01-11"]
 
-    assert plain.speed_kmh == pytest.approx(50.0)
+    assert plain.speed_kmh == pytest.approx(50.0, rel=0.05)  # spot speed, occupancy blended in
     assert "journeys" not in plain.source
     assert fused.source.endswith("+journeys")
     assert not fused.estimated
@@ -220,7 +220,7 @@ async def test_a_camera_pair_with_a_clock_skew_is_refused_and_said_so(
     assert report.journeys_unused == len(SLOW)
     assert report.journey_pairs_refused == {"cam-a>cam-b": "clock_skew"}
     state = (await _states(network, start))["s01-11"]
-    assert state.speed_kmh == pytest.approx(50.0)
+    assert state.speed_kmh == pytest.approx(50.0, rel=0.05)  # the loops alone
     assert state.source.endswith("+journeys_skewed")
     assert state.confidence == pytest.approx(0.9)
     changes = await services.judge_health(network.database, clock)

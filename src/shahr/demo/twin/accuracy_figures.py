@@ -85,6 +85,7 @@ class ClassFigures:
     flow_5min: Figure
     # Congested class: the recall (shown D-F); free class: false congestion (shown D-F).
     shown_congested_pct: float | None
+    shown_congested_5min_pct: float | None = None
 
 
 @dataclass(frozen=True)
@@ -145,12 +146,15 @@ def aggregated(pairs: Sequence[StatePair], seconds: int = AGGREGATE_S) -> list[S
         truth_flow = sum(p.truth_flow_veh_h for p in members) / n
         truth_density = sum(p.truth_density_veh_km for p in members) / n
         first = members[0]
+        speed = flow / density if density > 0 else first.speed_kmh
         merged.append(
             replace(
                 first,
                 interval_start=datetime.fromtimestamp(bucket * seconds, UTC),
-                speed_kmh=flow / density if density > 0 else first.speed_kmh,
+                speed_kmh=speed,
                 flow_veh_h=flow,
+                # The mean shown as the map would show it: D-F at half the limit or less.
+                los="D" if speed <= CONGESTED_SHARE * first.limit_kmh else "A",
                 density_veh_km=density,
                 truth_speed_kmh=truth_flow / truth_density if truth_density > 0 else 0.0,
                 truth_flow_veh_h=truth_flow,
@@ -179,6 +183,7 @@ def class_figures(pairs: Sequence[StatePair], *, congested: bool) -> ClassFigure
         flow=flow_figure(minute),
         flow_5min=flow_figure(five),
         shown_congested_pct=_share(minute, lambda p: p.shown_congested),
+        shown_congested_5min_pct=_share(five, lambda p: p.shown_congested),
     )
 
 

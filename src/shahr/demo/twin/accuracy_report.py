@@ -119,7 +119,7 @@ class AccuracyReport:
         )
         slow = f"speed, truth < {SLOW_KMH:g} km/h (MAE)"
         columns = ("", "pairs", "speed MAPE 1-min", "speed MAPE 5-min", "flow MAPE 1-min",
-                   "flow MAPE 5-min", "shown D-F", slow)  # fmt: skip
+                   "flow MAPE 5-min", "shown D-F", "D-F 5-min", slow)  # fmt: skip
         rows = [header, _row(columns)]
         for kind, group in (("monitored", self.monitored), ("estimated", self.estimated),
                             ("naive", self.naive)):  # fmt: skip
@@ -160,7 +160,7 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} %"
 
 
-WIDTHS = (20, 6, 22, 22, 22, 22, 10, 28)
+WIDTHS = (20, 6, 22, 22, 22, 22, 10, 10, 28)
 
 
 def _row(cells: Sequence[str]) -> str:
@@ -171,7 +171,8 @@ def _class_row(name: str, figures: ClassFigures) -> str:
     shown = _pct(figures.shown_congested_pct)
     return _row(
         (name, str(figures.pairs), str(figures.speed), str(figures.speed_5min),
-         str(figures.flow), str(figures.flow_5min), shown, figures.speed.slow())
+         str(figures.flow), str(figures.flow_5min), shown,
+         _pct(figures.shown_congested_5min_pct), figures.speed.slow())
     )  # fmt: skip
 
 
