@@ -44,17 +44,19 @@ def _first_minutes(run: TwinRun) -> tuple[Span, list[datetime]]:
 
 
 def _view(state: Any) -> tuple[Any, ...]:
-    get = state.get if isinstance(state, dict) else lambda name: getattr(state, name)
+    values = state if isinstance(state, dict) else state.__dict__
     return (
-        round(get("speed_kmh"), 6),
-        round(get("flow_veh_h"), 6),
-        get("los"),
-        get("estimated"),
-        get("source"),
+        round(values["speed_kmh"], 6),
+        round(values["flow_veh_h"], 6),
+        values["los"],
+        values["estimated"],
+        values["source"],
     )
 
 
-async def _through_the_twin(url: str, run: TwinRun, span: Span, minutes: list[datetime]) -> dict:
+async def _through_the_twin(
+    url: str, run: TwinRun, span: Span, minutes: list[datetime]
+) -> dict[Key, tuple[Any, ...]]:
     scenario, _, day_start = run
     database = Database(Settings(database_url=url).sqlalchemy_url)
     try:
