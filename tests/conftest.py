@@ -133,6 +133,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(worker_group(item)))
 
 
+# A test's measured figures, printed at the end of the run: under xdist a worker's own
+# output never reaches the terminal, but its reports' user properties do.
+FIGURES = "figures"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    tables = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if isinstance(report, pytest.TestReport) and report.when == "call"
+        for name, value in report.user_properties
+        if name == FIGURES
+    ]
+    if tables:
+        terminalreporter.section("figures measured by the tests")
+        for table in tables:
+            terminalreporter.write_line(f"{table}\n")
+
+
+@pytest.fixture
+def show_figures(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Print a table of measured figures at the end of the run (with any number of workers)."""
+    return lambda table: request.node.user_properties.append((FIGURES, table))
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(A_TEHRAN_MORNING)
