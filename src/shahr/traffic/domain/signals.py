@@ -98,7 +98,9 @@ class GiveWay:
     approaches: FloatArray
 
 
-def give_way_of(yields: Sequence[bool], from_node: Sequence[str], to_node: Sequence[str]) -> GiveWay:
+def give_way_of(
+    yields: Sequence[bool], from_node: Sequence[str], to_node: Sequence[str]
+) -> GiveWay:
     """Each yielding segment's major road at its downstream junction."""
     entering: dict[str, list[int]] = {}
     by_ends: dict[tuple[str, str], int] = {}
@@ -108,7 +110,9 @@ def give_way_of(yields: Sequence[bool], from_node: Sequence[str], to_node: Seque
     start, proxies, approaches = [0], [], []
     for i, node in enumerate(to_node):
         majors = [m for m in entering[node] if not yields[m]] if yields[i] else []
-        opposite = [by_ends[(node, from_node[m])] for m in majors if (node, from_node[m]) in by_ends]
+        opposite = [
+            by_ends[(node, from_node[m])] for m in majors if (node, from_node[m]) in by_ends
+        ]
         proxies += majors + opposite
         start.append(len(proxies))
         approaches.append(float(len(majors)))
