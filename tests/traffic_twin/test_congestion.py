@@ -36,7 +36,20 @@ pytestmark = [pytest.mark.sumo, pytest.mark.timeout(900)]
 # (scenario, target) pairs that main does not meet yet. Take a pair off when it is met.
 NOT_YET_MET: frozenset[tuple[str, str]] = frozenset(
     {
-        # filled below from the run on main
+        ("grid", "congestion recall, monitored %"),
+        ("grid", "congestion recall, estimated %"),
+        ("grid", "false congestion, monitored %"),
+        ("grid", "false congestion, estimated %"),
+        ("grid", "speed MAPE 5-min, monitored, congested %"),
+        ("grid", "speed MAPE 5-min, estimated, congested % below naive"),
+        ("arterials", "congestion recall, monitored %"),
+        ("arterials", "congestion recall, estimated %"),
+        ("arterials", "false congestion, estimated %"),
+        ("arterials", "speed MAPE 5-min, monitored, congested %"),
+        ("spider", "congestion recall, monitored %"),
+        ("spider", "congestion recall, estimated %"),
+        ("spider", "speed MAPE 5-min, monitored, congested %"),
+        ("spider", "speed MAPE 5-min, estimated, congested % below naive"),
     }
 )
 
