@@ -10,7 +10,7 @@ congestion; monitored flow MAPE (5-minute) at most 10 %; estimated speed MAPE at
 20 % below the naive baseline in free flow and in congestion. The targets the platform
 does not meet yet are listed in `NOT_YET_MET`, and the list is held exact both ways: a
 listed target that is met fails the test (take it off the list), and so does a missed
-target that is not listed. The table is printed (also under capture) and kept in
+target that is not listed. The table is printed at the end of the run and kept in
 `var/twin-congestion-<scenario>-<backend>.json`; `python -m shahr.demo.twin.accuracy_cli
 <scenario>` prints the same for one scenario.
 """
@@ -94,11 +94,10 @@ def _show(
     report: AccuracyReport,
     name: str,
     request: pytest.FixtureRequest,
-    capsys: pytest.CaptureFixture[str],
+    show_figures: Callable[[str], None],
 ) -> None:
     backend = "postgres" if "postgres" in request.node.callspec.id else "sqlite"
-    with capsys.disabled():
-        print(f"\n[{name}, {backend}] {report.table()}")
+    show_figures(f"[{name}, {backend}] {report.table()}")
     report.write(PROJECT_DIR / "var" / f"twin-congestion-{name}-{backend}.json")
 
 
@@ -108,10 +107,10 @@ async def test_congested_scenario_against_the_issue_targets(
     twin_runs: Callable[[str], TwinRun],
     database_url: str,
     request: pytest.FixtureRequest,
-    capsys: pytest.CaptureFixture[str],
+    show_figures: Callable[[str], None],
 ) -> None:
     report = await _report(name, twin_runs, database_url)
-    _show(report, name, request, capsys)
+    _show(report, name, request, show_figures)
 
     assert report.intervals == MINUTES
     assert report.flow_from_counts_max_error < IDENTITY_TOLERANCE
@@ -143,13 +142,11 @@ def _assert_the_scenario_is_what_it_says(name: str, report: AccuracyReport) -> N
 async def test_the_demo_day_evening_peak_figures(
     twin_runs: Callable[[str], TwinRun],
     sqlite_url: str,
-    request: pytest.FixtureRequest,
-    capsys: pytest.CaptureFixture[str],
+    show_figures: Callable[[str], None],
 ) -> None:
     """The twin's demo day keeps its figures too (no targets: its grid is free-flowing)."""
     report = await _report(DEMO_SCENARIO.name, twin_runs, sqlite_url)
-    with capsys.disabled():
-        print(f"\n[demo 18:00-19:00, sqlite] {report.table()}")
+    show_figures(f"[demo 18:00-19:00, sqlite] {report.table()}")
     report.write(PROJECT_DIR / "var" / "twin-congestion-demo-sqlite.json")
 
     assert report.intervals == MINUTES - 10
