@@ -108,9 +108,9 @@ async def recent_shares(
         ids, speeds = zip(*rows, strict=True)
         segment = _positions(registry.segment_index, ids)
         use = segment >= 0
-        shares[back, segment[use]] = np.asarray(speeds, dtype=np.float64)[use] / free_flow[
-            segment[use]
-        ]
+        shares[back, segment[use]] = (
+            np.asarray(speeds, dtype=np.float64)[use] / free_flow[segment[use]]
+        )
     return shares
 
 
