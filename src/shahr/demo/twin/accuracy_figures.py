@@ -20,6 +20,7 @@ MIN_TRUTH_VEHICLES = 1.0  # vehicle-minutes on the edge in the interval (sampled
 MIN_TRUTH_FLOW_VEH_H = 60.0
 AGGREGATE_S = 300
 CONGESTED_SHARE = 0.5  # of the limit: below it a segment is congested
+JAM_SHARE = 0.25  # of the limit: below it a congested minute is a jam, not red time
 SLOW_KMH = 5.0
 SHOWN_CONGESTED = frozenset({"D", "E", "F"})
 
@@ -224,3 +225,45 @@ def truth_congested_pct(pairs: Sequence[StatePair], since: datetime | None = Non
     """The share of segment-minutes SUMO saw congested (from `since` on, if given)."""
     chosen = [p for p in pairs if since is None or p.interval_start >= since]
     return _share(chosen, lambda p: p.congested)
+
+
+@dataclass(frozen=True)
+class Composition:
+    """What SUMO's congested segment-minutes are: jams (truth under `JAM_SHARE` of the
+    limit) or slow traffic between a quarter and half the limit, which on signalised
+    streets is often the signal's phase; and how often a congested minute follows one."""
+
+    congested_pairs: int
+    jam_pct: float | None
+    slow_pct: float | None
+    persistence_pct: float | None  # P(congested | the same segment congested a minute before)
+
+    def __str__(self) -> str:
+        def pct(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.1f} %"
+
+        return (
+            f"truth congested segment-minutes: {self.congested_pairs};"
+            f" under {100 * JAM_SHARE:g} % of the limit {pct(self.jam_pct)},"
+            f" {100 * JAM_SHARE:g}-{100 * CONGESTED_SHARE:g} % {pct(self.slow_pct)};"
+            f" P(congested | congested the minute before) {pct(self.persistence_pct)}"
+        )
+
+
+def composition(pairs: Sequence[StatePair], period_s: int = 60) -> Composition:
+    counted = [p for p in pairs if p.truth_sampled_s >= MIN_TRUTH_VEHICLES * 60]
+    congested = [p for p in counted if p.congested]
+    jams = sum(1 for p in congested if p.truth_speed_kmh < JAM_SHARE * p.limit_kmh)
+    state = {(p.segment_id, int(p.interval_start.timestamp())): p.congested for p in counted}
+    after = [
+        now
+        for (segment, start), now in state.items()
+        if state.get((segment, start - period_s), False)
+    ]
+    n = len(congested)
+    return Composition(
+        congested_pairs=n,
+        jam_pct=round(100 * jams / n, 2) if n else None,
+        slow_pct=round(100 * (n - jams) / n, 2) if n else None,
+        persistence_pct=round(100 * sum(after) / len(after), 2) if after else None,
+    )

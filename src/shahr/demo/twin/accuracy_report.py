@@ -16,10 +16,12 @@ from shahr.demo.twin.accuracy_figures import (
     MIN_TRUTH_VEHICLES,
     SLOW_KMH,
     ClassFigures,
+    Composition,
     Figure,
     GroupFigures,
     StatePair,
     aggregated,
+    composition,
     flow_figure,
     group_figures,
     naive_pairs,
@@ -70,6 +72,7 @@ class AccuracyReport:
     monitored_segments: int
     truth_congested_pct: float | None
     truth_congested_last_pct: float | None
+    composition: Composition
     monitored: GroupFigures
     estimated: GroupFigures
     naive: GroupFigures  # the baseline on the estimated segments
@@ -120,7 +123,7 @@ class AccuracyReport:
         slow = f"speed, truth < {SLOW_KMH:g} km/h (MAE)"
         columns = ("", "pairs", "speed MAPE 1-min", "speed MAPE 5-min", "flow MAPE 1-min",
                    "flow MAPE 5-min", "shown D-F", "D-F 5-min", slow)  # fmt: skip
-        rows = [header, _row(columns)]
+        rows = [header, str(self.composition), _row(columns)]
         for kind, group in (("monitored", self.monitored), ("estimated", self.estimated),
                             ("naive", self.naive)):  # fmt: skip
             rows.append(_class_row(f"{kind} free", group.free))
@@ -204,6 +207,7 @@ def compare(
         monitored_segments=len({p.segment_id for p in monitored}),
         truth_congested_pct=truth_congested_pct(pairs),
         truth_congested_last_pct=truth_congested_pct(pairs, since),
+        composition=composition(pairs, period_s),
         monitored=group_figures(monitored),
         estimated=group_figures(unmonitored),
         naive=group_figures(naive_pairs(unmonitored, naive_shares)),

@@ -23,6 +23,7 @@ class SpiderSpec:
     lanes: int = 2
     speed_kmh: float = 50.0
     junction: str = "traffic_light"
+    cycle_s: int | None = None  # signal cycle (netgenerate's default, 90 s, when None)
     road_class: str = "minor_arterial"
     omit_centre: bool = True  # netgenerate's centre would be one unregulated junction
 
@@ -55,6 +56,7 @@ class ArterialGridSpec:
     side_kmh: float = 40.0
     side_class: str = "collector"
     fringe_m: float = 300.0
+    cycle_s: int | None = None  # signal cycle where arterials cross (default 90 s)
 
     def is_arterial(self, line: int) -> bool:
         return line % self.arterial_every == 0

@@ -27,10 +27,15 @@ def generate_spider(spider: SpiderSpec, net_file: str, directory: Path) -> None:
             f"--default.junctions.type={spider.junction}",
             "--tls.guess=false",
             "--no-turnarounds=true",
+            *cycle_option(spider.cycle_s),
             f"--output-file={net_file}",
         ],
         cwd=directory,
     )
+
+
+def cycle_option(cycle_s: int | None) -> list[str]:
+    return [] if cycle_s is None else [f"--tls.cycle.time={cycle_s}"]
 
 
 def lattice_node(column: int, row: int) -> str:
@@ -106,6 +111,7 @@ def generate_arterial_grid(spec: ArterialGridSpec, net_file: str, directory: Pat
             "--no-turnarounds=true",
             "--offset.disable-normalization=true",
             "--tls.guess=false",
+            *cycle_option(spec.cycle_s),
             f"--output-file={net_file}",
         ],
         cwd=directory,

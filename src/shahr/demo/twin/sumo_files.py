@@ -10,7 +10,7 @@ from pathlib import Path
 
 from shahr.demo.twin.engine import run_program, run_tool
 from shahr.demo.twin.network_specs import ArterialGridSpec, SpiderSpec
-from shahr.demo.twin.networks import generate_arterial_grid, generate_spider
+from shahr.demo.twin.networks import cycle_option, generate_arterial_grid, generate_spider
 from shahr.demo.twin.projection import LocalProjection
 from shahr.demo.twin.scenario_specs import DemandSpec, GridSpec, NetworkSpec, SensorSpec
 
@@ -87,6 +87,7 @@ def _generate_grid(grid: GridSpec, directory: Path) -> None:
             f"--default.junctions.type={grid.junction}",
             "--tls.guess=false",
             "--no-turnarounds=true",
+            *cycle_option(grid.cycle_s),
             f"--output-file={NET_FILE}",
         ],
         cwd=directory,
