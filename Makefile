@@ -51,8 +51,12 @@ install: $(INSTALLED)
 run: install
 	$(BIN)/shahr serve --demo
 
+# A pytest-xdist worker per CPU, each with its own PostgreSQL database and Redis db
+# (tests/conftest.py says how, and which tests one worker takes together);
+# `make test TEST_WORKERS=0` runs the suite in one process.
+TEST_WORKERS ?= logical
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check src tests bench migrations

@@ -303,3 +303,19 @@ def test_an_osm_signal_at_a_segment_end_is_a_signal_of_unknown_timing(tmp_path: 
     assert specs["w11-0f"].green_share == DEFAULT_GREEN_SHARE
     from_pbf = {spec.id: (spec.signal_cycle_s, spec.green_share) for spec in read_osm(pbf)}
     assert from_pbf == {s.id: (s.signal_cycle_s, s.green_share) for s in specs.values()}
+
+
+def test_a_side_street_giving_way_to_a_busy_major_road_is_slowed_by_its_wait() -> None:
+    import numpy as np
+
+    from shahr.traffic.domain.signals import conflicting_flow, give_way_delay_s, give_way_of
+
+    # 0: side street into J; 1, 2: the major road into J; 3: the major road out of J (to 2's start).
+    give_way = give_way_of([True, False, False, False], ["S", "W", "E", "J"], ["J", "J", "J", "E"])
+    segment = np.array([0, 3])
+    interval = np.array([7, 7])
+    conflicting = conflicting_flow(give_way, segment, interval, np.array([120.0, 900.0]))
+    assert conflicting[0] == 1800.0  # the major road's one measured direction, times two
+    assert np.isnan(conflicting[1])  # the major road gives way to nobody
+    busy, quiet = give_way_delay_s(np.array([120.0, 120.0]), np.array([1800.0, 100.0]))
+    assert busy > 40.0 > 15.0 > quiet

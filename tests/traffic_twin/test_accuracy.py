@@ -2,14 +2,15 @@
 
 The issue's targets: speed within 10 % MAPE on monitored segments and 25 % on estimated
 ones, flow within 10 %, and the identities flow = count x 3600 / period and
-flow = density x speed. The figures are printed (straight to the terminal, also under
-capture) and kept in `var/twin-accuracy*.json`.
+flow = density x speed. The figures are printed at the end of the run and kept in
+`var/twin-accuracy*.json`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,7 +43,7 @@ async def test_estimates_are_within_the_targets_of_sumo_ground_truth(
     accuracy_run: tuple[Scenario, list[Span]],
     database_url: str,
     request: pytest.FixtureRequest,
-    capsys: pytest.CaptureFixture[str],
+    show_figures: Callable[[str], None],
 ) -> None:
     scenario, spans = accuracy_run
     database = Database(Settings(database_url=database_url).sqlalchemy_url)
@@ -53,8 +54,7 @@ async def test_estimates_are_within_the_targets_of_sumo_ground_truth(
     finally:
         await database.dispose()
     backend = request.node.callspec.id
-    with capsys.disabled():
-        print(f"\n[{backend}] {report.table()}")
+    show_figures(f"[{backend}] {report.table()}")
     name = "twin-accuracy.json" if backend == "sqlite" else f"twin-accuracy-{backend}.json"
     report.write(PROJECT_DIR / "var" / name)
 

@@ -16,7 +16,7 @@ from shahr.demo.twin.sumo_files import NET_FILE
 from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.traffic.domain import DetectorKind, DetectorSpec, SegmentSpec
-from shahr.traffic.gateways.sumo import signal_timings
+from shahr.traffic.gateways.sumo import signal_timings, yielding_edges
 from shahr.traffic.services import NetworkImportReport, import_road_network, register_detectors
 
 SOURCE = "sumo-twin"
@@ -30,6 +30,7 @@ def segment_specs(scenario: Scenario) -> list[SegmentSpec]:
     """
     net = scenario.directory / NET_FILE
     timings = signal_timings(net) if net.is_file() else {}
+    yielding = yielding_edges(net) if net.is_file() else set()
     return [
         SegmentSpec(
             id=edge.id,
@@ -43,6 +44,7 @@ def segment_specs(scenario: Scenario) -> list[SegmentSpec]:
             length_m=edge.length_m,
             signal_cycle_s=timings[edge.id][0] if edge.id in timings else None,
             green_share=timings[edge.id][1] if edge.id in timings else None,
+            yields=edge.id in yielding,
         )
         for edge in scenario.edges
     ]

@@ -54,7 +54,8 @@ LOOPS = 1  # lane counts (and spot speeds where the loop measures them)
 OCCUPANCY = 2  # speed or standstill from occupancy
 SIGNAL_DELAY = 4  # HCM control delay at the downstream signal added
 FREE_FLOW = 8  # no speed measured at all: free flow assumed
-SOURCE_NAMES = ("loops", "occupancy", "signal_delay", "free_flow")
+GIVE_WAY_DELAY = 16  # HCM two-way-stop delay where the segment gives way to a major road
+SOURCE_NAMES = ("loops", "occupancy", "signal_delay", "free_flow", "give_way_delay")
 
 # Confidence per lane by what it could use.
 FULL = 1.0

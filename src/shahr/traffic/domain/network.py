@@ -119,6 +119,9 @@ class SegmentSpec:
     # its through movement (None: no signal, or its timing is unknown).
     signal_cycle_s: float | None = None
     green_share: float | None = None
+    # Traffic leaving the segment gives way to a road of higher priority at an unsignalised
+    # junction (a side street's stop or yield line).
+    yields: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class Segment:
     source: str = ""
     signal_cycle_s: float | None = None
     green_share: float | None = None
+    yields: bool = False
 
     @property
     def free_flow_travel_time_s(self) -> float:
@@ -217,6 +221,7 @@ def segment_from_spec(spec: SegmentSpec, *, source: str) -> Segment:
         source=source,
         signal_cycle_s=spec.signal_cycle_s,
         green_share=spec.green_share,
+        yields=spec.yields,
     )
 
 

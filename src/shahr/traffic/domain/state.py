@@ -25,13 +25,21 @@ import numpy.typing as npt
 
 from shahr.traffic.domain.link_speed import (
     EFFECTIVE_VEHICLE_LENGTH_M,
+    GIVE_WAY_DELAY,
     SIGNAL_DELAY,
     STOPPED_SPEED_KMH,
     LaneInputs,
     link_speeds,
 )
 from shahr.traffic.domain.network import MAX_LANES
-from shahr.traffic.domain.signals import control_delay_s, signal_capacity, with_signal_delay
+from shahr.traffic.domain.signals import (
+    GiveWay,
+    conflicting_flow,
+    control_delay_s,
+    give_way_delay_s,
+    signal_capacity,
+    with_signal_delay,
+)
 
 INTERVAL_S = 60
 FloatArray = npt.NDArray[np.float64]
@@ -167,6 +175,7 @@ class SegmentTable:
     # The downstream signal (NaN where none or unknown); None: no signals known at all.
     signal_cycle_s: FloatArray | None = None
     green_share: FloatArray | None = None
+    give_way: GiveWay | None = None  # None: no junction priorities known
 
 
 @dataclass(frozen=True)
@@ -328,11 +337,17 @@ def segment_states_from(
     )
     cycle, green = _signal_arrays(segments, seg_idx)
     delay = control_delay_s(flow, lanes, cycle, green)
+    if segments.give_way is not None:
+        conflicting = conflicting_flow(segments.give_way, seg_idx, groups.interval, flow)
+        gives_way = np.isfinite(conflicting)
+        delay = delay + give_way_delay_s(flow, conflicting)
+    else:
+        gives_way = np.zeros(groups.n, dtype=np.bool_)
     speed = with_signal_delay(link.speed_kmh, segments.length_m[seg_idx], delay)
     signalised = np.isfinite(green) & (green > 0)
     capacity = np.where(signalised, signal_capacity(lanes, green), segments.capacity_veh_h[seg_idx])
     vc = flow / capacity
-    flags = link.flags | SIGNAL_DELAY * signalised
+    flags = link.flags | SIGNAL_DELAY * signalised | GIVE_WAY_DELAY * gives_way
     seconds = np.bincount(
         groups.seg_group[groups.lane_group], weights=groups.period, minlength=groups.n
     )

@@ -77,10 +77,16 @@ def read_sumo(path: Path, *, origin: tuple[float, float] = TEHRAN_CENTRE) -> lis
     root = _net_root(path)
     to_lonlat = _projection_of(root, origin)
     timings = _signal_timings_of(root)
+    yielding = _yielding_of(root)
     specs = [
         spec
         for edge in root.iter("edge")
-        if (spec := _segment_of(edge, to_lonlat, timings.get(str(edge.get("id"))))) is not None
+        if (
+            spec := _segment_of(
+                edge, to_lonlat, timings.get(str(edge.get("id"))), str(edge.get("id")) in yielding
+            )
+        )
+        is not None
     ]
     if not specs:
         raise InvalidNetworkError("The file holds no roads to import.")
@@ -95,6 +101,31 @@ def signal_timings(net_path: Path) -> dict[str, tuple[float, float]]:
     straight) show G or g, averaged over those links. The first program of each light.
     """
     return _signal_timings_of(_net_root(net_path))
+
+
+# SUMO's unsignalised junctions where the roads' priorities decide who gives way.
+PRIORITY_JUNCTIONS = ("priority", "priority_stop")
+
+
+def yielding_edges(net_path: Path) -> set[str]:
+    """Edges whose traffic gives way at their downstream junction: a priority junction
+    (no signal) where another edge entering it has a higher `priority`."""
+    return _yielding_of(_net_root(net_path))
+
+
+def _yielding_of(root: ElementTree.Element) -> set[str]:
+    kind = {str(j.get("id")): j.get("type", "") for j in root.iter("junction")}
+    entering: dict[str, list[tuple[str, int]]] = {}
+    for edge in root.iter("edge"):
+        if edge.get("function") is None and kind.get(str(edge.get("to"))) in PRIORITY_JUNCTIONS:
+            entry = (str(edge.get("id")), int(edge.get("priority", "-1")))
+            entering.setdefault(str(edge.get("to")), []).append(entry)
+    return {
+        edge_id
+        for edges in entering.values()
+        for edge_id, priority in edges
+        if priority < max(p for _, p in edges)
+    }
 
 
 def _signal_timings_of(root: ElementTree.Element) -> dict[str, tuple[float, float]]:
@@ -178,6 +209,7 @@ def _segment_of(
     edge: ElementTree.Element,
     to_lonlat: Callable[[float, float], tuple[float, float]],
     timing: tuple[float, float] | None = None,
+    yields: bool = False,
 ) -> SegmentSpec | None:
     """The edge as a segment; None for internal edges, footpaths and edges without a line."""
     if edge.get("function") in ("internal", "crossing", "walkingarea", "connector"):
@@ -206,4 +238,5 @@ def _segment_of(
         length_m=float(lanes[0].get("length", "0")) or None,
         signal_cycle_s=timing[0] if timing else None,
         green_share=timing[1] if timing else None,
+        yields=yields,
     )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String, case, func, select, update
+from sqlalchemy import JSON, Boolean, Float, Integer, String, case, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,6 +38,7 @@ class SegmentRow(Base):
     source: Mapped[str] = mapped_column(String(200), default="")
     signal_cycle_s: Mapped[float | None] = mapped_column(Float)
     green_share: Mapped[float | None] = mapped_column(Float)
+    yields: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     def to_domain(self) -> Segment:
@@ -58,6 +59,7 @@ class SegmentRow(Base):
             source=self.source,
             signal_cycle_s=self.signal_cycle_s,
             green_share=self.green_share,
+            yields=bool(self.yields),
         )
 
 
@@ -89,6 +91,7 @@ def segment_values(segment: Segment, now: datetime) -> dict[str, Any]:
         "source": segment.source,
         "signal_cycle_s": segment.signal_cycle_s,
         "green_share": segment.green_share,
+        "yields": segment.yields,
         "updated_at": now,
     }
 

@@ -17,6 +17,7 @@ from shahr.traffic.domain.detectors import Detector, DetectorHealth, DetectorKin
 from shahr.traffic.domain.link_speed import EFFECTIVE_VEHICLE_LENGTH_M
 from shahr.traffic.domain.network import Adjacency, Segment, adjacency_of, bearing_deg
 from shahr.traffic.domain.propagation import DirectedNetwork
+from shahr.traffic.domain.signals import give_way_of
 from shahr.traffic.domain.state import WHOLE_ROAD, DetectorTable, SegmentTable
 from shahr.traffic.persistence import TrafficUnitOfWork
 
@@ -112,6 +113,11 @@ def _segment_table(segments: list[Segment], counting: np.ndarray) -> SegmentTabl
         counting_detectors=counting,
         signal_cycle_s=_or_nan([s.signal_cycle_s for s in segments]),
         green_share=_or_nan([s.green_share for s in segments]),
+        give_way=give_way_of(
+            [s.yields for s in segments],
+            [s.from_node for s in segments],
+            [s.to_node for s in segments],
+        ),
     )
 
 
