@@ -255,14 +255,14 @@ class StateRepository:
         return found.all()
 
     async def measured_speeds(self, interval_start: datetime) -> Sequence[Any]:
-        """Measured speeds over one interval: rows of (segment_id, speed_kmh).
+        """Measured states over one interval: rows of (segment_id, speed_kmh, flow_veh_h).
 
         Asked per interval, so no timestamp is converted per row (plain rows: see
         `at_interval`).
         """
         table = SegmentStateRow.__table__
         found = await self.session.execute(
-            select(table.c.segment_id, table.c.speed_kmh).where(
+            select(table.c.segment_id, table.c.speed_kmh, table.c.flow_veh_h).where(
                 table.c.interval_start == interval_start,
                 table.c.estimated.is_(False),
             )

@@ -92,12 +92,13 @@ async def history_shares(
     return History(share, vc)
 
 
-async def recent_shares(
+async def recent_states(
     uow: TrafficUnitOfWork, registry: Registry, interval_start: datetime
-) -> np.ndarray:
-    """Measured speed shares of the RECENT_INTERVALS before this one, most recent first
-    (rows), NaN where a segment was not measured."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Measured speed shares and flows of the RECENT_INTERVALS before this one, most recent
+    first (rows), NaN where a segment was not measured."""
     shares = np.full((RECENT_INTERVALS, len(registry.segments)), np.nan)
+    flows = shares.copy()
     free_flow = registry.segment_table.free_flow_kmh
     for back in range(RECENT_INTERVALS):
         rows = await uow.states.measured_speeds(
@@ -105,13 +106,13 @@ async def recent_shares(
         )
         if not rows:
             continue
-        ids, speeds = zip(*rows, strict=True)
+        ids, speeds, flow = zip(*rows, strict=True)
         segment = _positions(registry.segment_index, ids)
         use = segment >= 0
-        shares[back, segment[use]] = (
-            np.asarray(speeds, dtype=np.float64)[use] / free_flow[segment[use]]
-        )
-    return shares
+        at = segment[use]
+        shares[back, at] = np.asarray(speeds, dtype=np.float64)[use] / free_flow[at]
+        flows[back, at] = np.asarray(flow, dtype=np.float64)[use]
+    return shares, flows
 
 
 def _positions(index: Mapping[str, int], ids: Sequence[str]) -> IntArray:
@@ -136,7 +137,7 @@ async def state_snapshot(
         views = stored.views
         if estimate_missing and len(views) < len(registry.segments):
             history = await history_shares(uow, registry, interval)
-            recent = await recent_shares(uow, registry, interval)
+            recent = await recent_states(uow, registry, interval)
             views = stored.with_estimates(registry, interval, history, recent)
     return StateSnapshot(interval, views, registry, updated_at)
 
@@ -184,7 +185,11 @@ class _Stored:
         )
 
     def with_estimates(
-        self, registry: Registry, interval: datetime, history: History, recent: np.ndarray
+        self,
+        registry: Registry,
+        interval: datetime,
+        history: History,
+        recent: tuple[np.ndarray, np.ndarray],
     ) -> list[SegmentStateView]:
         """These views and the estimates for every segment without one, in registry order."""
         result = _estimates(registry, self, history, recent)
@@ -194,7 +199,10 @@ class _Stored:
 
 
 def _estimates(
-    registry: Registry, stored: _Stored, history: History, recent: np.ndarray
+    registry: Registry,
+    stored: _Stored,
+    history: History,
+    recent: tuple[np.ndarray, np.ndarray],
 ) -> Estimates:
     n = len(registry.segments)
     table = registry.segment_table
@@ -210,7 +218,7 @@ def _estimates(
     flow[measured_rows] = stored.flow_veh_h[~stored.estimated]
     return estimate(
         unknown=unknown,
-        observed=Observed(measured, share, flow, recent),
+        observed=Observed(measured, share, flow, *recent),
         network=registry.directed,
         history=history,
         segments=table,
