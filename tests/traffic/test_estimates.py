@@ -260,3 +260,13 @@ def test_estimates_stay_within_physical_bounds(
         <= {"upstream", "downstream", "neighbours", "history", "signal_delay", "free_flow"}
         for source in result.source
     )
+
+
+def test_a_measured_flow_is_averaged_with_the_earlier_intervals_before_it_is_spread() -> None:
+    now = dataclasses.replace(
+        observed(3, {0: (0.9, 1200.0), 2: (0.9, 300.0)}),
+        recent_flow=np.array([[600.0, np.nan, np.nan], [np.nan, np.nan, 300.0]]),
+    )
+    assert now.smoothed_flow()[[0, 2]].tolist() == pytest.approx([900.0, 300.0])
+    # Not measured now: an earlier interval's flow does not make it measured.
+    assert now.smoothed_flow()[1] == now.flow_veh_h[1]

@@ -58,6 +58,7 @@ class Observed:
     speed_share: FloatArray  # speed / free flow, where measured
     flow_veh_h: FloatArray  # where measured
     recent_share: FloatArray | None = None  # (k, n): earlier intervals, NaN where not measured
+    recent_flow: FloatArray | None = None  # (k, n): the same intervals' flows
 
     def smoothed_share(self) -> FloatArray:
         """This interval's shares averaged with the earlier ones, the recent weighing most."""
@@ -68,6 +69,16 @@ class Observed:
         total = 1.0 + (weights * seen).sum(axis=0)
         summed = self.speed_share + (weights * np.nan_to_num(self.recent_share)).sum(axis=0)
         return np.where(self.measured, summed / total, self.speed_share)
+
+    def smoothed_flow(self) -> FloatArray:
+        """This interval's flows averaged with the earlier ones, equally: one minute's count
+        is a noisy rate, and the junction balance turns its noise into the neighbours'."""
+        if self.recent_flow is None or not len(self.recent_flow):
+            return self.flow_veh_h
+        seen = ~np.isnan(self.recent_flow)
+        total = 1.0 + seen.sum(axis=0)
+        summed = self.flow_veh_h + np.nan_to_num(self.recent_flow).sum(axis=0)
+        return np.where(self.measured, summed / total, self.flow_veh_h)
 
 
 @dataclass(frozen=True)
@@ -129,7 +140,7 @@ def estimate(
     the measured links along the street, the network's median residual steadying it.
     """
     known = observed.measured & ~unknown
-    flow, flow_known = _flow(network, known, observed.flow_veh_h, history, segments)
+    flow, flow_known = _flow(network, known, observed.smoothed_flow(), history, segments)
     modelled = modelled_share(segments, flow)
     residual = np.where(known, observed.smoothed_share() / np.maximum(modelled, 1e-3), 1.0)
     speed = _neighbour_speed(network, known, residual)

@@ -254,17 +254,16 @@ class StateRepository:
         )
         return found.all()
 
-    async def measured_speeds(self, since: datetime, until: datetime) -> Sequence[Any]:
-        """Measured speeds over [since, until): rows of (segment_id, interval_start, speed_kmh).
+    async def measured_speeds(self, interval_start: datetime) -> Sequence[Any]:
+        """Measured states over one interval: rows of (segment_id, speed_kmh, flow_veh_h).
 
-        One query for the few intervals before the one being estimated (plain rows: see
+        Asked per interval, so no timestamp is converted per row (plain rows: see
         `at_interval`).
         """
         table = SegmentStateRow.__table__
         found = await self.session.execute(
-            select(table.c.segment_id, table.c.interval_start, table.c.speed_kmh).where(
-                table.c.interval_start >= since,
-                table.c.interval_start < until,
+            select(table.c.segment_id, table.c.speed_kmh, table.c.flow_veh_h).where(
+                table.c.interval_start == interval_start,
                 table.c.estimated.is_(False),
             )
         )

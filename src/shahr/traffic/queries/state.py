@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import repeat
+from typing import Any
 
 import numpy as np
 
 from shahr.kernel.clock import in_tehran
 from shahr.kernel.db import Database
 from shahr.traffic.domain.estimates import Estimates, History, Observed, estimate
-from shahr.traffic.domain.state import INTERVAL_S, LOS_LETTERS
+from shahr.traffic.domain.state import INTERVAL_S, LOS_LETTERS, IntArray
 from shahr.traffic.persistence import TrafficUnitOfWork
 from shahr.traffic.queries.registry import Registry, current_registry
 
@@ -19,9 +22,13 @@ HISTORY_WEEKS = 4
 RECENT_INTERVALS = 3
 
 
-@dataclass(frozen=True)
+@dataclass
 class SegmentStateView:
-    """A segment's state over one interval; `estimated` ones carry no occupancy."""
+    """A segment's state over one interval; `estimated` ones carry no occupancy.
+
+    Not to be changed once made, yet not a frozen dataclass: the live map makes one per
+    segment on every change of the city's state, and a frozen one is built five times slower.
+    """
 
     segment_id: str
     interval_start: datetime
@@ -85,29 +92,32 @@ async def history_shares(
     return History(share, vc)
 
 
-async def recent_shares(
+async def recent_states(
     uow: TrafficUnitOfWork, registry: Registry, interval_start: datetime
-) -> np.ndarray:
-    """Measured speed shares of the RECENT_INTERVALS before this one, most recent first
-    (rows), NaN where a segment was not measured."""
-    n = len(registry.segments)
-    shares = np.full((RECENT_INTERVALS, n), np.nan)
-    since = interval_start - timedelta(seconds=INTERVAL_S * RECENT_INTERVALS)
-    rows = await uow.states.measured_speeds(since, interval_start)
-    index = registry.segment_index
-    segment = np.fromiter((index.get(r[0], -1) for r in rows), dtype=np.int64, count=len(rows))
-    stamp = interval_start.timestamp()
-    back = np.fromiter(
-        (round((stamp - r[1].timestamp()) / INTERVAL_S) - 1 for r in rows),
-        dtype=np.int64,
-        count=len(rows),
-    )
-    speed = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-    use = (segment >= 0) & (back >= 0) & (back < RECENT_INTERVALS)
-    shares[back[use], segment[use]] = (
-        speed[use] / registry.segment_table.free_flow_kmh[segment[use]]
-    )
-    return shares
+) -> tuple[np.ndarray, np.ndarray]:
+    """Measured speed shares and flows of the RECENT_INTERVALS before this one, most recent
+    first (rows), NaN where a segment was not measured."""
+    shares = np.full((RECENT_INTERVALS, len(registry.segments)), np.nan)
+    flows = shares.copy()
+    free_flow = registry.segment_table.free_flow_kmh
+    for back in range(RECENT_INTERVALS):
+        rows = await uow.states.measured_speeds(
+            interval_start - timedelta(seconds=INTERVAL_S * (back + 1))
+        )
+        if not rows:
+            continue
+        ids, speeds, flow = zip(*rows, strict=True)
+        segment = _positions(registry.segment_index, ids)
+        use = segment >= 0
+        at = segment[use]
+        shares[back, at] = np.asarray(speeds, dtype=np.float64)[use] / free_flow[at]
+        flows[back, at] = np.asarray(flow, dtype=np.float64)[use]
+    return shares, flows
+
+
+def _positions(index: Mapping[str, int], ids: Sequence[str]) -> IntArray:
+    """Each id's position in the registry, -1 where it is not there."""
+    return np.fromiter(map(index.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
 
 
 async def state_snapshot(
@@ -123,112 +133,109 @@ async def state_snapshot(
         updated_at = await uow.states.last_update()
         if interval is None or not registry.segments:
             return StateSnapshot(None, [], registry, updated_at)
-        rows = await uow.states.at_interval(interval)
-        known = registry.segment_index
-        # Rows unpacked by position: attribute access on 10,000 rows is what made this slow.
-        views: dict[str, SegmentStateView] = {
-            segment_id: SegmentStateView(
-                segment_id,
-                interval,
-                flow_veh_h,
-                speed_kmh,
-                occupancy_pct,
-                density_veh_km,
-                vc_ratio,
-                LOS_LETTERS[los],
-                congestion_level,
-                confidence,
-                estimated,
-                source,
-            )
-            for (
-                segment_id,
-                flow_veh_h,
-                speed_kmh,
-                occupancy_pct,
-                density_veh_km,
-                vc_ratio,
-                los,
-                congestion_level,
-                confidence,
-                estimated,
-                source,
-            ) in rows
-            if segment_id in known
-        }
+        stored = _Stored.of(await uow.states.at_interval(interval), interval, registry)
+        views = stored.views
         if estimate_missing and len(views) < len(registry.segments):
             history = await history_shares(uow, registry, interval)
-            recent = await recent_shares(uow, registry, interval)
-            views.update(_estimates(registry, views, interval, history, recent))
-    ordered = [views[s.id] for s in registry.segments if s.id in views]
-    return StateSnapshot(interval, ordered, registry, updated_at)
+            recent = await recent_states(uow, registry, interval)
+            views = stored.with_estimates(registry, interval, history, recent)
+    return StateSnapshot(interval, views, registry, updated_at)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The states stored for one interval: views, and as arrays for the estimator."""
+
+    views: list[SegmentStateView]  # in registry order
+    segment: IntArray  # each view's position in the registry
+    estimated: np.ndarray
+    speed_kmh: np.ndarray
+    flow_veh_h: np.ndarray
+
+    @classmethod
+    def of(cls, rows: Sequence[Any], interval: datetime, registry: Registry) -> _Stored:
+        """Rows of (segment_id, *VIEW_COLUMNS), as columns: no Python work per row but the
+        tuple each view is."""
+        if not rows:
+            empty = np.empty(0)
+            return cls([], np.empty(0, dtype=np.int64), empty.astype(np.bool_), empty, empty)
+        segment = _positions(registry.segment_index, [row[0] for row in rows])
+        if (segment < 0).any():
+            rows = [row for row, at in zip(rows, segment, strict=True) if at >= 0]
+            segment = segment[segment >= 0]
+        order = np.argsort(segment, kind="stable")
+        columns = list(zip(*(rows[i] for i in order.tolist()), strict=True))
+        ids, flow, speed, occupancy, density, vc, los, level, confidence, estimated, source = (
+            columns
+        )
+        letters = map(LOS_LETTERS.__getitem__, los)
+        views = list(
+            map(
+                SegmentStateView,
+                ids, repeat(interval), flow, speed, occupancy, density, vc, letters,
+                level, confidence, estimated, source,
+            )
+        )  # fmt: skip
+        return cls(
+            views,
+            segment[order],
+            np.asarray(estimated, dtype=np.bool_),
+            np.asarray(speed, dtype=np.float64),
+            np.asarray(flow, dtype=np.float64),
+        )
+
+    def with_estimates(
+        self,
+        registry: Registry,
+        interval: datetime,
+        history: History,
+        recent: tuple[np.ndarray, np.ndarray],
+    ) -> list[SegmentStateView]:
+        """These views and the estimates for every segment without one, in registry order."""
+        result = _estimates(registry, self, history, recent)
+        views = self.views + _views(result, registry.segment_ids[result.segment], interval)
+        order = np.argsort(np.concatenate([self.segment, result.segment]), kind="stable")
+        return [views[i] for i in order.tolist()]
 
 
 def _estimates(
     registry: Registry,
-    known: dict[str, SegmentStateView],
-    interval: datetime,
+    stored: _Stored,
     history: History,
-    recent: np.ndarray,
-) -> dict[str, SegmentStateView]:
+    recent: tuple[np.ndarray, np.ndarray],
+) -> Estimates:
     n = len(registry.segments)
     table = registry.segment_table
-    index = registry.segment_index
-    views = list(known.values())
-    rows = np.fromiter((index[v.segment_id] for v in views), dtype=np.int64, count=len(views))
-    is_estimate = np.fromiter((v.estimated for v in views), dtype=np.bool_, count=len(views))
-    speed = np.fromiter((v.speed_kmh for v in views), dtype=np.float64, count=len(views))
-    flow_in = np.fromiter((v.flow_veh_h for v in views), dtype=np.float64, count=len(views))
     unknown = np.ones(n, dtype=np.bool_)
-    unknown[rows] = False
+    unknown[stored.segment] = False
     # A stored estimate stands, but only measurements are spread to neighbours.
-    measured_rows = rows[~is_estimate]
+    measured_rows = stored.segment[~stored.estimated]
     measured = np.zeros(n, dtype=np.bool_)
     measured[measured_rows] = True
     share = np.zeros(n)
-    share[measured_rows] = speed[~is_estimate] / table.free_flow_kmh[measured_rows]
+    share[measured_rows] = stored.speed_kmh[~stored.estimated] / table.free_flow_kmh[measured_rows]
     flow = np.zeros(n)
-    flow[measured_rows] = flow_in[~is_estimate]
-    result = estimate(
+    flow[measured_rows] = stored.flow_veh_h[~stored.estimated]
+    return estimate(
         unknown=unknown,
-        observed=Observed(measured, share, flow, recent),
+        observed=Observed(measured, share, flow, *recent),
         network=registry.directed,
         history=history,
         segments=table,
     )
-    return _views(result, registry.segment_ids[result.segment].tolist(), interval)
 
 
-def _views(result: Estimates, ids: list[str], interval: datetime) -> dict[str, SegmentStateView]:
-    letters = np.array(list(LOS_LETTERS), dtype=object)[result.los].tolist()
-    return {
-        segment_id: SegmentStateView(
-            segment_id,
-            interval,
-            flow_veh_h,
-            speed_kmh,
-            None,
-            density,
-            vc,
-            los,
-            level,
-            confidence,
-            True,
-            source,
-        )
-        for segment_id, flow_veh_h, speed_kmh, density, vc, los, level, confidence, source in zip(
-            ids,
-            result.flow_veh_h.tolist(),
-            result.speed_kmh.tolist(),
-            result.density_veh_km.tolist(),
-            result.vc_ratio.tolist(),
-            letters,
-            result.congestion_level.tolist(),
-            result.confidence.tolist(),
+def _views(result: Estimates, ids: np.ndarray, interval: datetime) -> list[SegmentStateView]:
+    letters = np.array(list(LOS_LETTERS), dtype=object)[result.los]
+    return list(
+        map(
+            SegmentStateView,
+            ids, repeat(interval), result.flow_veh_h.tolist(), result.speed_kmh.tolist(),
+            repeat(None), result.density_veh_km.tolist(), result.vc_ratio.tolist(), letters,
+            result.congestion_level.tolist(), result.confidence.tolist(), repeat(True),
             result.source,
-            strict=True,
         )
-    }
+    )  # fmt: skip
 
 
 async def segment_states(
