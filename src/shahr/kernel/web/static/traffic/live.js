@@ -59,6 +59,26 @@ function popup(title, lines) {
   return box;
 }
 
+// Each direction of a two-way street is drawn on its own side (Tehran drives on the right),
+// so a jam one way is not hidden under the other direction's colour.
+const SIDE_OFFSET_M = 7;
+
+function onItsSide(line) {
+  const shifted = [];
+  for (let i = 0; i < line.length; i++) {
+    const [a, b] = [line[Math.max(i - 1, 0)], line[Math.min(i + 1, line.length - 1)]];
+    const metresPerLon = 111320 * Math.cos((line[i][1] * Math.PI) / 180);
+    const dx = (b[0] - a[0]) * metresPerLon;
+    const dy = (b[1] - a[1]) * 110540;
+    const length = Math.hypot(dx, dy) || 1;
+    shifted.push([
+      line[i][0] + ((dy / length) * SIDE_OFFSET_M) / metresPerLon,
+      line[i][1] - ((dx / length) * SIDE_OFFSET_M) / 110540,
+    ]);
+  }
+  return shifted;
+}
+
 async function getJson(url) {
   const response = await fetch(url, {
     headers: { Accept: "application/geo+json, application/json" },
@@ -155,6 +175,11 @@ function start(L) {
     const data = await getJson(root.dataset.segmentsUrl);
     if (segmentsLayer) map.removeLayer(segmentsLayer);
     byId.clear();
+    for (const feature of data.features) {
+      if (feature.geometry?.type === "LineString") {
+        feature.geometry.coordinates = onItsSide(feature.geometry.coordinates);
+      }
+    }
     segmentsLayer = L.geoJSON(data, {
       pane: "segments",
       renderer,
