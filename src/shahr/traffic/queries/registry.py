@@ -18,8 +18,14 @@ from shahr.traffic.domain.link_speed import EFFECTIVE_VEHICLE_LENGTH_M
 from shahr.traffic.domain.network import Adjacency, Segment, adjacency_of, bearing_deg
 from shahr.traffic.domain.propagation import DirectedNetwork
 from shahr.traffic.domain.signals import give_way_of
-from shahr.traffic.domain.state import WHOLE_ROAD, DetectorTable, SegmentTable
+from shahr.traffic.domain.state import (
+    WHOLE_ROAD,
+    DetectorIntervalSums,
+    DetectorTable,
+    SegmentTable,
+)
 from shahr.traffic.persistence import TrafficUnitOfWork
+from shahr.traffic.persistence.readings import IntervalTotals
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,22 @@ class Registry:
     def detector(self, detector_id: str) -> Detector | None:
         index = self.detector_index.get(detector_id)
         return None if index is None else self.detectors[index]
+
+    def sums_of(self, totals: IntervalTotals) -> DetectorIntervalSums:
+        """Interval totals as arrays indexed by this registry (unregistered detectors left out)."""
+        index_of = self.detector_index.get
+        detector = np.array([index_of(d, -1) for d in totals.detector_id], dtype=np.int64)
+        known = detector >= 0
+        return DetectorIntervalSums(
+            detector=detector[known],
+            interval=totals.interval[known],
+            readings=totals.readings[known],
+            count=totals.count[known],
+            period_s=totals.period_s[known],
+            occupancy_s=totals.occupancy_s[known],
+            speed_count=totals.speed_count[known],
+            inv_speed=totals.inv_speed[known],
+        )
 
 
 def build_registry(

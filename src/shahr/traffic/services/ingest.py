@@ -53,23 +53,6 @@ def _arrays(readings: ReadingColumns, detector: IntArray) -> ReadingArrays:
     )
 
 
-def sums_from_totals(totals: IntervalTotals, registry: Registry) -> DetectorIntervalSums:
-    """Interval totals as arrays indexed by the registry (unregistered detectors left out)."""
-    index_of = registry.detector_index.get
-    detector = np.array([index_of(d, -1) for d in totals.detector_id], dtype=np.int64)
-    known = detector >= 0
-    return DetectorIntervalSums(
-        detector=detector[known],
-        interval=totals.interval[known],
-        readings=totals.readings[known],
-        count=totals.count[known],
-        period_s=totals.period_s[known],
-        occupancy_s=totals.occupancy_s[known],
-        speed_count=totals.speed_count[known],
-        inv_speed=totals.inv_speed[known],
-    )
-
-
 async def ingest_batch(
     database: Database,
     clock: Clock,
@@ -175,10 +158,10 @@ async def _update_state(
         )
     # The totals after this batch come back from the upsert.
     totals = await uow.readings.add_sums(ids[sums.detector].tolist(), sums)
-    have = sums_from_totals(totals, registry)
+    have = registry.sums_of(totals)
     if len(missing_detector):
         more = await uow.readings.totals_of(ids[missing_detector].tolist(), missing_interval)
-        have = sums_from_totals(IntervalTotals.concat(totals, more), registry)
+        have = registry.sums_of(IntervalTotals.concat(totals, more))
     states = segment_states_from(have, registry.detector_table, registry.segment_table)
     await uow.states.save_measured_states(
         [registry.segments[s].id for s in states.segment.tolist()], states, now

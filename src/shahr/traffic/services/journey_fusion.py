@@ -32,7 +32,6 @@ from shahr.traffic.domain.journeys import (
 )
 from shahr.traffic.domain.state import (
     INTERVAL_S,
-    DetectorIntervalSums,
     SegmentStates,
     congestion_level,
     interval_at,
@@ -41,7 +40,6 @@ from shahr.traffic.domain.state import (
     segment_states_from,
 )
 from shahr.traffic.persistence import TrafficUnitOfWork
-from shahr.traffic.persistence.readings import IntervalTotals
 from shahr.traffic.queries.registry import Registry
 
 # Journeys of a pair over this long judge its clocks (the skew check).
@@ -198,7 +196,7 @@ async def _loop_states(
         return {}
     totals = await uow.readings.totals_of(detector_id, np.array(interval, dtype=np.int64))
     states = segment_states_from(
-        _sums(totals, registry), registry.detector_table, registry.segment_table
+        registry.sums_of(totals), registry.detector_table, registry.segment_table
     )
     return {
         (segment, at): (states, row)
@@ -206,23 +204,6 @@ async def _loop_states(
             zip(states.segment.tolist(), states.interval.tolist(), strict=True)
         )
     }
-
-
-def _sums(totals: IntervalTotals, registry: Registry) -> DetectorIntervalSums:
-    detector = np.array(
-        [registry.detector_index.get(d, -1) for d in totals.detector_id], dtype=np.int64
-    )
-    known = detector >= 0
-    return DetectorIntervalSums(
-        detector=detector[known],
-        interval=totals.interval[known],
-        readings=totals.readings[known],
-        count=totals.count[known],
-        period_s=totals.period_s[known],
-        occupancy_s=totals.occupancy_s[known],
-        speed_count=totals.speed_count[known],
-        inv_speed=totals.inv_speed[known],
-    )
 
 
 def fused_rows(
