@@ -22,12 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from shahr.demo.twin import measure_accuracy
+from shahr.demo.twin.accuracy_cli import measure
 from shahr.demo.twin.accuracy_report import AccuracyReport
 from shahr.demo.twin.scenario_specs import CONGESTION_SCENARIOS, DEMO_SCENARIO
-from shahr.kernel.clock import FixedClock
-from shahr.kernel.db import Database
-from shahr.kernel.settings import Settings
 
 from .conftest import TwinRun
 
@@ -82,13 +79,7 @@ IDENTITY_TOLERANCE = 1e-6
 
 async def _report(name: str, runs: Callable[[str], TwinRun], database_url: str) -> AccuracyReport:
     scenario, spans, day_start = runs(name)
-    database = Database(Settings(database_url=database_url).sqlalchemy_url)
-    try:
-        return await measure_accuracy(
-            database, FixedClock(day_start), scenario, spans, day_start=day_start
-        )
-    finally:
-        await database.dispose()
+    return await measure(database_url, scenario, spans, day_start)
 
 
 def _show(

@@ -332,9 +332,8 @@ def segment_states_from(
     seg_idx = groups.seg_idx
     free_flow = segments.free_flow_kmh[seg_idx]
     lanes = segments.lanes[seg_idx]
-    link = link_speeds(
-        _lane_inputs(groups, sums, detectors, segments), groups.seg_group, groups.n, free_flow
-    )
+    lane_inputs = _lane_inputs(groups, sums, detectors, segments)
+    link = link_speeds(lane_inputs, groups.seg_group, groups.n, free_flow)
     cycle, green = _signal_arrays(segments, seg_idx)
     delay = control_delay_s(flow, lanes, cycle, green)
     if segments.give_way is not None:
@@ -356,8 +355,7 @@ def segment_states_from(
     # Coverage is the share of the expected detector-seconds that were counted: a missing
     # lane or a missing reading lowers it alike; the lanes' factor says what they lacked.
     confidence = coverage * link.confidence
-    det_seg_group = groups.seg_group[groups.lane_group]
-    speed_n = np.bincount(det_seg_group, weights=sums.speed_count[groups.keep], minlength=groups.n)
+    speed_n = np.bincount(groups.seg_group, weights=lane_inputs.spot_n, minlength=groups.n)
     return SegmentStates(
         segment=seg_idx,
         interval=groups.interval,
