@@ -54,6 +54,8 @@ def sign_in(
     page.locator("#code").fill(code)
     page.get_by_role("button", name="ورود", exact=True).click()
     expect(page).to_have_url(f"{server.url}/account")
+    # The URL changes before the page's scripts run; the plate boxes check as typed only after.
+    page.wait_for_load_state()
 
 
 def test_a_citizen_signs_in_by_code_and_registers_a_vehicle_shown_as_an_iranian_plate(
