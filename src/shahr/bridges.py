@@ -304,5 +304,7 @@ class RoadsForIncidents:
             )
             for segment in states.registry.segments
         )
-        self._last = RoadSnapshot(version=states.version, links=links)
+        self._last = RoadSnapshot(
+            version=states.version, links=links, network_version=str(states.registry.version)
+        )
         return self._last

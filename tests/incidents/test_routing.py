@@ -143,11 +143,16 @@ def test_across_the_river_is_near_on_the_map_and_far_by_road() -> None:
     assert result[0].network_m == pytest.approx(1300.0, rel=1e-6)
 
 
-def street_with_a_side_road(east_kmh: float) -> RoadGraph:
+def side_road_links(east_kmh: float) -> list[RoadLink]:
+    """Azadi runs west-east through M; a side road leaves it north at M."""
     roads = Roads(W=(0, 0), M=(1000, 0), E=(2000, 0), X=(1000, 500))
     roads.two_way("W", "M", "Azadi").two_way("M", "E", "Azadi", speed_kmh=east_kmh)
     roads.two_way("M", "X", "Side")
-    return RoadGraph.build(roads.links)
+    return roads.links
+
+
+def street_with_a_side_road(east_kmh: float) -> RoadGraph:
+    return RoadGraph.build(side_road_links(east_kmh))
 
 
 def test_a_congested_link_hands_the_incident_to_the_unit_on_the_free_road() -> None:
@@ -238,3 +243,28 @@ def test_the_graph_is_rebuilt_only_when_the_snapshot_version_moves() -> None:
 
     assert cache.graph_for("v1", links) is first
     assert cache.graph_for("v2", links) is not first
+
+
+def test_new_speeds_on_the_same_network_reach_the_ranking() -> None:
+    cache = GraphCache()
+    incident = Place("M-X", 100.0)
+    units = [unit("west", 100, 0), unit("east", 1800, 0)]
+
+    free = cache.graph_for("n1-t1", side_road_links(36.0), network_version="n1")
+    jammed = cache.graph_for("n1-t2", side_road_links(5.0), network_version="n1")
+
+    assert ranked(rank_units(free, incident, units, now=NOW)) == ["east", "west"]
+    assert ranked(rank_units(jammed, incident, units, now=NOW)) == ["west", "east"]
+
+
+def test_a_changed_network_is_built_anew() -> None:
+    cache = GraphCache()
+    short = Roads(A=(0, 0), B=(100, 0), C=(200, 0)).two_way("A", "B", "Short")
+    cache.graph_for("n1-t1", short.links, network_version="n1")
+
+    longer = cache.graph_for("n2-t1", short.two_way("B", "C", "Longer").links, network_version="n2")
+    # The same network version with other segments (a caller's slip) is built anew too.
+    shorter = cache.graph_for("n2-t2", short.links[:2], network_version="n2")
+
+    assert "B-C" in longer.segment_index
+    assert "B-C" not in shorter.segment_index

@@ -60,6 +60,7 @@ async def test_a_slow_measured_arterial_slows_the_units_on_it(
     after = await roads.snapshot()
 
     assert after.version != before.version
+    assert after.network_version == before.network_version != ""  # the same roads
     assert await roads.snapshot() is after  # nothing moved: the same links, not rebuilt
     speeds = {link.segment_id: link.speed_kmh for link in after.links}
     assert speeds["s01-11"] == pytest.approx(20.0, rel=0.05)

@@ -90,15 +90,27 @@ class _Best:
 
 
 class GraphCache:
-    """The graph of the last road snapshot seen, rebuilt only when the snapshot's version moves."""
+    """The graph of the last road snapshot seen, rebuilt only when the snapshot's version moves.
+
+    A new version on the same network (only the speeds moved, as every state interval)
+    keeps the junctions and the snapping index and reweighs the links.
+    """
 
     def __init__(self) -> None:
         self._version: str | None = None
+        self._network_version: str | None = None
         self._graph: RoadGraph | None = None
 
-    def graph_for(self, version: str, links: Sequence[LinkLike]) -> RoadGraph:
-        if self._graph is None or self._version != version:
-            self._graph, self._version = RoadGraph.build(links), version
+    def graph_for(
+        self, version: str, links: Sequence[LinkLike], *, network_version: str = ""
+    ) -> RoadGraph:
+        if self._graph is not None and self._version == version:
+            return self._graph
+        if self._graph is not None and network_version and network_version == self._network_version:
+            self._graph = self._graph.with_speeds(links)
+        else:
+            self._graph = RoadGraph.build(links)
+        self._version, self._network_version = version, network_version
         return self._graph
 
 

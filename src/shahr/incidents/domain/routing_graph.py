@@ -6,6 +6,7 @@ Dijkstra over the reversed graph and a bulk nearest-segment query for the units.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -195,17 +196,32 @@ class RoadGraph:
         self.to_node = np.array([nodes.setdefault(x.to_node, len(nodes)) for x in links])
         self.n_nodes = len(nodes)
         self.length_m = np.array([x.length_m for x in links], dtype=np.float64)
+        self._weigh(links)
+        self._pieces = _Pieces(links, self.length_m)
+
+    def _weigh(self, links: Sequence[LinkLike]) -> None:
         speed = np.array([x.speed_kmh for x in links], dtype=np.float64)
         free_flow = np.array([x.free_flow_kmh for x in links], dtype=np.float64)
         speed = np.where(np.isfinite(speed) & (speed > 0), speed, free_flow)
         self.speed_ms = np.maximum(np.nan_to_num(speed, nan=MIN_SPEED_KMH), MIN_SPEED_KMH) / 3.6
         self.seconds = self.length_m / self.speed_ms
         self._reverse, self._edge = self._reversed_adjacency()
-        self._pieces = _Pieces(links, self.length_m)
 
     @classmethod
     def build(cls, snapshot_links: Sequence[LinkLike]) -> RoadGraph:
         return cls(snapshot_links)
+
+    def with_speeds(self, links: Sequence[LinkLike]) -> RoadGraph:
+        """This network at the links' speeds: the junctions and the snapping index kept.
+
+        For a new state on the same network (the caller knows it is the same: same segments,
+        junctions, lengths and lines, in the same order); about a fifth of a full build.
+        """
+        if [link.segment_id for link in links] != self.segment_ids:
+            return RoadGraph.build(links)
+        graph = copy.copy(self)
+        graph._weigh(links)
+        return graph
 
     def __len__(self) -> int:
         return len(self.segment_ids)

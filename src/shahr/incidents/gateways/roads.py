@@ -30,6 +30,9 @@ class RoadSnapshot:
 
     version: str  # changes when the network or the states change (a cache key)
     links: tuple[RoadLink, ...]
+    # Changes only when the network does (segments, junctions, lines): a new `version` with
+    # the same network_version is new speeds only. Empty: unknown, rebuild on every version.
+    network_version: str = ""
 
 
 class RoadNetwork(Protocol):
