@@ -10,12 +10,13 @@ import pytest
 from shahr.bootstrap import Container
 from shahr.bridges import RoadsForIncidents
 from shahr.incidents.domain.routing import Place, RoadGraph, rank_units
+from shahr.incidents.gateways.roads import FixedRoads
 from shahr.kernel.clock import FixedClock
 from shahr.traffic import services
 from shahr.traffic.queries.live import LIVE_STATES
 from traffic.network import DETECTORS, grid_segments, minute_of_readings, node
 
-from .test_routing import NOW, unit
+from .test_routing import NOW, side_road_links, unit
 
 
 @pytest.fixture
@@ -73,3 +74,14 @@ async def test_a_slow_measured_arterial_slows_the_units_on_it(
     assert free[0].snapped_segment_id == slow[0].snapped_segment_id == "s01-11"
     assert free[0].travel_s is not None
     assert slow[0].travel_s == pytest.approx(free[0].travel_s * 3, rel=0.05)
+
+
+async def test_a_fixed_network_serves_the_same_roads_every_time() -> None:
+    links = tuple(side_road_links(36.0))
+    roads = FixedRoads(links, version="demo")
+
+    snapshot = await roads.snapshot()
+
+    assert snapshot.links == links
+    assert snapshot.version == "demo"
+    assert await roads.snapshot() is snapshot
