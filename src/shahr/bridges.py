@@ -13,8 +13,10 @@ from shahr.identity import services as identity_services
 from shahr.identity.domain import Vehicle
 from shahr.identity.events import CitizenRegistered
 from shahr.identity.gateways import SMS
+from shahr.incidents.gateways.cameras import NearCamera
 from shahr.kernel.container import Container
-from shahr.kernel.db import UnitOfWork
+from shahr.kernel.db import Database, UnitOfWork
+from shahr.kernel.web import i18n
 from shahr.parking import services as parking_services
 from shahr.parking.gateways import (
     Notice,
@@ -31,6 +33,7 @@ from shahr.payments.domain import AWAITING_CALLBACK, DEMO_WALLET_RIAL, PaidFor
 from shahr.payments.events import PaymentVerified
 from shahr.payments.gateways import PSP
 from shahr.payments.services import PaymentStart
+from shahr.traffic.queries import cameras as traffic_camera_queries
 
 # Deliveries of `PaymentVerified` parking takes at once (each locks its own reservation).
 PAYMENT_EVENT_WORKERS = 4
@@ -264,3 +267,35 @@ def confirm_parking_by_card(container: Container, parking: parking_services.Park
     # another's.
     for _ in range(PAYMENT_EVENT_WORKERS):
         container.bus.subscribe(PaymentVerified, take, durable="parking-payments")
+
+
+class CamerasForIncidents:
+    """The camera registry, for incidents: the cameras in service nearest a place."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def nearest(
+        self, lon: float, lat: float, *, limit: int = 3, within_m: float = 1500
+    ) -> list[NearCamera]:
+        found = await traffic_camera_queries.nearest_cameras(
+            self.database, lon, lat, limit=limit, within_m=within_m
+        )
+        english = i18n.current_language.get() == "en"
+        return [
+            NearCamera(
+                camera_id=near.camera.id,
+                name=near.camera.name_en
+                if english and near.camera.name_en
+                else near.camera.name_fa,
+                lon=near.camera.lon,
+                lat=near.camera.lat,
+                distance_m=near.distance_m,
+                view_bearing_deg=near.camera.view_bearing_deg,
+                stream_url=near.camera.stream_url,
+                snapshot_url=near.camera.snapshot_url,
+                public=near.camera.public,
+                status=near.camera.status.value,
+            )
+            for near in found
+        ]

@@ -1,0 +1,1 @@
+"""The incidents area's ports: what it reads from other areas, in its own plain values."""
