@@ -41,7 +41,7 @@ anpr-9,plate_camera,s11-21,,,,,
 
 
 def rows_of(text: str, *, geojson: bool = False) -> list[tuple[int, dict[str, object]]]:
-    return list(read_inventory_text(text, geojson=geojson, required=("id",)))  # type: ignore[arg-type]
+    return list(read_inventory_text(text, geojson=geojson, required=("id",)))
 
 
 async def stored_ids(container: Container) -> set[str]:
@@ -57,7 +57,7 @@ async def test_a_good_file_places_each_detector_on_its_segment_or_by_position_an
     )
 
     assert report.counts == {ChangeKind.added: 4}
-    lines = {line.detector.id: line for line in await detector_inventory(network.database)}
+    lines = {str(line.detector.id): line for line in await detector_inventory(network.database)}
     assert lines["loop-e1"].detector.position_m == 40
     # The same point, told apart by the direction of the traffic each loop counts.
     assert lines["loop-e2"].detector.segment_id == "s01-11"
@@ -145,7 +145,9 @@ async def test_a_retired_detector_has_its_readings_refused_as_unknown_until_rest
 
     assert refused.accepted == 0
     assert dict(refused.rejected) == {"unknown_detector": 1}
-    lines = {line.detector.id: line.detector for line in await detector_inventory(network.database)}
+    lines = {
+        str(line.detector.id): line.detector for line in await detector_inventory(network.database)
+    }
     assert lines["d-01-11-1"].retired_at == now
     with pytest.raises(DomainError):
         await retire_detector(network.database, clock, detector_id="d-01-11-1", by="op-1")

@@ -176,6 +176,18 @@ class CameraRepository:
         row = await self.session.get(CameraRow, camera_id)
         return None if row is None else row.to_domain()
 
+    async def of(self, camera_ids: Sequence[str]) -> dict[str, Camera]:
+        rows = await self.session.scalars(select(CameraRow).where(CameraRow.id.in_(camera_ids)))
+        return {row.id: row.to_domain() for row in rows}
+
+    async def positions(self, *, public_only: bool) -> list[tuple[str, float, float]]:
+        """(id, lon, lat) of every camera in service: the few columns a nearest search reads."""
+        c = CameraRow.__table__.c
+        query = select(c.id, c.lon, c.lat).where(c.status != CameraStatus.retired.value)
+        if public_only:
+            query = query.where(c.public.is_(True))
+        return [(row.id, row.lon, row.lat) for row in await self.session.execute(query)]
+
     async def save(self, cameras: Sequence[Camera], *, now: datetime, by: str) -> None:
         """Insert or update by id."""
         table = CameraRow.__table__

@@ -47,15 +47,17 @@ async def nearest_cameras(
     point = LonLat(lon, lat)
     if limit < 1 or within_m < 0:
         return []
-    found = [c for c in await cameras(database, retired=False) if c.public or not public_only]
-    if not found:
-        return []
-    lons = np.array([c.lon for c in found], dtype=np.float64)
-    lats = np.array([c.lat for c in found], dtype=np.float64)
-    distances = haversine_from(point, lons, lats)
-    inside = np.flatnonzero(distances <= within_m)
-    order = inside[np.lexsort((inside, distances[inside]))][:limit]
-    return [CameraNearby(found[i], float(distances[i])) for i in order.tolist()]
+    async with TrafficUnitOfWork(database) as uow:
+        positions = await uow.cameras.positions(public_only=public_only)
+        if not positions:
+            return []
+        lons = np.array([p[1] for p in positions], dtype=np.float64)
+        lats = np.array([p[2] for p in positions], dtype=np.float64)
+        distances = haversine_from(point, lons, lats)
+        inside = np.flatnonzero(distances <= within_m)
+        order = inside[np.lexsort((inside, distances[inside]))][:limit].tolist()
+        chosen = await uow.cameras.of([positions[i][0] for i in order])
+    return [CameraNearby(chosen[positions[i][0]], float(distances[i])) for i in order]
 
 
 def working(camera: Camera) -> bool:
