@@ -53,13 +53,7 @@ class Camera:
 
     @property
     def stream_kind(self) -> StreamKind | None:
-        if not self.stream_url:
-            return None
-        return (
-            StreamKind.rtsp
-            if urlsplit(self.stream_url).scheme in STREAM_SCHEMES
-            else StreamKind.hls
-        )
+        return stream_kind_of(self.stream_url) if self.stream_url else None
 
 
 def stream_kind_of(url: str) -> StreamKind | None:

@@ -9,7 +9,7 @@ import numpy as np
 from shahr.kernel.db import Database
 from shahr.kernel.geo import LonLat
 from shahr.kernel.geo.sphere import haversine_from
-from shahr.traffic.domain.cameras import Camera, CameraStatus
+from shahr.traffic.domain.cameras import Camera
 from shahr.traffic.persistence import TrafficUnitOfWork
 
 
@@ -41,8 +41,9 @@ async def nearest_cameras(
 ) -> list[CameraNearby]:
     """Up to `limit` cameras in service within `within_m` of the point, nearest first.
 
-    One haversine over every camera: at Tehran's 2,800 this costs well under a
-    millisecond of arithmetic, less than keeping a spatial index in step with edits.
+    One haversine over every camera's position: at Tehran's 2,800 the arithmetic is well
+    under a millisecond and the read of ids and positions the rest (docs/traffic-feeds.md),
+    with no spatial index to keep in step with edits.
     """
     point = LonLat(lon, lat)
     if limit < 1 or within_m < 0:
@@ -58,7 +59,3 @@ async def nearest_cameras(
         order = inside[np.lexsort((inside, distances[inside]))][:limit].tolist()
         chosen = await uow.cameras.of([positions[i][0] for i in order])
     return [CameraNearby(chosen[positions[i][0]], float(distances[i])) for i in order]
-
-
-def working(camera: Camera) -> bool:
-    return camera.status is CameraStatus.active

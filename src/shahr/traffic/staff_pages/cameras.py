@@ -26,7 +26,7 @@ from shahr.traffic.services.cameras import retire_camera, save_camera
 from shahr.traffic.staff_pages.forms import errors_of, status_for
 
 CAMERAS = "/staff/traffic/cameras"
-PER_PAGE = 50
+PER_PAGE = 25
 Operator = Annotated[Principal | None, Depends(Admits(Role.traffic_operator, Role.admin))]
 FormText = Annotated[str, Form(max_length=500)]
 FilterText = Annotated[str, Query(max_length=200)]

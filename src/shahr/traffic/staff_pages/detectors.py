@@ -27,7 +27,7 @@ from shahr.traffic.services.inventory import place_detector, retire_detector
 from shahr.traffic.staff_pages.forms import errors_of, status_for
 
 INVENTORY = "/staff/traffic/inventory"
-PER_PAGE = 50
+PER_PAGE = 25
 RECENT_CHANGES = 20
 Operator = Annotated[Principal | None, Depends(Admits(Role.traffic_operator, Role.admin))]
 FormText = Annotated[str, Form(max_length=200)]
