@@ -10,10 +10,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shahr.bootstrap import Container
 from shahr.kernel.clock import FixedClock
 from shahr.kernel.errors import DomainError
+from shahr.kernel.geo import LonLat
 from shahr.traffic import services
 from shahr.traffic.domain.inventory import (
     ChangeKind,
@@ -21,13 +24,15 @@ from shahr.traffic.domain.inventory import (
     InventoryFormatError,
     detector_entry,
 )
+from shahr.traffic.domain.network import segment_from_spec
+from shahr.traffic.domain.placement import SegmentPlacer
 from shahr.traffic.domain.readings import encode
 from shahr.traffic.gateways.inventory_files import read_inventory_text
 from shahr.traffic.persistence import TrafficUnitOfWork
 from shahr.traffic.queries.inventory import detector_changes, detector_inventory
 from shahr.traffic.services.inventory import import_detectors, place_detector, retire_detector
 
-from .network import node, reading
+from .network import grid_segments, node, reading
 
 # Halfway along Enghelab eastbound (s01-11), a hair north of its line.
 MID_ENGHELAB = ((node(0, 1)[0] + node(1, 1)[0]) / 2, node(0, 1)[1] + 0.00001)
@@ -192,3 +197,25 @@ async def test_a_geojson_file_places_points_and_refuses_a_file_that_is_neither_f
         rows_of("{not json", geojson=True)
     with pytest.raises(InventoryFormatError):
         rows_of("name,lane\nx,1\n")
+
+
+@given(
+    along=st.floats(min_value=0.02, max_value=0.98),
+    off_m=st.floats(min_value=-8.0, max_value=8.0),
+    eastbound=st.booleans(),
+)
+def test_a_position_near_a_two_way_street_lands_on_the_side_its_bearing_names(
+    along: float, off_m: float, eastbound: bool
+) -> None:
+    segments = [segment_from_spec(s, source="grid") for s in grid_segments()]
+    placer = SegmentPlacer(segments)
+    (west_lon, lat), (east_lon, _) = node(0, 1), node(1, 1)
+    point = LonLat(west_lon + along * (east_lon - west_lon), lat + off_m / 111_195.0)
+
+    snap = placer.snap(point, bearing_deg=90.0 if eastbound else 270.0, name="d")
+
+    length = {s.id: s.length_m for s in segments}[snap.segment_id]
+    assert snap.segment_id == ("s01-11" if eastbound else "s11-01")
+    expected = along * length if eastbound else (1 - along) * length
+    assert snap.position_m == pytest.approx(expected, abs=0.2)
+    assert snap.distance_m == pytest.approx(abs(off_m), abs=0.1)
