@@ -291,7 +291,15 @@ def _refused(name: str, error: Exception, language: str) -> typer.Exit:
 
 
 @import_app.command("detectors")
-def import_detectors(file: InventoryFile, lang: Language = "en", by: By = "cli") -> None:
+def import_detectors(
+    file: InventoryFile,
+    lang: Language = "en",
+    by: By = "cli",
+    within_m: Annotated[
+        float,
+        typer.Option(min=1.0, max=500.0, help="How far a position may be from its road (m)."),
+    ] = 30.0,
+) -> None:
     """Add, move or restore loops and plate cameras from a file (all or nothing)."""
     from shahr.kernel.errors import DomainError
     from shahr.traffic.gateways.inventory_files import read_inventory_file
@@ -304,7 +312,12 @@ def import_detectors(file: InventoryFile, lang: Language = "en", by: By = "cli")
         report = _run_with_database(
             settings,
             lambda database, clock: load(
-                database, clock, rows=rows, source=file.name, by=f"{by}:{file.name}"
+                database,
+                clock,
+                rows=rows,
+                source=file.name,
+                by=f"{by}:{file.name}",
+                max_snap_m=within_m,
             ),
         )
     except DomainError as error:
