@@ -26,7 +26,7 @@ from shahr.demo.twin.replay import DAY_S, Recording, read_recording
 from shahr.demo.twin.run import Span, simulate_span
 from shahr.demo.twin.scenario import Scenario, build_scenario
 from shahr.demo.twin.scenario_specs import DEMO_SCENARIO
-from shahr.demo.twin.seed import load_into_platform
+from shahr.demo.twin.seed import load_demo_cameras, load_into_platform
 from shahr.kernel.clock import TEHRAN, Clock
 from shahr.kernel.db import Database
 from shahr.kernel.message_ids import message_id
@@ -195,6 +195,7 @@ async def seed_twin_network(database: Database, scenario: Scenario) -> None:
 
     districts = [(d.number, d.geometry) for d in await parking_queries.districts(database)]
     await load_into_platform(database, scenario, districts=districts)
+    await load_demo_cameras(database, scenario)
 
 
 class TwinFeed:

@@ -13,13 +13,19 @@ from typing import Any
 
 from shahr.demo.twin.scenario import Scenario
 from shahr.demo.twin.sumo_files import NET_FILE
-from shahr.kernel.clock import Clock
+from shahr.kernel.clock import Clock, SystemClock
 from shahr.kernel.db import Database
+from shahr.kernel.geo import LonLat
 from shahr.traffic.domain import DetectorKind, DetectorSpec, SegmentSpec
+from shahr.traffic.domain.network import bearing_deg
 from shahr.traffic.gateways.sumo import signal_timings, yielding_edges
 from shahr.traffic.services import NetworkImportReport, import_road_network, register_detectors
+from shahr.traffic.services.cameras import import_cameras
 
 SOURCE = "sumo-twin"
+# The demo's video cameras stand at the junctions where this many roads arrive (the grid's
+# crossings), every other one: about the density of Tehran's 2,800 over its arterials.
+CCTV_AT_ARRIVALS = 4
 
 
 def segment_specs(scenario: Scenario) -> list[SegmentSpec]:
@@ -91,3 +97,43 @@ async def load_into_platform(
     )
     await register_detectors(database, detectors=detector_specs(scenario), clock=clock)
     return report
+
+
+def cctv_rows(scenario: Scenario) -> list[tuple[int, dict[str, Any]]]:
+    """Synthetic video cameras for the demo, as rows of a camera file: one over every other
+    crossing, looking back along the first road into it. They have no stream or snapshot:
+    the demo has no video, and the dashboard says so rather than show a made-up picture.
+    """
+    arriving: dict[str, list[Any]] = {}
+    for edge in scenario.edges:
+        arriving.setdefault(edge.to_node, []).append(edge)
+    crossings = sorted(node for node, edges in arriving.items() if len(edges) >= CCTV_AT_ARRIVALS)
+    rows = []
+    for number, node in enumerate(crossings[::2], start=1):
+        edge = sorted(arriving[node], key=lambda e: e.id)[0]
+        end, before = LonLat(*edge.geometry[-1]), LonLat(*edge.geometry[-2])
+        rows.append(
+            (
+                number,
+                {
+                    "id": f"CCTV-{node}",
+                    "name_fa": f"دوربین نمایشی تقاطع {node}",
+                    "name_en": f"Demo camera, junction {node}",
+                    "lon": end.lon,
+                    "lat": end.lat,
+                    "view_bearing_deg": round(bearing_deg(end, before)) % 360,
+                    "status": "active",
+                    "public": "true",
+                },
+            )
+        )
+    return rows
+
+
+async def load_demo_cameras(database: Database, scenario: Scenario) -> None:
+    """The demo's synthetic cameras (idempotent: an unchanged camera is not written again)."""
+    rows = cctv_rows(scenario)
+    if rows:
+        await import_cameras(
+            database, SystemClock(), rows=rows, source=f"{SOURCE}:{scenario.name}", by="demo"
+        )
