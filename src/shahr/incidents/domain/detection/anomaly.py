@@ -73,24 +73,29 @@ TUNED = AnomalyThresholds(
 )
 
 
-def _standardised(values: Matrix, settings: AnomalyThresholds, floor: float) -> Matrix:
-    """Each minute's value as a robust z-score against the window before it."""
+def _baseline(values: Matrix, settings: AnomalyThresholds, floor: float) -> tuple[Matrix, Matrix]:
+    """Each minute's normal (median) and spread (MAD, at least `floor`) over the window
+    before it; NaN where the window has too few minutes with data."""
     pairs, minutes = values.shape
-    z = np.full((pairs, minutes), np.nan)
+    medians, spreads = np.full((pairs, minutes), np.nan), np.full((pairs, minutes), np.nan)
     for t in range(minutes):
         start, stop = max(0, t - settings.gap_min - settings.history_min), t - settings.gap_min
-        if stop <= start:
+        if stop - start < settings.min_history:
             continue
         window = values[:, start:stop]
         enough = np.sum(~np.isnan(window), axis=1) >= settings.min_history
-        if not enough.any():
-            continue
         with np.errstate(invalid="ignore"), _quiet_nan_warnings():
             median = np.nanmedian(window, axis=1)
             spread = MAD_TO_SD * np.nanmedian(np.abs(window - median[:, None]), axis=1)
-        spread = np.maximum(np.nan_to_num(spread, nan=floor), floor)
-        z[:, t] = np.where(enough, (values[:, t] - median) / spread, np.nan)
-    return z
+        medians[:, t] = np.where(enough, median, np.nan)
+        spreads[:, t] = np.maximum(np.nan_to_num(spread, nan=floor), floor)
+    return medians, spreads
+
+
+def _standardised(values: Matrix, settings: AnomalyThresholds, floor: float) -> Matrix:
+    """Each minute's value as a robust z-score against the window before it."""
+    median, spread = _baseline(values, settings, floor)
+    return (values - median) / spread
 
 
 def _quiet_nan_warnings() -> warnings.catch_warnings[None]:
@@ -103,15 +108,20 @@ def _max(a: Matrix, b: Matrix) -> Matrix:
     return np.fmax(a, b)
 
 
+def _contrasts(series: PairSeries) -> tuple[tuple[Matrix, float], tuple[Matrix, float]]:
+    return (
+        (series.upstream_occupancy - series.downstream_occupancy, OCCUPANCY_SPREAD_FLOOR),
+        (series.downstream_speed_kmh - series.upstream_speed_kmh, SPEED_SPREAD_FLOOR_KMH),
+    )
+
+
 def contrast_scores(series: PairSeries, settings: AnomalyThresholds = TUNED) -> Matrix:
     """Test 2's score per pair and minute (what an alarm's evidence reports)."""
-    occupancy = _standardised(
-        series.upstream_occupancy - series.downstream_occupancy, settings, OCCUPANCY_SPREAD_FLOOR
+    (occupancy, occupancy_floor), (speed, speed_floor) = _contrasts(series)
+    return _max(
+        _standardised(occupancy, settings, occupancy_floor),
+        _standardised(speed, settings, speed_floor),
     )
-    speed = _standardised(
-        series.downstream_speed_kmh - series.upstream_speed_kmh, settings, SPEED_SPREAD_FLOOR_KMH
-    )
-    return _max(occupancy, speed)
 
 
 def anomaly_detector(
@@ -135,7 +145,7 @@ def anomaly_states(
     downstream = _standardised(series.downstream_occupancy, settings, OCCUPANCY_SPREAD_FLOOR)
     condition = (upstream >= settings.upstream_z) & contrast & _calm(downstream, settings)
     condition &= series.upstream_occupancy >= settings.min_occupancy
-    queue = _persisting(condition, contrast, settings.persistence_min)
+    queue = _queue_alarm(series, condition, settings)
     lanes = _persisting(
         lane_shift(series, settings, settings.lane_left, settings.lane_gain)
         & _calm(upstream_occupancy, settings),
@@ -171,6 +181,33 @@ def lane_shift(
             emptied = (normal >= LANE_FLOW_FLOOR_VEH_H) & (now <= left * normal)
             shift[:, t] = np.any(emptied & (gained >= gain * missing), axis=1)
     return shift
+
+
+def _queue_alarm(
+    series: PairSeries, condition: npt.NDArray[np.bool_], settings: AnomalyThresholds
+) -> npt.NDArray[np.bool_]:
+    """Tests 1-3 held for `persistence_min` minutes raise the alarm; it goes on while the
+    contrast stays high against the normal *before* the alarm (frozen at its start: the
+    incident's own minutes must not become the normal that ends it)."""
+    parts = [(values, *_baseline(values, settings, floor)) for values, floor in _contrasts(series)]
+    pairs, minutes = condition.shape
+    run = np.zeros(pairs, dtype=np.int64)
+    active = np.zeros(pairs, dtype=bool)
+    frozen = np.zeros(pairs, dtype=np.int64)  # the minute whose normal an alarm keeps
+    rows = np.arange(pairs)
+    alarm = np.zeros((pairs, minutes), dtype=bool)
+    for t in range(minutes):
+        run = np.where(condition[:, t], run + 1, 0)
+        column = np.where(active, frozen, t)
+        with np.errstate(invalid="ignore"):
+            z = np.full(pairs, -np.inf)
+            for values, median, spread in parts:
+                z = np.fmax(z, (values[:, t] - median[rows, column]) / spread[rows, column])
+        starting = ~active & (run >= settings.persistence_min)
+        frozen = np.where(starting, t, frozen)
+        active = np.where(active, z >= settings.contrast_z, starting)
+        alarm[:, t] = active
+    return alarm
 
 
 def _calm(z: Matrix, settings: AnomalyThresholds) -> npt.NDArray[np.bool_]:
