@@ -6,6 +6,7 @@ needs them. Each adapter speaks in the needing area's plain values.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 
 from shahr.identity import queries as identity_queries
@@ -13,6 +14,7 @@ from shahr.identity import services as identity_services
 from shahr.identity.domain import Vehicle
 from shahr.identity.events import CitizenRegistered
 from shahr.identity.gateways import SMS
+from shahr.incidents.gateways import detector_feed as incidents_feed
 from shahr.kernel.container import Container
 from shahr.kernel.db import UnitOfWork
 from shahr.parking import services as parking_services
@@ -264,3 +266,84 @@ def confirm_parking_by_card(container: Container, parking: parking_services.Park
     # another's.
     for _ in range(PAYMENT_EVENT_WORKERS):
         container.bus.subscribe(PaymentVerified, take, durable="parking-payments")
+
+
+class DetectorFeedForIncidents:
+    """Incidents' detector feed: traffic's per-detector interval sums (the read side the
+    state is built from) and its registry, as plain minutes and station pairs."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+
+    async def station_minutes(
+        self, since: datetime, until: datetime
+    ) -> list[incidents_feed.StationMinute]:
+        from shahr.traffic.persistence import TrafficUnitOfWork
+        from shahr.traffic.queries.registry import current_registry
+
+        database = self._container.database
+        registry = await current_registry(database)
+        async with TrafficUnitOfWork(database) as uow:
+            rows = await uow.readings.sums_between(since, until)
+        minutes = []
+        for row in rows:
+            detector = registry.detector(row.detector_id)
+            if detector is None or not detector.counts or row.period_s <= 0:
+                continue
+            minutes.append(
+                incidents_feed.StationMinute(
+                    detector_id=row.detector_id,
+                    segment_id=detector.segment_id,
+                    lane=detector.lane,
+                    interval_start=row.interval_start,
+                    # occupancy_s is Σ occupancy % x period over the interval's readings.
+                    occupancy=min(row.occupancy_s / row.period_s / 100.0, 1.0),
+                    flow_veh_h=row.count * 3600.0 / row.period_s,
+                    speed_kmh=row.speed_count / row.inv_speed if row.inv_speed > 0 else None,
+                )
+            )
+        return minutes
+
+    async def station_pairs(self) -> list[incidents_feed.StationPair]:
+        """Each loop and the next one downstream: the next station on its segment, else the
+        first on the segment straight on; the same lane there when it has one."""
+        from shahr.incidents.domain.detection.pairs import SegmentShape, straight_on
+        from shahr.traffic.queries.indices import detector_position
+        from shahr.traffic.queries.registry import current_registry
+
+        registry = await current_registry(self._container.database)
+        successor = straight_on(
+            [
+                SegmentShape(
+                    s.id, s.from_node, s.to_node, tuple((p.lon, p.lat) for p in s.geometry)
+                )
+                for s in registry.segments
+            ]
+        )
+        stations: dict[str, dict[float, list[tuple[int | None, str]]]] = {}
+        for detector in registry.detectors:
+            if detector.counts:
+                at = detector.position_m if detector.position_m is not None else -1.0
+                stations.setdefault(detector.segment_id, {}).setdefault(at, []).append(
+                    (detector.lane, detector.id)
+                )
+        pairs = []
+        for segment_id, by_place in stations.items():
+            places = [by_place[at] for at in sorted(by_place)]
+            after = stations.get(successor.get(segment_id, ""), {})
+            if after:
+                places.append(after[min(after)])
+            for upstream, downstream in itertools.pairwise(places):
+                lanes = dict(downstream)
+                for lane, detector_id in upstream:
+                    position = detector_position(registry, detector_id)
+                    pairs.append(
+                        incidents_feed.StationPair(
+                            upstream_detector_id=detector_id,
+                            downstream_detector_id=lanes.get(lane, downstream[0][1]),
+                            segment_id=segment_id,
+                            lon=position.lon if position else 0.0,
+                            lat=position.lat if position else 0.0,
+                        )
+                    )
+        return pairs
