@@ -9,7 +9,9 @@ on the same training scenarios): a higher detection rate with no more false alar
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +110,12 @@ class IncidentReport:
 
 
 def prepared(specs: Sequence[IncidentScenarioSpec], cache: Path) -> list[Prepared]:
-    return [prepare(run_incident_scenario(spec, cache)) for spec in specs]
+    """The scenarios' runs, SUMO processes side by side (one per CPU, each in its own
+    directory) when they are not in the cache."""
+    workers = max(1, min(len(specs), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        runs = list(pool.map(lambda spec: run_incident_scenario(spec, cache), specs))
+    return [prepare(run) for run in runs]
 
 
 def measure(cache: Path, *, with_training: bool = True) -> IncidentReport:
