@@ -28,7 +28,9 @@ def main(arguments: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     report = measure(options.cache, with_training=not options.no_training)
     sys.stdout.write(report.table() + "\n")
-    sys.stdout.write(f"({time.monotonic() - started:.0f} s, SUMO runs included)\n")
+    sys.stdout.write(
+        f"({time.monotonic() - started:.0f} s; SUMO ran for the scenarios not in the cache)\n"
+    )
     return 0
 
 
