@@ -1,0 +1,1 @@
+"""Incidents' domain: pure rules (statuses, timeline, units, routing, detection), time passed in."""

@@ -1,0 +1,35 @@
+"""Incidents' composition: the area's ports, with other areas' ports handed in by bootstrap.
+
+Each port is optional so the area stands on its own: without `roads` there is no
+recommendation by travel time, without `detectors` no automatic detection, without
+`cameras` no nearest cameras; the rest works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shahr.incidents.domain.incident import TEHRAN, CityBox
+from shahr.incidents.services import INCIDENTS, IncidentsPorts
+from shahr.kernel.container import Container
+
+
+def wire_incidents(
+    container: Container,
+    *,
+    roads: Any = None,
+    detectors: Any = None,
+    cameras: Any = None,
+    box: CityBox = TEHRAN,
+) -> IncidentsPorts:
+    ports = IncidentsPorts(
+        database=container.database,
+        clock=container.clock,
+        bus=container.bus,
+        box=box,
+        roads=roads,
+        detectors=detectors,
+        cameras=cameras,
+    )
+    container.provide(INCIDENTS, ports)
+    return ports
