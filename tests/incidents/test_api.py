@@ -22,7 +22,7 @@ CITIZEN = Principal(
     id="c-1", kind="citizen", display_name="citizen", roles=frozenset({Role.citizen})
 )
 AS = {"operator": OPERATOR, "unit": UNIT, "citizen": CITIZEN}
-CRASH = {
+CRASH: dict[str, Any] = {
     "kind": "crash",
     "severity": "major",
     "location": {
