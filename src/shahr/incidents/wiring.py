@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shahr.incidents.domain.incident import TEHRAN, CityBox
+from shahr.incidents.gateways.roads import RoadNetwork
 from shahr.incidents.services import INCIDENTS, IncidentsPorts
 from shahr.kernel.container import Container
 
@@ -17,7 +18,7 @@ from shahr.kernel.container import Container
 def wire_incidents(
     container: Container,
     *,
-    roads: Any = None,
+    roads: RoadNetwork | None = None,
     detectors: Any = None,
     cameras: Any = None,
     box: CityBox = TEHRAN,
