@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -88,12 +88,13 @@ def actor_of(principal: Principal | None) -> str:
     return principal.id if principal else "anonymous"
 
 
-class Transition(StrEnum):
-    confirm = "confirm"
-    dismiss = "dismiss"
-    clear = "clear"
-    reopen = "reopen"
-    close = "close"
+TRANSITIONS = {
+    Action.confirm: "Confirm a tentative incident (tentative -> open)",
+    Action.dismiss: "Dismiss a false alarm (tentative -> dismissed; kept for counting)",
+    Action.clear: "Clear an open incident (open -> cleared)",
+    Action.reopen: "Reopen a cleared incident (cleared -> open)",
+    Action.close: "Close a cleared incident (cleared -> closed)",
+}
 
 
 @router.get("/incidents", response_model=list[IncidentOut])
@@ -194,20 +195,24 @@ async def fiware_alerts(
     return Response(json.dumps(entities, ensure_ascii=False), media_type=media)
 
 
-@router.get("/incidents/{incident_id}", response_model=IncidentDetailOut)
-async def one_incident(incident_id: str, ports: PortsDep, _who: Staff) -> IncidentDetailOut:
+@router.get("/incidents/{incident_id:uuid}", response_model=IncidentDetailOut)
+async def one_incident(incident_id: UUID, ports: PortsDep, _who: Staff) -> IncidentDetailOut:
     """One incident with its affected segments, units sent, timeline and audit trail."""
-    return IncidentDetailOut.of_detail(await queue.incident_detail(ports.database, incident_id))
+    return IncidentDetailOut.of_detail(
+        await queue.incident_detail(ports.database, str(incident_id))
+    )
 
 
-@router.patch("/incidents/{incident_id}", response_model=IncidentOut)
-async def change(incident_id: str, body: IncidentPatch, ports: PortsDep, who: Staff) -> IncidentOut:
+@router.patch("/incidents/{incident_id:uuid}", response_model=IncidentOut)
+async def change(
+    incident_id: UUID, body: IncidentPatch, ports: PortsDep, who: Staff
+) -> IncidentOut:
     """Change the lanes, severity, type, camera or description of a live incident."""
     incident = await incidents.update(
         ports.database,
         ports.clock,
         ports.bus,
-        incident_id,
+        str(incident_id),
         actor=actor_of(who),
         lanes=None if body.lanes is None else [lane.value for lane in body.lanes],
         severity=body.severity,
@@ -218,14 +223,14 @@ async def change(incident_id: str, body: IncidentPatch, ports: PortsDep, who: St
     return IncidentOut.of(incident)
 
 
-@router.post("/incidents/{incident_id}/marks", response_model=IncidentOut)
-async def mark(incident_id: str, body: MarkIn, ports: PortsDep, who: Operator) -> IncidentOut:
+@router.post("/incidents/{incident_id:uuid}/marks", response_model=IncidentOut)
+async def mark(incident_id: UUID, body: MarkIn, ports: PortsDep, who: Operator) -> IncidentOut:
     """Set or correct one step of the FHWA timeline (T0..T7)."""
     incident = await incidents.mark(
         ports.database,
         ports.clock,
         ports.bus,
-        incident_id,
+        str(incident_id),
         actor=actor_of(who),
         step=body.step,
         at=body.at,
@@ -233,19 +238,19 @@ async def mark(incident_id: str, body: MarkIn, ports: PortsDep, who: Operator) -
     return IncidentOut.of(incident)
 
 
-@router.post("/incidents/{incident_id}/dispatch", response_model=UnitOut)
-async def send_unit(incident_id: str, body: DispatchIn, ports: PortsDep, who: Operator) -> UnitOut:
+@router.post("/incidents/{incident_id:uuid}/dispatch", response_model=UnitOut)
+async def send_unit(incident_id: UUID, body: DispatchIn, ports: PortsDep, who: Operator) -> UnitOut:
     """Send a unit: refused if the unit is busy or out of service, if the incident is not
     open, or if another dispatcher has just sent it (409)."""
     unit = await dispatching.dispatch(
-        ports.database, ports.clock, ports.bus, incident_id, body.unit_id, actor=actor_of(who)
+        ports.database, ports.clock, ports.bus, str(incident_id), body.unit_id, actor=actor_of(who)
     )
     return UnitOut.of(board.on_board(unit, ports.clock.now(), ports.stale_after_s))
 
 
-@router.get("/incidents/{incident_id}/recommendations", response_model=list[RecommendationOut])
+@router.get("/incidents/{incident_id:uuid}/recommendations", response_model=list[RecommendationOut])
 async def recommendations(
-    incident_id: str,
+    incident_id: UUID,
     ports: PortsDep,
     _who: Operator,
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
@@ -256,7 +261,7 @@ async def recommendations(
         ports.database,
         ports.clock,
         ports.roads,
-        incident_id,
+        str(incident_id),
         stale_after_s=ports.stale_after_s,
         limit=limit,
         graphs=ports.graphs,
@@ -268,26 +273,34 @@ async def recommendations(
     return [RecommendationOut.of(r, signs.get(r.unit_id, "")) for r in ranked]
 
 
-@router.post("/incidents/{incident_id}/{transition}", response_model=IncidentOut)
-async def transition(
-    incident_id: str,
-    transition: Transition,
-    ports: PortsDep,
-    who: Operator,
-    body: ActionIn | None = None,
-) -> IncidentOut:
-    """confirm (tentative -> open), dismiss (tentative -> dismissed), clear (open -> cleared),
-    reopen (cleared -> open), close (cleared -> closed)."""
-    incident = await incidents.move(
-        ports.database,
-        ports.clock,
-        ports.bus,
-        incident_id,
-        Action(transition.value),
-        actor=actor_of(who),
-        note=body.note if body else "",
+def _transition(action: Action) -> Any:
+    async def move(
+        incident_id: UUID, ports: PortsDep, who: Operator, body: ActionIn | None = None
+    ) -> IncidentOut:
+        incident = await incidents.move(
+            ports.database,
+            ports.clock,
+            ports.bus,
+            str(incident_id),
+            action,
+            actor=actor_of(who),
+            note=body.note if body else "",
+        )
+        return IncidentOut.of(incident)
+
+    return move
+
+
+# One address per move (a path parameter would also answer the other actions' addresses).
+for _action, _summary in TRANSITIONS.items():
+    router.add_api_route(
+        f"/incidents/{{incident_id:uuid}}/{_action.value}",
+        _transition(_action),
+        methods=["POST"],
+        response_model=IncidentOut,
+        name=f"{_action.value}_incident",
+        summary=_summary,
     )
-    return IncidentOut.of(incident)
 
 
 @router.get("/units", response_model=list[UnitOut])
@@ -313,49 +326,50 @@ async def register(body: UnitCreate, ports: PortsDep, who: Operator) -> UnitOut:
     return UnitOut.of(board.on_board(unit, ports.clock.now(), ports.stale_after_s))
 
 
-@router.get("/units/{unit_id}", response_model=UnitOut)
-async def one_unit(unit_id: str, ports: PortsDep, _who: Staff) -> UnitOut:
+@router.get("/units/{unit_id:uuid}", response_model=UnitOut)
+async def one_unit(unit_id: UUID, ports: PortsDep, _who: Staff) -> UnitOut:
     found = await board.unit_on_board(
-        ports.database, unit_id, ports.clock.now(), stale_after_s=ports.stale_after_s
+        ports.database, str(unit_id), ports.clock.now(), stale_after_s=ports.stale_after_s
     )
     return UnitOut.of(found)
 
 
-@router.post("/units/{unit_id}/status", response_model=UnitOut)
-async def unit_status(unit_id: str, body: UnitStatusIn, ports: PortsDep, who: Staff) -> UnitOut:
+@router.post("/units/{unit_id:uuid}/status", response_model=UnitOut)
+async def unit_status(unit_id: UUID, body: UnitStatusIn, ports: PortsDep, who: Staff) -> UnitOut:
     """The unit's own reports (en_route, on_scene, returning) or an operator's (available,
     out_of_service); `available` for a dispatched or en-route unit recalls it."""
     db, clock, bus, actor = ports.database, ports.clock, ports.bus, actor_of(who)
-    now_unit = (await board.unit_on_board(db, unit_id, clock.now())).unit
+    key = str(unit_id)
+    now_unit = (await board.unit_on_board(db, key, clock.now())).unit
     status = body.status
     if status is UnitStatus.en_route:
-        unit = await dispatching.accept(db, clock, bus, unit_id, actor=actor)
+        unit = await dispatching.accept(db, clock, bus, key, actor=actor)
     elif status is UnitStatus.on_scene:
-        unit = await dispatching.arrived(db, clock, bus, unit_id, actor=actor)
+        unit = await dispatching.arrived(db, clock, bus, key, actor=actor)
     elif status is UnitStatus.returning:
-        unit = await dispatching.unit_cleared(db, clock, bus, unit_id, actor=actor)
+        unit = await dispatching.unit_cleared(db, clock, bus, key, actor=actor)
     elif status is UnitStatus.available and now_unit.status in (
         UnitStatus.dispatched,
         UnitStatus.en_route,
     ):
-        unit = await dispatching.recall(db, clock, bus, unit_id, actor=actor)
+        unit = await dispatching.recall(db, clock, bus, key, actor=actor)
     elif status is UnitStatus.dispatched:
         raise IllegalMoveError(
             "A unit is dispatched to an incident from the incident.", field="status"
         )
     else:
-        unit = await units.set_unit_status(db, clock, bus, unit_id, status, actor=actor)
+        unit = await units.set_unit_status(db, clock, bus, key, status, actor=actor)
     return UnitOut.of(board.on_board(unit, clock.now(), ports.stale_after_s))
 
 
-@router.post("/units/{unit_id}/position", response_model=UnitOut)
-async def position(unit_id: str, body: PositionIn, ports: PortsDep, _who: Staff) -> UnitOut:
+@router.post("/units/{unit_id:uuid}/position", response_model=UnitOut)
+async def position(unit_id: UUID, body: PositionIn, ports: PortsDep, _who: Staff) -> UnitOut:
     """Where the unit is (from its phone page or an AVL feed); refused outside the city."""
     unit = await units.report_position(
         ports.database,
         ports.clock,
         ports.bus,
-        unit_id,
+        str(unit_id),
         lon=body.lon,
         lat=body.lat,
         reported_at=body.reported_at,
@@ -364,10 +378,10 @@ async def position(unit_id: str, body: PositionIn, ports: PortsDep, _who: Staff)
     return UnitOut.of(board.on_board(unit, ports.clock.now(), ports.stale_after_s))
 
 
-@router.post("/units/{unit_id}/lanes-reopened", response_model=IncidentOut)
-async def lanes_reopened(unit_id: str, ports: PortsDep, who: Staff) -> IncidentOut:
+@router.post("/units/{unit_id:uuid}/lanes-reopened", response_model=IncidentOut)
+async def lanes_reopened(unit_id: UUID, ports: PortsDep, who: Staff) -> IncidentOut:
     """The unit on the scene reports every lane open again (T5)."""
     incident = await dispatching.lanes_reopened(
-        ports.database, ports.clock, ports.bus, unit_id, actor=actor_of(who)
+        ports.database, ports.clock, ports.bus, str(unit_id), actor=actor_of(who)
     )
     return IncidentOut.of(incident)
