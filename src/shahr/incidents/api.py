@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -142,7 +141,7 @@ async def report(body: IncidentCreate, ports: PortsDep, who: Staff) -> IncidentO
     return IncidentOut.of(incident)
 
 
-@router.get("/incidents/kpis", response_model=KpisOut)
+@router.get("/incident-kpis", response_model=KpisOut)
 async def day_kpis(
     ports: PortsDep,
     _who: Staff,
@@ -195,24 +194,20 @@ async def fiware_alerts(
     return Response(json.dumps(entities, ensure_ascii=False), media_type=media)
 
 
-@router.get("/incidents/{incident_id:uuid}", response_model=IncidentDetailOut)
-async def one_incident(incident_id: UUID, ports: PortsDep, _who: Staff) -> IncidentDetailOut:
+@router.get("/incidents/{incident_id}", response_model=IncidentDetailOut)
+async def one_incident(incident_id: str, ports: PortsDep, _who: Staff) -> IncidentDetailOut:
     """One incident with its affected segments, units sent, timeline and audit trail."""
-    return IncidentDetailOut.of_detail(
-        await queue.incident_detail(ports.database, str(incident_id))
-    )
+    return IncidentDetailOut.of_detail(await queue.incident_detail(ports.database, incident_id))
 
 
-@router.patch("/incidents/{incident_id:uuid}", response_model=IncidentOut)
-async def change(
-    incident_id: UUID, body: IncidentPatch, ports: PortsDep, who: Staff
-) -> IncidentOut:
+@router.patch("/incidents/{incident_id}", response_model=IncidentOut)
+async def change(incident_id: str, body: IncidentPatch, ports: PortsDep, who: Staff) -> IncidentOut:
     """Change the lanes, severity, type, camera or description of a live incident."""
     incident = await incidents.update(
         ports.database,
         ports.clock,
         ports.bus,
-        str(incident_id),
+        incident_id,
         actor=actor_of(who),
         lanes=None if body.lanes is None else [lane.value for lane in body.lanes],
         severity=body.severity,
@@ -223,14 +218,14 @@ async def change(
     return IncidentOut.of(incident)
 
 
-@router.post("/incidents/{incident_id:uuid}/marks", response_model=IncidentOut)
-async def mark(incident_id: UUID, body: MarkIn, ports: PortsDep, who: Operator) -> IncidentOut:
+@router.post("/incidents/{incident_id}/marks", response_model=IncidentOut)
+async def mark(incident_id: str, body: MarkIn, ports: PortsDep, who: Operator) -> IncidentOut:
     """Set or correct one step of the FHWA timeline (T0..T7)."""
     incident = await incidents.mark(
         ports.database,
         ports.clock,
         ports.bus,
-        str(incident_id),
+        incident_id,
         actor=actor_of(who),
         step=body.step,
         at=body.at,
@@ -238,19 +233,19 @@ async def mark(incident_id: UUID, body: MarkIn, ports: PortsDep, who: Operator) 
     return IncidentOut.of(incident)
 
 
-@router.post("/incidents/{incident_id:uuid}/dispatch", response_model=UnitOut)
-async def send_unit(incident_id: UUID, body: DispatchIn, ports: PortsDep, who: Operator) -> UnitOut:
+@router.post("/incidents/{incident_id}/dispatch", response_model=UnitOut)
+async def send_unit(incident_id: str, body: DispatchIn, ports: PortsDep, who: Operator) -> UnitOut:
     """Send a unit: refused if the unit is busy or out of service, if the incident is not
     open, or if another dispatcher has just sent it (409)."""
     unit = await dispatching.dispatch(
-        ports.database, ports.clock, ports.bus, str(incident_id), body.unit_id, actor=actor_of(who)
+        ports.database, ports.clock, ports.bus, incident_id, body.unit_id, actor=actor_of(who)
     )
     return UnitOut.of(board.on_board(unit, ports.clock.now(), ports.stale_after_s))
 
 
-@router.get("/incidents/{incident_id:uuid}/recommendations", response_model=list[RecommendationOut])
+@router.get("/incidents/{incident_id}/recommendations", response_model=list[RecommendationOut])
 async def recommendations(
-    incident_id: UUID,
+    incident_id: str,
     ports: PortsDep,
     _who: Operator,
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
@@ -261,7 +256,7 @@ async def recommendations(
         ports.database,
         ports.clock,
         ports.roads,
-        str(incident_id),
+        incident_id,
         stale_after_s=ports.stale_after_s,
         limit=limit,
         graphs=ports.graphs,
@@ -275,13 +270,13 @@ async def recommendations(
 
 def _transition(action: Action) -> Any:
     async def move(
-        incident_id: UUID, ports: PortsDep, who: Operator, body: ActionIn | None = None
+        incident_id: str, ports: PortsDep, who: Operator, body: ActionIn | None = None
     ) -> IncidentOut:
         incident = await incidents.move(
             ports.database,
             ports.clock,
             ports.bus,
-            str(incident_id),
+            incident_id,
             action,
             actor=actor_of(who),
             note=body.note if body else "",
@@ -291,10 +286,11 @@ def _transition(action: Action) -> Any:
     return move
 
 
-# One address per move (a path parameter would also answer the other actions' addresses).
+# One address per move: a path parameter would also answer other addresses under an incident,
+# and an undeclared method there must be a 405 (decision 0032).
 for _action, _summary in TRANSITIONS.items():
     router.add_api_route(
-        f"/incidents/{{incident_id:uuid}}/{_action.value}",
+        f"/incidents/{{incident_id}}/{_action.value}",
         _transition(_action),
         methods=["POST"],
         response_model=IncidentOut,
@@ -326,50 +322,49 @@ async def register(body: UnitCreate, ports: PortsDep, who: Operator) -> UnitOut:
     return UnitOut.of(board.on_board(unit, ports.clock.now(), ports.stale_after_s))
 
 
-@router.get("/units/{unit_id:uuid}", response_model=UnitOut)
-async def one_unit(unit_id: UUID, ports: PortsDep, _who: Staff) -> UnitOut:
+@router.get("/units/{unit_id}", response_model=UnitOut)
+async def one_unit(unit_id: str, ports: PortsDep, _who: Staff) -> UnitOut:
     found = await board.unit_on_board(
-        ports.database, str(unit_id), ports.clock.now(), stale_after_s=ports.stale_after_s
+        ports.database, unit_id, ports.clock.now(), stale_after_s=ports.stale_after_s
     )
     return UnitOut.of(found)
 
 
-@router.post("/units/{unit_id:uuid}/status", response_model=UnitOut)
-async def unit_status(unit_id: UUID, body: UnitStatusIn, ports: PortsDep, who: Staff) -> UnitOut:
+@router.post("/units/{unit_id}/status", response_model=UnitOut)
+async def unit_status(unit_id: str, body: UnitStatusIn, ports: PortsDep, who: Staff) -> UnitOut:
     """The unit's own reports (en_route, on_scene, returning) or an operator's (available,
     out_of_service); `available` for a dispatched or en-route unit recalls it."""
     db, clock, bus, actor = ports.database, ports.clock, ports.bus, actor_of(who)
-    key = str(unit_id)
-    now_unit = (await board.unit_on_board(db, key, clock.now())).unit
+    now_unit = (await board.unit_on_board(db, unit_id, clock.now())).unit
     status = body.status
     if status is UnitStatus.en_route:
-        unit = await dispatching.accept(db, clock, bus, key, actor=actor)
+        unit = await dispatching.accept(db, clock, bus, unit_id, actor=actor)
     elif status is UnitStatus.on_scene:
-        unit = await dispatching.arrived(db, clock, bus, key, actor=actor)
+        unit = await dispatching.arrived(db, clock, bus, unit_id, actor=actor)
     elif status is UnitStatus.returning:
-        unit = await dispatching.unit_cleared(db, clock, bus, key, actor=actor)
+        unit = await dispatching.unit_cleared(db, clock, bus, unit_id, actor=actor)
     elif status is UnitStatus.available and now_unit.status in (
         UnitStatus.dispatched,
         UnitStatus.en_route,
     ):
-        unit = await dispatching.recall(db, clock, bus, key, actor=actor)
+        unit = await dispatching.recall(db, clock, bus, unit_id, actor=actor)
     elif status is UnitStatus.dispatched:
         raise IllegalMoveError(
             "A unit is dispatched to an incident from the incident.", field="status"
         )
     else:
-        unit = await units.set_unit_status(db, clock, bus, key, status, actor=actor)
+        unit = await units.set_unit_status(db, clock, bus, unit_id, status, actor=actor)
     return UnitOut.of(board.on_board(unit, clock.now(), ports.stale_after_s))
 
 
-@router.post("/units/{unit_id:uuid}/position", response_model=UnitOut)
-async def position(unit_id: UUID, body: PositionIn, ports: PortsDep, _who: Staff) -> UnitOut:
+@router.post("/units/{unit_id}/position", response_model=UnitOut)
+async def position(unit_id: str, body: PositionIn, ports: PortsDep, _who: Staff) -> UnitOut:
     """Where the unit is (from its phone page or an AVL feed); refused outside the city."""
     unit = await units.report_position(
         ports.database,
         ports.clock,
         ports.bus,
-        str(unit_id),
+        unit_id,
         lon=body.lon,
         lat=body.lat,
         reported_at=body.reported_at,
@@ -378,10 +373,10 @@ async def position(unit_id: UUID, body: PositionIn, ports: PortsDep, _who: Staff
     return UnitOut.of(board.on_board(unit, ports.clock.now(), ports.stale_after_s))
 
 
-@router.post("/units/{unit_id:uuid}/lanes-reopened", response_model=IncidentOut)
-async def lanes_reopened(unit_id: UUID, ports: PortsDep, who: Staff) -> IncidentOut:
+@router.post("/units/{unit_id}/lanes-reopened", response_model=IncidentOut)
+async def lanes_reopened(unit_id: str, ports: PortsDep, who: Staff) -> IncidentOut:
     """The unit on the scene reports every lane open again (T5)."""
     incident = await dispatching.lanes_reopened(
-        ports.database, ports.clock, ports.bus, str(unit_id), actor=actor_of(who)
+        ports.database, ports.clock, ports.bus, unit_id, actor=actor_of(who)
     )
     return IncidentOut.of(incident)
