@@ -36,8 +36,8 @@ CRASH: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-async def http(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+async def api_client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client over the app, the caller named by the `x-as` header."""
     app = create_app(container)
 
     async def from_header(request: Request) -> Principal | None:
@@ -46,6 +46,12 @@ async def http(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     container.resolve_principal = from_header
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def http(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in api_client(container):
         yield client
 
 
