@@ -107,14 +107,13 @@ async def test_citizens_may_not_see_or_change_incidents(http: httpx.AsyncClient)
 
 
 async def test_a_police_unit_reports_but_does_not_dispatch(http: httpx.AsyncClient) -> None:
-    incident = (
-        await post(http, "/api/v1/incidents", {**CRASH, "source": "police_unit"}, "unit")
-    ).json()
+    incident = (await post(http, "/api/v1/incidents", CRASH, "unit")).json()
     unit = (await post(http, "/api/v1/units", {"call_sign": "P-1", "kind": "patrol_car"})).json()
     sent = await post(
         http, f"/api/v1/incidents/{incident['id']}/dispatch", {"unit_id": unit["id"]}, "unit"
     )
     assert incident["status"] == "open"
+    assert incident["source"] == "police_unit"
     assert sent.status_code == 403
 
 

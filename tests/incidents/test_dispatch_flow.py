@@ -21,7 +21,7 @@ from shahr.incidents.domain.incident import (
 )
 from shahr.incidents.domain.units import UnitKind, UnitStatus
 from shahr.incidents.queries.board import units_board
-from shahr.incidents.queries.queue import incident_detail
+from shahr.incidents.queries.queue import affected_segments, incident_detail
 from shahr.incidents.services import IncidentsPorts, incidents, units
 from shahr.incidents.services import dispatch as dispatching
 from shahr.kernel.clock import FixedClock
@@ -197,3 +197,17 @@ async def test_a_silent_phone_is_flagged_stale(ports: IncidentsPorts, clock: Fix
 
     assert [u.stale for u in fresh] == [False]
     assert [u.stale for u in silent] == [True]
+
+
+async def test_the_live_map_sees_the_segments_of_live_incidents_only(
+    ports: IncidentsPorts, clock: FixedClock
+) -> None:
+    incident_id = await a_crash(ports)
+    live = await affected_segments(ports.database)
+    await incidents.move(ports.database, clock, ports.bus, incident_id, Action.clear, actor="op")
+    after = await affected_segments(ports.database)
+    assert [(s.segment_id, s.role, s.severity) for s in live] == [
+        ("s-enghelab-2", "upstream", "major"),
+        ("s-enghelab-3", "at", "major"),
+    ]
+    assert after == []

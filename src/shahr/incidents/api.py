@@ -122,6 +122,9 @@ async def list_incidents(
 @router.post("/incidents", response_model=IncidentOut, status_code=201)
 async def report(body: IncidentCreate, ports: PortsDep, who: Staff) -> IncidentOut:
     """Report an incident: open when an operator or unit saw it, tentative for a citizen's."""
+    source = Source(body.source)
+    if who and not who.roles & {Role.traffic_operator, Role.admin} and source is Source.operator:
+        source = Source.police_unit  # a unit on the street reports as a unit
     incident = await incidents.report_incident(
         ports.database,
         ports.clock,
@@ -129,7 +132,7 @@ async def report(body: IncidentCreate, ports: PortsDep, who: Staff) -> IncidentO
         kind=body.kind,
         severity=body.severity,
         location=body.location.value(),
-        source=Source(body.source),
+        source=source,
         actor=actor_of(who),
         lanes=[lane.value for lane in body.lanes],
         camera_id=body.camera_id,

@@ -144,3 +144,29 @@ async def incident_detail(database: Database, incident_id: str) -> IncidentDetai
         ),
         audit=tuple(AuditEntry(a.at, a.actor, a.action, a.status, dict(a.change)) for a in audit),
     )
+
+
+@dataclass(frozen=True)
+class AffectedSegment:
+    segment_id: str
+    role: str  # "at" the incident, or "upstream" (its queue)
+    incident_id: str
+    status: str
+    severity: str
+    kind: str
+
+
+async def affected_segments(database: Database) -> list[AffectedSegment]:
+    """The segments tentative and open incidents affect, for the live map's layer."""
+    query = (
+        select(IncidentSegmentRow.segment_id, IncidentSegmentRow.role, IncidentRow)
+        .join(IncidentRow, IncidentRow.id == IncidentSegmentRow.incident_id)
+        .where(IncidentRow.status.in_([IncidentStatus.tentative.value, IncidentStatus.open.value]))
+        .order_by(IncidentSegmentRow.segment_id, IncidentRow.created_at)
+    )
+    async with database.session() as session:
+        rows = (await session.execute(query)).all()
+    return [
+        AffectedSegment(segment, role, row.id, row.status, row.severity, row.kind)
+        for segment, role, row in rows
+    ]
