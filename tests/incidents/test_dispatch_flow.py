@@ -211,3 +211,26 @@ async def test_the_live_map_sees_the_segments_of_live_incidents_only(
         ("s-enghelab-3", "at", "major"),
     ]
     assert after == []
+
+
+async def test_the_incident_is_cleared_when_the_last_unit_leaves_the_scene(
+    ports: IncidentsPorts, clock: FixedClock
+) -> None:
+    db, bus = ports.database, ports.bus
+    incident_id = await a_crash(ports)
+    patrol, tow = await a_unit(ports, "P-1"), await a_unit(ports, "T-1")
+    for unit_id in (patrol, tow):
+        await dispatching.dispatch(db, clock, bus, incident_id, unit_id, actor="op-1")
+        await dispatching.accept(db, clock, bus, unit_id, actor="unit")
+        await dispatching.arrived(db, clock, bus, unit_id, actor="unit")
+    clock.advance(timedelta(minutes=5))
+    await dispatching.unit_cleared(db, clock, bus, patrol, actor="unit")
+    still = await incident_detail(db, incident_id)
+    clock.advance(timedelta(minutes=20))
+    await dispatching.unit_cleared(db, clock, bus, tow, actor="unit")
+    done = await incident_detail(db, incident_id)
+
+    assert still.incident.status is IncidentStatus.open
+    assert done.incident.status is IncidentStatus.cleared
+    assert done.incident.timeline.incident_clearance_s == 25 * 60
+    assert [a.end_reason for a in done.assignments] == ["cleared", "cleared"]
