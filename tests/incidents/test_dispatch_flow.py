@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 import pytest
 
@@ -24,6 +25,7 @@ from shahr.incidents.queries.board import units_board
 from shahr.incidents.queries.queue import affected_segments, incident_detail
 from shahr.incidents.services import IncidentsPorts, incidents, units
 from shahr.incidents.services import dispatch as dispatching
+from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import FixedClock
 
 from .conftest import ENGHELAB
@@ -234,3 +236,49 @@ async def test_the_incident_is_cleared_when_the_last_unit_leaves_the_scene(
     assert done.incident.status is IncidentStatus.cleared
     assert done.incident.timeline.incident_clearance_s == 25 * 60
     assert [a.end_reason for a in done.assignments] == ["cleared", "cleared"]
+
+
+class RecordingBus:
+    """Keeps what is published, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    async def publish(self, event: object) -> None:
+        self.events.append(event)
+
+
+async def test_each_accepted_change_publishes_one_event_and_a_refused_one_none(
+    ports: IncidentsPorts, clock: FixedClock
+) -> None:
+    recording = RecordingBus()
+    bus = cast(EventBus, recording)
+    db = ports.database
+    made = await incidents.report_incident(
+        db,
+        clock,
+        bus,
+        kind=IncidentType.breakdown,
+        severity=Severity.minor,
+        location=ENGHELAB,
+        source=Source.citizen_report,
+        actor="op-1",
+    )
+    unit = await units.register_unit(
+        db, clock, bus, call_sign="M-1", kind=UnitKind.motorcycle, actor="op-1"
+    )
+    with pytest.raises(IllegalMoveError):
+        await dispatching.dispatch(db, clock, bus, made.id, unit.id, actor="op-1")  # tentative
+    await incidents.confirm(db, clock, bus, made.id, actor="op-1")
+    await dispatching.dispatch(db, clock, bus, made.id, unit.id, actor="op-1")
+    await units.report_position(db, clock, bus, unit.id, lon=51.40, lat=35.70)
+
+    published = [(type(e).__name__, getattr(e, "action", None)) for e in recording.events]
+    assert published == [
+        ("IncidentChanged", "report"),
+        ("UnitChanged", "registered"),
+        ("IncidentChanged", "confirm"),
+        ("IncidentChanged", "dispatch"),
+        ("UnitChanged", "dispatched"),
+        ("UnitChanged", "position"),
+    ]
