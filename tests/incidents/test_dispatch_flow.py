@@ -22,7 +22,7 @@ from shahr.incidents.domain.incident import (
 )
 from shahr.incidents.domain.units import UnitKind, UnitStatus
 from shahr.incidents.queries.board import units_board
-from shahr.incidents.queries.queue import affected_segments, incident_detail
+from shahr.incidents.queries.queue import affected_segments, incident_detail, incident_list
 from shahr.incidents.services import IncidentsPorts, incidents, units
 from shahr.incidents.services import dispatch as dispatching
 from shahr.kernel.bus import EventBus
@@ -282,3 +282,38 @@ async def test_each_accepted_change_publishes_one_event_and_a_refused_one_none(
         ("UnitChanged", "dispatched"),
         ("UnitChanged", "position"),
     ]
+
+
+async def test_the_queue_puts_detections_first_then_the_worst_and_oldest(
+    ports: IncidentsPorts, clock: FixedClock
+) -> None:
+    db, bus = ports.database, ports.bus
+
+    async def report(severity: Severity, source: Source = Source.operator) -> str:
+        clock.advance(timedelta(minutes=1))
+        made = await incidents.report_incident(
+            db,
+            clock,
+            bus,
+            kind=IncidentType.crash,
+            severity=severity,
+            location=ENGHELAB,
+            source=source,
+            actor="op-1",
+        )
+        return made.id
+
+    old_minor = await report(Severity.minor)
+    closed = await report(Severity.severe)
+    dismissed = await report(Severity.minor, Source.citizen_report)
+    severe = await report(Severity.severe)
+    citizen = await report(Severity.minor, Source.citizen_report)
+    new_minor = await report(Severity.minor)
+    await incidents.move(db, clock, bus, closed, Action.clear, actor="op-1")
+    await incidents.move(db, clock, bus, closed, Action.close, actor="op-1")
+    clock.advance(timedelta(minutes=1))
+    await incidents.dismiss(db, clock, bus, dismissed, actor="op-1")
+
+    queue = await incident_list(db)
+    assert [i.id for i in queue] == [citizen, severe, old_minor, new_minor, dismissed, closed]
+    assert [i.id for i in await incident_list(db, limit=2)] == [citizen, severe]

@@ -70,8 +70,13 @@ async def incident_list(
         *((IncidentRow.status == status.value, order) for status, order in _QUEUE_ORDER.items()),
         else_=3,
     )
+    live = IncidentRow.status.in_([status.value for status in _QUEUE_ORDER])
+    # Severity and age order the live ones only; closed and dismissed go newest first.
     severity = case(
-        *((IncidentRow.severity == level.value, order) for level, order in _SEVERITY_ORDER.items()),
+        *(
+            (live & (IncidentRow.severity == level.value), order)
+            for level, order in _SEVERITY_ORDER.items()
+        ),
         else_=3,
     )
     query = select(IncidentRow)
@@ -86,14 +91,11 @@ async def incident_list(
         query = query.where(IncidentRow.id.in_(linked))
     if since is not None:
         query = query.where(IncidentRow.created_at >= since)
-    ordered = query.order_by(rank, severity, IncidentRow.created_at, IncidentRow.id)
+    age = case((live, IncidentRow.created_at), else_=None)
+    ordered = query.order_by(rank, severity, age, IncidentRow.updated_at.desc(), IncidentRow.id)
     async with database.session() as session:
         rows = (await session.scalars(ordered.limit(min(limit, MAX_LIST)))).all()
-    found = [incident_of(row) for row in rows]
-    # Closed and dismissed, newest first, after the live ones.
-    live = [i for i in found if i.status in _QUEUE_ORDER]
-    done = sorted((i for i in found if i.status not in _QUEUE_ORDER), key=lambda i: i.updated_at)
-    return live + done[::-1]
+    return [incident_of(row) for row in rows]
 
 
 def queue_of(incidents: Sequence[Incident]) -> list[Incident]:
