@@ -122,6 +122,7 @@ def wire(container: Container) -> None:
     from shahr import bridges
     from shahr.demo.wiring import wire_demo
     from shahr.identity.wiring import wire_identity
+    from shahr.incidents.wiring import wire_incidents
     from shahr.maps.wiring import wire_maps
     from shahr.parking.wiring import wire_parking
     from shahr.payments.wiring import wire_payments
@@ -139,5 +140,7 @@ def wire(container: Container) -> None:
     )
     bridges.confirm_parking_by_card(container, parking)
     wire_traffic(container)
+    # Detectors and cameras are handed in as their bridges land.
+    wire_incidents(container, roads=bridges.RoadsForIncidents(container))
     wire_maps(container)
     wire_demo(container)
