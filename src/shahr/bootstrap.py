@@ -141,6 +141,11 @@ def wire(container: Container) -> None:
     bridges.confirm_parking_by_card(container, parking)
     wire_traffic(container)
     # Detectors and cameras are handed in as their bridges land.
-    wire_incidents(container, roads=bridges.RoadsForIncidents(container))
+    wire_incidents(
+        container,
+        roads=bridges.RoadsForIncidents(container),
+        detectors=bridges.DetectorFeedForIncidents(container),
+        cameras=bridges.CamerasForIncidents(container.database),
+    )
     wire_maps(container)
     wire_demo(container)

@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
-from shahr.incidents.queries.queue import incident_detail
-from shahr.incidents.services import IncidentsPorts
 
 from shahr.incidents import jobs
 from shahr.incidents.domain.detection.anomaly import TUNED
 from shahr.incidents.domain.detection.live import METHOD
 from shahr.incidents.gateways.detector_feed import FixedDetectorFeed, StationMinute, StationPair
+from shahr.incidents.queries.queue import incident_detail
+from shahr.incidents.services import IncidentsPorts
 from shahr.kernel.clock import FixedClock
 
 PAIR = StationPair(

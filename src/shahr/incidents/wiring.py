@@ -7,10 +7,11 @@ recommendation by travel time, without `detectors` no automatic detection, witho
 
 from __future__ import annotations
 
-from typing import Any
-
+from shahr.incidents import jobs
 from shahr.incidents.domain.incident import TEHRAN, CityBox
 from shahr.incidents.domain.units import STALE_AFTER_S
+from shahr.incidents.gateways.cameras import CameraDirectory
+from shahr.incidents.gateways.detector_feed import DetectorFeed
 from shahr.incidents.gateways.roads import RoadNetwork
 from shahr.incidents.services import INCIDENTS, IncidentsPorts
 from shahr.kernel.container import Container
@@ -20,8 +21,8 @@ def wire_incidents(
     container: Container,
     *,
     roads: RoadNetwork | None = None,
-    detectors: Any = None,
-    cameras: Any = None,
+    detectors: DetectorFeed | None = None,
+    cameras: CameraDirectory | None = None,
     box: CityBox = TEHRAN,
     stale_after_s: float = STALE_AFTER_S,
 ) -> IncidentsPorts:
@@ -36,4 +37,10 @@ def wire_incidents(
         cameras=cameras,
     )
     container.provide(INCIDENTS, ports)
+    if detectors is not None and container.settings.run_jobs:
+        container.every(
+            "incidents-detect",
+            jobs.DETECT_EVERY_S,
+            lambda: jobs.detect(container.database, container.clock, container.bus, detectors),
+        )
     return ports

@@ -9,11 +9,12 @@ detection, cameras for the nearest cameras).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from shahr.incidents.domain.incident import TEHRAN, CityBox
 from shahr.incidents.domain.routing import GraphCache
 from shahr.incidents.domain.units import STALE_AFTER_S
+from shahr.incidents.gateways.cameras import CameraDirectory
+from shahr.incidents.gateways.detector_feed import DetectorFeed
 from shahr.incidents.gateways.roads import RoadNetwork
 from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import Clock
@@ -29,10 +30,8 @@ class IncidentsPorts:
     box: CityBox = TEHRAN
     stale_after_s: float = STALE_AFTER_S
     roads: RoadNetwork | None = None
-    # detector_feed.DetectorFeed, cameras.CameraDirectory: typed loosely here so this module
-    # does not wait on the helpers writing those Protocols.
-    detectors: Any = None
-    cameras: Any = None
+    detectors: DetectorFeed | None = None
+    cameras: CameraDirectory | None = None
     # The routing graph of the last road snapshot, rebuilt only when the network changes.
     graphs: GraphCache = field(default_factory=GraphCache)
 
