@@ -25,6 +25,7 @@ from shahr.demo.domain import (
 from shahr.demo.parking import seed_demo_parking
 from shahr.demo.twin.feed import DEMO_RECORDING, seed_twin_network
 from shahr.demo.twin.scenario import load_scenario
+from shahr.demo.units import seed_demo_units
 from shahr.identity import services as identity_services
 from shahr.kernel.db import Database
 from shahr.kernel.persian import normalise
@@ -107,6 +108,7 @@ async def _seed_places(container: Container) -> None:
     # from the first page, before the twin starts: every street on the map is one it drives.
     twin = await asyncio.to_thread(load_scenario, DEMO_RECORDING)
     await seed_twin_network(database, twin)
+    await seed_demo_units(database, container.clock, container.bus, twin)
 
 
 async def _seed_accounts(database: Database) -> list[DemoStaffAccount]:

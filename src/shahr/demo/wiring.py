@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from shahr.demo.meters import MeterFleet, inventory_meters
 from shahr.demo.twin import TwinFeed
+from shahr.demo.twin.feed import DEMO_RECORDING
+from shahr.demo.twin.scenario import load_scenario
+from shahr.demo.units import REPORT_EVERY_S, posts_of, report_at_posts
 from shahr.kernel.container import Container
 from shahr.parking.services import PARKING
 
@@ -35,3 +40,12 @@ def wire_demo(container: Container) -> None:
             var_dir=settings.var_dir,
         )
     )
+    # The demo units' AVL boxes: the units waiting at their posts say so every half minute.
+    posts: dict[str, tuple[float, float]] = {}
+
+    async def avl_round() -> int:
+        if not posts:
+            posts.update(posts_of(await asyncio.to_thread(load_scenario, DEMO_RECORDING)))
+        return await report_at_posts(container.database, container.clock, container.bus, posts)
+
+    container.every("demo-unit-avl", REPORT_EVERY_S, avl_round)
