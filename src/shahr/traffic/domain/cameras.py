@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from shahr.kernel.persian import normalise
 from shahr.traffic.domain.errors import InvalidCameraError
+from shahr.traffic.domain.inventory import finite_number
 from shahr.traffic.domain.network import MAX_ID_LENGTH
 
 MAX_NAME_LENGTH = 200
@@ -75,13 +76,8 @@ def _url(value: Any) -> str | None:
 
 def _float(fields: Mapping[str, Any], name: str, camera: str) -> float | None:
     value = fields.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if isinstance(value, bool) or not math.isfinite(number):
+    number = finite_number(value)
+    if number is not None and math.isnan(number):
         raise InvalidCameraError(
             "Camera {camera}: the {column} column holds «{value}», not a number.",
             field=name,

@@ -108,15 +108,22 @@ class DetectorEntry:
     position_m: float | None
 
 
-def _number(fields: Mapping[str, Any], name: str) -> float | None:
-    value = fields.get(name)
+def finite_number(value: Any) -> float | None:
+    """A file cell or form field as a number: None when blank; NaN when it is not a finite
+    number (the caller names the column in its own error)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
         number = float(value)
     except (TypeError, ValueError):
-        number = math.nan
-    if isinstance(value, bool) or not math.isfinite(number):
+        return math.nan
+    return math.nan if isinstance(value, bool) or not math.isfinite(number) else number
+
+
+def _number(fields: Mapping[str, Any], name: str) -> float | None:
+    value = fields.get(name)
+    number = finite_number(value)
+    if number is not None and math.isnan(number):
         raise InvalidDetectorError(
             "The {column} column holds «{value}», not a number.",
             field=name,
