@@ -13,6 +13,7 @@ from shahr.identity import services as identity_services
 from shahr.identity.domain import Vehicle
 from shahr.identity.events import CitizenRegistered
 from shahr.identity.gateways import SMS
+from shahr.incidents.gateways.roads import RoadLink, RoadSnapshot
 from shahr.kernel.container import Container
 from shahr.kernel.db import UnitOfWork
 from shahr.parking import services as parking_services
@@ -31,6 +32,8 @@ from shahr.payments.domain import AWAITING_CALLBACK, DEMO_WALLET_RIAL, PaidFor
 from shahr.payments.events import PaymentVerified
 from shahr.payments.gateways import PSP
 from shahr.payments.services import PaymentStart
+from shahr.traffic import queries as traffic_queries
+from shahr.traffic.queries.live import LIVE_STATES
 
 # Deliveries of `PaymentVerified` parking takes at once (each locks its own reservation).
 PAYMENT_EVENT_WORKERS = 4
@@ -264,3 +267,44 @@ def confirm_parking_by_card(container: Container, parking: parking_services.Park
     # another's.
     for _ in range(PAYMENT_EVENT_WORKERS):
         container.bus.subscribe(PaymentVerified, take, durable="parking-payments")
+
+
+class RoadsForIncidents:
+    """Incidents' road network on traffic's read side: the segments at the live state's speeds.
+
+    The live map's cached state is used when traffic is wired (one version check, no rebuild
+    unless the city changed); a segment without a state goes at its free-flow speed. The
+    links are built once per state version.
+    """
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self._last: RoadSnapshot | None = None
+
+    async def snapshot(self) -> RoadSnapshot:
+        live = self._container.find(LIVE_STATES)
+        states = (
+            (await live.view()).snapshot
+            if live is not None
+            else await traffic_queries.state_snapshot(self._container.database)
+        )
+        if self._last is not None and self._last.version == states.version:
+            return self._last
+        speeds = {s.segment_id: s.speed_kmh for s in states.states}
+        links = tuple(
+            RoadLink(
+                segment_id=segment.id,
+                from_node=segment.from_node,
+                to_node=segment.to_node,
+                length_m=segment.length_m,
+                speed_kmh=speeds.get(segment.id, segment.free_flow_kmh),
+                free_flow_kmh=segment.free_flow_kmh,
+                name=segment.name,
+                geometry=tuple((p.lon, p.lat) for p in segment.geometry),
+            )
+            for segment in states.registry.segments
+        )
+        self._last = RoadSnapshot(
+            version=states.version, links=links, network_version=str(states.registry.version)
+        )
+        return self._last

@@ -1,0 +1,1 @@
+"""Incidents' ports to other areas and devices: Protocols and the plain values they speak."""
