@@ -10,8 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 from shahr.incidents.domain.incident import TEHRAN, CityBox
+from shahr.incidents.events import IncidentChanged, UnitChanged
 from shahr.incidents.services import INCIDENTS, IncidentsPorts
+from shahr.incidents.staff_pages import DASHBOARD_FEED, DASHBOARD_PAGE, UNIT_PAGE, DashboardFeed
 from shahr.kernel.container import Container
+from shahr.kernel.principals import Role
+from shahr.kernel.workspace import StaffTool
+
+# The staff tools' names and summaries: msgids the staff shell translates as it lists them.
+STAFF_TOOL_TITLES = {DASHBOARD_PAGE: "Command centre", UNIT_PAGE: "Unit on duty"}
+STAFF_TOOL_HINTS = {
+    DASHBOARD_PAGE: "Incidents on the live map, detections to confirm, units to dispatch, "
+    "and the day's response times.",
+    UNIT_PAGE: "Your assignment on your phone: accept, arrive, reopen lanes, clear; "
+    "share your position.",
+}
 
 
 def wire_incidents(
@@ -32,4 +45,24 @@ def wire_incidents(
         cameras=cameras,
     )
     container.provide(INCIDENTS, ports)
+    _wire_dashboard(container)
     return ports
+
+
+def _wire_dashboard(container: Container) -> None:
+    """The dashboard's live events (this process's streams) and its two staff tools."""
+    feed = DashboardFeed()
+    container.provide(DASHBOARD_FEED, feed)
+    container.bus.subscribe(IncidentChanged, feed.incident_changed, durable="incidents-dashboard")
+    container.bus.subscribe(UnitChanged, feed.unit_changed, durable="incidents-dashboard")
+    roles = {
+        DASHBOARD_PAGE: frozenset({Role.traffic_operator, Role.police_unit}),
+        UNIT_PAGE: frozenset({Role.police_unit}),
+    }
+    for href, title in STAFF_TOOL_TITLES.items():
+        container.workspace.add(
+            StaffTool(
+                href=href, title=title, summary=STAFF_TOOL_HINTS[href], roles=roles[href],
+                area="incidents",
+            )
+        )  # fmt: skip

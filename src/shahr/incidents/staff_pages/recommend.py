@@ -1,0 +1,129 @@
+"""The road network as the dashboard needs it: units ranked for an incident, a map click
+placed on a segment, and the streets to pick from.
+
+Core's `services.dispatch.recommend` does the ranking once it lands; until then the same
+steps run here (the road snapshot, one graph per process, the units' last positions,
+`rank_units`), and the map click shares the graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from shahr.incidents.domain.incident import Incident
+from shahr.incidents.domain.routing import (
+    GraphCache,
+    Place,
+    Recommendation,
+    RoadGraph,
+    UnitPosition,
+    rank_units,
+)
+from shahr.incidents.gateways.roads import RoadLink, RoadNetwork
+from shahr.incidents.queries import board
+from shahr.incidents.services import IncidentsPorts
+
+_GRAPHS = GraphCache()
+MAX_STREETS = 400  # the pick list: a city has thousands of segments, an operator reads a few
+
+
+@dataclass(frozen=True)
+class Street:
+    """A segment to pick from the list, with the point the incident is put at."""
+
+    segment_id: str
+    name: str
+    lon: float
+    lat: float
+    offset_m: float
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A map click on the road network: the segment, where on it, and how far the click was."""
+
+    place: Place
+    name: str
+    lon: float
+    lat: float
+    distance_m: float
+
+
+async def _graph(roads: RoadNetwork) -> tuple[RoadGraph, tuple[RoadLink, ...]]:
+    snapshot = await roads.snapshot()
+    # Building a large network takes a few hundred milliseconds: off the event loop.
+    graph = await asyncio.to_thread(
+        _GRAPHS.graph_for,
+        snapshot.version,
+        snapshot.links,
+        network_version=snapshot.network_version,
+    )
+    return graph, snapshot.links
+
+
+async def recommend(ports: IncidentsPorts, incident: Incident) -> list[Recommendation] | None:
+    """Units by travel time to the incident, then the skipped; None without a road network
+    or when the incident is not on a known segment."""
+    roads: RoadNetwork | None = ports.roads
+    segment_id = incident.location.segment_id
+    if roads is None or segment_id is None:
+        return None
+    graph, _links = await _graph(roads)
+    now = ports.clock.now()
+    units = [
+        UnitPosition(
+            unit_id=u.unit.id,
+            kind=u.unit.kind.value,
+            status=u.unit.status.value,
+            lon=u.unit.position.lon,
+            lat=u.unit.position.lat,
+            reported_at=u.unit.position.reported_at,
+        )
+        for u in await board.units_board(ports.database, now, stale_after_s=ports.stale_after_s)
+        if u.unit.position is not None
+    ]
+    if segment_id not in graph.segment_index:
+        return None
+    target = Place(segment_id, incident.location.offset_m)
+    return rank_units(graph, target, units, now=now, stale_after_s=ports.stale_after_s)
+
+
+async def place_click(roads: RoadNetwork, lon: float, lat: float) -> Placed | None:
+    """The segment nearest a map click, or None when no road is near enough."""
+    graph, links = await _graph(roads)
+    snapped = graph.snap(lon, lat)
+    if snapped is None:
+        return None
+    place, distance_m = snapped
+    on_lon, on_lat = graph.point_at(place)
+    name = next((link.name for link in links if link.segment_id == place.segment_id), "")
+    return Placed(place=place, name=name, lon=on_lon, lat=on_lat, distance_m=distance_m)
+
+
+async def streets(roads: RoadNetwork | None) -> list[Street]:
+    """Named segments to pick from, by name, each at its middle."""
+    if roads is None:
+        return []
+    snapshot = await roads.snapshot()
+    found = []
+    for link in sorted(snapshot.links, key=lambda link: (link.name, link.segment_id)):
+        if not link.geometry:
+            continue
+        lon, lat = link.geometry[len(link.geometry) // 2]
+        found.append(Street(link.segment_id, link.name, lon, lat, link.length_m / 2))
+        if len(found) >= MAX_STREETS:
+            break
+    return found
+
+
+async def street(roads: RoadNetwork | None, segment_id: str) -> Street | None:
+    """The segment picked from the list, at its middle; None if the network has no such one."""
+    if roads is None:
+        return None
+    snapshot = await roads.snapshot()
+    for link in snapshot.links:
+        if link.segment_id == segment_id and link.geometry:
+            lon, lat = link.geometry[len(link.geometry) // 2]
+            return Street(link.segment_id, link.name, lon, lat, link.length_m / 2)
+    return None
