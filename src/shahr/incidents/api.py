@@ -18,11 +18,13 @@ from shahr.incidents.domain.errors import (
     IncidentNotFoundError,
     InvalidIncidentError,
     InvalidUnitError,
+    NoRoadNetworkError,
     OutsideCityError,
     UnitNotFoundError,
     UnitUnavailableError,
 )
 from shahr.incidents.domain.incident import Action, IncidentStatus, IncidentType, Source
+from shahr.incidents.domain.routing import RoadNotInNetworkError
 from shahr.incidents.domain.units import UnitStatus
 from shahr.incidents.queries import board, kpis, queue
 from shahr.incidents.schemas import (
@@ -35,6 +37,7 @@ from shahr.incidents.schemas import (
     KpisOut,
     MarkIn,
     PositionIn,
+    RecommendationOut,
     UnitCreate,
     UnitOut,
     UnitStatusIn,
@@ -57,6 +60,8 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     DispatchConflictError: 409,
     IncidentNotFoundError: 404,
     UnitNotFoundError: 404,
+    NoRoadNetworkError: 404,
+    RoadNotInNetworkError: 404,
 }
 
 PUBLIC = Depends(Admits(public=True))
@@ -236,6 +241,31 @@ async def send_unit(incident_id: str, body: DispatchIn, ports: PortsDep, who: Op
         ports.database, ports.clock, ports.bus, incident_id, body.unit_id, actor=actor_of(who)
     )
     return UnitOut.of(board.on_board(unit, ports.clock.now(), ports.stale_after_s))
+
+
+@router.get("/incidents/{incident_id}/recommendations", response_model=list[RecommendationOut])
+async def recommendations(
+    incident_id: str,
+    ports: PortsDep,
+    _who: Operator,
+    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> list[RecommendationOut]:
+    """The units that would arrive first by travel time over the roads at current speeds,
+    then the nearest left out, each with why (stale, unavailable, off_network, unreachable)."""
+    ranked = await dispatching.recommend(
+        ports.database,
+        ports.clock,
+        ports.roads,
+        incident_id,
+        stale_after_s=ports.stale_after_s,
+        limit=limit,
+        graphs=ports.graphs,
+    )
+    signs = {
+        u.unit.id: u.unit.call_sign
+        for u in await board.units_board(ports.database, ports.clock.now())
+    }
+    return [RecommendationOut.of(r, signs.get(r.unit_id, "")) for r in ranked]
 
 
 @router.post("/incidents/{incident_id}/{transition}", response_model=IncidentOut)

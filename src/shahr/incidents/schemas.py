@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shahr.incidents.domain.incident import Incident, IncidentType, LaneState, Location, Severity
+from shahr.incidents.domain.routing import Recommendation
 from shahr.incidents.domain.timeline import Mark
 from shahr.incidents.domain.units import UnitKind, UnitStatus
 from shahr.incidents.queries.board import UnitOnBoard
@@ -232,3 +233,24 @@ class KpisOut(BaseModel):
     @classmethod
     def of(cls, kpis: DayKpis) -> KpisOut:
         return cls(**{**kpis.__dict__, "secondary_ids": list(kpis.secondary_ids)})
+
+
+class RecommendationOut(BaseModel):
+    unit_id: str
+    call_sign: str
+    travel_s: float | None = Field(description="Over the roads at their current speeds")
+    network_m: float | None
+    straight_m: float
+    position_age_s: float
+    snapped_segment_id: str | None
+    skipped: str | None = Field(
+        description="null: ranked; else why not: unavailable, stale, off_network, unreachable"
+    )
+    off_road_m: float | None
+    via: list[str] = Field(description="The named streets of the fastest way, in order")
+
+    @classmethod
+    def of(cls, recommendation: Recommendation, call_sign: str) -> RecommendationOut:
+        return cls(
+            **{**recommendation.__dict__, "via": list(recommendation.via)}, call_sign=call_sign
+        )

@@ -11,6 +11,7 @@ from typing import Any
 
 from shahr.incidents.domain.incident import TEHRAN, CityBox
 from shahr.incidents.events import IncidentChanged, UnitChanged
+from shahr.incidents.gateways.roads import RoadNetwork
 from shahr.incidents.services import INCIDENTS, IncidentsPorts
 from shahr.incidents.staff_pages import DASHBOARD_FEED, DASHBOARD_PAGE, UNIT_PAGE, DashboardFeed
 from shahr.kernel.container import Container
@@ -30,7 +31,7 @@ STAFF_TOOL_HINTS = {
 def wire_incidents(
     container: Container,
     *,
-    roads: Any = None,
+    roads: RoadNetwork | None = None,
     detectors: Any = None,
     cameras: Any = None,
     box: CityBox = TEHRAN,

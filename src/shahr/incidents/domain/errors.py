@@ -35,3 +35,7 @@ class IncidentNotFoundError(NotFoundError):
 
 class UnitNotFoundError(NotFoundError):
     """No unit has this id."""
+
+
+class NoRoadNetworkError(NotFoundError):
+    """No road network is connected (or the incident is on none): nothing to route over."""

@@ -12,11 +12,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shahr.incidents.domain.errors import IllegalMoveError
+from shahr.incidents.domain.errors import IllegalMoveError, NoRoadNetworkError
 from shahr.incidents.domain.incident import REFUSAL_MESSAGES, Action, Incident, IncidentStatus
+from shahr.incidents.domain.routing import (
+    GraphCache,
+    Place,
+    Recommendation,
+    RoadGraph,
+    UnitPosition,
+    rank_units,
+)
 from shahr.incidents.domain.timeline import Mark
-from shahr.incidents.domain.units import Unit, UnitStatus
+from shahr.incidents.domain.units import DISPATCHABLE, STALE_AFTER_S, Unit, UnitStatus
+from shahr.incidents.gateways.roads import RoadNetwork
 from shahr.incidents.persistence import IncidentsUnitOfWork
+from shahr.incidents.queries.board import units_board
 from shahr.incidents.services.incidents import change_incident, difference, record
 from shahr.incidents.services.units import announce
 from shahr.kernel.bus import EventBus
@@ -164,3 +174,72 @@ async def recall(
             )
         await uow.commit()
     return saved
+
+
+# The graph of the last road snapshot, for callers that bring no cache of their own.
+GRAPHS = GraphCache()
+
+
+def unit_position(unit: Unit) -> UnitPosition | None:
+    """The unit as routing sees it; None without any position. A unit that may be sent now
+    (available, or returning from a scene) is "available" to routing."""
+    if unit.position is None:
+        return None
+    status = UnitStatus.available.value if unit.status in DISPATCHABLE else unit.status.value
+    where = unit.position
+    return UnitPosition(
+        unit_id=unit.id,
+        kind=unit.kind.value,
+        status=status,
+        lon=where.lon,
+        lat=where.lat,
+        reported_at=where.reported_at,
+    )
+
+
+def _target(graph: RoadGraph, incident: Incident) -> Place:
+    where = incident.location
+    if where.segment_id:
+        return Place(where.segment_id, where.offset_m)
+    snapped = graph.snap(where.lon, where.lat)
+    if snapped is None:
+        raise NoRoadNetworkError(
+            "This incident is not on a road of the network: give its segment.", field="segment_id"
+        )
+    return snapped[0]
+
+
+async def recommend(
+    database: Database,
+    clock: Clock,
+    roads: RoadNetwork | None,
+    incident_id: str,
+    *,
+    stale_after_s: float = STALE_AFTER_S,
+    limit: int = 5,
+    graphs: GraphCache = GRAPHS,
+) -> list[Recommendation]:
+    """The units that would reach the incident first over the roads at their current speeds,
+    then those left out and why (stale, unavailable, off the network, unreachable). Units
+    that never reported a position are not listed: the units board shows them as stale."""
+    if roads is None:
+        raise NoRoadNetworkError(
+            "No road network is connected: units cannot be ranked by travel time."
+        )
+    async with IncidentsUnitOfWork(database) as uow:
+        incident = await uow.incidents.get(incident_id)
+    now = clock.now()
+    board = await units_board(database, now, stale_after_s=stale_after_s)
+    positions = [p for u in board if (p := unit_position(u.unit)) is not None]
+    snapshot = await roads.snapshot()
+    graph = graphs.graph_for(
+        snapshot.version, snapshot.links, network_version=snapshot.network_version
+    )
+    return rank_units(
+        graph,
+        _target(graph, incident),
+        positions,
+        now=now,
+        stale_after_s=stale_after_s,
+        limit=limit,
+    )

@@ -1,9 +1,8 @@
 """The road network as the dashboard needs it: units ranked for an incident, a map click
 placed on a segment, and the streets to pick from.
 
-Core's `services.dispatch.recommend` does the ranking once it lands; until then the same
-steps run here (the road snapshot, one graph per process, the units' last positions,
-`rank_units`), and the map click shares the graph.
+The ranking is core's `services.dispatch.recommend`; the map click is placed on the same
+graph (the process's one `GRAPHS` cache), so both read the network at the same version.
 """
 
 from __future__ import annotations
@@ -11,20 +10,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from shahr.incidents.domain.errors import NoRoadNetworkError
 from shahr.incidents.domain.incident import Incident
-from shahr.incidents.domain.routing import (
-    GraphCache,
-    Place,
-    Recommendation,
-    RoadGraph,
-    UnitPosition,
-    rank_units,
-)
+from shahr.incidents.domain.routing import Place, Recommendation, RoadGraph, RoadNotInNetworkError
 from shahr.incidents.gateways.roads import RoadLink, RoadNetwork
-from shahr.incidents.queries import board
 from shahr.incidents.services import IncidentsPorts
+from shahr.incidents.services import dispatch as dispatching
 
-_GRAPHS = GraphCache()
 MAX_STREETS = 400  # the pick list: a city has thousands of segments, an operator reads a few
 
 
@@ -54,7 +46,7 @@ async def _graph(roads: RoadNetwork) -> tuple[RoadGraph, tuple[RoadLink, ...]]:
     snapshot = await roads.snapshot()
     # Building a large network takes a few hundred milliseconds: off the event loop.
     graph = await asyncio.to_thread(
-        _GRAPHS.graph_for,
+        dispatching.GRAPHS.graph_for,
         snapshot.version,
         snapshot.links,
         network_version=snapshot.network_version,
@@ -63,30 +55,18 @@ async def _graph(roads: RoadNetwork) -> tuple[RoadGraph, tuple[RoadLink, ...]]:
 
 
 async def recommend(ports: IncidentsPorts, incident: Incident) -> list[Recommendation] | None:
-    """Units by travel time to the incident, then the skipped; None without a road network
-    or when the incident is not on a known segment."""
-    roads: RoadNetwork | None = ports.roads
-    segment_id = incident.location.segment_id
-    if roads is None or segment_id is None:
-        return None
-    graph, _links = await _graph(roads)
-    now = ports.clock.now()
-    units = [
-        UnitPosition(
-            unit_id=u.unit.id,
-            kind=u.unit.kind.value,
-            status=u.unit.status.value,
-            lon=u.unit.position.lon,
-            lat=u.unit.position.lat,
-            reported_at=u.unit.position.reported_at,
+    """Units by travel time to the incident, then the skipped (core's service); None without
+    a road network or when the incident is not on a road of it."""
+    try:
+        return await dispatching.recommend(
+            ports.database,
+            ports.clock,
+            ports.roads,
+            incident.id,
+            stale_after_s=ports.stale_after_s,
         )
-        for u in await board.units_board(ports.database, now, stale_after_s=ports.stale_after_s)
-        if u.unit.position is not None
-    ]
-    if segment_id not in graph.segment_index:
+    except (NoRoadNetworkError, RoadNotInNetworkError):
         return None
-    target = Place(segment_id, incident.location.offset_m)
-    return rank_units(graph, target, units, now=now, stale_after_s=ports.stale_after_s)
 
 
 async def place_click(roads: RoadNetwork, lon: float, lat: float) -> Placed | None:
