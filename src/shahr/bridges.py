@@ -13,9 +13,11 @@ from shahr.identity import services as identity_services
 from shahr.identity.domain import Vehicle
 from shahr.identity.events import CitizenRegistered
 from shahr.identity.gateways import SMS
+from shahr.incidents.gateways.cameras import NearCamera
 from shahr.incidents.gateways.roads import RoadLink, RoadSnapshot
 from shahr.kernel.container import Container
-from shahr.kernel.db import UnitOfWork
+from shahr.kernel.db import Database, UnitOfWork
+from shahr.kernel.web import i18n
 from shahr.parking import services as parking_services
 from shahr.parking.gateways import (
     Notice,
@@ -33,6 +35,7 @@ from shahr.payments.events import PaymentVerified
 from shahr.payments.gateways import PSP
 from shahr.payments.services import PaymentStart
 from shahr.traffic import queries as traffic_queries
+from shahr.traffic.queries import cameras as traffic_camera_queries
 from shahr.traffic.queries.live import LIVE_STATES
 
 # Deliveries of `PaymentVerified` parking takes at once (each locks its own reservation).
@@ -308,3 +311,35 @@ class RoadsForIncidents:
             version=states.version, links=links, network_version=str(states.registry.version)
         )
         return self._last
+
+
+class CamerasForIncidents:
+    """The camera registry, for incidents: the cameras in service nearest a place."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def nearest(
+        self, lon: float, lat: float, *, limit: int = 3, within_m: float = 1500
+    ) -> list[NearCamera]:
+        found = await traffic_camera_queries.nearest_cameras(
+            self.database, lon, lat, limit=limit, within_m=within_m
+        )
+        english = i18n.current_language.get() == "en"
+        return [
+            NearCamera(
+                camera_id=near.camera.id,
+                name=near.camera.name_en
+                if english and near.camera.name_en
+                else near.camera.name_fa,
+                lon=near.camera.lon,
+                lat=near.camera.lat,
+                distance_m=near.distance_m,
+                view_bearing_deg=near.camera.view_bearing_deg,
+                stream_url=near.camera.stream_url,
+                snapshot_url=near.camera.snapshot_url,
+                public=near.camera.public,
+                status=near.camera.status.value,
+            )
+            for near in found
+        ]

@@ -222,16 +222,17 @@ def test_a_newcomer_walks_from_the_home_page_to_a_paid_bay_then_wallet_and_traff
 
 # What each demo role finds in its workspace, in the order the areas wire their tools.
 PARKING_TOOLS = ["/staff/payments", "/staff/parking/meters"]
+TRAFFIC_TOOLS = ["/staff/traffic/detectors", "/staff/traffic/inventory", "/staff/traffic/cameras"]
 STAFF_TOOLS: dict[Role, list[str]] = {
     Role.parking_operator: ["/staff/parking/permits", *PARKING_TOOLS],
-    Role.traffic_operator: ["/staff/traffic/detectors"],
+    Role.traffic_operator: [*TRAFFIC_TOOLS],
     Role.admin: [
         "/staff/admin/accounts",
         "/staff/parking/permits",
         "/staff/payments",
         "/sandbox-psp",
         "/staff/parking/meters",
-        "/staff/traffic/detectors",
+        *TRAFFIC_TOOLS,
     ],
 }
 

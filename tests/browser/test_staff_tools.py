@@ -17,6 +17,8 @@ TOOLS = [
     ("parking_operator", "/staff/parking/meters", "#meter-board .meter-line"),
     ("parking_operator", "/staff/parking/meters/1", "#meter-bays .bay-card"),
     ("traffic_operator", "/staff/traffic/detectors", "#detector-map.map-ready"),
+    ("traffic_operator", "/staff/traffic/inventory", ".inventory-line"),
+    ("traffic_operator", "/staff/traffic/cameras", "#add summary"),
     ("admin", "/staff/admin/accounts", ".account-line"),
 ]
 

@@ -27,6 +27,8 @@ from shahr.traffic.domain import (
     NoTrafficDataError,
     SegmentNotFoundError,
 )
+from shahr.traffic.domain.errors import CameraNotFoundError, InvalidCameraError
+from shahr.traffic.domain.inventory import InventoryFormatError
 from shahr.traffic.domain.network import Segment
 from shahr.traffic.queries import indices as index_queries
 from shahr.traffic.queries.indices import Scope, detector_position, week_start_of
@@ -53,6 +55,9 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     SegmentNotFoundError: 404,
     DetectorNotFoundError: 404,
     NoTrafficDataError: 404,
+    InvalidCameraError: 422,
+    CameraNotFoundError: 404,
+    InventoryFormatError: 422,
 }
 
 PUBLIC = Depends(Admits(public=True))

@@ -16,11 +16,13 @@ from shahr.traffic.api import live_states
 from shahr.traffic.domain.detectors import DetectorHealth, DetectorKind, Fault
 from shahr.traffic.queries.detector_health import detector_health_board
 from shahr.traffic.queries.indices import district_cards
+from shahr.traffic.staff_pages import router as inventory_router
 
 PUBLIC = Depends(Admits(public=True))
 STAFF_ROLES = {Role.traffic_operator, Role.police_unit, Role.admin}
 
 router = APIRouter(tags=["traffic pages"])
+router.include_router(inventory_router)
 
 
 @router.get("/traffic", dependencies=[PUBLIC], include_in_schema=False)

@@ -10,10 +10,18 @@ from shahr.traffic.ingest import TrafficIngestConsumer
 from shahr.traffic.queries.live import LIVE_STATES, LiveStates
 
 DETECTORS_TOOL = "/staff/traffic/detectors"
+INVENTORY_TOOL = "/staff/traffic/inventory"
+CAMERAS_TOOL = "/staff/traffic/cameras"
 # The staff tools' names and summaries: msgids the staff shell translates as it lists them.
-STAFF_TOOL_TITLES = {DETECTORS_TOOL: "Detector health"}
+STAFF_TOOL_TITLES = {
+    DETECTORS_TOOL: "Detector health",
+    INVENTORY_TOOL: "Detector inventory",
+    CAMERAS_TOOL: "Cameras",
+}
 STAFF_TOOL_HINTS = {
-    DETECTORS_TOOL: "Detectors on the map by health, and the faulty or silent: why and since when."
+    DETECTORS_TOOL: "Detectors on the map by health, and the faulty or silent: why and since when.",
+    INVENTORY_TOOL: "Add, move and retire loops and plate cameras; each change is kept.",
+    CAMERAS_TOOL: "The command centre's cameras: where, which way, their stream and snapshot.",
 }
 
 
@@ -34,6 +42,16 @@ def wire_traffic(container: Container) -> None:
             area="traffic",
         )
     )
+    for tool in (INVENTORY_TOOL, CAMERAS_TOOL):
+        container.workspace.add(
+            StaffTool(
+                href=tool,
+                title=STAFF_TOOL_TITLES[tool],
+                summary=STAFF_TOOL_HINTS[tool],
+                roles=frozenset({Role.traffic_operator, Role.admin}),
+                area="traffic",
+            )
+        )
     if settings.run_jobs or not settings.nats_url:
         # Embedded, the one process consumes; at city scale the workers share the durable.
         container.background.append(

@@ -91,6 +91,7 @@ class Detector:
     fault: Fault | None = None
     health_since: datetime | None = None
     last_seen_at: datetime | None = None
+    retired_at: datetime | None = None  # out of service since: ingest refuses its readings
 
     @property
     def counts(self) -> bool:

@@ -31,3 +31,11 @@ class InvalidQueryError(DomainError):
 
 class NetworkInUseError(ConflictError):
     """A network replacement that would orphan detectors still placed on it."""
+
+
+class InvalidCameraError(DomainError):
+    """A camera that cannot be registered as described."""
+
+
+class CameraNotFoundError(NotFoundError):
+    """No camera has this id."""

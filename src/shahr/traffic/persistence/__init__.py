@@ -15,6 +15,12 @@ from shahr.traffic.persistence.indices import (
     JobMarkRow,
     SegmentHourRow,
 )
+from shahr.traffic.persistence.inventory import (
+    CameraRepository,
+    CameraRow,
+    DetectorChangeRepository,
+    DetectorChangeRow,
+)
 from shahr.traffic.persistence.network import NetworkRepository, RegistryVersionRow, SegmentRow
 from shahr.traffic.persistence.readings import (
     DetectorIntervalRow,
@@ -36,6 +42,8 @@ class TrafficUnitOfWork(UnitOfWork):
         self.readings = ReadingRepository(self.session)
         self.states = StateRepository(self.session)
         self.history = HistoryRepository(self.session)
+        self.changes = DetectorChangeRepository(self.session)
+        self.cameras = CameraRepository(self.session)
         return self
 
     async def __aexit__(
@@ -53,6 +61,10 @@ class TrafficUnitOfWork(UnitOfWork):
 __all__ = [
     "AreaDayRow",
     "AreaHourRow",
+    "CameraRepository",
+    "CameraRow",
+    "DetectorChangeRepository",
+    "DetectorChangeRow",
     "DetectorIntervalRow",
     "DetectorRepository",
     "DetectorRow",

@@ -61,6 +61,8 @@ class DetectorRow(Base):
     fault: Mapped[str | None] = mapped_column(String(24))
     health_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Out of service since then (kept for its history and readings), NULL while in service.
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Effective vehicle length (vehicle + loop) learnt from the detector's free-flow
     # minutes, NULL until enough are seen; and the sums it is learnt from.
     vehicle_length_m: Mapped[float | None] = mapped_column(Float)
@@ -80,6 +82,7 @@ class DetectorRow(Base):
             fault=Fault(self.fault) if self.fault else None,
             health_since=self.health_since,
             last_seen_at=self.last_seen_at,
+            retired_at=self.retired_at,
         )
 
 
@@ -87,16 +90,36 @@ class DetectorRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def all(self) -> list[Detector]:
-        rows = await self.session.scalars(select(DetectorRow).order_by(DetectorRow.id))
+    async def all(self, *, retired: bool = False) -> list[Detector]:
+        """The detectors in service (and, with `retired`, those taken out of it too)."""
+        query = select(DetectorRow).order_by(DetectorRow.id)
+        if not retired:
+            query = query.where(DetectorRow.retired_at.is_(None))
+        rows = await self.session.scalars(query)
         return [row.to_domain() for row in rows]
+
+    async def of(self, detector_ids: Sequence[str]) -> dict[str, Detector]:
+        """These detectors as stored, retired ones too, by id."""
+        found: dict[str, Detector] = {}
+        for start in range(0, len(detector_ids), 500):
+            rows = await self.session.scalars(
+                select(DetectorRow).where(DetectorRow.id.in_(detector_ids[start : start + 500]))
+            )
+            found.update((row.id, row.to_domain()) for row in rows)
+        return found
+
+    async def retire(self, detector_id: str, now: datetime) -> None:
+        await self.session.execute(
+            update(DetectorRow).where(DetectorRow.id == detector_id).values(retired_at=now)
+        )
 
     async def get(self, detector_id: str) -> Detector | None:
         row = await self.session.get(DetectorRow, detector_id)
         return None if row is None else row.to_domain()
 
     async def save(self, detectors: Sequence[Detector]) -> None:
-        """Insert or move; a detector keeps its health when it is registered again."""
+        """Insert or move (a retired one comes back in service); a detector keeps its
+        health when it is registered again."""
         table = DetectorRow.__table__
         for start in range(0, len(detectors), 500):
             chunk = [
@@ -107,6 +130,7 @@ class DetectorRepository:
                     "lane": d.lane,
                     "position_m": d.position_m,
                     "health": d.health.value,
+                    "retired_at": None,
                 }
                 for d in detectors[start : start + 500]
             ]
@@ -119,6 +143,7 @@ class DetectorRepository:
                     "kind": excluded.kind,
                     "lane": excluded.lane,
                     "position_m": excluded.position_m,
+                    "retired_at": excluded.retired_at,
                 },
             )
             await self.session.execute(statement)

@@ -28,6 +28,13 @@ Python::
     await import_road_network(database, segments=[SegmentSpec(...), ...], source="sumo")
         -> NetworkImportReport        # SegmentSpec in shahr.traffic.domain; id = SUMO edge id ok
     await register_detectors(database, detectors=[DetectorSpec(...), ...]) -> int
+        # each add, move or kind change kept in traffic_detector_change (by="system")
+    inventory.import_detectors(database, clock, rows=[(row, {column: value}), ...], source=...,
+                               by=...) -> DetectorImportReport   # a city's file, all or none
+    inventory.place_detector(...), inventory.retire_detector(...)  # the staff screen's edits
+    cameras.import_cameras(...), cameras.save_camera(...), cameras.retire_camera(...)
+    shahr.traffic.queries.cameras.nearest_cameras(database, lon, lat, *, limit=3,
+                                                  within_m=1500) -> list[CameraNearby]
     await ingest_batch(database, clock, payloads: Sequence[bytes], *, backfill=False,
                        plate_secret="") -> IngestReport
         # what the stream consumer calls for each message; no stream needed in tests;

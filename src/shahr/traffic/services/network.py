@@ -17,6 +17,7 @@ from shahr.traffic.domain.errors import (
 )
 from shahr.traffic.domain.network import Segment, SegmentSpec, capacity_veh_h, segment_from_spec
 from shahr.traffic.persistence import TrafficUnitOfWork
+from shahr.traffic.services.inventory import store_detectors
 
 MAX_CAPACITY_VEH_H = 20_000
 
@@ -80,9 +81,14 @@ async def import_road_network(
 
 
 async def register_detectors(
-    database: Database, *, detectors: Sequence[DetectorSpec], clock: Clock | None = None
+    database: Database,
+    *,
+    detectors: Sequence[DetectorSpec],
+    clock: Clock | None = None,
+    by: str = "system",
 ) -> int:
-    """Add or move detectors and cameras, all or nothing; how many were registered."""
+    """Add or move detectors and cameras, all or nothing, each change kept; how many were
+    registered."""
     ids = [spec.id for spec in detectors]
     if len(set(ids)) != len(ids):
         raise InvalidDetectorError("A detector id appears twice in the list.")
@@ -92,7 +98,7 @@ async def register_detectors(
         built = [
             detector_from_spec(spec, segment_lanes=lanes.get(spec.segment_id)) for spec in detectors
         ]
-        await uow.detectors.save(built)
+        await store_detectors(uow, built, now=now, by=by)
         await uow.network.bump_version(now)
         await uow.commit()
     return len(built)
