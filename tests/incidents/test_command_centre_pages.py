@@ -16,6 +16,7 @@ from fastapi import Request
 from shahr.bootstrap import Container
 from shahr.incidents.domain.incident import IncidentType, Location, Severity, Source
 from shahr.incidents.domain.units import UnitKind
+from shahr.incidents.gateways.cameras import FakeCameraDirectory, NearCamera
 from shahr.incidents.gateways.roads import FixedRoads, RoadLink
 from shahr.incidents.queries import queue
 from shahr.incidents.services import INCIDENTS, IncidentsPorts, incidents, units
@@ -279,7 +280,8 @@ async def test_the_live_feed_passes_incident_changes_to_each_open_dashboard(
 async def test_the_event_stream_is_for_staff_only(http: httpx.AsyncClient) -> None:
     citizen = await http.get("/staff/incidents/events", headers=as_role(Role.citizen))
     stream = await http.get(
-        "/staff/incidents/events?max_s=0.2", headers=as_role(Role.traffic_operator)
+        "/staff/incidents/events?max_s=0.2",
+        headers={**as_role(Role.traffic_operator), "accept": "text/event-stream"},
     )
 
     assert citizen.status_code == 403
@@ -294,3 +296,28 @@ async def test_both_pages_are_staff_tools_in_the_workspace(container: Container)
     assert DASHBOARD_PAGE in [tool.href for tool in container.workspace.tools_for(operator)]
     assert UNIT_PAGE not in [tool.href for tool in container.workspace.tools_for(operator)]
     assert UNIT_PAGE in [tool.href for tool in container.workspace.tools_for(crew)]
+
+
+async def test_the_nearest_cameras_show_their_picture_and_a_stream_the_browser_may_play(
+    http: httpx.AsyncClient, container: Container, ports: IncidentsPorts
+) -> None:
+    cameras = FakeCameraDirectory(
+        [
+            NearCamera("cam-7", "چهارراه ولیعصر", 51.416, 35.7005, 0.0, 90.0,
+                       "https://video.example/cam-7/index.m3u8", "/static/shell/icon.svg",
+                       True, "active"),
+            NearCamera("cam-9", "پل کالج", 51.414, 35.7005, 0.0, None, "rtsp://10.0.0.9/live",
+                       None, False, "active"),
+            NearCamera("cam-far", "تجریش", 51.43, 35.80, 0.0, None, None, None, True, "active"),
+        ]
+    )  # fmt: skip
+    container.provide(INCIDENTS, replace(ports, cameras=cameras), replace=True)
+    incident = await detection(ports)
+
+    page = await http.get(f"{DASHBOARD_PAGE}?incident={incident}", headers=as_role(Role.admin))
+
+    shown = re.findall(r'class="camera card" data-camera-id="([^"]+)"', page.text)
+    assert sorted(shown) == ["cam-7", "cam-9"]
+    assert 'data-src="https://video.example/cam-7/index.m3u8"' in page.text
+    assert 'href="rtsp://10.0.0.9/live"' in page.text
+    assert 'src="/static/shell/icon.svg"' in page.text

@@ -109,6 +109,7 @@ async def render(
         "queue": shown,
         "units": {u.unit.id: u for u in units},
         "kpis": await kpis.day_kpis(ports.database, in_tehran(now).date()),
+        "today": in_tehran(now),
         "streets": await recommend.streets(ports.roads),
         "has_roads": ports.roads is not None,
         "labels": views.LABELS,

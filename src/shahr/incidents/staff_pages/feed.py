@@ -94,8 +94,14 @@ async def events(
     request: Request,
     max_s: Annotated[float, Query(gt=0, le=STREAM_MAX_S)] = STREAM_MAX_S,
 ) -> StreamingResponse:
-    """`incident` and `unit` events as they happen; a comment now and then keeps the line."""
+    """`incident` and `unit` events as they happen; a comment now and then keeps the line.
+
+    A client that does not ask for `text/event-stream` (a link followed, a crawler) gets the
+    stream's first line and its end, not a line held open for minutes.
+    """
     feed = wired(request, DASHBOARD_FEED)
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        max_s = 0.0
 
     async def lines() -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()

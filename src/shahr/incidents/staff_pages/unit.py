@@ -19,7 +19,7 @@ from shahr.incidents.queries import board, queue
 from shahr.incidents.queries.board import UnitOnBoard
 from shahr.incidents.services import IncidentsPorts, units
 from shahr.incidents.services import dispatch as dispatching
-from shahr.incidents.staff_pages import views
+from shahr.incidents.staff_pages import recommend, views
 from shahr.incidents.staff_pages.dashboard import PortsDep, actor_of, said, status_of
 from shahr.kernel.access import Admits
 from shahr.kernel.errors import DomainError, NotFoundError
@@ -108,13 +108,16 @@ async def render(
     status_code: int = 200,
 ) -> Response:
     found = await _find(ports, who, wanted)
-    detail = None
+    detail, street = None, None
     if found is not None and found.unit.incident_id is not None:
         detail = await queue.incident_detail(ports.database, found.unit.incident_id)
+        if detail.incident.location.segment_id:
+            street = await recommend.street(ports.roads, detail.incident.location.segment_id)
     now = ports.clock.now()
     context = {
         "found": found,
         "detail": detail,
+        "street": street,
         "steps": NEXT_STEPS.get(found.unit.status, ()) if found else (),
         "step_labels": STEP_LABELS,
         "every": [] if found else await board.units_board(ports.database, now),

@@ -150,7 +150,7 @@ def incident_marker(incident: Incident) -> dict[str, Any]:
         "lon": incident.location.lon,
         "lat": incident.location.lat,
         "label": gettext(KIND_LABELS[incident.kind])
-        + " · "
+        + gettext(", ")
         + gettext(STATUS_LABELS[incident.status]),
     }
 
@@ -165,7 +165,7 @@ def unit_markers(units: Sequence[UnitOnBoard]) -> list[dict[str, Any]]:
             "stale": u.stale,
             "lon": u.unit.position.lon,
             "lat": u.unit.position.lat,
-            "label": u.unit.call_sign + " · " + gettext(UNIT_STATUS_LABELS[u.unit.status]),
+            "label": u.unit.call_sign + gettext(", ") + gettext(UNIT_STATUS_LABELS[u.unit.status]),
         }
         for u in units
         if u.unit.position is not None

@@ -7,6 +7,8 @@ const strings = JSON.parse(document.getElementById("unit-strings")?.textContent 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 const lang = document.documentElement.lang || "fa";
 const EVERY_MS = 15_000;
+// Each step the unit reports loads the page again: sharing, once asked for, goes on after it.
+const SHARING_KEY = "shahr-unit-sharing";
 
 function fill(template, values) {
   return String(template || "").replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
@@ -51,21 +53,26 @@ async function send(position) {
 }
 
 function refused(error) {
+  sessionStorage.removeItem(SHARING_KEY);
   if (watching !== null) navigator.geolocation.clearWatch(watching);
   watching = null;
   button.disabled = false;
   say(error && error.code === 1 ? strings.refused : strings.unavailable, "error");
 }
 
+function share() {
+  if (!("geolocation" in navigator)) {
+    say(strings.unsupported, "error");
+    return;
+  }
+  if (watching !== null) return;
+  say(strings.sharing, "ok");
+  lastSent = 0;
+  sessionStorage.setItem(SHARING_KEY, "on");
+  watching = navigator.geolocation.watchPosition(send, refused, { enableHighAccuracy: true, maximumAge: 10_000, timeout: 30_000 });
+}
+
 if (button && state) {
-  button.addEventListener("click", () => {
-    if (!("geolocation" in navigator)) {
-      say(strings.unsupported, "error");
-      return;
-    }
-    if (watching !== null) return;
-    say(strings.sharing, "ok");
-    lastSent = 0;
-    watching = navigator.geolocation.watchPosition(send, refused, { enableHighAccuracy: true, maximumAge: 10_000, timeout: 30_000 });
-  });
+  button.addEventListener("click", share);
+  if (sessionStorage.getItem(SHARING_KEY) === "on") share();
 }
