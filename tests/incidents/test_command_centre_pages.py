@@ -321,3 +321,50 @@ async def test_the_nearest_cameras_show_their_picture_and_a_stream_the_browser_m
     assert 'data-src="https://video.example/cam-7/index.m3u8"' in page.text
     assert 'href="rtsp://10.0.0.9/live"' in page.text
     assert 'src="/static/shell/icon.svg"' in page.text
+
+
+async def test_a_false_alarm_is_dismissed_kept_and_counted(
+    http: httpx.AsyncClient, ports: IncidentsPorts
+) -> None:
+    tentative = await detection(ports)
+
+    answer = await http.post(
+        f"{DASHBOARD_PAGE}/{tentative}/dismiss", data=form(), headers=as_role(Role.admin)
+    )
+    page = await http.get(answer.headers["location"], headers=as_role(Role.admin))
+    again = await http.post(
+        f"{DASHBOARD_PAGE}/{tentative}/confirm", data=form(), headers=as_role(Role.admin, "fa")
+    )
+
+    assert answer.status_code == 303
+    assert f'data-incident-id="{tentative}"' not in page.text
+    assert re.search(r'data-kpi="dismissed">1<', page.text)
+    assert again.status_code == 409
+    assert "تنها رخداد تأییدنشده را می‌توان تأیید کرد." in again.text
+    assert (await queue.incident_detail(ports.database, tentative)).incident.status == "dismissed"
+
+
+async def test_a_street_picked_from_the_list_puts_the_incident_at_its_middle(
+    http: httpx.AsyncClient, ports: IncidentsPorts
+) -> None:
+    listed = await http.get(DASHBOARD_PAGE, headers=as_role(Role.traffic_operator))
+    answer = await http.post(
+        f"{DASHBOARD_PAGE}/report",
+        data=form(kind="roadwork", severity="major", segment_id="east-2", lanes="2"),
+        headers=as_role(Role.traffic_operator),
+    )
+    unknown = await http.post(
+        f"{DASHBOARD_PAGE}/report",
+        data=form(kind="roadwork", severity="major", segment_id="nowhere"),
+        headers=as_role(Role.traffic_operator),
+    )
+
+    [reported] = await queue.incident_list(ports.database)
+    assert '<option value="east-2">انقلاب (east-2)</option>' in listed.text
+    assert answer.status_code == 303
+    assert (reported.location.segment_id, reported.location.offset_m) == ("east-2", 452.0)
+    assert (reported.location.lon, reported.location.lat) == pytest.approx((51.425, 35.70))
+    assert unknown.status_code == 422
+    assert re.search(
+        r'id="segment-error"[^>]*>This street is not on the road network', unknown.text
+    )

@@ -8,6 +8,8 @@ graph (the process's one `GRAPHS` cache), so both read the network at the same v
 from __future__ import annotations
 
 import asyncio
+import itertools
+import math
 from dataclasses import dataclass
 
 from shahr.incidents.domain.errors import NoRoadNetworkError
@@ -40,6 +42,18 @@ class Placed:
     lon: float
     lat: float
     distance_m: float
+
+
+def middle_of(line: tuple[tuple[float, float], ...]) -> tuple[float, float]:
+    """The point half-way along a street's line (degrees are near enough flat over a street)."""
+    steps = [math.dist(a, b) for a, b in itertools.pairwise(line)]
+    left = sum(steps) / 2
+    for (a, b), step in zip(itertools.pairwise(line), steps, strict=True):
+        if step >= left and step > 0:
+            share = left / step
+            return (a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share)
+        left -= step
+    return line[0]
 
 
 async def _graph(roads: RoadNetwork) -> tuple[RoadGraph, tuple[RoadLink, ...]]:
@@ -90,7 +104,7 @@ async def streets(roads: RoadNetwork | None) -> list[Street]:
     for link in sorted(snapshot.links, key=lambda link: (link.name, link.segment_id)):
         if not link.geometry:
             continue
-        lon, lat = link.geometry[len(link.geometry) // 2]
+        lon, lat = middle_of(link.geometry)
         found.append(Street(link.segment_id, link.name, lon, lat, link.length_m / 2))
         if len(found) >= MAX_STREETS:
             break
@@ -104,6 +118,6 @@ async def street(roads: RoadNetwork | None, segment_id: str) -> Street | None:
     snapshot = await roads.snapshot()
     for link in snapshot.links:
         if link.segment_id == segment_id and link.geometry:
-            lon, lat = link.geometry[len(link.geometry) // 2]
+            lon, lat = middle_of(link.geometry)
             return Street(link.segment_id, link.name, lon, lat, link.length_m / 2)
     return None
