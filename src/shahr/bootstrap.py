@@ -140,7 +140,7 @@ def wire(container: Container) -> None:
     )
     bridges.confirm_parking_by_card(container, parking)
     wire_traffic(container)
-    # The traffic-side adapters (roads, detectors, cameras) are handed in as bridges land.
-    wire_incidents(container)
+    # Detectors and cameras are handed in as their bridges land.
+    wire_incidents(container, roads=bridges.RoadsForIncidents(container))
     wire_maps(container)
     wire_demo(container)

@@ -36,8 +36,8 @@ CRASH: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-async def http(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+async def api_client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client over the app, the caller named by the `x-as` header."""
     app = create_app(container)
 
     async def from_header(request: Request) -> Principal | None:
@@ -46,6 +46,12 @@ async def http(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     container.resolve_principal = from_header
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def http(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in api_client(container):
         yield client
 
 
@@ -101,14 +107,13 @@ async def test_citizens_may_not_see_or_change_incidents(http: httpx.AsyncClient)
 
 
 async def test_a_police_unit_reports_but_does_not_dispatch(http: httpx.AsyncClient) -> None:
-    incident = (
-        await post(http, "/api/v1/incidents", {**CRASH, "source": "police_unit"}, "unit")
-    ).json()
+    incident = (await post(http, "/api/v1/incidents", CRASH, "unit")).json()
     unit = (await post(http, "/api/v1/units", {"call_sign": "P-1", "kind": "patrol_car"})).json()
     sent = await post(
         http, f"/api/v1/incidents/{incident['id']}/dispatch", {"unit_id": unit["id"]}, "unit"
     )
     assert incident["status"] == "open"
+    assert incident["source"] == "police_unit"
     assert sent.status_code == 403
 
 

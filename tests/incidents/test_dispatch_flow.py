@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 import pytest
 
@@ -21,9 +22,10 @@ from shahr.incidents.domain.incident import (
 )
 from shahr.incidents.domain.units import UnitKind, UnitStatus
 from shahr.incidents.queries.board import units_board
-from shahr.incidents.queries.queue import incident_detail
+from shahr.incidents.queries.queue import affected_segments, incident_detail, incident_list
 from shahr.incidents.services import IncidentsPorts, incidents, units
 from shahr.incidents.services import dispatch as dispatching
+from shahr.kernel.bus import EventBus
 from shahr.kernel.clock import FixedClock
 
 from .conftest import ENGHELAB
@@ -197,3 +199,121 @@ async def test_a_silent_phone_is_flagged_stale(ports: IncidentsPorts, clock: Fix
 
     assert [u.stale for u in fresh] == [False]
     assert [u.stale for u in silent] == [True]
+
+
+async def test_the_live_map_sees_the_segments_of_live_incidents_only(
+    ports: IncidentsPorts, clock: FixedClock
+) -> None:
+    incident_id = await a_crash(ports)
+    live = await affected_segments(ports.database)
+    await incidents.move(ports.database, clock, ports.bus, incident_id, Action.clear, actor="op")
+    after = await affected_segments(ports.database)
+    assert [(s.segment_id, s.role, s.severity) for s in live] == [
+        ("s-enghelab-2", "upstream", "major"),
+        ("s-enghelab-3", "at", "major"),
+    ]
+    assert after == []
+
+
+async def test_the_incident_is_cleared_when_the_last_unit_leaves_the_scene(
+    ports: IncidentsPorts, clock: FixedClock
+) -> None:
+    db, bus = ports.database, ports.bus
+    incident_id = await a_crash(ports)
+    patrol, tow = await a_unit(ports, "P-1"), await a_unit(ports, "T-1")
+    for unit_id in (patrol, tow):
+        await dispatching.dispatch(db, clock, bus, incident_id, unit_id, actor="op-1")
+        await dispatching.accept(db, clock, bus, unit_id, actor="unit")
+        await dispatching.arrived(db, clock, bus, unit_id, actor="unit")
+    clock.advance(timedelta(minutes=5))
+    await dispatching.unit_cleared(db, clock, bus, patrol, actor="unit")
+    still = await incident_detail(db, incident_id)
+    clock.advance(timedelta(minutes=20))
+    await dispatching.unit_cleared(db, clock, bus, tow, actor="unit")
+    done = await incident_detail(db, incident_id)
+
+    assert still.incident.status is IncidentStatus.open
+    assert done.incident.status is IncidentStatus.cleared
+    assert done.incident.timeline.incident_clearance_s == 25 * 60
+    assert [a.end_reason for a in done.assignments] == ["cleared", "cleared"]
+
+
+class RecordingBus:
+    """Keeps what is published, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    async def publish(self, event: object) -> None:
+        self.events.append(event)
+
+
+async def test_each_accepted_change_publishes_one_event_and_a_refused_one_none(
+    ports: IncidentsPorts, clock: FixedClock
+) -> None:
+    recording = RecordingBus()
+    bus = cast(EventBus, recording)
+    db = ports.database
+    made = await incidents.report_incident(
+        db,
+        clock,
+        bus,
+        kind=IncidentType.breakdown,
+        severity=Severity.minor,
+        location=ENGHELAB,
+        source=Source.citizen_report,
+        actor="op-1",
+    )
+    unit = await units.register_unit(
+        db, clock, bus, call_sign="M-1", kind=UnitKind.motorcycle, actor="op-1"
+    )
+    with pytest.raises(IllegalMoveError):
+        await dispatching.dispatch(db, clock, bus, made.id, unit.id, actor="op-1")  # tentative
+    await incidents.confirm(db, clock, bus, made.id, actor="op-1")
+    await dispatching.dispatch(db, clock, bus, made.id, unit.id, actor="op-1")
+    await units.report_position(db, clock, bus, unit.id, lon=51.40, lat=35.70)
+
+    published = [(type(e).__name__, getattr(e, "action", None)) for e in recording.events]
+    assert published == [
+        ("IncidentChanged", "report"),
+        ("UnitChanged", "registered"),
+        ("IncidentChanged", "confirm"),
+        ("IncidentChanged", "dispatch"),
+        ("UnitChanged", "dispatched"),
+        ("UnitChanged", "position"),
+    ]
+
+
+async def test_the_queue_puts_detections_first_then_the_worst_and_oldest(
+    ports: IncidentsPorts, clock: FixedClock
+) -> None:
+    db, bus = ports.database, ports.bus
+
+    async def report(severity: Severity, source: Source = Source.operator) -> str:
+        clock.advance(timedelta(minutes=1))
+        made = await incidents.report_incident(
+            db,
+            clock,
+            bus,
+            kind=IncidentType.crash,
+            severity=severity,
+            location=ENGHELAB,
+            source=source,
+            actor="op-1",
+        )
+        return made.id
+
+    old_minor = await report(Severity.minor)
+    closed = await report(Severity.severe)
+    dismissed = await report(Severity.minor, Source.citizen_report)
+    severe = await report(Severity.severe)
+    citizen = await report(Severity.minor, Source.citizen_report)
+    new_minor = await report(Severity.minor)
+    await incidents.move(db, clock, bus, closed, Action.clear, actor="op-1")
+    await incidents.move(db, clock, bus, closed, Action.close, actor="op-1")
+    clock.advance(timedelta(minutes=1))
+    await incidents.dismiss(db, clock, bus, dismissed, actor="op-1")
+
+    queue = await incident_list(db)
+    assert [i.id for i in queue] == [citizen, severe, old_minor, new_minor, dismissed, closed]
+    assert [i.id for i in await incident_list(db, limit=2)] == [citizen, severe]

@@ -3,18 +3,21 @@ not by straight line; stale and busy units listed with why."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
+from shahr.bootstrap import Container
 from shahr.incidents.domain.errors import NoRoadNetworkError
 from shahr.incidents.domain.incident import IncidentType, Location, Severity, Source
 from shahr.incidents.domain.units import UnitKind
 from shahr.incidents.gateways.roads import FixedRoads
-from shahr.incidents.services import IncidentsPorts, incidents, units
+from shahr.incidents.services import INCIDENTS, IncidentsPorts, incidents, units
 from shahr.incidents.services import dispatch as dispatching
 from shahr.kernel.clock import FixedClock
 
+from .test_api import api_client, as_
 from .test_routing import Roads, at
 
 # A block of one-way streets, anticlockwise: A->B east, B->C north, C->D west, D->A south.
@@ -96,3 +99,33 @@ async def test_without_a_road_network_there_is_no_recommendation(
 ) -> None:
     with pytest.raises(NoRoadNetworkError):
         await dispatching.recommend(ports.database, clock, None, "any")
+
+
+async def test_the_dispatcher_sees_the_ranking_with_call_signs_over_the_api(
+    container: Container, ports: IncidentsPorts, clock: FixedClock
+) -> None:
+    container.provide(INCIDENTS, replace(ports, roads=FixedRoads(tuple(BLOCK.links))), replace=True)
+    lon, lat = at(600, 0)
+    made = await incidents.report_incident(
+        ports.database,
+        clock,
+        ports.bus,
+        kind=IncidentType.crash,
+        severity=Severity.major,
+        location=Location(lon=lon, lat=lat, segment_id="A-B", offset_m=600.0),
+        source=Source.operator,
+        actor="op",
+    )
+    await _unit(ports, "BEHIND", 0, 150)
+    async for http in api_client(container):
+        ranked = await http.get(
+            f"/api/v1/incidents/{made.id}/recommendations", headers=as_("operator")
+        )
+        unit_asks = await http.get(
+            f"/api/v1/incidents/{made.id}/recommendations", headers=as_("unit")
+        )
+    assert ranked.status_code == 200
+    assert [(r["call_sign"], r["skipped"], r["via"]) for r in ranked.json()] == [
+        ("BEHIND", None, ["Hafez", "Enghelab"])
+    ]
+    assert unit_asks.status_code == 403

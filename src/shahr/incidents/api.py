@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -88,12 +87,13 @@ def actor_of(principal: Principal | None) -> str:
     return principal.id if principal else "anonymous"
 
 
-class Transition(StrEnum):
-    confirm = "confirm"
-    dismiss = "dismiss"
-    clear = "clear"
-    reopen = "reopen"
-    close = "close"
+TRANSITIONS = {
+    Action.confirm: "Confirm a tentative incident (tentative -> open)",
+    Action.dismiss: "Dismiss a false alarm (tentative -> dismissed; kept for counting)",
+    Action.clear: "Clear an open incident (open -> cleared)",
+    Action.reopen: "Reopen a cleared incident (cleared -> open)",
+    Action.close: "Close a cleared incident (cleared -> closed)",
+}
 
 
 @router.get("/incidents", response_model=list[IncidentOut])
@@ -122,6 +122,9 @@ async def list_incidents(
 @router.post("/incidents", response_model=IncidentOut, status_code=201)
 async def report(body: IncidentCreate, ports: PortsDep, who: Staff) -> IncidentOut:
     """Report an incident: open when an operator or unit saw it, tentative for a citizen's."""
+    source = Source(body.source)
+    if who and not who.roles & {Role.traffic_operator, Role.admin} and source is Source.operator:
+        source = Source.police_unit  # a unit on the street reports as a unit
     incident = await incidents.report_incident(
         ports.database,
         ports.clock,
@@ -129,7 +132,7 @@ async def report(body: IncidentCreate, ports: PortsDep, who: Staff) -> IncidentO
         kind=body.kind,
         severity=body.severity,
         location=body.location.value(),
-        source=Source(body.source),
+        source=source,
         actor=actor_of(who),
         lanes=[lane.value for lane in body.lanes],
         camera_id=body.camera_id,
@@ -141,7 +144,7 @@ async def report(body: IncidentCreate, ports: PortsDep, who: Staff) -> IncidentO
     return IncidentOut.of(incident)
 
 
-@router.get("/incidents/kpis", response_model=KpisOut)
+@router.get("/incident-kpis", response_model=KpisOut)
 async def day_kpis(
     ports: PortsDep,
     _who: Staff,
@@ -268,26 +271,35 @@ async def recommendations(
     return [RecommendationOut.of(r, signs.get(r.unit_id, "")) for r in ranked]
 
 
-@router.post("/incidents/{incident_id}/{transition}", response_model=IncidentOut)
-async def transition(
-    incident_id: str,
-    transition: Transition,
-    ports: PortsDep,
-    who: Operator,
-    body: ActionIn | None = None,
-) -> IncidentOut:
-    """confirm (tentative -> open), dismiss (tentative -> dismissed), clear (open -> cleared),
-    reopen (cleared -> open), close (cleared -> closed)."""
-    incident = await incidents.move(
-        ports.database,
-        ports.clock,
-        ports.bus,
-        incident_id,
-        Action(transition.value),
-        actor=actor_of(who),
-        note=body.note if body else "",
+def _transition(action: Action) -> Any:
+    async def move(
+        incident_id: str, ports: PortsDep, who: Operator, body: ActionIn | None = None
+    ) -> IncidentOut:
+        incident = await incidents.move(
+            ports.database,
+            ports.clock,
+            ports.bus,
+            incident_id,
+            action,
+            actor=actor_of(who),
+            note=body.note if body else "",
+        )
+        return IncidentOut.of(incident)
+
+    return move
+
+
+# One address per move: a path parameter would also answer other addresses under an incident,
+# and an undeclared method there must be a 405 (decision 0032).
+for _action, _summary in TRANSITIONS.items():
+    router.add_api_route(
+        f"/incidents/{{incident_id}}/{_action.value}",
+        _transition(_action),
+        methods=["POST"],
+        response_model=IncidentOut,
+        name=f"{_action.value}_incident",
+        summary=_summary,
     )
-    return IncidentOut.of(incident)
 
 
 @router.get("/units", response_model=list[UnitOut])

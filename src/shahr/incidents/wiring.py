@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shahr.incidents.domain.incident import TEHRAN, CityBox
+from shahr.incidents.domain.units import STALE_AFTER_S
 from shahr.incidents.events import IncidentChanged, UnitChanged
 from shahr.incidents.gateways.roads import RoadNetwork
 from shahr.incidents.services import INCIDENTS, IncidentsPorts
@@ -35,12 +36,14 @@ def wire_incidents(
     detectors: Any = None,
     cameras: Any = None,
     box: CityBox = TEHRAN,
+    stale_after_s: float = STALE_AFTER_S,
 ) -> IncidentsPorts:
     ports = IncidentsPorts(
         database=container.database,
         clock=container.clock,
         bus=container.bus,
         box=box,
+        stale_after_s=stale_after_s,
         roads=roads,
         detectors=detectors,
         cameras=cameras,

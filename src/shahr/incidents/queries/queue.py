@@ -70,8 +70,13 @@ async def incident_list(
         *((IncidentRow.status == status.value, order) for status, order in _QUEUE_ORDER.items()),
         else_=3,
     )
+    live = IncidentRow.status.in_([status.value for status in _QUEUE_ORDER])
+    # Severity and age order the live ones only; closed and dismissed go newest first.
     severity = case(
-        *((IncidentRow.severity == level.value, order) for level, order in _SEVERITY_ORDER.items()),
+        *(
+            (live & (IncidentRow.severity == level.value), order)
+            for level, order in _SEVERITY_ORDER.items()
+        ),
         else_=3,
     )
     query = select(IncidentRow)
@@ -86,14 +91,11 @@ async def incident_list(
         query = query.where(IncidentRow.id.in_(linked))
     if since is not None:
         query = query.where(IncidentRow.created_at >= since)
-    ordered = query.order_by(rank, severity, IncidentRow.created_at, IncidentRow.id)
+    age = case((live, IncidentRow.created_at), else_=None)
+    ordered = query.order_by(rank, severity, age, IncidentRow.updated_at.desc(), IncidentRow.id)
     async with database.session() as session:
         rows = (await session.scalars(ordered.limit(min(limit, MAX_LIST)))).all()
-    found = [incident_of(row) for row in rows]
-    # Closed and dismissed, newest first, after the live ones.
-    live = [i for i in found if i.status in _QUEUE_ORDER]
-    done = sorted((i for i in found if i.status not in _QUEUE_ORDER), key=lambda i: i.updated_at)
-    return live + done[::-1]
+    return [incident_of(row) for row in rows]
 
 
 def queue_of(incidents: Sequence[Incident]) -> list[Incident]:
@@ -144,3 +146,29 @@ async def incident_detail(database: Database, incident_id: str) -> IncidentDetai
         ),
         audit=tuple(AuditEntry(a.at, a.actor, a.action, a.status, dict(a.change)) for a in audit),
     )
+
+
+@dataclass(frozen=True)
+class AffectedSegment:
+    segment_id: str
+    role: str  # "at" the incident, or "upstream" (its queue)
+    incident_id: str
+    status: str
+    severity: str
+    kind: str
+
+
+async def affected_segments(database: Database) -> list[AffectedSegment]:
+    """The segments tentative and open incidents affect, for the live map's layer."""
+    query = (
+        select(IncidentSegmentRow.segment_id, IncidentSegmentRow.role, IncidentRow)
+        .join(IncidentRow, IncidentRow.id == IncidentSegmentRow.incident_id)
+        .where(IncidentRow.status.in_([IncidentStatus.tentative.value, IncidentStatus.open.value]))
+        .order_by(IncidentSegmentRow.segment_id, IncidentRow.created_at)
+    )
+    async with database.session() as session:
+        rows = (await session.execute(query)).all()
+    return [
+        AffectedSegment(segment, role, row.id, row.status, row.severity, row.kind)
+        for segment, role, row in rows
+    ]

@@ -133,15 +133,16 @@ async def lanes_reopened(
 async def unit_cleared(
     database: Database, clock: Clock, bus: EventBus, unit_id: str, *, actor: str
 ) -> Unit:
-    """The unit has finished on the scene and leaves (returning); an open incident is cleared
-    with it (T6), which also reopens any lanes still marked."""
+    """The unit has finished on the scene and leaves (returning). The last unit to leave an
+    open incident clears it: T6 is when the last responder leaves (FHWA); clearing also
+    reopens any lanes still marked. Another unit still assigned keeps the incident open."""
     now = clock.now()
     async with IncidentsUnitOfWork(database) as uow:
         unit, saved = await _unit_moves(
             uow, bus, unit_id, UnitStatus.returning, actor=actor, at=now
         )
         await uow.units.note_assignment(unit_id, at=now, step="cleared")
-        if unit.incident_id is not None:
+        if unit.incident_id is not None and not await uow.units.live_units_on(unit.incident_id):
             incident = await uow.incidents.get(unit.incident_id)
             if incident.status is IncidentStatus.open:
                 after = await uow.incidents.save(incident.after(Action.clear, now))
