@@ -130,7 +130,12 @@ def _detect(server: LiveServer, segment_id: str, lon: float, lat: float) -> str:
 
 
 def test_an_incident_goes_from_detection_to_clearance_through_the_pages(
-    desk: Page, phone: Page, live_server: LiveServer, screenshots: Path, console: ConsoleLog
+    browser: Browser,
+    desk: Page,
+    phone: Page,
+    live_server: LiveServer,
+    screenshots: Path,
+    console: ConsoleLog,
 ) -> None:
     _sign_in(desk, "traffic_operator")
     desk.goto("/lang/fa?next=/staff/incidents")
@@ -178,4 +183,16 @@ def test_an_incident_goes_from_detection_to_clearance_through_the_pages(
     expect(desk.locator("#panel-status")).to_have_attribute("data-status", "cleared")
     expect(desk.locator('[data-mark="cleared"]')).to_contain_text(re.compile(r"\d"))
     desk.screenshot(path=screenshots / "command-centre-desk-en.png", full_page=True)
+
+    # A phone that refuses its position is told how to allow it.
+    refusing = _context(browser, live_server, viewport=PHONE, is_mobile=True)
+    try:
+        other = refusing.new_page()
+        _sign_in(other, "police_unit")
+        other.goto(f"/lang/fa?next=/staff/unit?unit={unit['id']}")
+        other.click("#share-position")
+        expect(other.locator("#position-state")).to_have_attribute("data-kind", "error")
+        expect(other.locator("#position-state")).to_contain_text("اشتراک موقعیت خاموش است")
+    finally:
+        refusing.close()
     assert console.errors == []
