@@ -171,6 +171,11 @@ def test_an_incident_goes_from_detection_to_clearance_through_the_pages(
     for step in ("arrived", "lanes-reopened", "cleared"):
         phone.click(f'[data-step="{step}"]')
     expect(phone.locator('[data-step="available"]')).to_be_visible()
+    # The unit may look at the dashboard too: it fits the phone.
+    phone.goto(f"/staff/incidents?incident={incident}")
+    expect(phone.locator("#panel-status")).to_have_attribute("data-status", "cleared")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.screenshot(path=screenshots / "command-centre-phone-fa.png", full_page=True)
 
     # The operator's page follows over SSE: no reload.
     expect(desk.locator("#panel-status")).to_have_attribute("data-status", "cleared")

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from shahr.incidents.domain.errors import NoRoadNetworkError
 from shahr.incidents.domain.incident import Incident
@@ -19,6 +20,8 @@ from shahr.incidents.gateways.roads import RoadLink, RoadNetwork
 from shahr.incidents.services import IncidentsPorts
 from shahr.incidents.services import dispatch as dispatching
 
+# The pick list of the last road snapshot seen (a page per refresh would sort it again).
+_STREETS: dict[str, Any] = {}
 MAX_STREETS = 400  # the pick list: a city has thousands of segments, an operator reads a few
 
 
@@ -96,19 +99,21 @@ async def place_click(roads: RoadNetwork, lon: float, lat: float) -> Placed | No
 
 
 async def streets(roads: RoadNetwork | None) -> list[Street]:
-    """Named segments to pick from, by name, each at its middle."""
+    """Named segments to pick from, by name, each at its middle (sorted once per version)."""
     if roads is None:
         return []
     snapshot = await roads.snapshot()
-    found = []
-    for link in sorted(snapshot.links, key=lambda link: (link.name, link.segment_id)):
-        if not link.geometry:
-            continue
-        lon, lat = middle_of(link.geometry)
-        found.append(Street(link.segment_id, link.name, lon, lat, link.length_m / 2))
-        if len(found) >= MAX_STREETS:
-            break
-    return found
+    # The adapters hand the same snapshot until the roads change: its identity is the key.
+    if _STREETS.get("snapshot") is not snapshot:
+        found = [
+            Street(link.segment_id, link.name, *middle_of(link.geometry), link.length_m / 2)
+            for link in sorted(snapshot.links, key=lambda link: (link.name, link.segment_id))
+            if link.geometry
+        ]
+        _STREETS.clear()
+        _STREETS.update(snapshot=snapshot, streets=found[:MAX_STREETS])
+    listed: list[Street] = _STREETS["streets"]
+    return listed
 
 
 async def street(roads: RoadNetwork | None, segment_id: str) -> Street | None:
