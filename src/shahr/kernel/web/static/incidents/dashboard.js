@@ -10,8 +10,16 @@ const TEHRAN_BOUNDS = [
   [35.83, 51.61],
 ];
 const LOS_COLOURS = { A: "#1a9641", B: "#74c476", C: "#f2c94c", D: "#f39c12", E: "#e8590c", F: "#b3261e" };
-const SEVERITY_COLOURS = { severe: "#8e0b2f", major: "#d9480f", minor: "#e6a700" };
-const TENTATIVE_COLOUR = "#6a3fb5";
+// One glyph per type of incident, drawn in the marker (the colour says the severity).
+const svg = (body) => `<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">${body}</svg>`;
+const KIND_GLYPHS = {
+  crash: svg('<path d="M7 7l10 10M17 7L7 17" stroke="#fff" stroke-width="3" stroke-linecap="round"/>'),
+  breakdown: svg('<circle cx="12" cy="12" r="4" fill="none" stroke="#fff" stroke-width="2.5"/><path d="M12 4v3M12 17v3M4 12h3M17 12h3" stroke="#fff" stroke-width="2.5" stroke-linecap="round"/>'),
+  roadwork: svg('<path d="M12 5l6 13H6z" fill="#fff"/>'),
+  hazard: svg('<path d="M12 6v7" stroke="#fff" stroke-width="3" stroke-linecap="round"/><circle cx="12" cy="17.5" r="1.7" fill="#fff"/>'),
+  flooding: svg('<path d="M5 10c2-2 4 2 7 0s5 2 7 0M5 15c2-2 4 2 7 0s5 2 7 0" fill="none" stroke="#fff" stroke-width="2.3" stroke-linecap="round"/>'),
+  other: svg('<circle cx="12" cy="12" r="3.5" fill="#fff"/>'),
+};
 const UNIT_COLOURS = { available: "#0b7a3e", out_of_service: "#6b7785" };
 const UNIT_BUSY = "#0b4f6c";
 const CAMERA_COLOUR = "#1c64d1";
@@ -95,17 +103,16 @@ function start(L) {
         .addTo(things);
     }
     for (const i of data.incidents || []) {
-      const tentative = i.status === "tentative";
       const chosen = data.selected && data.selected.id === i.id;
-      const marker = L.circleMarker([i.lat, i.lon], {
+      const classes = ["incident-icon", `kind-${i.kind}`, `severity-${i.severity}`, `status-${i.status}`];
+      if (chosen) classes.push("is-selected");
+      const size = chosen ? 34 : 26;
+      const marker = L.marker([i.lat, i.lon], {
         pane: "things",
-        radius: chosen ? 12 : 9,
-        color: tentative ? TENTATIVE_COLOUR : "#fff",
-        weight: tentative || chosen ? 4 : 2,
-        fillColor: SEVERITY_COLOURS[i.severity] || "#444",
-        fillOpacity: i.status === "cleared" ? 0.45 : 1,
+        title: i.label,
+        alt: i.label,
+        icon: L.divIcon({ className: classes.join(" "), html: KIND_GLYPHS[i.kind] || KIND_GLYPHS.other, iconSize: [size, size] }),
       });
-      marker.bindTooltip(i.label);
       marker.on("click", () => {
         window.location.search = `?incident=${encodeURIComponent(i.id)}`;
       });
