@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shahr.incidents.domain.errors import DispatchConflictError, UnitNotFoundError
@@ -140,7 +141,15 @@ class UnitRepository:
         self.session.add(
             DispatchRow(incident_id=incident_id, unit_id=unit.id, assigned_at=at, assigned_by=actor)
         )
-        await self.session.flush()
+        try:
+            await self.session.flush()
+        except IntegrityError:
+            # The unique live assignment per unit: the last word if a race got past `save`.
+            raise DispatchConflictError(
+                "Another dispatcher has just assigned or changed this unit: nothing was changed; "
+                "look at the units again.",
+                field="unit_id",
+            ) from None
 
     async def note_assignment(self, unit_id: str, *, at: datetime, step: str) -> None:
         """Stamp the unit's live assignment: `accepted`, `arrived`, or its end (`cleared`,
