@@ -48,7 +48,11 @@ STREET = tuple(
 
 @pytest.fixture
 def ports(container: Container) -> IncidentsPorts:
-    wired = replace(container.get(INCIDENTS), roads=FixedRoads(STREET))
+    # A version of its own: the process's graph cache is keyed by it, and other tests' fixed
+    # networks are "fixed" too.
+    wired = replace(
+        container.get(INCIDENTS), roads=FixedRoads(STREET, version="command-centre-enghelab")
+    )
     container.provide(INCIDENTS, wired, replace=True)
     return wired
 
