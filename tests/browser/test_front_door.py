@@ -223,9 +223,11 @@ def test_a_newcomer_walks_from_the_home_page_to_a_paid_bay_then_wallet_and_traff
 # What each demo role finds in its workspace, in the order the areas wire their tools.
 PARKING_TOOLS = ["/staff/payments", "/staff/parking/meters"]
 TRAFFIC_TOOLS = ["/staff/traffic/detectors", "/staff/traffic/inventory", "/staff/traffic/cameras"]
+INCIDENT_TOOLS = ["/staff/incidents", "/staff/unit"]
 STAFF_TOOLS: dict[Role, list[str]] = {
     Role.parking_operator: ["/staff/parking/permits", *PARKING_TOOLS],
-    Role.traffic_operator: [*TRAFFIC_TOOLS],
+    Role.traffic_operator: [*TRAFFIC_TOOLS, "/staff/incidents"],
+    Role.police_unit: INCIDENT_TOOLS,
     Role.admin: [
         "/staff/admin/accounts",
         "/staff/parking/permits",
@@ -233,6 +235,7 @@ STAFF_TOOLS: dict[Role, list[str]] = {
         "/sandbox-psp",
         "/staff/parking/meters",
         *TRAFFIC_TOOLS,
+        *INCIDENT_TOOLS,
     ],
 }
 
