@@ -87,7 +87,8 @@ def _api(page: Page, path: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _places(page: Page) -> tuple[str, list[float], list[float]]:
-    """A demo segment for the incident (its start), and a junction 1 to 3 km away for the unit."""
+    """A demo segment for the incident (its start), and a junction about 400 m away for the
+    unit: nearer than all but one or two of the demo's own units, so it is among those offered."""
     segments = [
         f
         for f in page.request.get("/api/v1/traffic/segments").json()["features"]
@@ -102,7 +103,7 @@ def _places(page: Page) -> tuple[str, list[float], list[float]]:
 
     unit = min(
         (f["geometry"]["coordinates"][0] for f in segments),
-        key=lambda point: abs(metres(point) - 2000),
+        key=lambda point: abs(metres(point) - 400),
     )
     return there["properties"]["id"], incident, unit
 

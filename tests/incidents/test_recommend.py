@@ -11,6 +11,7 @@ import pytest
 from shahr.bootstrap import Container
 from shahr.incidents.domain.errors import NoRoadNetworkError
 from shahr.incidents.domain.incident import IncidentType, Location, Severity, Source
+from shahr.incidents.domain.routing import GraphCache
 from shahr.incidents.domain.units import UnitKind
 from shahr.incidents.gateways.roads import FixedRoads
 from shahr.incidents.services import INCIDENTS, IncidentsPorts, incidents, units
@@ -81,7 +82,12 @@ async def test_the_unit_that_arrives_first_is_first_not_the_nearest_across_the_b
     clock.advance(timedelta(seconds=60))  # SILENT last reported 160 s ago
 
     ranked = await dispatching.recommend(
-        db, clock, FixedRoads(tuple(BLOCK.links)), incident.id, stale_after_s=120
+        db,
+        clock,
+        FixedRoads(tuple(BLOCK.links)),
+        incident.id,
+        stale_after_s=120,
+        graphs=GraphCache(),
     )
 
     assert [(r.unit_id, r.skipped) for r in ranked] == [
@@ -98,7 +104,7 @@ async def test_without_a_road_network_there_is_no_recommendation(
     ports: IncidentsPorts, clock: FixedClock
 ) -> None:
     with pytest.raises(NoRoadNetworkError):
-        await dispatching.recommend(ports.database, clock, None, "any")
+        await dispatching.recommend(ports.database, clock, None, "any", graphs=GraphCache())
 
 
 async def test_the_dispatcher_sees_the_ranking_with_call_signs_over_the_api(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shahr.incidents.domain.routing import Place, RoadGraph, rank_units
+from shahr.incidents.domain.routing import AT_THE_INCIDENT_M, Place, RoadGraph, rank_units
 from shahr.incidents.gateways.roads import RoadLink
 
 from .test_routing import NOW, Roads, unit
@@ -57,8 +57,8 @@ def expected_s(links: list[RoadLink], on: RoadLink, offset_m: float, goal: Place
         if link is None:
             continue
         speed_ms = link.speed_kmh / 3.6
-        if link is target and offset <= goal.offset_m:
-            best = min(best, (goal.offset_m - offset) / speed_ms)
+        if link is target and offset <= goal.offset_m + AT_THE_INCIDENT_M:
+            best = min(best, max(goal.offset_m - offset, 0.0) / speed_ms)
         elif link.to_node in to_goal:
             best = min(best, (link.length_m - offset) / speed_ms + to_goal[link.to_node] + last_leg)
     return best

@@ -28,6 +28,7 @@ from shahr.incidents.domain.routing_graph import (
 from shahr.kernel.geo import EARTH_RADIUS_M, FloatArray
 
 __all__ = [
+    "AT_THE_INCIDENT_M",
     "AVAILABLE",
     "MIN_SPEED_KMH",
     "OFF_NETWORK_M",
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 AVAILABLE = "available"
+# A unit snapped this close past the incident is at it: the snapped offset carries the
+# projection's rounding, and a unit standing at the crash must not be sent round the block.
+AT_THE_INCIDENT_M = 0.01
 # In the order they are checked: a unit busy elsewhere is "unavailable" even if its phone is
 # also silent.
 SKIP_REASONS = ("unavailable", "stale", "off_network", "unreachable")
@@ -183,8 +187,8 @@ def _fastest(
     speed = graph.speed_ms[segment]
     last_leg_s = goal_offset / graph.speed_ms[goal]
     around = (graph.length_m[segment] - offset) / speed + times.seconds[graph.to_node[segment]]
-    direct = (segment == goal) & (offset <= goal_offset)
-    travel = np.where(direct, (goal_offset - offset) / speed, around + last_leg_s)
+    direct = (segment == goal) & (offset <= goal_offset + AT_THE_INCIDENT_M)
+    travel = np.where(direct, np.maximum(goal_offset - offset, 0.0) / speed, around + last_leg_s)
     order = np.lexsort((travel, snaps.point))
     first = np.ones(len(order), dtype=np.bool_)
     first[1:] = snaps.point[order][1:] != snaps.point[order][:-1]

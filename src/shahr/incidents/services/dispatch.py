@@ -10,6 +10,7 @@ row; on SQLite the single writer lock orders them the same way.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from shahr.incidents.domain.errors import IllegalMoveError, NoRoadNetworkError
@@ -24,7 +25,7 @@ from shahr.incidents.domain.routing import (
 )
 from shahr.incidents.domain.timeline import Mark
 from shahr.incidents.domain.units import DISPATCHABLE, STALE_AFTER_S, Unit, UnitStatus
-from shahr.incidents.gateways.roads import RoadNetwork
+from shahr.incidents.gateways.roads import RoadNetwork, RoadSnapshot
 from shahr.incidents.persistence import IncidentsUnitOfWork
 from shahr.incidents.queries.board import units_board
 from shahr.incidents.services.incidents import change_incident, difference, record
@@ -177,8 +178,14 @@ async def recall(
     return saved
 
 
-# The graph of the last road snapshot, for callers that bring no cache of their own.
-GRAPHS = GraphCache()
+async def graph_of(roads: RoadNetwork, graphs: GraphCache) -> tuple[RoadGraph, RoadSnapshot]:
+    """The routing graph of the roads' current snapshot, from the process's cache; building
+    a large network takes a few hundred milliseconds, so it is built off the event loop."""
+    snapshot = await roads.snapshot()
+    graph = await asyncio.to_thread(
+        graphs.graph_for, snapshot.version, snapshot.links, network_version=snapshot.network_version
+    )
+    return graph, snapshot
 
 
 def unit_position(unit: Unit) -> UnitPosition | None:
@@ -218,7 +225,7 @@ async def recommend(
     *,
     stale_after_s: float = STALE_AFTER_S,
     limit: int = 5,
-    graphs: GraphCache = GRAPHS,
+    graphs: GraphCache,
 ) -> list[Recommendation]:
     """The units that would reach the incident first over the roads at their current speeds,
     then those left out and why (stale, unavailable, off the network, unreachable). Units
@@ -232,10 +239,7 @@ async def recommend(
     now = clock.now()
     board = await units_board(database, now, stale_after_s=stale_after_s)
     positions = [p for u in board if (p := unit_position(u.unit)) is not None]
-    snapshot = await roads.snapshot()
-    graph = graphs.graph_for(
-        snapshot.version, snapshot.links, network_version=snapshot.network_version
-    )
+    graph, _ = await graph_of(roads, graphs)
     return rank_units(
         graph,
         _target(graph, incident),

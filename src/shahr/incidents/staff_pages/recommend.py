@@ -2,12 +2,12 @@
 placed on a segment, and the streets to pick from.
 
 The ranking is core's `services.dispatch.recommend`; the map click is placed on the same
-graph (the process's one `GRAPHS` cache), so both read the network at the same version.
+graph (the area's one graph cache, `ports.graphs`), so both read the network at the same
+version.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import math
 from dataclasses import dataclass
@@ -59,15 +59,10 @@ def middle_of(line: tuple[tuple[float, float], ...]) -> tuple[float, float]:
     return line[0]
 
 
-async def _graph(roads: RoadNetwork) -> tuple[RoadGraph, tuple[RoadLink, ...]]:
-    snapshot = await roads.snapshot()
-    # Building a large network takes a few hundred milliseconds: off the event loop.
-    graph = await asyncio.to_thread(
-        dispatching.GRAPHS.graph_for,
-        snapshot.version,
-        snapshot.links,
-        network_version=snapshot.network_version,
-    )
+async def _graph(
+    roads: RoadNetwork, ports: IncidentsPorts
+) -> tuple[RoadGraph, tuple[RoadLink, ...]]:
+    graph, snapshot = await dispatching.graph_of(roads, ports.graphs)
     return graph, snapshot.links
 
 
@@ -81,14 +76,17 @@ async def recommend(ports: IncidentsPorts, incident: Incident) -> list[Recommend
             ports.roads,
             incident.id,
             stale_after_s=ports.stale_after_s,
+            graphs=ports.graphs,
         )
     except (NoRoadNetworkError, RoadNotInNetworkError):
         return None
 
 
-async def place_click(roads: RoadNetwork, lon: float, lat: float) -> Placed | None:
+async def place_click(
+    roads: RoadNetwork, ports: IncidentsPorts, lon: float, lat: float
+) -> Placed | None:
     """The segment nearest a map click, or None when no road is near enough."""
-    graph, links = await _graph(roads)
+    graph, links = await _graph(roads, ports)
     snapped = graph.snap(lon, lat)
     if snapped is None:
         return None

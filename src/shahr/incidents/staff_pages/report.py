@@ -116,7 +116,7 @@ async def _place(ports: IncidentsPorts, draft: Draft) -> Location | None:
         return None
     if ports.roads is None:
         return Location(lon, lat)  # no network to place it on: the point alone
-    placed = await recommend.place_click(ports.roads, lon, lat)
+    placed = await recommend.place_click(ports.roads, ports, lon, lat)
     if placed is None:
         errors["place"] = gettext(REPORT_MESSAGES["far"])
         return None
