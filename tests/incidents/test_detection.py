@@ -32,6 +32,7 @@ def _series(
     up_speed: npt.NDArray[np.float64] | None = None,
     down_speed: npt.NDArray[np.float64] | None = None,
     up_lanes: npt.NDArray[np.float64] | None = None,
+    up_lane_occupancy: npt.NDArray[np.float64] | None = None,
 ) -> PairSeries:
     """One pair; flows of 600 veh/h a lane unless given (lanes x minutes)."""
     lanes = (
@@ -47,6 +48,7 @@ def _series(
         upstream_flow_veh_h=np.nansum(lanes, axis=0)[None, :],
         downstream_flow_veh_h=_steady(1200.0, seed=7)[None, :],
         upstream_lane_flow_veh_h=lanes[None, :, :],
+        upstream_lane_occupancy=None if up_lane_occupancy is None else up_lane_occupancy[None],
     )
 
 
@@ -140,7 +142,38 @@ def test_a_closed_lane_is_raised_when_its_traffic_moves_to_the_other_lane() -> N
 
     alarm = anomaly_detector(_series(up, down, up_lanes=lanes))
 
-    assert _first_alarm(alarm) == START + ANOMALY.lane_persistence_min - 1
+    # The lane test reads the mean of the last `lane_window_min` minutes.
+    assert _first_alarm(alarm) == START + ANOMALY.lane_window_min + ANOMALY.lane_persistence_min - 2
+
+
+def test_a_closed_lane_whose_loop_is_uncovered_is_raised() -> None:
+    lanes = np.vstack([_steady(600.0, seed=s) for s in (3, 4)])
+    lanes[0, START:] = 1150.0
+    lanes[1, START:] = 0.0
+    occupancy = np.vstack([_steady(0.08, seed=s) for s in (8, 9)])
+    occupancy[0, START:] = 0.16
+    occupancy[1, START:] = 0.0
+    up, down = _steady(0.08, seed=1), _steady(0.08, seed=2)
+
+    alarm = anomaly_detector(_series(up, down, up_lanes=lanes, up_lane_occupancy=occupancy))
+
+    assert _first_alarm(alarm) is not None
+
+
+def test_a_lane_standing_still_in_a_queue_is_not_a_closed_lane() -> None:
+    """No car crosses the lane's loop because the cars over it do not move: a queue
+    (tests 1-3 judge it), not a lane the traffic has left."""
+    lanes = np.vstack([_steady(600.0, seed=s) for s in (3, 4)])
+    lanes[0, START:] = 1150.0
+    lanes[1, START:] = 0.0
+    occupancy = np.vstack([_steady(0.08, seed=s) for s in (8, 9)])
+    occupancy[0, START:] = 0.16
+    occupancy[1, START:] = 0.9
+    up, down = _steady(0.08, seed=1), _steady(0.08, seed=2)
+
+    alarm = anomaly_detector(_series(up, down, up_lanes=lanes, up_lane_occupancy=occupancy))
+
+    assert _first_alarm(alarm) is None
 
 
 def test_a_broken_lane_loop_is_not_a_closed_lane() -> None:

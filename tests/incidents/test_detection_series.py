@@ -68,6 +68,9 @@ def test_lanes_are_summed_into_their_station() -> None:
     assert stations.speed_kmh[0, 0] == pytest.approx((40 * 600 + 60 * 200) / 800)
     assert stations.lane_flow_veh_h[0, :, 0].tolist()[:2] == [600.0, 200.0]
     assert math.isnan(stations.lane_flow_veh_h[0, 2, 0])
+    assert stations.lane_occupancy is not None
+    assert stations.lane_occupancy[0, :2, 0].tolist() == [0.10, 0.30]
+    assert math.isnan(stations.lane_occupancy[0, 2, 0])
     # Minutes nobody reported are NaN; a minute with no vehicle has no speed.
     assert math.isnan(stations.occupancy[0, 1])
     assert math.isnan(stations.occupancy[1, 0])

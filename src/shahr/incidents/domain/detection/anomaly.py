@@ -44,6 +44,8 @@ MAD_TO_SD = 1.4826
 LANE_FLOW_FLOOR_VEH_H = 240.0
 # While the lane stays under this share of its normal flow, a lane alarm goes on.
 LANE_STILL_CLOSED = 0.5
+# An emptied lane's loop: covered less than this share of the time.
+LANE_EMPTY_OCCUPANCY = 0.05
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class AnomalyThresholds:
     lane_gain: float = 0.5  # ... and this share of its missing flow in the other lanes
     lane_persistence_min: int = 2
     min_occupancy: float = 0.10  # test 1 also needs a queue-like upstream occupancy
+    lane_window_min: int = 1  # test 4 reads the mean flow of this many last minutes
+    lane_calm: bool = True  # test 4 also needs the upstream station's occupancy calm
 
 
 # `python -m shahr.demo.twin.incident_tune` on the training scenarios.
@@ -68,8 +72,9 @@ TUNED = AnomalyThresholds(
     contrast_z=5.0,
     downstream_z=1.5,
     persistence_min=2,
-    lane_persistence_min=3,
+    lane_persistence_min=2,
     min_occupancy=0.20,
+    lane_window_min=2,
 )
 
 
@@ -146,9 +151,11 @@ def anomaly_states(
     condition = (upstream >= settings.upstream_z) & contrast & _calm(downstream, settings)
     condition &= series.upstream_occupancy >= settings.min_occupancy
     queue = _queue_alarm(series, condition, settings)
+    shifted = lane_shift(series, settings, settings.lane_left, settings.lane_gain)
+    if settings.lane_calm:
+        shifted &= _calm(upstream_occupancy, settings)
     lanes = _persisting(
-        lane_shift(series, settings, settings.lane_left, settings.lane_gain)
-        & _calm(upstream_occupancy, settings),
+        shifted,
         lane_shift(series, settings, LANE_STILL_CLOSED, 0.0),
         settings.lane_persistence_min,
     )
@@ -161,13 +168,18 @@ def lane_shift(
     """Test 4, at the upstream station: one lane has (nearly) emptied while the other
     lanes took over its traffic, the mark of a lane blocked just before the loops or closed
     ahead (drivers leave it early). A broken loop that reports zeros empties its lane too,
-    but nothing moves to the other lanes, so it fails the second half."""
+    but nothing moves to the other lanes, so it fails the second half. Flows are the mean
+    of the last `lane_window_min` minutes: a minute's count of a few cars is too noisy to
+    say where they went. An emptied lane's loop is uncovered (occupancy under
+    `LANE_EMPTY_OCCUPANCY`); a lane standing still in a queue is not emptied."""
     flows = series.upstream_lane_flow_veh_h
     pairs, _, minutes = flows.shape
     shift = np.zeros((pairs, minutes), dtype=bool)
     with np.errstate(invalid="ignore"), _quiet_nan_warnings():
         totals = np.nansum(flows, axis=1)
         totals[np.all(np.isnan(flows), axis=1)] = np.nan
+        recent, recent_totals = _trailing(flows, settings), _trailing(totals, settings)
+        uncovered = _uncovered(series, settings)
         for t in range(minutes):
             start = max(0, t - settings.gap_min - settings.history_min)
             stop = t - settings.gap_min
@@ -175,12 +187,32 @@ def lane_shift(
                 continue
             normal = np.nanmedian(flows[:, :, start:stop], axis=2)
             normal_total = np.nanmedian(totals[:, start:stop], axis=1)
-            now = flows[:, :, t]
+            now = recent[..., t]
             missing = normal - now
-            gained = (totals[:, t] - normal_total)[:, None] + missing
+            gained = (recent_totals[:, t] - normal_total)[:, None] + missing
             emptied = (normal >= LANE_FLOW_FLOOR_VEH_H) & (now <= left * normal)
-            shift[:, t] = np.any(emptied & (gained >= gain * missing), axis=1)
+            shift[:, t] = np.any(emptied & uncovered[..., t] & (gained >= gain * missing), axis=1)
     return shift
+
+
+def _trailing(values: npt.NDArray[np.float64], settings: AnomalyThresholds) -> Matrix:
+    """The mean of the last `lane_window_min` minutes (this one included) along the last
+    axis; NaN when one of them has no data."""
+    window = max(1, settings.lane_window_min)
+    out = np.full(values.shape, np.nan)
+    for t in range(window - 1, values.shape[-1]):
+        out[..., t] = np.mean(values[..., t - window + 1 : t + 1], axis=-1)
+    return out
+
+
+def _uncovered(series: PairSeries, settings: AnomalyThresholds) -> npt.NDArray[np.bool_]:
+    """(pairs, lanes, minutes): the lane's loop was (nearly) never covered lately; True
+    everywhere when the feed has no lane occupancy."""
+    occupancy = series.upstream_lane_occupancy
+    if occupancy is None:
+        return np.ones(series.upstream_lane_flow_veh_h.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return _trailing(occupancy, settings) <= LANE_EMPTY_OCCUPANCY
 
 
 def _queue_alarm(
