@@ -33,6 +33,7 @@ def _series(
     down_speed: npt.NDArray[np.float64] | None = None,
     up_lanes: npt.NDArray[np.float64] | None = None,
     up_lane_occupancy: npt.NDArray[np.float64] | None = None,
+    down_flow: npt.NDArray[np.float64] | None = None,
 ) -> PairSeries:
     """One pair; flows of 600 veh/h a lane unless given (lanes x minutes)."""
     lanes = (
@@ -46,7 +47,9 @@ def _series(
             None, :
         ],
         upstream_flow_veh_h=np.nansum(lanes, axis=0)[None, :],
-        downstream_flow_veh_h=_steady(1200.0, seed=7)[None, :],
+        downstream_flow_veh_h=(down_flow if down_flow is not None else _steady(1200.0, seed=7))[
+            None, :
+        ],
         upstream_lane_flow_veh_h=lanes[None, :, :],
         upstream_lane_occupancy=None if up_lane_occupancy is None else up_lane_occupancy[None],
     )
@@ -57,13 +60,15 @@ def _first_alarm(alarm: npt.NDArray[np.bool_]) -> int | None:
     return found[0][1] if found else None
 
 
-def _incident() -> PairSeries:
+def _incident(down_flow_after: float = 500.0) -> PairSeries:
     """From START a queue over the upstream loops, the road past the incident emptied."""
     up, down = _steady(0.10, seed=1), _steady(0.10, seed=2)
     up_speed, down_speed = _steady(45.0, seed=5), _steady(45.0, seed=6)
     up[START:], up_speed[START:] = 0.45, 12.0
     down[START:], down_speed[START:] = 0.04, 52.0
-    return _series(up, down, up_speed=up_speed, down_speed=down_speed)
+    down_flow = _steady(1200.0, seed=7)
+    down_flow[START:] = down_flow_after
+    return _series(up, down, up_speed=up_speed, down_speed=down_speed, down_flow=down_flow)
 
 
 def test_an_incident_is_raised_once_it_has_persisted() -> None:
@@ -75,6 +80,14 @@ def test_an_incident_is_raised_once_it_has_persisted() -> None:
     # One alarm each, lasting while the incident does.
     assert len(onsets(anomaly_detector(series))) == 1
     assert anomaly_detector(series)[0, -1]
+
+
+def test_a_queue_that_lets_the_usual_traffic_through_is_not_an_incident() -> None:
+    """A junction's queue formed by itself: the road past it still carries its normal
+    flow, no vehicles are missing between the stations."""
+    assert _first_alarm(anomaly_detector(_incident(down_flow_after=1200.0))) is None
+    # California #7 reads occupancies only.
+    assert _first_alarm(california7(_incident(down_flow_after=1200.0))) is not None
 
 
 def test_a_single_odd_minute_is_not_an_incident() -> None:

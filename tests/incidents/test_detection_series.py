@@ -86,10 +86,12 @@ def _minutes(minutes: int, incident_from: int | None) -> list[LaneMinute]:
         jammed = incident_from is not None and m >= incident_from
         for index, (station, lane) in enumerate((("up", 1), ("up", 2), ("down", 1), ("down", 2))):
             occupancy = 0.10 * (1 + noise[index, m])
-            speed = 45.0 * (1 + noise[index, m])
-            if jammed:
-                occupancy, speed = (0.50, 10.0) if station == "up" else (0.03, 55.0)
-            rows.append(LaneMinute(station, lane, m, occupancy, 600.0, speed))
+            speed, flow = 45.0 * (1 + noise[index, m]), 600.0
+            if jammed:  # the road past the incident empties
+                occupancy, speed, flow = (
+                    (0.50, 10.0, 300.0) if station == "up" else (0.03, 55.0, 250.0)
+                )
+            rows.append(LaneMinute(station, lane, m, occupancy, flow, speed))
     return rows
 
 

@@ -14,9 +14,13 @@ An incident between two stations makes, at the same time:
    speed difference (downstream minus upstream) up;
 3. the downstream station no worse than its normal, now or in the last `wave_min`
    minutes: a compression wave or a bottleneck further on congests the downstream
-   station first, an incident empties it.
+   station first, an incident empties it;
+4. vehicles missing past the upstream station: the downstream flow at most
+   `downstream_flow_share` of its normal. A queue that forms by itself at a busy junction
+   still lets the junction's capacity through, so the road past it carries what it
+   always does; an incident holds the traffic back.
 
-All three for `persistence_min` consecutive minutes raise the alarm; it lasts while the
+All four for `persistence_min` consecutive minutes raise the alarm; it lasts while the
 contrast (2) stays above its threshold. Missing data (NaN) makes every test false, so a
 silent station (no data) never alarms, and a station that reports zeros fails test 1 at
 its upstream neighbour (whose traffic is normal) so the pair stays quiet.
@@ -64,6 +68,7 @@ class AnomalyThresholds:
     min_occupancy: float = 0.10  # test 1 also needs a queue-like upstream occupancy
     lane_window_min: int = 1  # test 4 reads the mean flow of this many last minutes
     lane_calm: bool = True  # test 4 also needs the upstream station's occupancy calm
+    downstream_flow_share: float | None = None  # test 4 of the queue; None: not applied
 
 
 # `python -m shahr.demo.twin.incident_tune` on the training scenarios.
@@ -71,10 +76,11 @@ TUNED = AnomalyThresholds(
     upstream_z=3.0,
     contrast_z=5.0,
     downstream_z=1.5,
-    persistence_min=2,
+    persistence_min=3,
     lane_persistence_min=2,
     min_occupancy=0.20,
     lane_window_min=2,
+    downstream_flow_share=0.9,
 )
 
 
@@ -150,6 +156,7 @@ def anomaly_states(
     downstream = _standardised(series.downstream_occupancy, settings, OCCUPANCY_SPREAD_FLOOR)
     condition = (upstream >= settings.upstream_z) & contrast & _calm(downstream, settings)
     condition &= series.upstream_occupancy >= settings.min_occupancy
+    condition &= _missing_downstream(series, settings)
     queue = _queue_alarm(series, condition, settings)
     shifted = lane_shift(series, settings, settings.lane_left, settings.lane_gain)
     if settings.lane_calm:
@@ -213,6 +220,16 @@ def _uncovered(series: PairSeries, settings: AnomalyThresholds) -> npt.NDArray[n
         return np.ones(series.upstream_lane_flow_veh_h.shape, dtype=bool)
     with np.errstate(invalid="ignore"):
         return _trailing(occupancy, settings) <= LANE_EMPTY_OCCUPANCY
+
+
+def _missing_downstream(series: PairSeries, settings: AnomalyThresholds) -> npt.NDArray[np.bool_]:
+    """Queue test 4: the downstream station passes fewer vehicles than it normally does
+    (no data: False)."""
+    if settings.downstream_flow_share is None:
+        return np.ones(series.shape, dtype=bool)
+    normal, _ = _baseline(series.downstream_flow_veh_h, settings, 1.0)
+    with np.errstate(invalid="ignore"):
+        return series.downstream_flow_veh_h <= settings.downstream_flow_share * normal
 
 
 def _queue_alarm(
