@@ -155,8 +155,35 @@ def test_a_closed_lane_is_raised_when_its_traffic_moves_to_the_other_lane() -> N
 
     alarm = anomaly_detector(_series(up, down, up_lanes=lanes))
 
-    # The lane test reads the mean of the last `lane_window_min` minutes.
+    # The lane test reads the mean of the last `lane_window_min` minutes; a lane that
+    # carried nothing over them raises at once.
+    assert ANOMALY.lane_at_once == 0.0
+    assert _first_alarm(alarm) == START + ANOMALY.lane_window_min - 1
+
+
+def test_a_lane_down_to_a_trickle_waits_for_the_persistence() -> None:
+    lanes = np.vstack([_steady(600.0, seed=s) for s in (3, 4)])
+    lanes[0, START:] = 1080.0
+    lanes[1, START:] = 120.0
+    up, down = _steady(0.10, seed=1), _steady(0.10, seed=2)
+
+    alarm = anomaly_detector(_series(up, down, up_lanes=lanes))
+
     assert _first_alarm(alarm) == START + ANOMALY.lane_window_min + ANOMALY.lane_persistence_min - 2
+
+
+def test_an_emptied_lane_raises_at_once_even_when_the_other_lane_fills_up() -> None:
+    """At high demand the lane that takes the closed lane's traffic gets dense, so the
+    station's occupancy rises: not calm, but a lane carrying nothing is enough."""
+    lanes = np.vstack([_steady(900.0, seed=s) for s in (3, 4)])
+    lanes[0, START:] = 1700.0
+    lanes[1, START:] = 0.0
+    up, down = _steady(0.10, seed=1), _steady(0.10, seed=2)
+    up[START:] = 0.22
+
+    alarm = anomaly_detector(_series(up, down, up_lanes=lanes))
+
+    assert _first_alarm(alarm) == START + ANOMALY.lane_window_min - 1
 
 
 def test_a_closed_lane_whose_loop_is_uncovered_is_raised() -> None:

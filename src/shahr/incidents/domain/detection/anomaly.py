@@ -69,6 +69,7 @@ class AnomalyThresholds:
     lane_window_min: int = 1  # test 4 reads the mean flow of this many last minutes
     lane_calm: bool = True  # test 4 also needs the upstream station's occupancy calm
     downstream_flow_share: float | None = None  # test 4 of the queue; None: not applied
+    lane_at_once: float | None = None  # a lane down to this share raises at once; None: never
 
 
 # `python -m shahr.demo.twin.incident_tune` on the training scenarios.
@@ -81,6 +82,7 @@ TUNED = AnomalyThresholds(
     min_occupancy=0.20,
     lane_window_min=2,
     downstream_flow_share=0.9,
+    lane_at_once=0.0,
 )
 
 
@@ -146,7 +148,7 @@ def anomaly_detector(
 def anomaly_states(
     series: PairSeries, settings: AnomalyThresholds = TUNED
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """The incident states raised by a queue (tests 1-3) and by an emptied lane (test 4)."""
+    """The incident states raised by a queue (tests 1-4) and by an emptied lane (lane test)."""
     upstream_occupancy = _standardised(series.upstream_occupancy, settings, OCCUPANCY_SPREAD_FLOOR)
     upstream = _max(
         upstream_occupancy,
@@ -158,15 +160,25 @@ def anomaly_states(
     condition &= series.upstream_occupancy >= settings.min_occupancy
     condition &= _missing_downstream(series, settings)
     queue = _queue_alarm(series, condition, settings)
+    return queue, _lane_alarm(series, upstream_occupancy, settings)
+
+
+def _lane_alarm(
+    series: PairSeries, upstream_occupancy: Matrix, settings: AnomalyThresholds
+) -> npt.NDArray[np.bool_]:
+    """The lane test held for `lane_persistence_min` minutes with the upstream station
+    calm; or at once, calm or not, when the lane carried nothing at all over the window
+    (`lane_at_once`): a lane of hundreds of vehicles an hour does not empty by chance for
+    minutes, and the lanes that take its traffic get busier, which is not a queue."""
+    still_closed = lane_shift(series, settings, LANE_STILL_CLOSED, 0.0)
     shifted = lane_shift(series, settings, settings.lane_left, settings.lane_gain)
     if settings.lane_calm:
         shifted &= _calm(upstream_occupancy, settings)
-    lanes = _persisting(
-        shifted,
-        lane_shift(series, settings, LANE_STILL_CLOSED, 0.0),
-        settings.lane_persistence_min,
-    )
-    return queue, lanes
+    lanes = _persisting(shifted, still_closed, settings.lane_persistence_min)
+    if settings.lane_at_once is not None:
+        emptied = lane_shift(series, settings, settings.lane_at_once, settings.lane_gain)
+        lanes |= _persisting(emptied, still_closed, 1)
+    return lanes
 
 
 def lane_shift(
