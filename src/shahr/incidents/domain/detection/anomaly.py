@@ -25,6 +25,8 @@ contrast (2) stays above its threshold. Missing data (NaN) makes every test fals
 silent station (no data) never alarms, and a station that reports zeros fails test 1 at
 its upstream neighbour (whose traffic is normal) so the pair stays quiet.
 
+Apart from the queue, the lane test (`lane_shift`) raises a lane that traffic has left.
+
 Thresholds were tuned on the training scenarios (`shahr.demo.twin.incident_tune`).
 """
 
@@ -62,12 +64,12 @@ class AnomalyThresholds:
     gap_min: int = 3
     wave_min: int = 3
     min_history: int = 8  # minutes with data needed in the history window
-    lane_left: float = 0.25  # test 4: a lane down to this share of its normal flow ...
+    lane_left: float = 0.25  # lane test: a lane down to this share of its normal flow ...
     lane_gain: float = 0.5  # ... and this share of its missing flow in the other lanes
     lane_persistence_min: int = 2
     min_occupancy: float = 0.10  # test 1 also needs a queue-like upstream occupancy
-    lane_window_min: int = 1  # test 4 reads the mean flow of this many last minutes
-    lane_calm: bool = True  # test 4 also needs the upstream station's occupancy calm
+    lane_window_min: int = 1  # the lane test reads the mean flow of this many last minutes
+    lane_calm: bool = True  # the lane test also needs the upstream station's occupancy calm
     downstream_flow_share: float | None = None  # test 4 of the queue; None: not applied
     lane_at_once: float | None = None  # a lane down to this share raises at once; None: never
 
@@ -184,7 +186,7 @@ def _lane_alarm(
 def lane_shift(
     series: PairSeries, settings: AnomalyThresholds, left: float, gain: float
 ) -> npt.NDArray[np.bool_]:
-    """Test 4, at the upstream station: one lane has (nearly) emptied while the other
+    """The lane test, at the upstream station: one lane has (nearly) emptied while the other
     lanes took over its traffic, the mark of a lane blocked just before the loops or closed
     ahead (drivers leave it early). A broken loop that reports zeros empties its lane too,
     but nothing moves to the other lanes, so it fails the second half. Flows are the mean
