@@ -32,6 +32,8 @@ def _series(
     up_speed: npt.NDArray[np.float64] | None = None,
     down_speed: npt.NDArray[np.float64] | None = None,
     up_lanes: npt.NDArray[np.float64] | None = None,
+    up_lane_occupancy: npt.NDArray[np.float64] | None = None,
+    down_flow: npt.NDArray[np.float64] | None = None,
 ) -> PairSeries:
     """One pair; flows of 600 veh/h a lane unless given (lanes x minutes)."""
     lanes = (
@@ -45,8 +47,11 @@ def _series(
             None, :
         ],
         upstream_flow_veh_h=np.nansum(lanes, axis=0)[None, :],
-        downstream_flow_veh_h=_steady(1200.0, seed=7)[None, :],
+        downstream_flow_veh_h=(down_flow if down_flow is not None else _steady(1200.0, seed=7))[
+            None, :
+        ],
         upstream_lane_flow_veh_h=lanes[None, :, :],
+        upstream_lane_occupancy=None if up_lane_occupancy is None else up_lane_occupancy[None],
     )
 
 
@@ -55,13 +60,15 @@ def _first_alarm(alarm: npt.NDArray[np.bool_]) -> int | None:
     return found[0][1] if found else None
 
 
-def _incident() -> PairSeries:
+def _incident(down_flow_after: float = 500.0) -> PairSeries:
     """From START a queue over the upstream loops, the road past the incident emptied."""
     up, down = _steady(0.10, seed=1), _steady(0.10, seed=2)
     up_speed, down_speed = _steady(45.0, seed=5), _steady(45.0, seed=6)
     up[START:], up_speed[START:] = 0.45, 12.0
     down[START:], down_speed[START:] = 0.04, 52.0
-    return _series(up, down, up_speed=up_speed, down_speed=down_speed)
+    down_flow = _steady(1200.0, seed=7)
+    down_flow[START:] = down_flow_after
+    return _series(up, down, up_speed=up_speed, down_speed=down_speed, down_flow=down_flow)
 
 
 def test_an_incident_is_raised_once_it_has_persisted() -> None:
@@ -73,6 +80,14 @@ def test_an_incident_is_raised_once_it_has_persisted() -> None:
     # One alarm each, lasting while the incident does.
     assert len(onsets(anomaly_detector(series))) == 1
     assert anomaly_detector(series)[0, -1]
+
+
+def test_a_queue_that_lets_the_usual_traffic_through_is_not_an_incident() -> None:
+    """A junction's queue formed by itself: the road past it still carries its normal
+    flow, no vehicles are missing between the stations."""
+    assert _first_alarm(anomaly_detector(_incident(down_flow_after=1200.0))) is None
+    # California #7 reads occupancies only.
+    assert _first_alarm(california7(_incident(down_flow_after=1200.0))) is not None
 
 
 def test_a_single_odd_minute_is_not_an_incident() -> None:
@@ -140,7 +155,65 @@ def test_a_closed_lane_is_raised_when_its_traffic_moves_to_the_other_lane() -> N
 
     alarm = anomaly_detector(_series(up, down, up_lanes=lanes))
 
-    assert _first_alarm(alarm) == START + ANOMALY.lane_persistence_min - 1
+    # The lane test reads the mean of the last `lane_window_min` minutes; a lane that
+    # carried nothing over them raises at once.
+    assert ANOMALY.lane_at_once == 0.0
+    assert _first_alarm(alarm) == START + ANOMALY.lane_window_min - 1
+
+
+def test_a_lane_down_to_a_trickle_waits_for_the_persistence() -> None:
+    lanes = np.vstack([_steady(600.0, seed=s) for s in (3, 4)])
+    lanes[0, START:] = 1080.0
+    lanes[1, START:] = 120.0
+    up, down = _steady(0.10, seed=1), _steady(0.10, seed=2)
+
+    alarm = anomaly_detector(_series(up, down, up_lanes=lanes))
+
+    assert _first_alarm(alarm) == START + ANOMALY.lane_window_min + ANOMALY.lane_persistence_min - 2
+
+
+def test_an_emptied_lane_raises_at_once_even_when_the_other_lane_fills_up() -> None:
+    """At high demand the lane that takes the closed lane's traffic gets dense, so the
+    station's occupancy rises: not calm, but a lane carrying nothing is enough."""
+    lanes = np.vstack([_steady(900.0, seed=s) for s in (3, 4)])
+    lanes[0, START:] = 1700.0
+    lanes[1, START:] = 0.0
+    up, down = _steady(0.10, seed=1), _steady(0.10, seed=2)
+    up[START:] = 0.22
+
+    alarm = anomaly_detector(_series(up, down, up_lanes=lanes))
+
+    assert _first_alarm(alarm) == START + ANOMALY.lane_window_min - 1
+
+
+def test_a_closed_lane_whose_loop_is_uncovered_is_raised() -> None:
+    lanes = np.vstack([_steady(600.0, seed=s) for s in (3, 4)])
+    lanes[0, START:] = 1150.0
+    lanes[1, START:] = 0.0
+    occupancy = np.vstack([_steady(0.08, seed=s) for s in (8, 9)])
+    occupancy[0, START:] = 0.16
+    occupancy[1, START:] = 0.0
+    up, down = _steady(0.08, seed=1), _steady(0.08, seed=2)
+
+    alarm = anomaly_detector(_series(up, down, up_lanes=lanes, up_lane_occupancy=occupancy))
+
+    assert _first_alarm(alarm) is not None
+
+
+def test_a_lane_standing_still_in_a_queue_is_not_a_closed_lane() -> None:
+    """No car crosses the lane's loop because the cars over it do not move: a queue
+    (tests 1-3 judge it), not a lane the traffic has left."""
+    lanes = np.vstack([_steady(600.0, seed=s) for s in (3, 4)])
+    lanes[0, START:] = 1150.0
+    lanes[1, START:] = 0.0
+    occupancy = np.vstack([_steady(0.08, seed=s) for s in (8, 9)])
+    occupancy[0, START:] = 0.16
+    occupancy[1, START:] = 0.9
+    up, down = _steady(0.08, seed=1), _steady(0.08, seed=2)
+
+    alarm = anomaly_detector(_series(up, down, up_lanes=lanes, up_lane_occupancy=occupancy))
+
+    assert _first_alarm(alarm) is None
 
 
 def test_a_broken_lane_loop_is_not_a_closed_lane() -> None:

@@ -33,8 +33,11 @@ def _feed(first: datetime, minutes: int, queue_from: int | None) -> FixedDetecto
     for m in range(minutes):
         for index, (detector_id, segment_id, lane) in enumerate(LOOPS):
             occupancy, speed = 0.10 * (1 + noise[index, m]), 45.0 * (1 + noise[index, m])
-            if queue_from is not None and m >= queue_from:
-                occupancy, speed = (0.5, 10.0) if "up" in detector_id else (0.03, 55.0)
+            flow = 600.0
+            if queue_from is not None and m >= queue_from:  # the road past it empties
+                occupancy, speed, flow = (
+                    (0.5, 10.0, 300.0) if "up" in detector_id else (0.03, 55.0, 250.0)
+                )
             rows.append(
                 StationMinute(
                     detector_id=detector_id,
@@ -42,7 +45,7 @@ def _feed(first: datetime, minutes: int, queue_from: int | None) -> FixedDetecto
                     lane=lane,
                     interval_start=first + timedelta(minutes=m),
                     occupancy=occupancy,
-                    flow_veh_h=600.0,
+                    flow_veh_h=flow,
                     speed_kmh=speed,
                 )
             )

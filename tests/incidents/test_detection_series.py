@@ -68,6 +68,9 @@ def test_lanes_are_summed_into_their_station() -> None:
     assert stations.speed_kmh[0, 0] == pytest.approx((40 * 600 + 60 * 200) / 800)
     assert stations.lane_flow_veh_h[0, :, 0].tolist()[:2] == [600.0, 200.0]
     assert math.isnan(stations.lane_flow_veh_h[0, 2, 0])
+    assert stations.lane_occupancy is not None
+    assert stations.lane_occupancy[0, :2, 0].tolist() == [0.10, 0.30]
+    assert math.isnan(stations.lane_occupancy[0, 2, 0])
     # Minutes nobody reported are NaN; a minute with no vehicle has no speed.
     assert math.isnan(stations.occupancy[0, 1])
     assert math.isnan(stations.occupancy[1, 0])
@@ -83,10 +86,12 @@ def _minutes(minutes: int, incident_from: int | None) -> list[LaneMinute]:
         jammed = incident_from is not None and m >= incident_from
         for index, (station, lane) in enumerate((("up", 1), ("up", 2), ("down", 1), ("down", 2))):
             occupancy = 0.10 * (1 + noise[index, m])
-            speed = 45.0 * (1 + noise[index, m])
-            if jammed:
-                occupancy, speed = (0.50, 10.0) if station == "up" else (0.03, 55.0)
-            rows.append(LaneMinute(station, lane, m, occupancy, 600.0, speed))
+            speed, flow = 45.0 * (1 + noise[index, m]), 600.0
+            if jammed:  # the road past the incident empties
+                occupancy, speed, flow = (
+                    (0.50, 10.0, 300.0) if station == "up" else (0.03, 55.0, 250.0)
+                )
+            rows.append(LaneMinute(station, lane, m, occupancy, flow, speed))
     return rows
 
 

@@ -24,15 +24,9 @@ from shahr.demo.twin.incident_scenarios import EVALUATION
 pytestmark = [pytest.mark.sumo, pytest.mark.timeout(900)]
 
 # Missed on the evaluation scenarios: stopped cars in light traffic leave no mark on loops
-# 100-400 m away (drivers just change lanes), and queues that form by themselves at busy
-# junctions look like incidents for minutes. Take a target off when it is met.
-NOT_YET_MET: frozenset[str] = frozenset(
-    {
-        "detection rate %",
-        "mean time to detect min",
-        "false alarms per 100 station-hours",
-    }
-)
+# 100-400 m away (drivers just change lanes), and a closed lane at high demand is seen
+# only once its queue reaches the loops. Take a target off when it is met.
+NOT_YET_MET: frozenset[str] = frozenset({"detection rate %", "mean time to detect min"})
 
 
 def test_every_injected_incident_happened_in_sumo(twin_cache: Path) -> None:

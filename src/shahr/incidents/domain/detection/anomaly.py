@@ -14,12 +14,18 @@ An incident between two stations makes, at the same time:
    speed difference (downstream minus upstream) up;
 3. the downstream station no worse than its normal, now or in the last `wave_min`
    minutes: a compression wave or a bottleneck further on congests the downstream
-   station first, an incident empties it.
+   station first, an incident empties it;
+4. vehicles missing past the upstream station: the downstream flow at most
+   `downstream_flow_share` of its normal. A queue that forms by itself at a busy junction
+   still lets the junction's capacity through, so the road past it carries what it
+   always does; an incident holds the traffic back.
 
-All three for `persistence_min` consecutive minutes raise the alarm; it lasts while the
+All four for `persistence_min` consecutive minutes raise the alarm; it lasts while the
 contrast (2) stays above its threshold. Missing data (NaN) makes every test false, so a
 silent station (no data) never alarms, and a station that reports zeros fails test 1 at
 its upstream neighbour (whose traffic is normal) so the pair stays quiet.
+
+Apart from the queue, the lane test (`lane_shift`) raises a lane that traffic has left.
 
 Thresholds were tuned on the training scenarios (`shahr.demo.twin.incident_tune`).
 """
@@ -44,6 +50,8 @@ MAD_TO_SD = 1.4826
 LANE_FLOW_FLOOR_VEH_H = 240.0
 # While the lane stays under this share of its normal flow, a lane alarm goes on.
 LANE_STILL_CLOSED = 0.5
+# An emptied lane's loop: covered less than this share of the time.
+LANE_EMPTY_OCCUPANCY = 0.05
 
 
 @dataclass(frozen=True)
@@ -56,10 +64,14 @@ class AnomalyThresholds:
     gap_min: int = 3
     wave_min: int = 3
     min_history: int = 8  # minutes with data needed in the history window
-    lane_left: float = 0.25  # test 4: a lane down to this share of its normal flow ...
+    lane_left: float = 0.25  # lane test: a lane down to this share of its normal flow ...
     lane_gain: float = 0.5  # ... and this share of its missing flow in the other lanes
     lane_persistence_min: int = 2
     min_occupancy: float = 0.10  # test 1 also needs a queue-like upstream occupancy
+    lane_window_min: int = 1  # the lane test reads the mean flow of this many last minutes
+    lane_calm: bool = True  # the lane test also needs the upstream station's occupancy calm
+    downstream_flow_share: float | None = None  # test 4 of the queue; None: not applied
+    lane_at_once: float | None = None  # a lane down to this share raises at once; None: never
 
 
 # `python -m shahr.demo.twin.incident_tune` on the training scenarios.
@@ -67,9 +79,12 @@ TUNED = AnomalyThresholds(
     upstream_z=3.0,
     contrast_z=5.0,
     downstream_z=1.5,
-    persistence_min=2,
-    lane_persistence_min=3,
+    persistence_min=3,
+    lane_persistence_min=2,
     min_occupancy=0.20,
+    lane_window_min=2,
+    downstream_flow_share=0.9,
+    lane_at_once=0.0,
 )
 
 
@@ -135,7 +150,7 @@ def anomaly_detector(
 def anomaly_states(
     series: PairSeries, settings: AnomalyThresholds = TUNED
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """The incident states raised by a queue (tests 1-3) and by an emptied lane (test 4)."""
+    """The incident states raised by a queue (tests 1-4) and by an emptied lane (lane test)."""
     upstream_occupancy = _standardised(series.upstream_occupancy, settings, OCCUPANCY_SPREAD_FLOOR)
     upstream = _max(
         upstream_occupancy,
@@ -145,29 +160,47 @@ def anomaly_states(
     downstream = _standardised(series.downstream_occupancy, settings, OCCUPANCY_SPREAD_FLOOR)
     condition = (upstream >= settings.upstream_z) & contrast & _calm(downstream, settings)
     condition &= series.upstream_occupancy >= settings.min_occupancy
+    condition &= _missing_downstream(series, settings)
     queue = _queue_alarm(series, condition, settings)
-    lanes = _persisting(
-        lane_shift(series, settings, settings.lane_left, settings.lane_gain)
-        & _calm(upstream_occupancy, settings),
-        lane_shift(series, settings, LANE_STILL_CLOSED, 0.0),
-        settings.lane_persistence_min,
-    )
-    return queue, lanes
+    return queue, _lane_alarm(series, upstream_occupancy, settings)
+
+
+def _lane_alarm(
+    series: PairSeries, upstream_occupancy: Matrix, settings: AnomalyThresholds
+) -> npt.NDArray[np.bool_]:
+    """The lane test held for `lane_persistence_min` minutes with the upstream station
+    calm; or at once, calm or not, when the lane carried nothing at all over the window
+    (`lane_at_once`): a lane of hundreds of vehicles an hour does not empty by chance for
+    minutes, and the lanes that take its traffic get busier, which is not a queue."""
+    still_closed = lane_shift(series, settings, LANE_STILL_CLOSED, 0.0)
+    shifted = lane_shift(series, settings, settings.lane_left, settings.lane_gain)
+    if settings.lane_calm:
+        shifted &= _calm(upstream_occupancy, settings)
+    lanes = _persisting(shifted, still_closed, settings.lane_persistence_min)
+    if settings.lane_at_once is not None:
+        emptied = lane_shift(series, settings, settings.lane_at_once, settings.lane_gain)
+        lanes |= _persisting(emptied, still_closed, 1)
+    return lanes
 
 
 def lane_shift(
     series: PairSeries, settings: AnomalyThresholds, left: float, gain: float
 ) -> npt.NDArray[np.bool_]:
-    """Test 4, at the upstream station: one lane has (nearly) emptied while the other
+    """The lane test, at the upstream station: one lane has (nearly) emptied while the other
     lanes took over its traffic, the mark of a lane blocked just before the loops or closed
     ahead (drivers leave it early). A broken loop that reports zeros empties its lane too,
-    but nothing moves to the other lanes, so it fails the second half."""
+    but nothing moves to the other lanes, so it fails the second half. Flows are the mean
+    of the last `lane_window_min` minutes: a minute's count of a few cars is too noisy to
+    say where they went. An emptied lane's loop is uncovered (occupancy under
+    `LANE_EMPTY_OCCUPANCY`); a lane standing still in a queue is not emptied."""
     flows = series.upstream_lane_flow_veh_h
     pairs, _, minutes = flows.shape
     shift = np.zeros((pairs, minutes), dtype=bool)
     with np.errstate(invalid="ignore"), _quiet_nan_warnings():
         totals = np.nansum(flows, axis=1)
         totals[np.all(np.isnan(flows), axis=1)] = np.nan
+        recent, recent_totals = _trailing(flows, settings), _trailing(totals, settings)
+        uncovered = _uncovered(series, settings)
         for t in range(minutes):
             start = max(0, t - settings.gap_min - settings.history_min)
             stop = t - settings.gap_min
@@ -175,12 +208,42 @@ def lane_shift(
                 continue
             normal = np.nanmedian(flows[:, :, start:stop], axis=2)
             normal_total = np.nanmedian(totals[:, start:stop], axis=1)
-            now = flows[:, :, t]
+            now = recent[..., t]
             missing = normal - now
-            gained = (totals[:, t] - normal_total)[:, None] + missing
+            gained = (recent_totals[:, t] - normal_total)[:, None] + missing
             emptied = (normal >= LANE_FLOW_FLOOR_VEH_H) & (now <= left * normal)
-            shift[:, t] = np.any(emptied & (gained >= gain * missing), axis=1)
+            shift[:, t] = np.any(emptied & uncovered[..., t] & (gained >= gain * missing), axis=1)
     return shift
+
+
+def _trailing(values: npt.NDArray[np.float64], settings: AnomalyThresholds) -> Matrix:
+    """The mean of the last `lane_window_min` minutes (this one included) along the last
+    axis; NaN when one of them has no data."""
+    window = max(1, settings.lane_window_min)
+    out = np.full(values.shape, np.nan)
+    for t in range(window - 1, values.shape[-1]):
+        out[..., t] = np.mean(values[..., t - window + 1 : t + 1], axis=-1)
+    return out
+
+
+def _uncovered(series: PairSeries, settings: AnomalyThresholds) -> npt.NDArray[np.bool_]:
+    """(pairs, lanes, minutes): the lane's loop was (nearly) never covered lately; True
+    everywhere when the feed has no lane occupancy."""
+    occupancy = series.upstream_lane_occupancy
+    if occupancy is None:
+        return np.ones(series.upstream_lane_flow_veh_h.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return _trailing(occupancy, settings) <= LANE_EMPTY_OCCUPANCY
+
+
+def _missing_downstream(series: PairSeries, settings: AnomalyThresholds) -> npt.NDArray[np.bool_]:
+    """Queue test 4: the downstream station passes fewer vehicles than it normally does
+    (no data: False)."""
+    if settings.downstream_flow_share is None:
+        return np.ones(series.shape, dtype=bool)
+    normal, _ = _baseline(series.downstream_flow_veh_h, settings, 1.0)
+    with np.errstate(invalid="ignore"):
+        return series.downstream_flow_veh_h <= settings.downstream_flow_share * normal
 
 
 def _queue_alarm(

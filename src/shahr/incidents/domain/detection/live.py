@@ -15,7 +15,8 @@ from shahr.incidents.domain.detection.anomaly import (
 )
 from shahr.incidents.domain.detection.series import LaneMinute, pairs_of, stations_of
 
-METHOD = "anomaly-v1"
+# v2: lane occupancy and 2-minute flows in the lane test, the downstream-flow queue test.
+METHOD = "anomaly-v2"
 # Minutes read each run: the history window, the gap before it and the persistence.
 WINDOW_MIN = TUNED.history_min + TUNED.gap_min + TUNED.persistence_min + 5
 
@@ -23,7 +24,7 @@ WINDOW_MIN = TUNED.history_min + TUNED.gap_min + TUNED.persistence_min + 5
 @dataclass(frozen=True)
 class PairAlarm:
     pair: int  # index into the pairs given
-    reason: str  # "queue" (tests 1-3) or "lane" (test 4)
+    reason: str  # "queue" (tests 1-4) or "lane" (the lane test)
     score: float  # the contrast's z-score at the alarm (0 when it has no data)
     upstream_occupancy: float | None
     downstream_occupancy: float | None

@@ -40,6 +40,7 @@ class Stations:
     flow_veh_h: Matrix
     speed_kmh: Matrix
     lane_flow_veh_h: Cube  # (stations, lanes, minutes), NaN where a lane has no data
+    lane_occupancy: Cube | None = None  # (stations, lanes, minutes), 0..1
 
     def index(self) -> dict[str, int]:
         return {name: i for i, name in enumerate(self.names)}
@@ -57,6 +58,8 @@ class PairSeries:
     upstream_flow_veh_h: Matrix
     downstream_flow_veh_h: Matrix
     upstream_lane_flow_veh_h: Cube  # (pairs, lanes, minutes)
+    # None where the feed gives no lane occupancy: the lane test then goes without it.
+    upstream_lane_occupancy: Cube | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -73,6 +76,7 @@ def stations_of(lanes: Sequence[LaneMinute], names: Sequence[str], minutes: int)
     speed_weighted, speed_weight = np.zeros(shape), np.zeros(shape)
     lane_count = max((lane.lane for lane in lanes), default=1)
     lane_flow = np.full((len(names), lane_count, minutes), np.nan)
+    lane_occupancy = np.full((len(names), lane_count, minutes), np.nan)
     for lane in lanes:
         row = index.get(lane.station)
         if row is None or not 0 <= lane.minute < minutes:
@@ -81,6 +85,8 @@ def stations_of(lanes: Sequence[LaneMinute], names: Sequence[str], minutes: int)
         if lane.occupancy is not None:
             occupancy_sum[at] += lane.occupancy
             occupancy_n[at] += 1
+            if lane.lane >= 1:
+                lane_occupancy[row, lane.lane - 1, lane.minute] = lane.occupancy
         if lane.flow_veh_h is not None:
             flow_sum[at] += lane.flow_veh_h
             flow_n[at] += 1
@@ -96,6 +102,7 @@ def stations_of(lanes: Sequence[LaneMinute], names: Sequence[str], minutes: int)
             flow_veh_h=np.where(flow_n > 0, flow_sum, np.nan),
             speed_kmh=np.where(speed_weight > 0, speed_weighted / speed_weight, np.nan),
             lane_flow_veh_h=lane_flow,
+            lane_occupancy=lane_occupancy,
         )
 
 
@@ -112,6 +119,9 @@ def pairs_of(stations: Stations, pairs: Sequence[tuple[str, str]]) -> PairSeries
         upstream_flow_veh_h=stations.flow_veh_h[up],
         downstream_flow_veh_h=stations.flow_veh_h[down],
         upstream_lane_flow_veh_h=stations.lane_flow_veh_h[up],
+        upstream_lane_occupancy=(
+            None if stations.lane_occupancy is None else stations.lane_occupancy[up]
+        ),
     )
 
 
