@@ -21,8 +21,8 @@ from shahr.kernel.clock import Clock
 from shahr.kernel.db import Database
 from shahr.kernel.persian import normalise
 
-# Well under the two minutes after which a unit counts as stale.
-REPORT_EVERY_S = 30.0
+# Half the two minutes after which a unit counts as stale: one lost round is forgiven.
+REPORT_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)

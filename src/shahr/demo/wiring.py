@@ -40,7 +40,7 @@ def wire_demo(container: Container) -> None:
             var_dir=settings.var_dir,
         )
     )
-    # The demo units' AVL boxes: the units waiting at their posts say so every half minute.
+    # The demo units' AVL boxes: the units waiting at their posts say so every minute.
     posts: dict[str, tuple[float, float]] = {}
 
     async def avl_round() -> int:
